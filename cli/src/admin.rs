@@ -1,0 +1,620 @@
+//! `clickclack admin ...`: operator commands, sent to identity over gRPC.
+//!
+//! Every command prints a short summary for people, or with `--json` one
+//! JSON document for scripts. Failures print one line and exit non-zero.
+
+use crate::output;
+use anyhow::{Context, anyhow};
+use clap::{Args, Subcommand};
+use clickclack_common::wire;
+use clickclack_proto::identity as pb;
+use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
+use serde::Serialize;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Duration;
+use tonic::transport::{Channel, Endpoint};
+
+#[derive(Args)]
+pub struct AdminArgs {
+    /// Identity service gRPC address.
+    #[arg(long, global = true, env = "CLICKCLACK_IDENTITY_ADDR", default_value = clickclack_gateway::DEFAULT_IDENTITY_ADDR)]
+    identity_addr: String,
+    /// Accepted for compatibility with upstream's file-based CLI. This
+    /// deployment keeps its data in Postgres, reached through identity.
+    #[arg(long, global = true, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a workspace with a human owner and print their ids.
+    Bootstrap(BootstrapArgs),
+    /// Create and list workspaces.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Create and list human users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Add, remove and list workspace members.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Create bots and manage their tokens.
+    #[command(subcommand)]
+    Bot(BotCommand),
+}
+
+#[derive(Args)]
+struct BootstrapArgs {
+    /// The owner's display name.
+    #[arg(long)]
+    name: String,
+    /// The owner's email.
+    #[arg(long)]
+    email: String,
+    #[arg(long, default_value = "Default")]
+    workspace_name: String,
+    /// Defaults to one made from the workspace name.
+    #[arg(long, default_value = "")]
+    workspace_slug: String,
+}
+
+#[derive(Subcommand)]
+enum WorkspaceCommand {
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        slug: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// Defaults to the email's local part.
+        #[arg(long, default_value = "")]
+        handle: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum MemberCommand {
+    Add {
+        /// Workspace id or slug.
+        #[arg(long)]
+        workspace: String,
+        /// User id (usr_...).
+        #[arg(long)]
+        user: String,
+        /// owner, moderator, member or guest.
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
+    Remove {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        user: String,
+    },
+    List {
+        #[arg(long)]
+        workspace: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BotCommand {
+    /// Create a bot user in a workspace with its first token.
+    Create(BotCreateArgs),
+    /// List a workspace's bots with their token metadata.
+    List {
+        #[arg(long)]
+        workspace: String,
+    },
+    /// Mint, list and revoke bot tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Args)]
+struct BotCreateArgs {
+    /// Workspace id or slug.
+    #[arg(long)]
+    workspace: String,
+    /// A human member who owns the bot; omit for a service bot.
+    #[arg(long)]
+    owner: Option<String>,
+    /// Who is creating it: must be the owner for a user-owned bot, or a
+    /// workspace owner/moderator for a service bot.
+    #[arg(long)]
+    created_by: Option<String>,
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// Defaults to one made from the name.
+    #[arg(long, default_value = "")]
+    handle: String,
+    #[arg(long, default_value = "")]
+    avatar_url: String,
+    /// bot:read, bot:write, bot:admin, or comma-separated concrete scopes.
+    #[arg(long, default_value = "bot:write")]
+    scopes: String,
+    /// A label for the runtime that will hold the token.
+    #[arg(long, default_value = "default")]
+    token_name: String,
+    /// Print only the raw token and a newline.
+    #[arg(long, conflicts_with = "json")]
+    plain: bool,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Mint another token for a bot.
+    Create {
+        /// The bot's user id.
+        #[arg(long)]
+        bot: String,
+        /// Workspace id or slug; defaults to the bot's own.
+        #[arg(long, default_value = "")]
+        workspace: String,
+        #[arg(long, visible_alias = "token-name", default_value = "default")]
+        name: String,
+        #[arg(long, default_value = "bot:write")]
+        scopes: String,
+        #[arg(long)]
+        created_by: Option<String>,
+        /// Print only the raw token and a newline.
+        #[arg(long, conflicts_with = "json")]
+        plain: bool,
+    },
+    /// List a bot's tokens (metadata only), newest first.
+    List {
+        #[arg(long)]
+        bot: String,
+        #[arg(long, default_value = "")]
+        workspace: String,
+    },
+    /// Revoke a token; it stops working at once.
+    Revoke {
+        #[arg(long)]
+        token_id: String,
+    },
+}
+
+/// A user as operators see it: the public shape plus the email.
+#[derive(Serialize)]
+struct AdminUser {
+    #[serde(flatten)]
+    user: wire::User,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+}
+
+impl From<pb::User> for AdminUser {
+    fn from(user: pb::User) -> Self {
+        let email = user.email.clone();
+        AdminUser {
+            user: user.into(),
+            email,
+        }
+    }
+}
+
+pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.data {
+        eprintln!(
+            "note: --data {} is ignored: this deployment stores its data in Postgres and is reached over gRPC at {}",
+            dir.display(),
+            args.identity_addr
+        );
+    }
+    let mut identity = connect(&args.identity_addr).await?;
+    let as_json = args.json;
+    match args.command {
+        AdminCommand::Bootstrap(a) => {
+            let created = identity
+                .bootstrap(pb::BootstrapRequest {
+                    owner_display_name: a.name,
+                    owner_email: a.email,
+                    workspace_name: a.workspace_name,
+                    workspace_slug: a.workspace_slug,
+                })
+                .await
+                .rpc()?;
+            let workspace = created
+                .workspace
+                .context("identity returned no workspace")?;
+            let owner = created.owner.context("identity returned no owner")?;
+            if as_json {
+                output::json(&json!({
+                    "workspace": wire::Workspace::from(workspace),
+                    "owner": AdminUser::from(owner),
+                }))
+            } else {
+                println!(
+                    "workspace  {}  {} ({})",
+                    workspace.id, workspace.name, workspace.slug
+                );
+                println!(
+                    "owner      {}  {} <{}>",
+                    owner.id,
+                    owner.display_name,
+                    owner.email.unwrap_or_default()
+                );
+                println!("channel    general: created when the messaging service is running");
+                Ok(())
+            }
+        }
+        AdminCommand::Workspace(WorkspaceCommand::Create { name, slug }) => {
+            let workspace = identity
+                .create_workspace(pb::CreateWorkspaceRequest { name, slug })
+                .await
+                .rpc()?;
+            if as_json {
+                output::json(&json!({ "workspace": wire::Workspace::from(workspace) }))
+            } else {
+                println!(
+                    "workspace  {}  {} ({})",
+                    workspace.id, workspace.name, workspace.slug
+                );
+                Ok(())
+            }
+        }
+        AdminCommand::Workspace(WorkspaceCommand::List) => {
+            let list = identity
+                .list_workspaces(pb::ListWorkspacesRequest {
+                    member_user_id: None,
+                })
+                .await
+                .rpc()?;
+            if as_json {
+                let workspaces: Vec<wire::Workspace> =
+                    list.workspaces.into_iter().map(Into::into).collect();
+                output::json(&json!({ "workspaces": workspaces }))
+            } else {
+                output::table(
+                    &["ID", "SLUG", "NAME", "CREATED"],
+                    list.workspaces
+                        .into_iter()
+                        .map(|w| vec![w.id, w.slug, w.name, w.created_at])
+                        .collect(),
+                );
+                Ok(())
+            }
+        }
+        AdminCommand::User(UserCommand::Create {
+            name,
+            email,
+            handle,
+        }) => {
+            let user = identity
+                .create_user(pb::CreateUserRequest {
+                    display_name: name,
+                    email,
+                    handle,
+                })
+                .await
+                .rpc()?;
+            if as_json {
+                output::json(&json!({ "user": AdminUser::from(user) }))
+            } else {
+                println!(
+                    "user  {}  {} @{} <{}>",
+                    user.id,
+                    user.display_name,
+                    user.handle,
+                    user.email.unwrap_or_default()
+                );
+                Ok(())
+            }
+        }
+        AdminCommand::User(UserCommand::List) => {
+            let list = identity.list_users(pb::ListUsersRequest {}).await.rpc()?;
+            if as_json {
+                let users: Vec<AdminUser> = list.users.into_iter().map(Into::into).collect();
+                output::json(&json!({ "users": users }))
+            } else {
+                output::table(
+                    &["ID", "KIND", "HANDLE", "NAME", "EMAIL", "OWNER"],
+                    list.users
+                        .into_iter()
+                        .map(|u| {
+                            vec![
+                                u.id,
+                                u.kind,
+                                format!("@{}", u.handle),
+                                u.display_name,
+                                u.email.unwrap_or_default(),
+                                u.owner_user_id.unwrap_or_default(),
+                            ]
+                        })
+                        .collect(),
+                );
+                Ok(())
+            }
+        }
+        AdminCommand::Member(MemberCommand::Add {
+            workspace,
+            user,
+            role,
+        }) => {
+            let member = identity
+                .add_member(pb::AddMemberRequest {
+                    workspace,
+                    user_id: user,
+                    role,
+                })
+                .await
+                .rpc()?;
+            print_member(as_json, "member", member, "is now a")
+        }
+        AdminCommand::Member(MemberCommand::Remove { workspace, user }) => {
+            let removed = identity
+                .remove_member(pb::RemoveMemberRequest {
+                    workspace,
+                    user_id: user,
+                })
+                .await
+                .rpc()?
+                .removed
+                .context("identity returned no member")?;
+            print_member(as_json, "removed", removed, "was removed; they were a")
+        }
+        AdminCommand::Member(MemberCommand::List { workspace }) => {
+            let list = identity
+                .list_members(pb::ListMembersRequest { workspace })
+                .await
+                .rpc()?;
+            if as_json {
+                let members: Vec<wire::Member> = list.members.into_iter().map(Into::into).collect();
+                output::json(&json!({ "members": members }))
+            } else {
+                output::table(
+                    &["USER", "KIND", "ROLE", "HANDLE", "NAME", "JOINED"],
+                    list.members
+                        .into_iter()
+                        .map(|m| {
+                            let user = m.user.unwrap_or_default();
+                            vec![
+                                user.id,
+                                user.kind,
+                                m.role,
+                                format!("@{}", user.handle),
+                                user.display_name,
+                                m.joined_at,
+                            ]
+                        })
+                        .collect(),
+                );
+                Ok(())
+            }
+        }
+        AdminCommand::Bot(BotCommand::Create(a)) => {
+            let created = identity
+                .create_bot(pb::CreateBotRequest {
+                    workspace: a.workspace,
+                    display_name: a.name,
+                    handle: a.handle,
+                    owner_user_id: a.owner,
+                    created_by: a.created_by,
+                    scopes: vec![a.scopes],
+                    token_name: a.token_name,
+                    avatar_url: a.avatar_url,
+                })
+                .await
+                .rpc()?;
+            let bot = created.bot.context("identity returned no bot")?;
+            let bot_token = created.bot_token.context("identity returned no token")?;
+            if a.plain {
+                println!("{}", created.token);
+                Ok(())
+            } else if as_json {
+                output::json(&json!({
+                    "bot": wire::User::from(bot),
+                    "token": created.token,
+                    "bot_token": wire::BotToken::from(bot_token),
+                }))
+            } else {
+                let shape = match &bot.owner_user_id {
+                    Some(owner) => format!("user-owned bot of {owner}"),
+                    None => "service bot".to_owned(),
+                };
+                println!(
+                    "Created {shape} {} (@{}) {}",
+                    bot.display_name, bot.handle, bot.id
+                );
+                println!("  workspace  {}", bot_token.workspace_id);
+                println!("  token      {} \"{}\"", bot_token.id, bot_token.name);
+                println!("  scopes     {}", bot_token.scopes.join(" "));
+                println!();
+                println!(
+                    "Token (shown only this once; store it in the runtime's secret store now):"
+                );
+                println!("{}", created.token);
+                Ok(())
+            }
+        }
+        AdminCommand::Bot(BotCommand::List { workspace }) => {
+            let list = identity
+                .list_bots(pb::ListBotsRequest { workspace })
+                .await
+                .rpc()?;
+            if as_json {
+                let bots: Vec<_> = list
+                    .bots
+                    .into_iter()
+                    .map(|b| {
+                        json!({
+                            "bot": b.bot.map(wire::User::from),
+                            "tokens": b.tokens.into_iter().map(wire::BotToken::from).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                output::json(&json!({ "bots": bots }))
+            } else {
+                output::table(
+                    &["BOT", "HANDLE", "NAME", "OWNER", "ACTIVE TOKENS"],
+                    list.bots
+                        .into_iter()
+                        .map(|b| {
+                            let active = b.tokens.iter().filter(|t| t.revoked_at.is_none()).count();
+                            let bot = b.bot.unwrap_or_default();
+                            vec![
+                                bot.id,
+                                format!("@{}", bot.handle),
+                                bot.display_name,
+                                bot.owner_user_id.unwrap_or_else(|| "(service)".into()),
+                                active.to_string(),
+                            ]
+                        })
+                        .collect(),
+                );
+                Ok(())
+            }
+        }
+        AdminCommand::Bot(BotCommand::Token(TokenCommand::Create {
+            bot,
+            workspace,
+            name,
+            scopes,
+            created_by,
+            plain,
+        })) => {
+            let created = identity
+                .create_bot_token(pb::CreateBotTokenRequest {
+                    workspace,
+                    bot_user_id: bot,
+                    name,
+                    scopes: vec![scopes],
+                    created_by,
+                })
+                .await
+                .rpc()?;
+            let bot_token = created.bot_token.context("identity returned no token")?;
+            if plain {
+                println!("{}", created.token);
+                Ok(())
+            } else if as_json {
+                output::json(&json!({
+                    "token": created.token,
+                    "bot_token": wire::BotToken::from(bot_token),
+                }))
+            } else {
+                println!(
+                    "Minted token {} \"{}\" for {}",
+                    bot_token.id, bot_token.name, bot_token.bot_user_id
+                );
+                println!("  scopes  {}", bot_token.scopes.join(" "));
+                println!();
+                println!(
+                    "Token (shown only this once; store it in the runtime's secret store now):"
+                );
+                println!("{}", created.token);
+                Ok(())
+            }
+        }
+        AdminCommand::Bot(BotCommand::Token(TokenCommand::List { bot, workspace })) => {
+            let list = identity
+                .list_bot_tokens(pb::ListBotTokensRequest {
+                    workspace,
+                    bot_user_id: bot,
+                })
+                .await
+                .rpc()?;
+            if as_json {
+                let tokens: Vec<wire::BotToken> =
+                    list.bot_tokens.into_iter().map(Into::into).collect();
+                output::json(&json!({ "bot_tokens": tokens }))
+            } else {
+                output::table(
+                    &["TOKEN", "NAME", "CREATED", "LAST USED", "REVOKED", "SCOPES"],
+                    list.bot_tokens
+                        .into_iter()
+                        .map(|t| {
+                            vec![
+                                t.id,
+                                t.name,
+                                t.created_at,
+                                t.last_used_at.unwrap_or_else(|| "never".into()),
+                                t.revoked_at.unwrap_or_else(|| "-".into()),
+                                t.scopes.join(","),
+                            ]
+                        })
+                        .collect(),
+                );
+                Ok(())
+            }
+        }
+        AdminCommand::Bot(BotCommand::Token(TokenCommand::Revoke { token_id })) => {
+            let token = identity
+                .revoke_bot_token(pb::RevokeBotTokenRequest { token_id })
+                .await
+                .rpc()?;
+            if as_json {
+                output::json(&json!({ "bot_token": wire::BotToken::from(token) }))
+            } else {
+                println!(
+                    "Revoked token {} \"{}\" of {} at {}",
+                    token.id,
+                    token.name,
+                    token.bot_user_id,
+                    token.revoked_at.unwrap_or_default()
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+fn print_member(as_json: bool, key: &str, member: pb::Member, verb: &str) -> anyhow::Result<()> {
+    if as_json {
+        return output::json(&json!({ key: wire::Member::from(member) }));
+    }
+    let user = member.user.unwrap_or_default();
+    println!(
+        "{} (@{}) {verb} {} of {}",
+        user.id, user.handle, member.role, member.workspace_id
+    );
+    Ok(())
+}
+
+async fn connect(addr: &str) -> anyhow::Result<IdentityServiceClient<Channel>> {
+    let endpoint = Endpoint::from_shared(addr.to_owned())
+        .with_context(|| format!("invalid --identity-addr {addr:?}"))?
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(30));
+    let channel = endpoint.connect().await.map_err(|_| {
+        anyhow!("cannot reach the identity service at {addr} (is the stack running? `clickclack dev` starts one)")
+    })?;
+    Ok(IdentityServiceClient::new(channel))
+}
+
+/// Turns a gRPC status into the one line a person needs.
+trait RpcResult<T> {
+    fn rpc(self) -> anyhow::Result<T>;
+}
+
+impl<T> RpcResult<T> for Result<tonic::Response<T>, tonic::Status> {
+    fn rpc(self) -> anyhow::Result<T> {
+        self.map(tonic::Response::into_inner)
+            .map_err(|status| match status.code() {
+                tonic::Code::Unavailable => {
+                    anyhow!("the identity service is unavailable: {}", status.message())
+                }
+                _ => anyhow!("{}", status.message()),
+            })
+    }
+}

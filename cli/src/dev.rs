@@ -1,0 +1,87 @@
+//! `clickclack dev`: the whole system in one process on the default ports,
+//! against a local Postgres, with a `default` workspace ready to use.
+
+use clap::Args;
+use clickclack_stack::{RunningStack, StackConfig};
+use std::net::SocketAddr;
+
+#[derive(Args)]
+pub struct DevArgs {
+    /// Postgres URL; the database is created when missing.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/clickclack"
+    )]
+    database_url: String,
+    /// Gateway HTTP address.
+    #[arg(long, default_value = clickclack_gateway::DEFAULT_HTTP_ADDR)]
+    http_addr: SocketAddr,
+    /// Identity gRPC address.
+    #[arg(long, default_value = clickclack_identity::DEFAULT_LISTEN)]
+    identity_addr: SocketAddr,
+}
+
+pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    clickclack_common::telemetry::init_logging();
+    let shutdown = clickclack_common::shutdown::on_signal();
+    let stack = RunningStack::start(
+        StackConfig {
+            database_url: args.database_url.clone(),
+            identity_listen: args.identity_addr,
+            http_addr: args.http_addr,
+            auth_cache_ms: 500,
+            db_pool_size: 16,
+        },
+        shutdown,
+    )
+    .await?;
+    let created = clickclack_stack::bootstrap_if_empty(&stack.identity_url()).await?;
+
+    println!();
+    println!("ClickClack dev stack is running");
+    println!("  gateway   {}", stack.http_url());
+    println!("  identity  {} (gRPC)", stack.identity_url());
+    println!("  database  {}", without_password(&args.database_url));
+    if let Some(created) = created {
+        let workspace = created.workspace.unwrap_or_default();
+        let owner = created.owner.unwrap_or_default();
+        println!();
+        println!(
+            "Bootstrapped workspace {} ({}) owned by {} <{}>",
+            workspace.slug,
+            workspace.id,
+            owner.id,
+            owner.email.unwrap_or_default()
+        );
+    }
+    println!();
+    println!("Create a bot and try its token:");
+    println!(
+        "  TOKEN=$(cargo run -q -p clickclack-cli -- admin bot create --workspace {} \\",
+        clickclack_stack::DEFAULT_WORKSPACE_SLUG
+    );
+    println!(
+        "      --name \"My Bot\" --handle my-bot --scopes bot:write --token-name local --plain)"
+    );
+    println!(
+        "  curl -H \"Authorization: Bearer $TOKEN\" {}/api/me",
+        stack.http_url()
+    );
+    println!();
+    println!("Press Ctrl-C to stop.");
+    stack.wait().await
+}
+
+/// The URL with any password blanked, for printing.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(unparseable url)".into(),
+    }
+}

@@ -1,0 +1,64 @@
+//! `clickclack`: administer a deployment over gRPC (`admin ...`), run the
+//! whole system in one process (`dev`), or run one service (`serve ...`).
+
+mod admin;
+mod dev;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "clickclack",
+    version,
+    about = "ClickClack: team chat where bots are first-class members"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Administer workspaces, users, members and bots (talks to identity over gRPC).
+    Admin(admin::AdminArgs),
+    /// Start the whole system in one process against a local Postgres.
+    Dev(dev::DevArgs),
+    /// Run one service on its own (for docker-compose and Kubernetes).
+    #[command(subcommand)]
+    Serve(Serve),
+}
+
+#[derive(Subcommand)]
+enum Serve {
+    /// The identity gRPC service.
+    Identity(clickclack_identity::IdentityConfig),
+    /// The HTTP gateway.
+    Gateway(clickclack_gateway::GatewayConfig),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Admin(args) => admin::run(args).await,
+        Command::Dev(args) => dev::run(args).await,
+        Command::Serve(service) => {
+            clickclack_common::telemetry::init_logging();
+            let shutdown = clickclack_common::shutdown::on_signal();
+            match service {
+                Serve::Identity(config) => clickclack_identity::run(config, shutdown).await,
+                Serve::Gateway(config) => clickclack_gateway::run(config, shutdown).await,
+            }
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line a person can act on.
+            eprintln!("error: {}", output::one_line(&error));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! What every gRPC service serves besides its own API: `grpc.health.v1`
+//! (reporting NOT_SERVING while its database is unreachable) and reflection.
+
+use crate::db::{self, PgPool};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+/// How often the health watcher probes the database.
+const DATABASE_PROBE_INTERVAL: Duration = Duration::from_secs(2);
+
+pub fn reflection_service() -> tonic_reflection::server::v1::ServerReflectionServer<
+    impl tonic_reflection::server::v1::ServerReflection,
+> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(clickclack_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("the embedded descriptor set is valid")
+}
+
+/// Keeps `service_name`'s health status in step with database reachability
+/// until `shutdown` fires.
+pub fn watch_database_health(
+    pool: PgPool,
+    reporter: HealthReporter,
+    service_name: &'static str,
+    shutdown: CancellationToken,
+) {
+    tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            let probe = pool.clone();
+            let healthy = tokio::task::spawn_blocking(move || db::ping(&probe).is_ok())
+                .await
+                .unwrap_or(false);
+            let status = if healthy {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            if last != Some(healthy) {
+                if !healthy {
+                    tracing::warn!(service = service_name, "database unreachable");
+                }
+                reporter.set_service_status(service_name, status).await;
+                reporter.set_service_status("", status).await;
+                last = Some(healthy);
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(DATABASE_PROBE_INTERVAL) => {}
+            }
+        }
+    });
+}

@@ -1,0 +1,55 @@
+//! Prefixed, time-sortable identifiers (`usr_01j...`).
+//!
+//! Clients skip lookups for values starting with `wsp_` / `chn_`, so the
+//! prefixes are part of the wire contract (API.md §0). The suffix is a
+//! lowercase ULID: URL-safe and sortable by creation time.
+
+pub const USER: &str = "usr_";
+pub const WORKSPACE: &str = "wsp_";
+pub const CHANNEL: &str = "chn_";
+pub const MESSAGE: &str = "msg_";
+pub const DM: &str = "dm_";
+pub const UPLOAD: &str = "upl_";
+pub const EVENT: &str = "evt_";
+pub const BOT_TOKEN: &str = "btok_";
+
+/// A fresh id with the given prefix.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// True when `value` is `prefix` followed by URL-safe id characters.
+pub fn has_prefix(value: &str, prefix: &str) -> bool {
+    value.strip_prefix(prefix).is_some_and(|rest| {
+        !rest.is_empty()
+            && rest.len() <= 64
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_ids_carry_prefix_and_sort_by_creation() {
+        let first = new_id(USER);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = new_id(USER);
+        assert!(has_prefix(&first, USER));
+        assert_eq!(first.len(), USER.len() + 26);
+        assert_eq!(first, first.to_lowercase());
+        assert!(first < second);
+    }
+
+    #[test]
+    fn has_prefix_rejects_other_prefixes_and_unsafe_characters() {
+        assert!(!has_prefix("wsp_abc", USER));
+        assert!(!has_prefix("usr_", USER));
+        assert!(!has_prefix("usr_a/b", USER));
+        assert!(!has_prefix("usr_a b", USER));
+        assert!(has_prefix("usr_01abc-_x", USER));
+    }
+}

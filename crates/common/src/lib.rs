@@ -1,0 +1,12 @@
+//! Pieces shared by every ClickClack crate. Each module is small and has one
+//! job; anything service-specific lives in that service's crate instead.
+
+pub mod db;
+pub mod grpc;
+pub mod ids;
+pub mod scopes;
+pub mod shutdown;
+pub mod telemetry;
+pub mod time;
+pub mod token;
+pub mod wire;

@@ -1,0 +1,139 @@
+//! Raw bearer secrets and their hashes.
+//!
+//! A [`RawToken`] is shown to a person exactly once and otherwise only ever
+//! hashed: it has no `Debug` or `Display`, so it cannot end up in a log line
+//! or an error message by accident. Only the SHA-256 [`TokenHash`] is stored.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Prefix of bot tokens.
+pub const BOT_TOKEN_PREFIX: &str = "ccb_";
+
+/// Random bytes behind every secret: 256 bits, well above the 128 required.
+const SECRET_BYTES: usize = 32;
+
+/// A raw secret such as `ccb_...`. Deliberately not `Debug`/`Display`.
+pub struct RawToken(String);
+
+impl RawToken {
+    /// A new secret: `prefix` + 43 URL-safe characters from the OS CSPRNG.
+    pub fn generate(prefix: &str) -> RawToken {
+        let mut bytes = [0u8; SECRET_BYTES];
+        rand::fill(&mut bytes);
+        RawToken(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// Wraps a secret a caller presented (for hashing, never for storing).
+    pub fn from_presented(value: impl Into<String>) -> RawToken {
+        RawToken(value.into())
+    }
+
+    /// The secret itself, for the one place that hands it to its owner.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_exposed(self) -> String {
+        self.0
+    }
+
+    /// True when the secret has the shape this server issues for `prefix`.
+    /// Cheap pre-check that spares the database garbage input.
+    pub fn is_well_formed(&self, prefix: &str) -> bool {
+        self.0.strip_prefix(prefix).is_some_and(|rest| {
+            rest.len() >= 32
+                && rest.len() <= 128
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+    }
+}
+
+/// SHA-256 of a raw secret: what the database stores and caches key on.
+#[derive(Clone, Copy, Eq)]
+pub struct TokenHash(pub [u8; 32]);
+
+impl TokenHash {
+    pub fn from_slice(bytes: &[u8]) -> Option<TokenHash> {
+        bytes.try_into().ok().map(TokenHash)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// Constant-time comparison, so response timing says nothing about how much
+/// of a hash matched.
+impl PartialEq for TokenHash {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+// Agrees with `PartialEq`: equal bytes, equal hash.
+impl std::hash::Hash for TokenHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl std::fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenHash(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_tokens_are_prefixed_long_and_distinct() {
+        let a = RawToken::generate(BOT_TOKEN_PREFIX);
+        let b = RawToken::generate(BOT_TOKEN_PREFIX);
+        assert!(a.expose().starts_with("ccb_"));
+        assert_eq!(a.expose().len(), 4 + 43);
+        assert!(a.is_well_formed(BOT_TOKEN_PREFIX));
+        assert_ne!(a.expose(), b.expose());
+        assert_ne!(a.hash(), b.hash());
+    }
+
+    #[test]
+    fn hash_is_sha256_of_the_whole_secret() {
+        let token = RawToken::from_presented("ccb_example");
+        let expected: [u8; 32] = Sha256::digest(b"ccb_example").into();
+        assert_eq!(token.hash().as_bytes(), &expected);
+        assert_eq!(token.hash(), RawToken::from_presented("ccb_example").hash());
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused_before_any_lookup() {
+        for bad in [
+            "",
+            "ccb_",
+            "ccb_short",
+            "sst_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "ccb_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/aa",
+        ] {
+            assert!(
+                !RawToken::from_presented(bad).is_well_formed(BOT_TOKEN_PREFIX),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn hash_debug_reveals_nothing() {
+        let hash = RawToken::from_presented("ccb_secret").hash();
+        assert_eq!(format!("{hash:?}"), "TokenHash(..)");
+    }
+}

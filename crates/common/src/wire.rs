@@ -1,0 +1,142 @@
+//! The JSON shapes of API.md, built from the gRPC messages. The gateway
+//! answers with them and the CLI's `--json` prints them, so both speak the
+//! same field names.
+
+use clickclack_proto::identity as pb;
+use serde::Serialize;
+
+/// `User` of API.md §2. Emails stay private: they are not part of it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub kind: String,
+    pub display_name: String,
+    pub handle: String,
+    pub avatar_url: String,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_user_id: Option<String>,
+}
+
+impl From<pb::User> for User {
+    fn from(user: pb::User) -> Self {
+        User {
+            id: user.id,
+            kind: user.kind,
+            display_name: user.display_name,
+            handle: user.handle,
+            avatar_url: user.avatar_url,
+            created_at: user.created_at,
+            owner_user_id: user.owner_user_id,
+        }
+    }
+}
+
+/// `Workspace` of API.md §3, with the caller's `role`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Workspace {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub route_id: String,
+    pub icon_url: String,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+impl Workspace {
+    pub fn with_role(workspace: pb::Workspace, role: Option<String>) -> Self {
+        Workspace {
+            // Routes use the slug: readable, unique, and accepted wherever an id is.
+            route_id: workspace.slug.clone(),
+            id: workspace.id,
+            slug: workspace.slug,
+            name: workspace.name,
+            icon_url: workspace.icon_url,
+            created_at: workspace.created_at,
+            role,
+        }
+    }
+}
+
+impl From<pb::Workspace> for Workspace {
+    fn from(workspace: pb::Workspace) -> Self {
+        let role = workspace.role.clone();
+        Workspace::with_role(workspace, role)
+    }
+}
+
+/// `BotToken` of API.md §10: metadata only, never the raw token or its hash.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BotToken {
+    pub id: String,
+    pub bot_user_id: String,
+    pub workspace_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_user_id: Option<String>,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl From<pb::BotToken> for BotToken {
+    fn from(token: pb::BotToken) -> Self {
+        BotToken {
+            id: token.id,
+            bot_user_id: token.bot_user_id,
+            workspace_id: token.workspace_id,
+            owner_user_id: token.owner_user_id,
+            name: token.name,
+            scopes: token.scopes,
+            created_by: token.created_by,
+            created_at: token.created_at,
+            last_used_at: token.last_used_at,
+            revoked_at: token.revoked_at,
+        }
+    }
+}
+
+/// A workspace membership, for operators.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Member {
+    pub workspace_id: String,
+    pub user: Option<User>,
+    pub role: String,
+    pub joined_at: String,
+}
+
+impl From<pb::Member> for Member {
+    fn from(member: pb::Member) -> Self {
+        Member {
+            workspace_id: member.workspace_id,
+            user: member.user.map(User::from),
+            role: member.role,
+            joined_at: member.joined_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_bot_json_has_no_owner_key_and_no_email() {
+        let user = User::from(pb::User {
+            id: "usr_1".into(),
+            kind: "bot".into(),
+            display_name: "Deploy".into(),
+            handle: "deploy".into(),
+            email: Some("secret@example.com".into()),
+            ..Default::default()
+        });
+        let json = serde_json::to_value(&user).unwrap();
+        assert!(json.get("owner_user_id").is_none());
+        assert!(json.get("email").is_none());
+        assert_eq!(json["kind"], "bot");
+    }
+}

@@ -1,0 +1,18 @@
+//! What integration tests need to exercise ClickClack for real:
+//!
+//! - [`TestDatabase`]: a fresh Postgres database per test, dropped afterwards,
+//!   on the server named by `CLICKCLACK_TEST_DATABASE_URL` (default: the local
+//!   Postgres). When no server answers there but a Docker engine does, a
+//!   Postgres container is started with testcontainers instead.
+//! - [`TestStack`]: every service plus the gateway, in-process, on ephemeral
+//!   ports, against such a database, with a real HTTP client.
+//! - [`capture_logs`]: records every log line of the process, so a test can
+//!   assert that no secret was ever logged.
+
+mod database;
+mod logs;
+mod stack;
+
+pub use database::TestDatabase;
+pub use logs::{LogCapture, capture_logs};
+pub use stack::{Bootstrapped, TestStack};

@@ -1,0 +1,148 @@
+use crate::TestDatabase;
+use clickclack_proto::identity as pb;
+use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
+use clickclack_stack::{RunningStack, StackConfig};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+/// The whole system, in-process, on ephemeral ports, on a fresh database.
+pub struct TestStack {
+    pub http_url: String,
+    pub identity_url: String,
+    pub http: reqwest::Client,
+    stack: Option<RunningStack>,
+    // Declared last: dropped after the stack has stopped using it.
+    pub db: TestDatabase,
+}
+
+/// A bootstrapped workspace and its human owner.
+pub struct Bootstrapped {
+    pub workspace: pb::Workspace,
+    pub owner: pb::User,
+}
+
+impl TestStack {
+    /// Starts the stack with the default auth cache.
+    pub async fn start() -> TestStack {
+        Self::start_with_auth_cache_ms(500).await
+    }
+
+    pub async fn start_with_auth_cache_ms(auth_cache_ms: u64) -> TestStack {
+        let db = TestDatabase::create().await;
+        let stack = RunningStack::start(
+            StackConfig {
+                database_url: db.url.clone(),
+                identity_listen: "127.0.0.1:0".parse().expect("addr"),
+                http_addr: "127.0.0.1:0".parse().expect("addr"),
+                auth_cache_ms,
+                db_pool_size: 4,
+            },
+            CancellationToken::new(),
+        )
+        .await
+        .expect("start the stack");
+        TestStack {
+            http_url: stack.http_url(),
+            identity_url: stack.identity_url(),
+            http: reqwest::Client::new(),
+            stack: Some(stack),
+            db,
+        }
+    }
+
+    pub async fn identity(&self) -> IdentityServiceClient<Channel> {
+        IdentityServiceClient::connect(self.identity_url.clone())
+            .await
+            .expect("connect to identity")
+    }
+
+    /// A new workspace with a fresh human owner.
+    pub async fn bootstrap(&self, slug: &str) -> Bootstrapped {
+        let created = self
+            .identity()
+            .await
+            .bootstrap(pb::BootstrapRequest {
+                owner_display_name: format!("Owner of {slug}"),
+                owner_email: format!("owner@{slug}.test"),
+                workspace_name: format!("Workspace {slug}"),
+                workspace_slug: slug.into(),
+            })
+            .await
+            .expect("bootstrap")
+            .into_inner();
+        Bootstrapped {
+            workspace: created.workspace.expect("workspace"),
+            owner: created.owner.expect("owner"),
+        }
+    }
+
+    /// A human user who is a plain member of `workspace`.
+    pub async fn add_human(&self, workspace: &str, handle: &str) -> pb::User {
+        let mut identity = self.identity().await;
+        let user = identity
+            .create_user(pb::CreateUserRequest {
+                display_name: format!("Human {handle}"),
+                email: format!("{handle}@people.test"),
+                handle: handle.into(),
+            })
+            .await
+            .expect("create user")
+            .into_inner();
+        identity
+            .add_member(pb::AddMemberRequest {
+                workspace: workspace.into(),
+                user_id: user.id.clone(),
+                role: "member".into(),
+            })
+            .await
+            .expect("add member");
+        user
+    }
+
+    /// A service bot with one token of `scopes`; returns the bot and raw token.
+    pub async fn service_bot(
+        &self,
+        workspace: &str,
+        handle: &str,
+        scopes: &str,
+    ) -> (pb::User, String) {
+        let created = self
+            .identity()
+            .await
+            .create_bot(pb::CreateBotRequest {
+                workspace: workspace.into(),
+                display_name: format!("Bot {handle}"),
+                handle: handle.into(),
+                scopes: vec![scopes.into()],
+                token_name: "test".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("create bot")
+            .into_inner();
+        (created.bot.expect("bot"), created.token)
+    }
+
+    /// `GET {path}` with an optional bearer token.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(format!("{}{path}", self.http_url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("HTTP request")
+    }
+
+    /// `GET {path}` and the JSON body, with the status.
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+        let response = self.get(path, token).await;
+        let status = response.status().as_u16();
+        let body = response.json().await.expect("a JSON body");
+        (status, body)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stack) = self.stack.take() {
+            stack.stop().await;
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! HTTP routes, one module per area of API.md.
+
+pub mod me;
+pub mod ops;
+pub mod workspaces;
+
+use crate::error::ApiError;
+use axum::http::{Method, Uri};
+
+/// Unknown routes answer 404 JSON, never HTML.
+pub async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}

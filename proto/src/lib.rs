@@ -1,0 +1,33 @@
+//! The generated gRPC contract shared by every ClickClack service, the
+//! gateway and the admin CLI. The `.proto` sources live in `proto/`.
+
+pub mod identity {
+    tonic::include_proto!("clickclack.identity.v1");
+
+    impl std::fmt::Debug for AuthenticateRequest {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("AuthenticateRequest")
+                .field("token", &"<redacted>")
+                .finish()
+        }
+    }
+}
+
+pub mod messaging {
+    tonic::include_proto!("clickclack.messaging.v1");
+}
+
+pub mod realtime {
+    tonic::include_proto!("clickclack.realtime.v1");
+}
+
+/// Encoded descriptors of every service, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("clickclack_descriptor");
+
+/// The metadata key that carries the signed principal assertion between services.
+pub const PRINCIPAL_METADATA_KEY: &str = "x-clickclack-principal";
+
+/// Service names, as used by `grpc.health.v1` checks.
+pub const IDENTITY_SERVICE_NAME: &str = "clickclack.identity.v1.IdentityService";
+pub const MESSAGING_SERVICE_NAME: &str = "clickclack.messaging.v1.MessagingService";
+pub const REALTIME_SERVICE_NAME: &str = "clickclack.realtime.v1.RealtimeService";

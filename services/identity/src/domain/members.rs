@@ -1,0 +1,117 @@
+use super::rules::{BOT, Role};
+use super::{
+    conflict_on_duplicate, ensure_handle_free, handle_taken, require_user, resolve_workspace,
+};
+use crate::error::{IdentityError, Result};
+use crate::store::members::{self, MemberRow};
+use crate::store::users::UserRow;
+use crate::store::workspaces::WorkspaceRow;
+use crate::store::{bots, tokens};
+use chrono::Utc;
+use diesel::{Connection, PgConnection};
+
+/// Adds a user to a workspace, or changes the role of one already there.
+pub fn add_member(
+    conn: &mut PgConnection,
+    workspace_key: &str,
+    user_id: &str,
+    role: &str,
+) -> Result<(MemberRow, UserRow)> {
+    conn.transaction(|conn| {
+        let workspace = resolve_workspace(conn, workspace_key)?;
+        let user = require_user(conn, user_id)?;
+        let role = if user.kind == BOT {
+            // A bot is installed into one workspace; it may only come back there.
+            let home = bots::find(conn, &user.id)?.map(|bot| bot.workspace_id);
+            if home.as_deref() != Some(workspace.id.as_str()) {
+                return Err(IdentityError::Invalid(format!(
+                    "bot {} belongs to another workspace; install bots with `admin bot create`",
+                    user.id
+                )));
+            }
+            Role::Bot
+        } else {
+            Role::parse_human_role(role)?
+        };
+
+        if let Some(existing) = members::find_for_update(conn, &workspace.id, &user.id)? {
+            if existing.role == role.as_str() {
+                return Ok((existing, user));
+            }
+            if existing.role == Role::Owner.as_str() {
+                ensure_not_last_owner(conn, &workspace, &user.id)?;
+            }
+            let updated = members::set_role(conn, &workspace.id, &user.id, role.as_str())?;
+            return Ok((updated, user));
+        }
+
+        ensure_handle_free(conn, &workspace, &user.handle, Some(&user.id))?;
+        let member = members::insert(
+            conn,
+            &MemberRow {
+                workspace_id: workspace.id.clone(),
+                user_id: user.id.clone(),
+                role: role.as_str().into(),
+                handle: user.handle.clone(),
+                joined_at: Utc::now(),
+            },
+        )
+        .map_err(|e| {
+            conflict_on_duplicate(e, || handle_taken(&workspace, &user.handle).to_string())
+        })?;
+        Ok((member, user))
+    })
+}
+
+/// Removes a member. A removed bot loses its tokens for the workspace; the
+/// tokens of bots the removed user owns stop working at once because every
+/// authentication re-checks the owner's membership.
+pub fn remove_member(
+    conn: &mut PgConnection,
+    workspace_key: &str,
+    user_id: &str,
+) -> Result<(MemberRow, UserRow)> {
+    conn.transaction(|conn| {
+        let workspace = resolve_workspace(conn, workspace_key)?;
+        let user = require_user(conn, user_id)?;
+        let member = members::find_for_update(conn, &workspace.id, &user.id)?.ok_or_else(|| {
+            IdentityError::NotFound(format!(
+                "user {} is not a member of workspace {}",
+                user.id, workspace.slug
+            ))
+        })?;
+        if member.role == Role::Owner.as_str() {
+            ensure_not_last_owner(conn, &workspace, &user.id)?;
+        }
+        if user.kind == BOT {
+            tokens::revoke_all_for_bot(conn, &user.id, &workspace.id, Utc::now())?;
+        }
+        members::delete(conn, &workspace.id, &user.id)?;
+        Ok((member, user))
+    })
+}
+
+pub fn list_members(
+    conn: &mut PgConnection,
+    workspace_key: &str,
+) -> Result<(WorkspaceRow, Vec<(MemberRow, UserRow)>)> {
+    let workspace = resolve_workspace(conn, workspace_key)?;
+    let members = members::list_with_users(conn, &workspace.id)?;
+    Ok((workspace, members))
+}
+
+/// A workspace always keeps at least one owner.
+fn ensure_not_last_owner(
+    conn: &mut PgConnection,
+    workspace: &WorkspaceRow,
+    user_id: &str,
+) -> Result<()> {
+    let owners = members::owners_for_update(conn, &workspace.id)?;
+    if owners.iter().all(|owner| owner == user_id) {
+        return Err(IdentityError::Conflict(format!(
+            "user {user_id} is the last owner of workspace {}; make someone else an owner first",
+            workspace.slug
+        )));
+    }
+    Ok(())
+}

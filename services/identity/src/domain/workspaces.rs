@@ -1,0 +1,67 @@
+use super::{conflict_on_duplicate, rules};
+use crate::error::Result;
+use crate::store::members::{self, MemberRow};
+use crate::store::users::{self, UserRow};
+use crate::store::workspaces::{self, WorkspaceRow};
+use chrono::Utc;
+use clickclack_common::ids;
+use diesel::{Connection, PgConnection};
+
+pub fn create_workspace(conn: &mut PgConnection, name: &str, slug: &str) -> Result<WorkspaceRow> {
+    let row = new_workspace(name, slug)?;
+    workspaces::insert(conn, &row).map_err(|e| {
+        conflict_on_duplicate(e, || {
+            format!("workspace slug {} is already taken", row.slug)
+        })
+    })
+}
+
+fn new_workspace(name: &str, slug: &str) -> Result<WorkspaceRow> {
+    let name = rules::validate_display_name(name).map_err(|_| {
+        crate::error::IdentityError::Invalid(
+            "workspace name is required and at most 80 bytes".into(),
+        )
+    })?;
+    let slug = if slug.trim().is_empty() {
+        rules::derive_slug(&name)?
+    } else {
+        rules::validate_slug(slug)?
+    };
+    Ok(WorkspaceRow {
+        id: ids::new_id(ids::WORKSPACE),
+        slug,
+        name,
+        icon_url: String::new(),
+        created_at: Utc::now(),
+    })
+}
+
+/// A workspace and its human owner, in one transaction. An existing user
+/// with the same email becomes the owner instead of a duplicate.
+pub fn bootstrap(
+    conn: &mut PgConnection,
+    owner_name: &str,
+    owner_email: &str,
+    workspace_name: &str,
+    workspace_slug: &str,
+) -> Result<(WorkspaceRow, UserRow)> {
+    conn.transaction(|conn| {
+        let email = rules::normalize_email(owner_email)?;
+        let owner = match users::find_by_email(conn, &email)? {
+            Some(existing) => existing,
+            None => super::users::create_human(conn, owner_name, &email, "")?,
+        };
+        let workspace = create_workspace(conn, workspace_name, workspace_slug)?;
+        members::insert(
+            conn,
+            &MemberRow {
+                workspace_id: workspace.id.clone(),
+                user_id: owner.id.clone(),
+                role: rules::Role::Owner.as_str().into(),
+                handle: owner.handle.clone(),
+                joined_at: Utc::now(),
+            },
+        )?;
+        Ok((workspace, owner))
+    })
+}

@@ -1,0 +1,91 @@
+//! ClickClack identity service: users, workspaces, members, bots and bot
+//! tokens, and the `Authenticate` call every gateway request starts with.
+//!
+//! Reading order: `api` (gRPC handlers) → `domain` (rules, transactions) →
+//! `store` (diesel queries). This file only wires them to a listener.
+
+pub mod api;
+pub mod domain;
+pub mod error;
+pub mod store;
+
+use clickclack_common::db::{self, DbError, PgPool};
+use clickclack_proto::identity::identity_service_server::IdentityServiceServer;
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The Postgres schema identity owns.
+pub const SCHEMA: &str = "identity";
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// The name health checks use for this service.
+pub const SERVICE_NAME: &str = clickclack_proto::IDENTITY_SERVICE_NAME;
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct IdentityConfig {
+    /// Postgres URL; identity keeps its tables in the `identity` schema.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/clickclack"
+    )]
+    pub database_url: String,
+    /// gRPC listen address.
+    #[arg(long = "listen", env = "CLICKCLACK_IDENTITY_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "CLICKCLACK_IDENTITY_DB_POOL", default_value_t = 16)]
+    pub db_pool_size: u32,
+}
+
+/// A migrated database, ready to serve.
+pub struct Identity {
+    pool: PgPool,
+}
+
+impl Identity {
+    /// Connects and runs pending migrations. Blocking: call before serving.
+    pub fn open(database_url: &str, pool_size: u32) -> Result<Identity, DbError> {
+        let pool = db::connect(database_url, SCHEMA, MIGRATIONS, pool_size)?;
+        Ok(Identity { pool })
+    }
+
+    /// Serves the identity API, health and reflection on `listener` until
+    /// `shutdown` is cancelled.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), tonic::transport::Error> {
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        clickclack_common::grpc::watch_database_health(
+            self.pool.clone(),
+            health_reporter,
+            SERVICE_NAME,
+            shutdown.clone(),
+        );
+        let api = api::IdentityApi::new(self.pool);
+        tracing::info!(addr = ?listener.local_addr().ok(), "identity listening");
+        tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(clickclack_common::grpc::reflection_service())
+            .add_service(IdentityServiceServer::new(api))
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                shutdown.cancelled_owned(),
+            )
+            .await
+    }
+}
+
+/// Runs the service as its own process (compose, Kubernetes).
+pub async fn run(config: IdentityConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let url = config.database_url.clone();
+    let pool_size = config.db_pool_size;
+    let identity = tokio::task::spawn_blocking(move || Identity::open(&url, pool_size)).await??;
+    let listener = TcpListener::bind(config.listen).await?;
+    identity.serve(listener, shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! `clickclack-identity`: the identity service as its own process.
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(
+    name = "clickclack-identity",
+    about = "ClickClack identity service (gRPC)"
+)]
+struct Cli {
+    #[command(flatten)]
+    config: clickclack_identity::IdentityConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    clickclack_common::telemetry::init_logging();
+    let cli = Cli::parse();
+    clickclack_identity::run(cli.config, clickclack_common::shutdown::on_signal()).await
+}

@@ -1,0 +1,38 @@
+use super::schema::{bots, users};
+use super::users::UserRow;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = bots, check_for_backend(diesel::pg::Pg))]
+pub struct BotRow {
+    pub user_id: String,
+    pub workspace_id: String,
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub fn insert(conn: &mut PgConnection, bot: &BotRow) -> QueryResult<BotRow> {
+    diesel::insert_into(bots::table)
+        .values(bot)
+        .returning(BotRow::as_returning())
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut PgConnection, user_id: &str) -> QueryResult<Option<BotRow>> {
+    bots::table
+        .find(user_id)
+        .select(BotRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Bots installed into the workspace, oldest first, with their user rows.
+pub fn list_in_workspace(conn: &mut PgConnection, workspace_id: &str) -> QueryResult<Vec<UserRow>> {
+    bots::table
+        .inner_join(users::table.on(users::id.eq(bots::user_id)))
+        .filter(bots::workspace_id.eq(workspace_id))
+        .order(bots::created_at.asc())
+        .select(UserRow::as_select())
+        .load(conn)
+}

@@ -1,0 +1,9 @@
+//! Diesel queries for the `identity` schema, one module per table. Nothing
+//! here knows about gRPC or business rules; callers own the transaction.
+
+pub mod bots;
+pub mod members;
+pub mod schema;
+pub mod tokens;
+pub mod users;
+pub mod workspaces;

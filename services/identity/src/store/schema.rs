@@ -1,0 +1,72 @@
+// Diesel table definitions for the `identity` schema; kept in step with
+// `migrations/` by hand.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        kind -> Text,
+        display_name -> Text,
+        handle -> Text,
+        email -> Nullable<Text>,
+        avatar_url -> Text,
+        owner_user_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workspaces (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        icon_url -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workspace_members (workspace_id, user_id) {
+        workspace_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        handle -> Text,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bots (user_id) {
+        user_id -> Text,
+        workspace_id -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bot_tokens (id) {
+        id -> Text,
+        bot_user_id -> Text,
+        workspace_id -> Text,
+        name -> Text,
+        token_hash -> Bytea,
+        scopes -> Array<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(workspace_members -> users (user_id));
+diesel::joinable!(workspace_members -> workspaces (workspace_id));
+diesel::joinable!(bots -> workspaces (workspace_id));
+diesel::joinable!(bot_tokens -> workspaces (workspace_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    workspaces,
+    workspace_members,
+    bots,
+    bot_tokens
+);

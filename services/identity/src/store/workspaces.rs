@@ -1,0 +1,60 @@
+use super::schema::{workspace_members, workspaces};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = workspaces, check_for_backend(diesel::pg::Pg))]
+pub struct WorkspaceRow {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub icon_url: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub fn insert(conn: &mut PgConnection, workspace: &WorkspaceRow) -> QueryResult<WorkspaceRow> {
+    diesel::insert_into(workspaces::table)
+        .values(workspace)
+        .returning(WorkspaceRow::as_returning())
+        .get_result(conn)
+}
+
+/// Finds a workspace by id or by slug.
+pub fn find_by_id_or_slug(conn: &mut PgConnection, key: &str) -> QueryResult<Option<WorkspaceRow>> {
+    workspaces::table
+        .filter(workspaces::id.eq(key).or(workspaces::slug.eq(key)))
+        .select(WorkspaceRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn exists_with_slug(conn: &mut PgConnection, slug: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        workspaces::table.filter(workspaces::slug.eq(slug)),
+    ))
+    .get_result(conn)
+}
+
+pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
+    workspaces::table.count().get_result(conn)
+}
+
+pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<WorkspaceRow>> {
+    workspaces::table
+        .order(workspaces::created_at.asc())
+        .select(WorkspaceRow::as_select())
+        .load(conn)
+}
+
+/// The workspaces `user_id` belongs to, each with the user's role there.
+pub fn list_for_member(
+    conn: &mut PgConnection,
+    user_id: &str,
+) -> QueryResult<Vec<(WorkspaceRow, String)>> {
+    workspaces::table
+        .inner_join(workspace_members::table)
+        .filter(workspace_members::user_id.eq(user_id))
+        .order(workspaces::created_at.asc())
+        .select((WorkspaceRow::as_select(), workspace_members::role))
+        .load(conn)
+}

@@ -1,0 +1,178 @@
+//! Identity's rules, exercised over real gRPC against a real database.
+
+use clickclack_proto::identity as pb;
+use clickclack_testkit::TestStack;
+use tonic::Code;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handles_are_unique_per_workspace_even_under_concurrent_creates() {
+    let stack = TestStack::start().await;
+    let a = stack.bootstrap("alpha").await;
+    let b = stack.bootstrap("beta").await;
+
+    let attempts = (0..8).map(|i| {
+        let url = stack.identity_url.clone();
+        let workspace = a.workspace.id.clone();
+        tokio::spawn(async move {
+            let mut identity = pb::identity_service_client::IdentityServiceClient::connect(url)
+                .await
+                .unwrap();
+            identity
+                .create_bot(pb::CreateBotRequest {
+                    workspace,
+                    display_name: format!("Racer {i}"),
+                    handle: "racer".into(),
+                    ..Default::default()
+                })
+                .await
+        })
+    });
+    let mut created = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(status) => assert_eq!(status.code(), Code::AlreadyExists, "{status:?}"),
+        }
+    }
+    assert_eq!(created, 1, "exactly one bot gets the handle");
+
+    // The same handle is free in another workspace.
+    let (other, _) = stack
+        .service_bot(&b.workspace.id, "racer", "bot:read")
+        .await;
+    assert_eq!(other.handle, "racer");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_bot_revokes_its_tokens_and_it_cannot_join_other_workspaces() {
+    let stack = TestStack::start().await;
+    let a = stack.bootstrap("alpha").await;
+    let b = stack.bootstrap("beta").await;
+    let (bot, token) = stack
+        .service_bot(&a.workspace.id, "worker", "bot:read")
+        .await;
+    let mut identity = stack.identity().await;
+
+    let refused = identity
+        .add_member(pb::AddMemberRequest {
+            workspace: b.workspace.id.clone(),
+            user_id: bot.id.clone(),
+            role: "member".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+
+    identity
+        .remove_member(pb::RemoveMemberRequest {
+            workspace: "alpha".into(),
+            user_id: bot.id.clone(),
+        })
+        .await
+        .unwrap();
+    let tokens = identity
+        .list_bot_tokens(pb::ListBotTokensRequest {
+            workspace: "alpha".into(),
+            bot_user_id: bot.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .bot_tokens;
+    assert!(tokens.iter().all(|t| t.revoked_at.is_some()), "{tokens:?}");
+    let status = identity
+        .authenticate(pb::AuthenticateRequest {
+            token: token.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert!(!status.message().contains(&token));
+
+    // Re-adding the bot to its own workspace works, but old tokens stay revoked.
+    let member = identity
+        .add_member(pb::AddMemberRequest {
+            workspace: "alpha".into(),
+            user_id: bot.id.clone(),
+            role: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(member.role, "bot");
+    assert!(
+        identity
+            .authenticate(pb::AuthenticateRequest { token })
+            .await
+            .is_err()
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_and_workspaces_validate_their_input() {
+    let stack = TestStack::start().await;
+    let mut identity = stack.identity().await;
+    let user = identity
+        .create_user(pb::CreateUserRequest {
+            display_name: " Ada Lovelace ".into(),
+            email: "Ada@Example.com".into(),
+            handle: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(user.display_name, "Ada Lovelace");
+    assert_eq!(user.handle, "ada");
+    assert_eq!(user.email.as_deref(), Some("ada@example.com"));
+
+    let duplicate = identity
+        .create_user(pb::CreateUserRequest {
+            display_name: "Other".into(),
+            email: "ada@example.com".into(),
+            handle: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.code(), Code::AlreadyExists);
+
+    for (name, email) in [("", "x@example.com"), ("X", "not-an-email")] {
+        let refused = identity
+            .create_user(pb::CreateUserRequest {
+                display_name: name.into(),
+                email: email.into(),
+                handle: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument, "{name:?} {email:?}");
+    }
+
+    let workspace = identity
+        .create_workspace(pb::CreateWorkspaceRequest {
+            name: "My Team".into(),
+            slug: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(workspace.slug, "my-team");
+    let taken = identity
+        .create_workspace(pb::CreateWorkspaceRequest {
+            name: "Again".into(),
+            slug: "my-team".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Code::AlreadyExists);
+    let bad = identity
+        .create_workspace(pb::CreateWorkspaceRequest {
+            name: "Bad".into(),
+            slug: "wsp_looks_like_an_id".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    stack.stop().await;
+}
