@@ -18,6 +18,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .file_descriptor_set_path(out_dir.join("clickclack_descriptor.bin"))
         // The raw bearer token must never reach a log line through `{:?}`.
         .skip_debug(["clickclack.identity.v1.AuthenticateRequest"])
+        // Messaging's field names are API.md's, so the gateway serialises
+        // these messages straight to JSON. Byte payloads never go out as JSON.
+        .type_attribute(".clickclack.messaging.v1", "#[derive(serde::Serialize)]")
+        .type_attribute(
+            ".clickclack.realtime.v1.Event",
+            "#[derive(serde::Serialize)]",
+        )
+        .field_attribute(
+            ".clickclack.messaging.v1.CreateUploadRequest.content",
+            "#[serde(skip)]",
+        )
+        .field_attribute(
+            ".clickclack.messaging.v1.UploadContent.content",
+            "#[serde(skip)]",
+        )
         .compile_protos(&protos, &["proto"])?;
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

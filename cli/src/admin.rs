@@ -20,6 +20,12 @@ pub struct AdminArgs {
     /// Identity service gRPC address.
     #[arg(long, global = true, env = "CLICKCLACK_IDENTITY_ADDR", default_value = clickclack_gateway::DEFAULT_IDENTITY_ADDR)]
     identity_addr: String,
+    /// Messaging service gRPC address (bootstrap creates #general there).
+    #[arg(long, global = true, env = "CLICKCLACK_MESSAGING_ADDR", default_value = clickclack_gateway::DEFAULT_MESSAGING_ADDR)]
+    messaging_addr: String,
+    /// Shared secret that signs principal assertions for messaging.
+    #[arg(long, global = true, env = "CLICKCLACK_INTERNAL_KEY", default_value = clickclack_common::assertion::DEV_INTERNAL_KEY, hide_default_value = true)]
+    internal_key: String,
     /// Accepted for compatibility with upstream's file-based CLI. This
     /// deployment keeps its data in Postgres, reached through identity.
     #[arg(long, global = true, value_name = "DIR")]
@@ -238,10 +244,24 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 .workspace
                 .context("identity returned no workspace")?;
             let owner = created.owner.context("identity returned no owner")?;
+            let general = clickclack_stack::ensure_general_channel(
+                &args.messaging_addr,
+                &args.internal_key,
+                &workspace.id,
+                &owner.id,
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "workspace {} was created, but its general channel was not",
+                    workspace.id
+                )
+            })?;
             if as_json {
                 output::json(&json!({
                     "workspace": wire::Workspace::from(workspace),
                     "owner": AdminUser::from(owner),
+                    "channel": general,
                 }))
             } else {
                 println!(
@@ -254,7 +274,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                     owner.display_name,
                     owner.email.unwrap_or_default()
                 );
-                println!("channel    general: created when the messaging service is running");
+                println!("channel    {}  #{}", general.id, general.name);
                 Ok(())
             }
         }

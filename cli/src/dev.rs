@@ -2,8 +2,10 @@
 //! against a local Postgres, with a `default` workspace ready to use.
 
 use clap::Args;
+use clickclack_common::assertion::DEV_INTERNAL_KEY;
 use clickclack_stack::{RunningStack, StackConfig};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct DevArgs {
@@ -20,6 +22,15 @@ pub struct DevArgs {
     /// Identity gRPC address.
     #[arg(long, default_value = clickclack_identity::DEFAULT_LISTEN)]
     identity_addr: SocketAddr,
+    /// Messaging gRPC address.
+    #[arg(long, default_value = clickclack_messaging::DEFAULT_LISTEN)]
+    messaging_addr: SocketAddr,
+    /// Where uploaded files are stored.
+    #[arg(long, env = "CLICKCLACK_UPLOAD_DIR", default_value = ".data/uploads")]
+    upload_dir: PathBuf,
+    /// Shared secret that signs principal assertions.
+    #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = DEV_INTERNAL_KEY, hide_default_value = true)]
+    internal_key: String,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
@@ -29,26 +40,32 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         StackConfig {
             database_url: args.database_url.clone(),
             identity_listen: args.identity_addr,
+            messaging_listen: args.messaging_addr,
             http_addr: args.http_addr,
+            upload_dir: args.upload_dir.clone(),
+            upload_max_bytes: clickclack_messaging::DEFAULT_UPLOAD_MAX_BYTES,
+            internal_key: args.internal_key.clone(),
             auth_cache_ms: 500,
             db_pool_size: 16,
         },
         shutdown,
     )
     .await?;
-    let created = clickclack_stack::bootstrap_if_empty(&stack.identity_url()).await?;
+    let created = stack.bootstrap_if_empty().await?;
 
     println!();
     println!("ClickClack dev stack is running");
     println!("  gateway   {}", stack.http_url());
     println!("  identity  {} (gRPC)", stack.identity_url());
+    println!("  messaging {} (gRPC)", stack.messaging_url());
+    println!("  uploads   {}", args.upload_dir.display());
     println!("  database  {}", without_password(&args.database_url));
     if let Some(created) = created {
         let workspace = created.workspace.unwrap_or_default();
         let owner = created.owner.unwrap_or_default();
         println!();
         println!(
-            "Bootstrapped workspace {} ({}) owned by {} <{}>",
+            "Bootstrapped workspace {} ({}) with #general, owned by {} <{}>",
             workspace.slug,
             workspace.id,
             owner.id,

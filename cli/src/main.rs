@@ -34,6 +34,8 @@ enum Command {
 enum Serve {
     /// The identity gRPC service.
     Identity(clickclack_identity::IdentityConfig),
+    /// The messaging gRPC service.
+    Messaging(clickclack_messaging::MessagingConfig),
     /// The HTTP gateway.
     Gateway(clickclack_gateway::GatewayConfig),
 }
@@ -49,6 +51,7 @@ async fn main() -> ExitCode {
             let shutdown = clickclack_common::shutdown::on_signal();
             match service {
                 Serve::Identity(config) => clickclack_identity::run(config, shutdown).await,
+                Serve::Messaging(config) => clickclack_messaging::run(config, shutdown).await,
                 Serve::Gateway(config) => clickclack_gateway::run(config, shutdown).await,
             }
         }

@@ -173,7 +173,11 @@ async fn refused_bot_requests_print_one_clear_line() {
 
 #[tokio::test]
 async fn unreachable_identity_is_one_clear_line() {
-    clickclack_at("http://127.0.0.1:1", &["admin", "workspace", "list"])
-        .await
-        .assert_one_line_error("cannot reach the identity service at http://127.0.0.1:1");
+    clickclack_at(
+        "http://127.0.0.1:1",
+        "http://127.0.0.1:1",
+        &["admin", "workspace", "list"],
+    )
+    .await
+    .assert_one_line_error("cannot reach the identity service at http://127.0.0.1:1");
 }

@@ -37,6 +37,11 @@ async fn service_bot_install_flow_works_and_never_logs_the_token() {
     let owner_id = boot["owner"]["id"].as_str().unwrap().to_owned();
     assert!(workspace_id.starts_with("wsp_"));
     assert!(owner_id.starts_with("usr_"));
+    assert_eq!(
+        boot["channel"]["name"], "general",
+        "bootstrap creates #general: {boot}"
+    );
+    assert_eq!(boot["channel"]["workspace_id"], workspace_id.as_str());
 
     // The seed's command, --data included.
     let created = clickclack(

@@ -40,12 +40,13 @@ impl Run {
 
 /// Runs `clickclack <args>` against the stack's identity service.
 pub async fn clickclack(stack: &TestStack, args: &[&str]) -> Run {
-    clickclack_at(&stack.identity_url, args).await
+    clickclack_at(&stack.identity_url, &stack.messaging_url, args).await
 }
 
-pub async fn clickclack_at(identity_url: &str, args: &[&str]) -> Run {
+pub async fn clickclack_at(identity_url: &str, messaging_url: &str, args: &[&str]) -> Run {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_clickclack"))
         .env("CLICKCLACK_IDENTITY_ADDR", identity_url)
+        .env("CLICKCLACK_MESSAGING_ADDR", messaging_url)
         .env_remove("RUST_LOG")
         .args(args)
         .output()

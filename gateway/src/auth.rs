@@ -12,6 +12,7 @@ use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use clickclack_common::assertion::Claims;
 use clickclack_common::scopes::{self, Scope};
 use clickclack_common::token::{BOT_TOKEN_PREFIX, RawToken, TokenHash};
 use clickclack_common::wire;
@@ -32,6 +33,18 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The signed-assertion claims services receive for this principal.
+    pub fn claims(&self) -> Claims {
+        // Bot tokens are the only credential so far; a bot's role is "bot".
+        Claims::new(
+            &self.user.id,
+            &self.user.kind,
+            &self.workspace_id,
+            "bot",
+            &self.scopes,
+        )
+    }
+
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
         if self.scopes.contains(&scope) {
             Ok(())

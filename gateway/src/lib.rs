@@ -7,13 +7,17 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
+pub mod render;
 pub mod routes;
 pub mod state;
+pub mod users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
+use clickclack_common::assertion::AssertionKey;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
+use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
 use state::AppState;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,9 +25,15 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::health_client::HealthClient;
 
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_IDENTITY_ADDR: &str = "http://127.0.0.1:50051";
+pub const DEFAULT_MESSAGING_ADDR: &str = "http://127.0.0.1:50052";
+/// Uploads up to 25 MiB by default.
+pub const DEFAULT_UPLOAD_MAX_BYTES: u64 = 25 * 1024 * 1024;
+/// gRPC messages must fit the largest upload plus its envelope.
+const MAX_GRPC_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// JSON request bodies are capped at 1 MiB (API.md §0).
 const JSON_BODY_LIMIT: usize = 1024 * 1024;
@@ -40,6 +50,15 @@ pub struct GatewayConfig {
     /// Revocations take effect within this time; keep it under 1000.
     #[arg(long, env = "CLICKCLACK_AUTH_CACHE_MS", default_value_t = 500)]
     pub auth_cache_ms: u64,
+    /// Messaging service gRPC address.
+    #[arg(long, env = "CLICKCLACK_MESSAGING_ADDR", default_value = DEFAULT_MESSAGING_ADDR)]
+    pub messaging_addr: String,
+    /// Shared secret that signs principal assertions (at least 32 bytes).
+    #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = clickclack_common::assertion::DEV_INTERNAL_KEY, hide_default_value = true)]
+    pub internal_key: String,
+    /// Largest upload, in bytes (larger ones get 413).
+    #[arg(long, env = "CLICKCLACK_UPLOAD_MAX_BYTES", default_value_t = DEFAULT_UPLOAD_MAX_BYTES)]
+    pub upload_max_bytes: u64,
 }
 
 /// A gRPC channel that connects on first use, so the gateway can start
@@ -53,21 +72,71 @@ fn lazy_channel(addr: &str) -> anyhow::Result<Channel> {
 
 pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
     let identity = lazy_channel(&config.identity_addr)?;
+    let messaging = lazy_channel(&config.messaging_addr)?;
     Ok(AppState {
         identity: IdentityServiceClient::new(identity.clone()),
-        identity_health: tonic_health::pb::health_client::HealthClient::new(identity),
+        identity_health: HealthClient::new(identity),
+        messaging: MessagingServiceClient::new(messaging.clone())
+            .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES),
+        messaging_health: HealthClient::new(messaging),
+        assertions: AssertionKey::from_secret(&config.internal_key)?,
         auth_cache: Arc::new(auth::AuthCache::new(Duration::from_millis(
             config.auth_cache_ms,
         ))),
+        users: Arc::new(users::UserDirectory::new(Duration::from_secs(30))),
         metrics: Arc::new(metrics::Metrics::new()),
+        upload_max_bytes: config.upload_max_bytes,
     })
 }
 
 pub fn router(state: AppState) -> Router {
+    use routes::{channels, dms, messages, search, uploads};
+    // Multipart bodies may be as large as an upload (plus form overhead).
+    let upload_body_limit = DefaultBodyLimit::max(state.upload_max_bytes as usize + 64 * 1024);
     let api = Router::new()
         .route("/api/me", get(routes::me::get_me))
         .route("/api/workspaces", get(routes::workspaces::list))
         .route("/api/workspaces/{id}", get(routes::workspaces::get))
+        .route(
+            "/api/workspaces/{id}/channels",
+            get(channels::list).post(channels::create),
+        )
+        .route("/api/channels/{id}", axum::routing::patch(channels::update))
+        .route(
+            "/api/channels/{id}/messages",
+            get(messages::list_in_channel).post(messages::create_in_channel),
+        )
+        .route("/api/channels/{id}/read", post(channels::mark_read))
+        .route("/api/messages/by-nonce", get(messages::by_nonce))
+        .route(
+            "/api/messages/{id}",
+            get(messages::get)
+                .patch(messages::edit)
+                .delete(messages::delete),
+        )
+        .route("/api/messages/{id}/thread", get(messages::thread))
+        .route("/api/messages/{id}/thread/replies", post(messages::reply))
+        .route("/api/messages/{id}/reactions", post(messages::add_reaction))
+        .route(
+            "/api/messages/{id}/reactions/{emoji}",
+            axum::routing::delete(messages::remove_reaction),
+        )
+        .route("/api/messages/{id}/attachments", post(uploads::attach))
+        .route("/api/dms", get(dms::list).post(dms::open))
+        .route("/api/dms/{id}", get(dms::get))
+        .route(
+            "/api/dms/{id}/messages",
+            get(dms::list_messages).post(dms::post),
+        )
+        .route("/api/dms/{id}/read", post(channels::mark_dm_read))
+        .route(
+            "/api/uploads",
+            post(uploads::create).layer(upload_body_limit),
+        )
+        .route("/api/uploads/by-nonce", get(uploads::by_nonce))
+        .route("/api/uploads/{id}", get(uploads::download))
+        .route("/api/search", get(search::search))
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics))

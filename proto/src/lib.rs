@@ -1,25 +1,37 @@
 //! The generated gRPC contract shared by every ClickClack service, the
 //! gateway and the admin CLI. The `.proto` sources live in `proto/`.
 
-pub mod identity {
-    tonic::include_proto!("clickclack.identity.v1");
+/// Generated code, nested as the protobuf packages are so that
+/// cross-package references (`messaging` uses `realtime.Event`) resolve.
+pub mod clickclack {
+    pub mod identity {
+        pub mod v1 {
+            tonic::include_proto!("clickclack.identity.v1");
 
-    impl std::fmt::Debug for AuthenticateRequest {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("AuthenticateRequest")
-                .field("token", &"<redacted>")
-                .finish()
+            impl std::fmt::Debug for AuthenticateRequest {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.debug_struct("AuthenticateRequest")
+                        .field("token", &"<redacted>")
+                        .finish()
+                }
+            }
+        }
+    }
+    pub mod messaging {
+        pub mod v1 {
+            tonic::include_proto!("clickclack.messaging.v1");
+        }
+    }
+    pub mod realtime {
+        pub mod v1 {
+            tonic::include_proto!("clickclack.realtime.v1");
         }
     }
 }
 
-pub mod messaging {
-    tonic::include_proto!("clickclack.messaging.v1");
-}
-
-pub mod realtime {
-    tonic::include_proto!("clickclack.realtime.v1");
-}
+pub use clickclack::identity::v1 as identity;
+pub use clickclack::messaging::v1 as messaging;
+pub use clickclack::realtime::v1 as realtime;
 
 /// Encoded descriptors of every service, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("clickclack_descriptor");

@@ -4,12 +4,19 @@
 //! kit runs it on ephemeral ports against a fresh database.
 
 use anyhow::Context;
+use clickclack_common::assertion::{AssertionKey, Claims};
 use clickclack_common::db;
+use clickclack_common::scopes::Scope;
 use clickclack_gateway::GatewayConfig;
 use clickclack_identity::Identity;
+use clickclack_messaging::{Messaging, MessagingConfig};
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
+use clickclack_proto::messaging as messaging_pb;
+use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -20,8 +27,15 @@ pub struct StackConfig {
     pub database_url: String,
     /// Identity's gRPC address; port 0 picks a free one.
     pub identity_listen: SocketAddr,
+    /// Messaging's gRPC address; port 0 picks a free one.
+    pub messaging_listen: SocketAddr,
     /// The gateway's HTTP address; port 0 picks a free one.
     pub http_addr: SocketAddr,
+    /// Where messaging stores uploaded files.
+    pub upload_dir: PathBuf,
+    pub upload_max_bytes: u64,
+    /// Signs principal assertions between the gateway and the services.
+    pub internal_key: String,
     pub auth_cache_ms: u64,
     /// Connections per service pool.
     pub db_pool_size: u32,
@@ -31,7 +45,9 @@ pub struct StackConfig {
 /// shuts them down gracefully.
 pub struct RunningStack {
     pub identity_addr: SocketAddr,
+    pub messaging_addr: SocketAddr,
     pub http_addr: SocketAddr,
+    internal_key: String,
     shutdown: CancellationToken,
     services: JoinSet<(&'static str, anyhow::Result<()>)>,
 }
@@ -43,11 +59,22 @@ impl RunningStack {
         config: StackConfig,
         shutdown: CancellationToken,
     ) -> anyhow::Result<RunningStack> {
+        let messaging_config = MessagingConfig {
+            database_url: config.database_url.clone(),
+            listen: config.messaging_listen,
+            upload_dir: config.upload_dir.clone(),
+            upload_max_bytes: config.upload_max_bytes,
+            internal_key: config.internal_key.clone(),
+            db_pool_size: config.db_pool_size,
+        };
         let url = config.database_url.clone();
         let pool_size = config.db_pool_size;
-        let identity = tokio::task::spawn_blocking(move || -> anyhow::Result<Identity> {
+        let (identity, messaging) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             db::ensure_database_exists(&url)?;
-            Ok(Identity::open(&url, pool_size)?)
+            Ok((
+                Identity::open(&url, pool_size)?,
+                Messaging::open(&messaging_config)?,
+            ))
         })
         .await??;
 
@@ -55,6 +82,12 @@ impl RunningStack {
             .await
             .with_context(|| format!("cannot listen on {} for identity", config.identity_listen))?;
         let identity_addr = identity_listener.local_addr()?;
+        let messaging_listener = TcpListener::bind(config.messaging_listen)
+            .await
+            .with_context(|| {
+                format!("cannot listen on {} for messaging", config.messaging_listen)
+            })?;
+        let messaging_addr = messaging_listener.local_addr()?;
         let http_listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("cannot listen on {} for the gateway", config.http_addr))?;
@@ -64,6 +97,9 @@ impl RunningStack {
             http_addr,
             identity_addr: format!("http://{identity_addr}"),
             auth_cache_ms: config.auth_cache_ms,
+            messaging_addr: format!("http://{messaging_addr}"),
+            internal_key: config.internal_key.clone(),
+            upload_max_bytes: config.upload_max_bytes,
         };
         let mut services = JoinSet::new();
         let token = shutdown.clone();
@@ -73,12 +109,19 @@ impl RunningStack {
         });
         let token = shutdown.clone();
         services.spawn(async move {
+            let outcome = messaging.serve(messaging_listener, token).await;
+            ("messaging", outcome.map_err(anyhow::Error::from))
+        });
+        let token = shutdown.clone();
+        services.spawn(async move {
             let outcome = clickclack_gateway::serve(&gateway_config, http_listener, token).await;
             ("gateway", outcome)
         });
         Ok(RunningStack {
             identity_addr,
+            messaging_addr,
             http_addr,
+            internal_key: config.internal_key,
             shutdown,
             services,
         })
@@ -86,6 +129,10 @@ impl RunningStack {
 
     pub fn identity_url(&self) -> String {
         format!("http://{}", self.identity_addr)
+    }
+
+    pub fn messaging_url(&self) -> String {
+        format!("http://{}", self.messaging_addr)
     }
 
     pub fn http_url(&self) -> String {
@@ -116,29 +163,71 @@ impl RunningStack {
 pub const DEFAULT_WORKSPACE_SLUG: &str = "default";
 pub const DEFAULT_OWNER_EMAIL: &str = "owner@clickclack.local";
 
-/// Bootstraps the `default` workspace with a human owner when the database
-/// has no workspace yet. Returns what it created, or `None`.
-pub async fn bootstrap_if_empty(
-    identity_url: &str,
-) -> anyhow::Result<Option<pb::BootstrapResponse>> {
-    let mut identity = IdentityServiceClient::connect(identity_url.to_owned()).await?;
-    let existing = identity
-        .list_workspaces(pb::ListWorkspacesRequest {
-            member_user_id: None,
-        })
-        .await?
+/// Creates the workspace's `general` channel unless it exists, acting as
+/// `owner_id` (a workspace owner) with an assertion signed by `internal_key`.
+pub async fn ensure_general_channel(
+    messaging_url: &str,
+    internal_key: &str,
+    workspace_id: &str,
+    owner_id: &str,
+) -> anyhow::Result<messaging_pb::Channel> {
+    let key = AssertionKey::from_secret(internal_key)?;
+    let scopes: BTreeSet<Scope> = [Scope::ChannelsWrite, Scope::ChannelsRead]
+        .into_iter()
+        .collect();
+    let claims = Claims::new(owner_id, "human", workspace_id, "owner", &scopes);
+    let mut messaging = MessagingServiceClient::connect(messaging_url.to_owned())
+        .await
+        .with_context(|| format!("cannot reach the messaging service at {messaging_url}"))?;
+    let reply = messaging
+        .create_channel(key.request(
+            &claims,
+            messaging_pb::CreateChannelRequest {
+                name: "general".into(),
+                kind: "public".into(),
+                if_missing: true,
+                ..Default::default()
+            },
+        ))
+        .await
+        .map_err(|status| anyhow::anyhow!("{}", status.message()))?
         .into_inner();
-    if !existing.workspaces.is_empty() {
-        return Ok(None);
+    reply.channel.context("messaging returned no channel")
+}
+
+impl RunningStack {
+    /// Bootstraps the `default` workspace, with a human owner and a
+    /// `general` channel, when the database has no workspace yet. Returns
+    /// what it created, or `None`.
+    pub async fn bootstrap_if_empty(&self) -> anyhow::Result<Option<pb::BootstrapResponse>> {
+        let mut identity = IdentityServiceClient::connect(self.identity_url()).await?;
+        let existing = identity
+            .list_workspaces(pb::ListWorkspacesRequest {
+                member_user_id: None,
+            })
+            .await?
+            .into_inner();
+        if !existing.workspaces.is_empty() {
+            return Ok(None);
+        }
+        let created = identity
+            .bootstrap(pb::BootstrapRequest {
+                owner_display_name: "Dev Owner".into(),
+                owner_email: DEFAULT_OWNER_EMAIL.into(),
+                workspace_name: "Default".into(),
+                workspace_slug: DEFAULT_WORKSPACE_SLUG.into(),
+            })
+            .await?
+            .into_inner();
+        let workspace = created.workspace.as_ref().context("no workspace")?;
+        let owner = created.owner.as_ref().context("no owner")?;
+        ensure_general_channel(
+            &self.messaging_url(),
+            &self.internal_key,
+            &workspace.id,
+            &owner.id,
+        )
+        .await?;
+        Ok(Some(created))
     }
-    let created = identity
-        .bootstrap(pb::BootstrapRequest {
-            owner_display_name: "Dev Owner".into(),
-            owner_email: DEFAULT_OWNER_EMAIL.into(),
-            workspace_name: "Default".into(),
-            workspace_slug: DEFAULT_WORKSPACE_SLUG.into(),
-        })
-        .await?
-        .into_inner();
-    Ok(Some(created))
 }

@@ -15,4 +15,4 @@ mod stack;
 
 pub use database::TestDatabase;
 pub use logs::{LogCapture, capture_logs};
-pub use stack::{Bootstrapped, TestStack};
+pub use stack::{Bootstrapped, TEST_UPLOAD_MAX_BYTES, TestStack};

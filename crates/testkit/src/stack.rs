@@ -1,7 +1,9 @@
 use crate::TestDatabase;
+use clickclack_common::assertion::DEV_INTERNAL_KEY;
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_stack::{RunningStack, StackConfig};
+use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
@@ -9,17 +11,24 @@ use tonic::transport::Channel;
 pub struct TestStack {
     pub http_url: String,
     pub identity_url: String,
+    pub messaging_url: String,
+    /// Where this stack's messaging stores uploads (removed on drop).
+    pub upload_dir: PathBuf,
     pub http: reqwest::Client,
     stack: Option<RunningStack>,
     // Declared last: dropped after the stack has stopped using it.
     pub db: TestDatabase,
 }
 
-/// A bootstrapped workspace and its human owner.
+/// A bootstrapped workspace, its human owner and its `general` channel.
 pub struct Bootstrapped {
     pub workspace: pb::Workspace,
     pub owner: pb::User,
+    pub general: clickclack_proto::messaging::Channel,
 }
+
+/// Uploads larger than this get 413 in tests (small, so tests stay fast).
+pub const TEST_UPLOAD_MAX_BYTES: u64 = 256 * 1024;
 
 impl TestStack {
     /// Starts the stack with the default auth cache.
@@ -29,11 +38,16 @@ impl TestStack {
 
     pub async fn start_with_auth_cache_ms(auth_cache_ms: u64) -> TestStack {
         let db = TestDatabase::create().await;
+        let upload_dir = std::env::temp_dir().join(db.name());
         let stack = RunningStack::start(
             StackConfig {
                 database_url: db.url.clone(),
                 identity_listen: "127.0.0.1:0".parse().expect("addr"),
+                messaging_listen: "127.0.0.1:0".parse().expect("addr"),
                 http_addr: "127.0.0.1:0".parse().expect("addr"),
+                upload_dir: upload_dir.clone(),
+                upload_max_bytes: TEST_UPLOAD_MAX_BYTES,
+                internal_key: DEV_INTERNAL_KEY.into(),
                 auth_cache_ms,
                 db_pool_size: 4,
             },
@@ -44,6 +58,8 @@ impl TestStack {
         TestStack {
             http_url: stack.http_url(),
             identity_url: stack.identity_url(),
+            messaging_url: stack.messaging_url(),
+            upload_dir,
             http: reqwest::Client::new(),
             stack: Some(stack),
             db,
@@ -70,9 +86,20 @@ impl TestStack {
             .await
             .expect("bootstrap")
             .into_inner();
+        let workspace = created.workspace.expect("workspace");
+        let owner = created.owner.expect("owner");
+        let general = clickclack_stack::ensure_general_channel(
+            &self.messaging_url,
+            DEV_INTERNAL_KEY,
+            &workspace.id,
+            &owner.id,
+        )
+        .await
+        .expect("create #general");
         Bootstrapped {
-            workspace: created.workspace.expect("workspace"),
-            owner: created.owner.expect("owner"),
+            workspace,
+            owner,
+            general,
         }
     }
 
@@ -144,5 +171,11 @@ impl TestStack {
         if let Some(stack) = self.stack.take() {
             stack.stop().await;
         }
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.upload_dir);
     }
 }

@@ -1,7 +1,12 @@
 //! HTTP routes, one module per area of API.md.
 
+pub mod channels;
+pub mod dms;
 pub mod me;
+pub mod messages;
 pub mod ops;
+pub mod search;
+pub mod uploads;
 pub mod workspaces;
 
 use crate::error::ApiError;

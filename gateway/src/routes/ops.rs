@@ -7,8 +7,10 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::json;
 use std::time::Duration;
+use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 
 /// How long `/readyz` waits for a peer before calling it unavailable.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -17,18 +19,20 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when identity answers SERVING (which it only does while its
-/// database is reachable).
+/// Ready when every peer answers SERVING (which a service only does while
+/// its database is reachable).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let mut health = state.identity_health.clone();
-    let check = health.check(HealthCheckRequest {
-        service: clickclack_proto::IDENTITY_SERVICE_NAME.into(),
-    });
-    let ready = matches!(
-        tokio::time::timeout(READINESS_TIMEOUT, check).await,
-        Ok(Ok(response)) if response.get_ref().status() == ServingStatus::Serving
+    let (identity, messaging) = tokio::join!(
+        serving(
+            state.identity_health.clone(),
+            clickclack_proto::IDENTITY_SERVICE_NAME
+        ),
+        serving(
+            state.messaging_health.clone(),
+            clickclack_proto::MESSAGING_SERVICE_NAME
+        ),
     );
-    if ready {
+    if identity && messaging {
         (StatusCode::OK, Json(json!({ "status": "ready" })))
     } else {
         (
@@ -36,6 +40,16 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             Json(json!({ "status": "unavailable" })),
         )
     }
+}
+
+async fn serving(mut health: HealthClient<Channel>, service: &str) -> bool {
+    let check = health.check(HealthCheckRequest {
+        service: service.into(),
+    });
+    matches!(
+        tokio::time::timeout(READINESS_TIMEOUT, check).await,
+        Ok(Ok(response)) if response.get_ref().status() == ServingStatus::Serving
+    )
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

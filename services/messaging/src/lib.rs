@@ -1,3 +1,127 @@
-//! Messaging service: channels, messages, threads, DMs, reactions, uploads and
-//! search. Its gRPC contract is `proto/proto/messaging.proto`; the service
-//! itself lands with the messaging issue.
+//! ClickClack messaging service: channels, messages, threads, DMs,
+//! reactions, read state, uploads and search.
+//!
+//! Reading order: `api` (gRPC handlers) → `domain` (rules, transactions,
+//! events) → `store` (diesel queries). Every call must carry a principal
+//! assertion signed with the internal key; this file wires that check, the
+//! health service and reflection to a listener.
+
+pub mod api;
+pub mod domain;
+pub mod error;
+pub mod store;
+
+use clickclack_common::assertion::{AssertionKey, DEV_INTERNAL_KEY};
+use clickclack_common::db::{self, PgPool};
+use clickclack_proto::messaging::messaging_service_server::MessagingServiceServer;
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use domain::uploads::UploadStore;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub const SCHEMA: &str = "messaging";
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+pub const SERVICE_NAME: &str = clickclack_proto::MESSAGING_SERVICE_NAME;
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50052";
+/// Uploads up to 25 MiB by default.
+pub const DEFAULT_UPLOAD_MAX_BYTES: u64 = 25 * 1024 * 1024;
+/// gRPC messages must fit the largest upload plus its envelope.
+pub const MAX_GRPC_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MessagingConfig {
+    /// Postgres URL; messaging keeps its tables in the `messaging` schema.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/clickclack"
+    )]
+    pub database_url: String,
+    /// gRPC listen address.
+    #[arg(long = "listen", env = "CLICKCLACK_MESSAGING_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Directory uploaded files are stored in.
+    #[arg(long, env = "CLICKCLACK_UPLOAD_DIR", default_value = ".data/uploads")]
+    pub upload_dir: PathBuf,
+    /// Largest upload, in bytes.
+    #[arg(long, env = "CLICKCLACK_UPLOAD_MAX_BYTES", default_value_t = DEFAULT_UPLOAD_MAX_BYTES)]
+    pub upload_max_bytes: u64,
+    /// Shared secret that signs principal assertions (at least 32 bytes).
+    #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = DEV_INTERNAL_KEY, hide_default_value = true)]
+    pub internal_key: String,
+    #[arg(long, env = "CLICKCLACK_MESSAGING_DB_POOL", default_value_t = 16)]
+    pub db_pool_size: u32,
+}
+
+/// A migrated database, ready to serve.
+pub struct Messaging {
+    pool: PgPool,
+    uploads: UploadStore,
+    key: AssertionKey,
+}
+
+impl Messaging {
+    /// Connects, runs pending migrations and checks the key. Blocking.
+    pub fn open(config: &MessagingConfig) -> anyhow::Result<Messaging> {
+        let key = AssertionKey::from_secret(&config.internal_key)?;
+        let pool = db::connect(
+            &config.database_url,
+            SCHEMA,
+            MIGRATIONS,
+            config.db_pool_size,
+        )?;
+        Ok(Messaging {
+            pool,
+            uploads: UploadStore {
+                dir: config.upload_dir.clone(),
+                max_bytes: config.upload_max_bytes,
+            },
+            key,
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), tonic::transport::Error> {
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        clickclack_common::grpc::watch_database_health(
+            self.pool.clone(),
+            health_reporter,
+            SERVICE_NAME,
+            shutdown.clone(),
+        );
+        let api = MessagingServiceServer::new(api::MessagingApi::new(self.pool, self.uploads))
+            .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
+        tracing::info!(addr = ?listener.local_addr().ok(), "messaging listening");
+        tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(clickclack_common::grpc::reflection_service())
+            .add_service(tonic::service::interceptor::InterceptedService::new(
+                api,
+                self.key.interceptor(),
+            ))
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                shutdown.cancelled_owned(),
+            )
+            .await
+    }
+}
+
+/// Runs the service as its own process.
+pub async fn run(config: MessagingConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let opened = config.clone();
+    let messaging = tokio::task::spawn_blocking(move || Messaging::open(&opened)).await??;
+    let listener = TcpListener::bind(config.listen).await?;
+    messaging.serve(listener, shutdown).await?;
+    Ok(())
+}

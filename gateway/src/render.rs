@@ -1,0 +1,108 @@
+//! JSON answers built from messaging's replies: events get their payload as
+//! an object, messages get their `author`, conversations their `members`.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use clickclack_common::wire;
+use clickclack_proto::messaging as pb;
+use clickclack_proto::realtime as rt;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+/// `Event` of API.md §8.
+pub fn event(event: &rt::Event) -> Value {
+    let payload: Value = serde_json::from_str(&event.payload_json).unwrap_or_else(|_| json!({}));
+    let mut out = Map::new();
+    out.insert("id".into(), json!(event.id));
+    if !event.cursor.is_empty() {
+        out.insert("cursor".into(), json!(event.cursor));
+    }
+    out.insert("type".into(), json!(event.r#type));
+    out.insert("workspace_id".into(), json!(event.workspace_id));
+    if let Some(channel_id) = &event.channel_id {
+        out.insert("channel_id".into(), json!(channel_id));
+    }
+    if let Some(seq) = event.seq {
+        out.insert("seq".into(), json!(seq));
+    }
+    out.insert("created_at".into(), json!(event.created_at));
+    out.insert("payload".into(), payload);
+    Value::Object(out)
+}
+
+pub fn optional_event(event: Option<&rt::Event>) -> Value {
+    event.map(self::event).unwrap_or(Value::Null)
+}
+
+fn missing(what: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::BAD_GATEWAY,
+        format!("messaging returned no {what}"),
+    )
+}
+
+pub fn require<T>(value: Option<T>, what: &str) -> Result<T, ApiError> {
+    value.ok_or_else(|| missing(what))
+}
+
+/// Messages with `author` filled in, from one directory lookup.
+pub async fn messages(state: &AppState, messages: &[pb::Message]) -> Result<Vec<Value>, ApiError> {
+    let users = state
+        .users
+        .lookup(
+            &state.identity,
+            messages.iter().map(|m| m.author_id.clone()),
+        )
+        .await?;
+    Ok(messages.iter().map(|m| message_with(m, &users)).collect())
+}
+
+pub async fn message(state: &AppState, message: &pb::Message) -> Result<Value, ApiError> {
+    Ok(messages(state, std::slice::from_ref(message))
+        .await?
+        .remove(0))
+}
+
+fn message_with(message: &pb::Message, users: &HashMap<String, wire::User>) -> Value {
+    let mut value = serde_json::to_value(message).expect("messages serialise");
+    value["author"] = serde_json::to_value(users.get(&message.author_id)).expect("users serialise");
+    value
+}
+
+/// Conversations with `members` filled in.
+pub async fn conversations(
+    state: &AppState,
+    conversations: &[pb::Conversation],
+) -> Result<Vec<Value>, ApiError> {
+    let users = state
+        .users
+        .lookup(
+            &state.identity,
+            conversations
+                .iter()
+                .flat_map(|c| c.member_ids.iter().cloned()),
+        )
+        .await?;
+    Ok(conversations
+        .iter()
+        .map(|conversation| {
+            let mut value = serde_json::to_value(conversation).expect("conversations serialise");
+            let members: Vec<&wire::User> = conversation
+                .member_ids
+                .iter()
+                .filter_map(|id| users.get(id))
+                .collect();
+            value["members"] = serde_json::to_value(members).expect("users serialise");
+            value
+        })
+        .collect())
+}
+
+pub async fn conversation(
+    state: &AppState,
+    conversation: &pb::Conversation,
+) -> Result<Value, ApiError> {
+    Ok(conversations(state, std::slice::from_ref(conversation))
+        .await?
+        .remove(0))
+}

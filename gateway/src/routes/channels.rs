@@ -1,0 +1,166 @@
+//! Channels (API.md §3).
+
+use crate::auth::Principal;
+use crate::error::ApiResult;
+use crate::render;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use clickclack_common::scopes::Scope;
+use clickclack_proto::messaging as pb;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// `GET /api/workspaces/{id}/channels` → `{channels}`.
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(workspace): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require(Scope::ChannelsRead)?;
+    state.caller_workspace(&principal, &workspace).await?;
+    let channels = state
+        .messaging()
+        .list_channels(state.signed(&principal, pb::ListChannelsRequest {}))
+        .await?
+        .into_inner()
+        .channels;
+    Ok(Json(json!({ "channels": channels })))
+}
+
+#[derive(Deserialize)]
+pub struct CreateChannel {
+    name: String,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    display_title: Option<String>,
+    #[serde(default)]
+    sidebar_section: Option<String>,
+}
+
+/// `POST /api/workspaces/{id}/channels` → 201 `{channel, event}`.
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(workspace): Path<String>,
+    Json(body): Json<CreateChannel>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    principal.require(Scope::ChannelsWrite)?;
+    state.caller_workspace(&principal, &workspace).await?;
+    let reply = state
+        .messaging()
+        .create_channel(state.signed(
+            &principal,
+            pb::CreateChannelRequest {
+                name: body.name,
+                kind: body.kind.unwrap_or_default(),
+                display_title: body.display_title,
+                sidebar_section: body.sidebar_section,
+                if_missing: false,
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "channel": render::require(reply.channel, "channel")?,
+            "event": render::optional_event(reply.event.as_ref()),
+        })),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateChannel {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    archived: Option<bool>,
+    #[serde(default)]
+    display_title: Option<String>,
+}
+
+/// `PATCH /api/channels/{id}` → `{channel, event}`.
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(channel_id): Path<String>,
+    Json(body): Json<UpdateChannel>,
+) -> ApiResult<Json<Value>> {
+    principal.require(Scope::ChannelsWrite)?;
+    let reply = state
+        .messaging()
+        .update_channel(state.signed(
+            &principal,
+            pb::UpdateChannelRequest {
+                channel_id,
+                name: body.name,
+                kind: body.kind,
+                archived: body.archived,
+                display_title: body.display_title,
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(json!({
+        "channel": render::require(reply.channel, "channel")?,
+        "event": render::optional_event(reply.event.as_ref()),
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct ReadBody {
+    seq: i64,
+}
+
+/// `POST /api/channels/{id}/read` → `{receipt, event}`.
+pub async fn mark_read(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(channel_id): Path<String>,
+    Json(body): Json<ReadBody>,
+) -> ApiResult<Json<Value>> {
+    principal.require(Scope::MessagesRead)?;
+    read(&state, &principal, Some(channel_id), None, body.seq).await
+}
+
+/// `POST /api/dms/{id}/read` → `{receipt, event}`.
+pub async fn mark_dm_read(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(conversation_id): Path<String>,
+    Json(body): Json<ReadBody>,
+) -> ApiResult<Json<Value>> {
+    principal.require(Scope::DmsRead)?;
+    read(&state, &principal, None, Some(conversation_id), body.seq).await
+}
+
+async fn read(
+    state: &AppState,
+    principal: &Principal,
+    channel_id: Option<String>,
+    direct_conversation_id: Option<String>,
+    seq: i64,
+) -> ApiResult<Json<Value>> {
+    let reply = state
+        .messaging()
+        .mark_read(state.signed(
+            principal,
+            pb::MarkReadRequest {
+                channel_id,
+                direct_conversation_id,
+                seq,
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(json!({
+        "receipt": render::require(reply.receipt, "receipt")?,
+        "event": render::optional_event(reply.event.as_ref()),
+    })))
+}

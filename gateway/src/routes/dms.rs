@@ -1,0 +1,165 @@
+//! Direct messages (API.md §6).
+
+use super::messages::{self, NewMessage, PageQuery, PostTarget};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::middleware::CorrelationId;
+use crate::render;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use clickclack_common::scopes::Scope;
+use clickclack_proto::identity as identity_pb;
+use clickclack_proto::messaging as pb;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tonic::Code;
+
+#[derive(Deserialize)]
+pub struct OpenBody {
+    #[serde(default)]
+    workspace_id: String,
+    member_ids: Vec<String>,
+}
+
+/// `POST /api/dms` → 201 `{conversation}`: find-or-create by member set.
+pub async fn open(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Json(body): Json<OpenBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    principal.require(Scope::DmsWrite)?;
+    let workspace_id = state
+        .caller_workspace(&principal, &body.workspace_id)
+        .await?;
+    if body.member_ids.len() > 64 {
+        return Err(ApiError::bad_request(
+            "a conversation has at most 32 members",
+        ));
+    }
+    // Every member must belong to the workspace (identity knows who does).
+    for member in &body.member_ids {
+        if member == &principal.user.id {
+            continue;
+        }
+        let check = state
+            .identity
+            .clone()
+            .get_membership(identity_pb::GetMembershipRequest {
+                workspace_id: workspace_id.clone(),
+                user_id: member.clone(),
+            })
+            .await;
+        match check {
+            Ok(_) => {}
+            Err(status) if status.code() == Code::NotFound => {
+                return Err(ApiError::bad_request(format!(
+                    "{member} is not a member of this workspace"
+                )));
+            }
+            Err(status) => return Err(status.into()),
+        }
+    }
+    let reply = state
+        .messaging()
+        .open_conversation(state.signed(
+            &principal,
+            pb::OpenConversationRequest {
+                member_ids: body.member_ids,
+            },
+        ))
+        .await?
+        .into_inner();
+    let conversation = render::conversation(
+        &state,
+        &render::require(reply.conversation, "conversation")?,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "conversation": conversation })),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct WorkspaceQuery {
+    #[serde(default)]
+    workspace_id: String,
+}
+
+/// `GET /api/dms?workspace_id=` → `{conversations}`.
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Query(query): Query<WorkspaceQuery>,
+) -> ApiResult<Json<Value>> {
+    principal.require(Scope::DmsRead)?;
+    state
+        .caller_workspace(&principal, &query.workspace_id)
+        .await?;
+    let conversations = state
+        .messaging()
+        .list_conversations(state.signed(&principal, pb::ListConversationsRequest {}))
+        .await?
+        .into_inner()
+        .conversations;
+    Ok(Json(
+        json!({ "conversations": render::conversations(&state, &conversations).await? }),
+    ))
+}
+
+/// `GET /api/dms/{id}` → `{conversation}`.
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(conversation_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require(Scope::DmsRead)?;
+    let conversation = state
+        .messaging()
+        .get_conversation(state.signed(&principal, pb::GetConversationRequest { conversation_id }))
+        .await?
+        .into_inner();
+    Ok(Json(
+        json!({ "conversation": render::conversation(&state, &conversation).await? }),
+    ))
+}
+
+/// `POST /api/dms/{id}/messages` → 201 `{message, event}`.
+pub async fn post(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Extension(correlation): Extension<CorrelationId>,
+    Path(conversation_id): Path<String>,
+    Json(body): Json<NewMessage>,
+) -> ApiResult<Response> {
+    principal.require(Scope::DmsWrite)?;
+    messages::post(
+        &state,
+        &principal,
+        &correlation,
+        PostTarget::Conversation(conversation_id),
+        body,
+    )
+    .await
+}
+
+/// `GET /api/dms/{id}/messages` → `{messages, ...}`.
+pub async fn list_messages(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(conversation_id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<Json<Value>> {
+    principal.require(Scope::DmsRead)?;
+    messages::list(
+        &state,
+        &principal,
+        PostTarget::Conversation(conversation_id),
+        query,
+    )
+    .await
+}

@@ -1,0 +1,9 @@
+DROP TABLE outbox;
+DROP TABLE message_attachments;
+DROP TABLE uploads;
+DROP TABLE read_receipts;
+DROP TABLE reactions;
+DROP TABLE messages;
+DROP TABLE conversation_members;
+DROP TABLE conversations;
+DROP TABLE channels;

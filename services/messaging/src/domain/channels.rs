@@ -1,0 +1,152 @@
+use super::events::{self, EventDraft};
+use super::{access, render, rules};
+use crate::error::{MessagingError, Result};
+use crate::store::channels::{self, ChannelChanges, ChannelRow};
+use crate::store::violates;
+use chrono::Utc;
+use clickclack_common::assertion::Claims;
+use clickclack_common::ids;
+use clickclack_proto::messaging as pb;
+use clickclack_proto::realtime as rt;
+use diesel::{Connection, PgConnection};
+use serde_json::json;
+
+const DUPLICATE_NAME: &str = "channel name must be unique in the workspace";
+
+pub struct NewChannel {
+    pub name: String,
+    pub kind: String,
+    pub display_title: Option<String>,
+    pub sidebar_section: Option<String>,
+    /// Return an existing channel of that name instead of a conflict.
+    pub if_missing: bool,
+}
+
+pub fn list(conn: &mut PgConnection, caller: &Claims) -> Result<Vec<pb::Channel>> {
+    let rows = channels::list(conn, &caller.wsp)?;
+    Ok(render::channels(conn, &caller.sub, rows)?)
+}
+
+pub fn get(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<pb::Channel> {
+    let row = access::channel(conn, caller, id)?;
+    Ok(render::channel(conn, &caller.sub, row)?)
+}
+
+pub fn create(
+    conn: &mut PgConnection,
+    caller: &Claims,
+    new: NewChannel,
+) -> Result<(pb::Channel, Option<rt::Event>)> {
+    let name = rules::channel_name(&new.name)?;
+    let kind = rules::channel_kind(&new.kind)?;
+    let created = conn.transaction(|conn| -> Result<_> {
+        if let Some(existing) = channels::find_by_name(conn, &caller.wsp, &name)? {
+            if new.if_missing {
+                return Ok((existing, None));
+            }
+            return Err(MessagingError::Conflict(DUPLICATE_NAME.into()));
+        }
+        let row = channels::insert(
+            conn,
+            &ChannelRow {
+                id: ids::new_id(ids::CHANNEL),
+                workspace_id: caller.wsp.clone(),
+                name,
+                display_title: new.display_title.filter(|t| !t.trim().is_empty()),
+                kind,
+                created_by: caller.sub.clone(),
+                created_at: Utc::now(),
+                archived_at: None,
+                external_managed: false,
+                external_ref: None,
+                external_url: None,
+                sidebar_section: new.sidebar_section.filter(|s| !s.trim().is_empty()),
+                last_seq: 0,
+            },
+        )?;
+        let event = events::record(
+            conn,
+            EventDraft::new("channel.created", &caller.wsp)
+                .channel(Some(&row.id))
+                .with("channel_id", json!(row.id))
+                .with("name", json!(row.name))
+                .with("created_by", json!(caller.sub)),
+        )?;
+        Ok((row, Some(event)))
+    });
+    let (row, event) = created.map_err(|e| match e {
+        MessagingError::Db(clickclack_common::db::DbError::Query(ref d))
+            if violates(d, "channels_workspace_id_name_key") =>
+        {
+            MessagingError::Conflict(DUPLICATE_NAME.into())
+        }
+        other => other,
+    })?;
+    Ok((render::channel(conn, &caller.sub, row)?, event))
+}
+
+pub struct ChannelUpdate {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub archived: Option<bool>,
+    pub display_title: Option<String>,
+}
+
+pub fn update(
+    conn: &mut PgConnection,
+    caller: &Claims,
+    id: &str,
+    update: ChannelUpdate,
+) -> Result<(pb::Channel, rt::Event)> {
+    let changes = ChannelChanges {
+        name: update
+            .name
+            .as_deref()
+            .map(rules::channel_name)
+            .transpose()?,
+        kind: update
+            .kind
+            .as_deref()
+            .map(rules::channel_kind)
+            .transpose()?,
+        display_title: update
+            .display_title
+            .map(|t| Some(t.trim().to_owned()).filter(|t| !t.is_empty())),
+        archived_at: update.archived.map(|archived| archived.then(Utc::now)),
+    };
+    if changes.name.is_none()
+        && changes.kind.is_none()
+        && changes.display_title.is_none()
+        && changes.archived_at.is_none()
+    {
+        return Err(MessagingError::Invalid(
+            "nothing to update: give name, kind, archived or display_title".into(),
+        ));
+    }
+    let updated = conn.transaction(|conn| -> Result<_> {
+        let channel = access::channel(conn, caller, id)?;
+        if let Some(name) = &changes.name
+            && name != &channel.name
+            && channels::find_by_name(conn, &caller.wsp, name)?.is_some()
+        {
+            return Err(MessagingError::Conflict(DUPLICATE_NAME.into()));
+        }
+        let row = channels::update(conn, &channel.id, &changes)?;
+        let event = events::record(
+            conn,
+            EventDraft::new("channel.updated", &caller.wsp)
+                .channel(Some(&row.id))
+                .with("channel_id", json!(row.id)),
+        )?;
+        Ok((row, event))
+    });
+    let (row, event) = updated.map_err(|e| match e {
+        MessagingError::Db(clickclack_common::db::DbError::Query(ref d))
+            if violates(d, "channels_workspace_id_name_key") =>
+        {
+            MessagingError::Conflict(DUPLICATE_NAME.into())
+        }
+        other => other,
+    })?;
+    Ok((render::channel(conn, &caller.sub, row)?, event))
+}

@@ -1,0 +1,134 @@
+//! Reactions (one per user per emoji) and read receipts.
+
+use super::access::{self, Intent};
+use super::events::{self, EventDraft, text};
+use super::render;
+use super::rules;
+use crate::error::{MessagingError, Result};
+use crate::store::{reactions, receipts};
+use clickclack_common::assertion::Claims;
+use clickclack_common::time::rfc3339;
+use clickclack_proto::messaging as pb;
+use clickclack_proto::realtime as rt;
+use diesel::{Connection, PgConnection};
+use serde_json::json;
+
+pub struct ReactionOutcome {
+    pub event: Option<rt::Event>,
+    pub reactions: Vec<pb::ReactionSummary>,
+    pub changed: bool,
+}
+
+/// Adds (`add`) or removes a reaction; no event when nothing changed.
+pub fn react(
+    conn: &mut PgConnection,
+    caller: &Claims,
+    message_id: &str,
+    emoji: &str,
+    add: bool,
+) -> Result<ReactionOutcome> {
+    let emoji = rules::emoji(emoji)?;
+    let (message, changed, event) = conn.transaction(|conn| -> Result<_> {
+        let message = access::message(conn, caller, message_id, Intent::Write)?;
+        if add && message.deleted_at.is_some() {
+            return Err(MessagingError::Conflict(
+                "cannot react to a deleted message".into(),
+            ));
+        }
+        let changed = if add {
+            reactions::add(conn, &message.id, &caller.sub, &emoji)?
+        } else {
+            reactions::remove(conn, &message.id, &caller.sub, &emoji)?
+        };
+        let event = if changed {
+            let event_type = if add {
+                "reaction.added"
+            } else {
+                "reaction.removed"
+            };
+            Some(events::record(
+                conn,
+                EventDraft::new(event_type, &caller.wsp)
+                    .channel(message.channel_id.as_deref())
+                    .with("message_id", json!(message.id))
+                    .with("emoji", json!(emoji))
+                    .with("user_id", json!(caller.sub))
+                    .with(
+                        "direct_conversation_id",
+                        text(message.conversation_id.as_deref()),
+                    ),
+            )?)
+        } else {
+            None
+        };
+        Ok((message, changed, event))
+    })?;
+    let rendered = render::message(conn, &caller.sub, message)?;
+    Ok(ReactionOutcome {
+        event,
+        reactions: rendered.reactions,
+        changed,
+    })
+}
+
+/// Where a read receipt points.
+pub enum ReadTarget {
+    Channel(String),
+    Conversation(String),
+}
+
+/// Moves the caller's read position forward (capped at the newest seq).
+pub fn mark_read(
+    conn: &mut PgConnection,
+    caller: &Claims,
+    target: ReadTarget,
+    seq: i64,
+) -> Result<(pb::ReadReceipt, rt::Event)> {
+    if seq < 0 {
+        return Err(MessagingError::Invalid("seq must not be negative".into()));
+    }
+    conn.transaction(|conn| {
+        let (target_id, last_seq, is_channel) = match &target {
+            ReadTarget::Channel(id) => {
+                let channel = access::channel(conn, caller, id)?;
+                (channel.id, channel.last_seq, true)
+            }
+            ReadTarget::Conversation(id) => {
+                let conversation = access::conversation(conn, caller, id)?;
+                (conversation.id, conversation.last_seq, false)
+            }
+        };
+        let (seq, updated_at) =
+            receipts::advance(conn, &caller.sub, &target_id, seq.min(last_seq))?;
+        let (channel_id, conversation_id) = if is_channel {
+            (Some(target_id.clone()), None)
+        } else {
+            (None, Some(target_id.clone()))
+        };
+        let event = events::record(
+            conn,
+            EventDraft::new(
+                if is_channel {
+                    "channel.read"
+                } else {
+                    "dm.read"
+                },
+                &caller.wsp,
+            )
+            .channel(channel_id.as_deref())
+            .seq(Some(seq))
+            .with("user_id", json!(caller.sub))
+            .with("seq", json!(seq))
+            .with("channel_id", text(channel_id.as_deref()))
+            .with("direct_conversation_id", text(conversation_id.as_deref())),
+        )?;
+        let receipt = pb::ReadReceipt {
+            user_id: caller.sub.clone(),
+            channel_id,
+            direct_conversation_id: conversation_id,
+            seq,
+            updated_at: rfc3339(&updated_at),
+        };
+        Ok((receipt, event))
+    })
+}

@@ -1,0 +1,87 @@
+//! Search over the messages the caller may read.
+
+use super::{access, render, rules};
+use crate::error::{MessagingError, Result};
+use crate::store::{conversations, messages, search};
+use clickclack_common::assertion::Claims;
+use clickclack_common::scopes::Scope;
+use clickclack_proto::messaging as pb;
+use diesel::PgConnection;
+use std::collections::HashMap;
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 100;
+
+/// The continuation is the offset of the next page, e.g. `o50`.
+fn parse_cursor(cursor: Option<&str>) -> Result<i64> {
+    match cursor.filter(|c| !c.is_empty()) {
+        None => Ok(0),
+        Some(c) => c
+            .strip_prefix('o')
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| MessagingError::Invalid("invalid search cursor".into())),
+    }
+}
+
+pub fn search(
+    conn: &mut PgConnection,
+    caller: &Claims,
+    query: &str,
+    channel_id: Option<&str>,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<pb::SearchResults> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Err(MessagingError::Invalid("q is required".into()));
+    }
+    if query.chars().count() > 256 {
+        return Err(MessagingError::Invalid(
+            "q must be at most 256 characters".into(),
+        ));
+    }
+    let limit = rules::page_limit(limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let offset = parse_cursor(cursor)?;
+    if let Some(channel_id) = channel_id {
+        access::channel(conn, caller, channel_id)?;
+    }
+    // DMs are searched only for members holding dms:read.
+    let conversation_ids = if caller.has_scope(Scope::DmsRead) && channel_id.is_none() {
+        conversations::ids_for_member(conn, &caller.wsp, &caller.sub)?
+    } else {
+        Vec::new()
+    };
+    let hits = search::messages(
+        conn,
+        &caller.wsp,
+        query,
+        channel_id,
+        &conversation_ids,
+        limit + 1,
+        offset,
+    )?;
+    let next_cursor = (hits.len() as i64 > limit).then(|| format!("o{}", offset + limit));
+    let hits: Vec<_> = hits.into_iter().take(limit as usize).collect();
+
+    let ids: Vec<String> = hits.iter().map(|hit| hit.id.clone()).collect();
+    let rows = messages::find_many(conn, &ids)?;
+    let mut rendered: HashMap<String, pb::Message> = render::messages(conn, &caller.sub, rows)?
+        .into_iter()
+        .map(|message| (message.id.clone(), message))
+        .collect();
+    let results = hits
+        .into_iter()
+        .filter_map(|hit| {
+            rendered.remove(&hit.id).map(|message| pb::SearchHit {
+                message: Some(message),
+                rank: hit.rank,
+                snippet: hit.snippet,
+            })
+        })
+        .collect();
+    Ok(pb::SearchResults {
+        results,
+        next_cursor,
+    })
+}

@@ -1,0 +1,48 @@
+//! The one error type of the messaging service, mapped once to `tonic::Status`.
+
+use clickclack_common::db::DbError;
+use tonic::Status;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MessagingError {
+    /// Unknown, or not visible to the caller: both look the same from outside.
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("upload storage failed: {0}")]
+    Storage(#[from] std::io::Error),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for MessagingError {
+    fn from(error: diesel::result::Error) -> Self {
+        MessagingError::Db(DbError::Query(error))
+    }
+}
+
+impl From<MessagingError> for Status {
+    fn from(error: MessagingError) -> Status {
+        match error {
+            MessagingError::NotFound(m) => Status::not_found(m),
+            MessagingError::Invalid(m) => Status::invalid_argument(m),
+            MessagingError::Conflict(m) => Status::already_exists(m),
+            MessagingError::Forbidden(m) => Status::permission_denied(m),
+            MessagingError::Db(DbError::Pool(e)) => {
+                tracing::warn!(error = %e, "database pool unavailable");
+                Status::unavailable("messaging database unavailable")
+            }
+            other => {
+                tracing::error!(error = %other, "messaging failure");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
+
+pub type Result<T, E = MessagingError> = std::result::Result<T, E>;

@@ -1,0 +1,20 @@
+//! `clickclack-messaging`: the messaging service as its own process.
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(
+    name = "clickclack-messaging",
+    about = "ClickClack messaging service (gRPC)"
+)]
+struct Cli {
+    #[command(flatten)]
+    config: clickclack_messaging::MessagingConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    clickclack_common::telemetry::init_logging();
+    let cli = Cli::parse();
+    clickclack_messaging::run(cli.config, clickclack_common::shutdown::on_signal()).await
+}
