@@ -2,9 +2,11 @@
 //! job; anything service-specific lives in that service's crate instead.
 
 pub mod assertion;
+pub mod cursor;
 pub mod db;
 pub mod grpc;
 pub mod ids;
+pub mod outbox;
 pub mod scopes;
 pub mod shutdown;
 pub mod telemetry;

@@ -16,6 +16,8 @@ pub struct EventDraft {
     pub channel_id: Option<String>,
     pub seq: Option<i64>,
     pub payload: Map<String, Value>,
+    /// Who may see it; empty means the whole workspace.
+    pub audience: Vec<String>,
 }
 
 impl EventDraft {
@@ -26,6 +28,7 @@ impl EventDraft {
             channel_id: None,
             seq: None,
             payload: Map::new(),
+            audience: Vec::new(),
         }
     }
 
@@ -36,6 +39,12 @@ impl EventDraft {
 
     pub fn seq(mut self, seq: Option<i64>) -> Self {
         self.seq = seq;
+        self
+    }
+
+    /// Limits the event to these users (DM members, a receipt's reader).
+    pub fn audience(mut self, users: Vec<String>) -> Self {
+        self.audience = users;
         self
     }
 
@@ -60,6 +69,7 @@ pub fn record(conn: &mut PgConnection, draft: EventDraft) -> diesel::QueryResult
             seq: draft.seq,
             payload: Value::Object(draft.payload),
             created_at: Utc::now(),
+            audience: draft.audience,
         },
     )?;
     Ok(to_pb(row))
@@ -69,13 +79,31 @@ pub fn to_pb(row: OutboxRow) -> rt::Event {
     rt::Event {
         id: row.event_id,
         // Assigned by realtime when the event is appended to the log.
-        cursor: String::new(),
+        cursor: row.cursor.unwrap_or_default(),
         r#type: row.event_type,
         workspace_id: row.workspace_id,
         channel_id: row.channel_id,
         seq: row.seq,
         created_at: rfc3339(&row.created_at),
         payload_json: row.payload.to_string(),
+        audience: row.audience,
+    }
+}
+
+/// The audience of an event about something in a DM: its members. Channel
+/// events (no conversation) go to the whole workspace.
+pub fn dm_audience(
+    conn: &mut PgConnection,
+    conversation_id: Option<&str>,
+) -> diesel::QueryResult<Vec<String>> {
+    match conversation_id {
+        None => Ok(Vec::new()),
+        Some(id) => Ok(
+            crate::store::conversations::members_of(conn, &[id.to_owned()])?
+                .into_iter()
+                .map(|(_, user)| user)
+                .collect(),
+        ),
     }
 }
 

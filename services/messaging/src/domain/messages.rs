@@ -152,10 +152,12 @@ fn insert(conn: &mut PgConnection, caller: &Claims, new: &NewMessage) -> Result<
         Target::Thread(parent_id) => return insert_reply(conn, caller, new, row, parent_id),
     }
     let row = messages::insert(conn, &row)?;
+    let audience = events::dm_audience(conn, row.conversation_id.as_deref())?;
     let event = events::record(
         conn,
         EventDraft::new("message.created", &caller.wsp)
             .channel(row.channel_id.as_deref())
+            .audience(audience)
             .seq(row.seq)
             .with("message_id", json!(row.id))
             .with("author_id", json!(row.author_id))
@@ -216,10 +218,12 @@ fn insert_reply(
     authors.truncate(LAST_REPLY_AUTHORS);
     let root = messages::set_thread_state(conn, &root.id, thread_seq, reply.created_at, &authors)?;
 
+    let audience = events::dm_audience(conn, root.conversation_id.as_deref())?;
     let created = events::record(
         conn,
         EventDraft::new("thread.reply_created", &caller.wsp)
             .channel(root.channel_id.as_deref())
+            .audience(audience.clone())
             .with("message_id", json!(reply.id))
             .with("root_message_id", json!(root.id))
             .with("author_id", json!(reply.author_id))
@@ -234,6 +238,7 @@ fn insert_reply(
         conn,
         EventDraft::new("thread.state_updated", &caller.wsp)
             .channel(root.channel_id.as_deref())
+            .audience(audience)
             .with("root_message_id", json!(root.id))
             .with("reply_count", json!(root.reply_count))
             .with(
@@ -424,10 +429,12 @@ pub fn changed_event(
     row: &MessageRow,
     correlation_id: Option<&str>,
 ) -> Result<rt::Event> {
+    let audience = events::dm_audience(conn, row.conversation_id.as_deref())?;
     Ok(events::record(
         conn,
         EventDraft::new(event_type, &caller.wsp)
             .channel(row.channel_id.as_deref())
+            .audience(audience)
             .seq(row.seq)
             .with("message_id", json!(row.id))
             .with("author_id", json!(row.author_id))

@@ -46,10 +46,12 @@ pub fn react(
             } else {
                 "reaction.removed"
             };
+            let audience = events::dm_audience(conn, message.conversation_id.as_deref())?;
             Some(events::record(
                 conn,
                 EventDraft::new(event_type, &caller.wsp)
                     .channel(message.channel_id.as_deref())
+                    .audience(audience)
                     .with("message_id", json!(message.id))
                     .with("emoji", json!(emoji))
                     .with("user_id", json!(caller.sub))
@@ -117,6 +119,7 @@ pub fn mark_read(
             )
             .channel(channel_id.as_deref())
             .seq(Some(seq))
+            .audience(vec![caller.sub.clone()])
             .with("user_id", json!(caller.sub))
             .with("seq", json!(seq))
             .with("channel_id", text(channel_id.as_deref()))

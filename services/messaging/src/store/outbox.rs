@@ -14,6 +14,8 @@ pub struct OutboxRow {
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
+    pub audience: Vec<String>,
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -26,6 +28,7 @@ pub struct NewOutboxEvent {
     pub seq: Option<i64>,
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    pub audience: Vec<String>,
 }
 
 pub fn insert(conn: &mut PgConnection, event: &NewOutboxEvent) -> QueryResult<OutboxRow> {

@@ -113,6 +113,8 @@ diesel::table! {
         payload -> Jsonb,
         created_at -> Timestamptz,
         delivered_at -> Nullable<Timestamptz>,
+        audience -> Array<Text>,
+        cursor -> Nullable<Text>,
     }
 }
 

@@ -1,0 +1,250 @@
+//! gRPC handlers of the realtime service.
+
+use crate::domain::{self, MAX_REPLAY};
+use crate::error::RealtimeError;
+use crate::hub::{EPHEMERAL_CHANNEL, EphemeralWire, Hub, Live};
+use crate::store::events;
+use clickclack_common::assertion::{Claims, caller};
+use clickclack_common::db::{self, PgPool};
+use clickclack_common::{cursor, ids};
+use clickclack_proto::realtime as rt;
+use clickclack_proto::realtime::realtime_service_server::RealtimeService;
+use diesel::RunQueryDsl;
+use diesel::sql_types::Text;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+/// Rows read per backfill query.
+const BACKFILL_BATCH: i64 = 500;
+/// Frames buffered per subscriber before it counts as slow.
+const SUBSCRIBER_BUFFER: usize = 256;
+/// Postgres caps NOTIFY payloads at 8000 bytes.
+const MAX_EPHEMERAL_BYTES: usize = 7900;
+
+pub struct RealtimeApi {
+    pool: PgPool,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+}
+
+impl RealtimeApi {
+    pub fn new(pool: PgPool, hub: Arc<Hub>, shutdown: CancellationToken) -> Self {
+        RealtimeApi {
+            pool,
+            hub,
+            shutdown,
+        }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+type EventStream = Pin<Box<dyn Stream<Item = Result<rt::Event, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl RealtimeService for RealtimeApi {
+    async fn append(&self, request: Request<rt::AppendRequest>) -> Reply<rt::AppendResponse> {
+        let claims = caller(&request)?;
+        domain::require_producer(&claims)?;
+        let incoming = request.into_inner().events;
+        let events = db::run(&self.pool, move |conn| domain::append(conn, incoming)).await?;
+        Ok(Response::new(rt::AppendResponse { events }))
+    }
+
+    async fn list(&self, request: Request<rt::ListRequest>) -> Reply<rt::EventList> {
+        let claims = caller(&request)?;
+        let req = request.into_inner();
+        let limit = match req.limit {
+            0 => domain::DEFAULT_LIST,
+            n if n <= domain::MAX_LIST => n,
+            _ => return Err(Status::invalid_argument("limit must be between 1 and 500")),
+        } as i64;
+        let list = db::run(
+            &self.pool,
+            move |conn| -> Result<rt::EventList, RealtimeError> {
+                let after = domain::position_of(conn, &req.after_cursor)?;
+                let events = events::visible_after(conn, &claims.wsp, &claims.sub, after, limit)?
+                    .into_iter()
+                    .map(domain::to_pb)
+                    .collect();
+                let tail_cursor = if req.include_tail {
+                    Some(
+                        events::visible_tail(conn, &claims.wsp, &claims.sub)?
+                            .map(cursor::encode)
+                            .unwrap_or_default(),
+                    )
+                } else {
+                    None
+                };
+                Ok(rt::EventList {
+                    events,
+                    tail_cursor,
+                })
+            },
+        )
+        .await?;
+        Ok(Response::new(list))
+    }
+
+    type SubscribeStream = EventStream;
+
+    async fn subscribe(
+        &self,
+        request: Request<rt::SubscribeRequest>,
+    ) -> Reply<Self::SubscribeStream> {
+        let claims = caller(&request)?;
+        let after_cursor = request.into_inner().after_cursor;
+        // Subscribe before reading the backlog, so nothing falls between.
+        let live = self.hub.subscribe();
+        let workspace = claims.wsp.clone();
+        let start = db::run(&self.pool, move |conn| -> Result<i64, RealtimeError> {
+            if after_cursor.is_empty() {
+                // No cursor: live events from now on.
+                return Ok(events::head(conn)?);
+            }
+            let position = domain::position_of(conn, &after_cursor)?;
+            if events::count_after(conn, &workspace, position, MAX_REPLAY + 1)? > MAX_REPLAY {
+                return Err(RealtimeError::ResyncRequired(format!(
+                    "more than {MAX_REPLAY} events to replay; re-sync"
+                )));
+            }
+            Ok(position)
+        })
+        .await?;
+        let (sender, receiver) = mpsc::channel(SUBSCRIBER_BUFFER);
+        let subscriber = Subscriber {
+            pool: self.pool.clone(),
+            claims,
+            sender,
+            last: start,
+        };
+        tokio::spawn(subscriber.run(live, self.shutdown.clone()));
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+
+    async fn publish(&self, request: Request<rt::PublishRequest>) -> Reply<rt::Event> {
+        let claims = caller(&request)?;
+        let event = request
+            .into_inner()
+            .event
+            .ok_or_else(|| Status::invalid_argument("event is required"))?;
+        if event.r#type.is_empty() {
+            return Err(Status::invalid_argument("event type is required"));
+        }
+        if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&event.payload_json)
+            .is_err()
+        {
+            return Err(Status::invalid_argument("payload must be a JSON object"));
+        }
+        let wire = EphemeralWire {
+            id: ids::new_id("eph_"),
+            r#type: event.r#type,
+            // A caller only ever publishes into its own workspace.
+            workspace_id: claims.wsp.clone(),
+            channel_id: event.channel_id,
+            created_at: clickclack_common::time::rfc3339(&chrono::Utc::now()),
+            payload_json: event.payload_json,
+            audience: event.audience,
+        };
+        let payload = serde_json::to_string(&wire).expect("serialisable");
+        if payload.len() > MAX_EPHEMERAL_BYTES {
+            return Err(Status::invalid_argument("ephemeral event is too large"));
+        }
+        db::run(&self.pool, move |conn| {
+            diesel::sql_query("SELECT pg_notify($1, $2)")
+                .bind::<Text, _>(EPHEMERAL_CHANNEL)
+                .bind::<Text, _>(payload)
+                .execute(conn)
+                .map_err(RealtimeError::from)
+        })
+        .await?;
+        Ok(Response::new(wire.into()))
+    }
+}
+
+/// One subscription: backfill from the database, then live events, never
+/// sending a position twice and never skipping one.
+struct Subscriber {
+    pool: PgPool,
+    claims: Claims,
+    sender: mpsc::Sender<Result<rt::Event, Status>>,
+    /// The highest log position already handled (sent or not visible).
+    last: i64,
+}
+
+impl Subscriber {
+    async fn run(mut self, mut live: broadcast::Receiver<Live>, shutdown: CancellationToken) {
+        if self.catch_up().await.is_err() {
+            return;
+        }
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.sender.closed() => return,
+                next = live.recv() => next,
+            };
+            let outcome = match next {
+                // The hub broadcasts every position in order, so after the
+                // backfill only a lag can open a gap; positions at or below
+                // `last` were already sent by the backfill.
+                Ok(Live::Durable(position, event)) => {
+                    if position <= self.last {
+                        continue;
+                    }
+                    self.last = position;
+                    self.send_if_visible(&event).await
+                }
+                Ok(Live::Ephemeral(event)) => self.send_if_visible(&event).await,
+                // Fell behind the broadcast: the database has everything.
+                Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up().await,
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            if outcome.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn send_if_visible(&self, event: &rt::Event) -> Result<(), ()> {
+        if domain::event_visible_to(event, &self.claims) {
+            self.sender.send(Ok(event.clone())).await.map_err(|_| ())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Sends every visible event after `last` from the database.
+    async fn catch_up(&mut self) -> Result<(), ()> {
+        loop {
+            let (workspace, user, after) =
+                (self.claims.wsp.clone(), self.claims.sub.clone(), self.last);
+            let rows = db::run(&self.pool, move |conn| {
+                events::visible_after(conn, &workspace, &user, after, BACKFILL_BATCH)
+                    .map_err(RealtimeError::from)
+            })
+            .await;
+            let rows = match rows {
+                Ok(rows) => rows,
+                Err(error) => {
+                    let _ = self.sender.send(Err(error.into())).await;
+                    return Err(());
+                }
+            };
+            let full = rows.len() as i64 == BACKFILL_BATCH;
+            for row in rows {
+                self.last = row.position;
+                self.sender
+                    .send(Ok(domain::to_pb(row)))
+                    .await
+                    .map_err(|_| ())?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+}

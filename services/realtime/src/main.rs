@@ -1,0 +1,20 @@
+//! `clickclack-realtime`: the realtime service as its own process.
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(
+    name = "clickclack-realtime",
+    about = "ClickClack realtime service (gRPC)"
+)]
+struct Cli {
+    #[command(flatten)]
+    config: clickclack_realtime::RealtimeConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    clickclack_common::telemetry::init_logging();
+    let cli = Cli::parse();
+    clickclack_realtime::run(cli.config, clickclack_common::shutdown::on_signal()).await
+}

@@ -1,0 +1,4 @@
+//! Diesel queries for the `realtime` schema.
+
+pub mod events;
+pub mod schema;
