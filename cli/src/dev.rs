@@ -25,6 +25,9 @@ pub struct DevArgs {
     /// Messaging gRPC address.
     #[arg(long, default_value = clickclack_messaging::DEFAULT_LISTEN)]
     messaging_addr: SocketAddr,
+    /// Realtime gRPC address.
+    #[arg(long, default_value = clickclack_realtime::DEFAULT_LISTEN)]
+    realtime_addr: SocketAddr,
     /// Where uploaded files are stored.
     #[arg(long, env = "CLICKCLACK_UPLOAD_DIR", default_value = ".data/uploads")]
     upload_dir: PathBuf,
@@ -41,6 +44,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             database_url: args.database_url.clone(),
             identity_listen: args.identity_addr,
             messaging_listen: args.messaging_addr,
+            realtime_listen: args.realtime_addr,
             http_addr: args.http_addr,
             upload_dir: args.upload_dir.clone(),
             upload_max_bytes: clickclack_messaging::DEFAULT_UPLOAD_MAX_BYTES,
@@ -58,6 +62,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     println!("  gateway   {}", stack.http_url());
     println!("  identity  {} (gRPC)", stack.identity_url());
     println!("  messaging {} (gRPC)", stack.messaging_url());
+    println!("  realtime  {} (gRPC)", stack.realtime_url());
     println!("  uploads   {}", args.upload_dir.display());
     println!("  database  {}", without_password(&args.database_url));
     if let Some(created) = created {

@@ -36,6 +36,8 @@ enum Serve {
     Identity(clickclack_identity::IdentityConfig),
     /// The messaging gRPC service.
     Messaging(clickclack_messaging::MessagingConfig),
+    /// The realtime gRPC service.
+    Realtime(clickclack_realtime::RealtimeConfig),
     /// The HTTP gateway.
     Gateway(clickclack_gateway::GatewayConfig),
 }
@@ -52,6 +54,7 @@ async fn main() -> ExitCode {
             match service {
                 Serve::Identity(config) => clickclack_identity::run(config, shutdown).await,
                 Serve::Messaging(config) => clickclack_messaging::run(config, shutdown).await,
+                Serve::Realtime(config) => clickclack_realtime::run(config, shutdown).await,
                 Serve::Gateway(config) => clickclack_gateway::run(config, shutdown).await,
             }
         }

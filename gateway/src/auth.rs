@@ -10,6 +10,7 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use clickclack_common::assertion::Claims;
@@ -117,10 +118,9 @@ impl AuthCache {
     }
 }
 
-/// Extracts the bearer token from `Authorization`.
-fn bearer(parts: &Parts) -> Result<RawToken, ApiError> {
-    let header = parts
-        .headers
+/// The bearer token from `Authorization`.
+pub fn bearer_from_headers(headers: &HeaderMap) -> Result<RawToken, ApiError> {
+    let header = headers
         .get(AUTHORIZATION)
         .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
     let value = header
@@ -134,15 +134,14 @@ fn bearer(parts: &Parts) -> Result<RawToken, ApiError> {
             "authorization must be \"Bearer <token>\"",
         ));
     }
-    let token = RawToken::from_presented(token.trim());
-    if !token.is_well_formed(BOT_TOKEN_PREFIX) {
-        return Err(ApiError::unauthorized("invalid bearer token"));
-    }
-    Ok(token)
+    Ok(RawToken::from_presented(token.trim()))
 }
 
 /// Resolves a presented token to its principal, through the cache.
-pub async fn authenticate(state: &AppState, token: RawToken) -> Result<Arc<Principal>, ApiError> {
+pub async fn authenticate(state: &AppState, token: &RawToken) -> Result<Arc<Principal>, ApiError> {
+    if !token.is_well_formed(BOT_TOKEN_PREFIX) {
+        return Err(ApiError::unauthorized("invalid bearer token"));
+    }
     let key = token.hash();
     if let Some(principal) = state.auth_cache.get(&key) {
         state.metrics.auth_cache_hits.inc();
@@ -150,7 +149,7 @@ pub async fn authenticate(state: &AppState, token: RawToken) -> Result<Arc<Princ
     }
     state.metrics.auth_cache_misses.inc();
     let request = pb::AuthenticateRequest {
-        token: token.into_exposed(),
+        token: token.expose().to_owned(),
     };
     let answer = state.identity.clone().authenticate(request).await;
     let principal = match answer {
@@ -172,7 +171,7 @@ impl FromRequestParts<AppState> for Arc<Principal> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts)?;
-        authenticate(state, token).await
+        let token = bearer_from_headers(&parts.headers)?;
+        authenticate(state, &token).await
     }
 }

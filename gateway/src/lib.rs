@@ -18,9 +18,11 @@ use axum::routing::{get, post};
 use clickclack_common::assertion::AssertionKey;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
+use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
 use state::AppState;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -30,6 +32,9 @@ use tonic_health::pb::health_client::HealthClient;
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_IDENTITY_ADDR: &str = "http://127.0.0.1:50051";
 pub const DEFAULT_MESSAGING_ADDR: &str = "http://127.0.0.1:50052";
+pub const DEFAULT_REALTIME_ADDR: &str = "http://127.0.0.1:50053";
+/// Open WebSockets one gateway accepts before answering 1013.
+pub const DEFAULT_MAX_SOCKETS: usize = 10_000;
 /// Uploads up to 25 MiB by default.
 pub const DEFAULT_UPLOAD_MAX_BYTES: u64 = 25 * 1024 * 1024;
 /// gRPC messages must fit the largest upload plus its envelope.
@@ -56,9 +61,30 @@ pub struct GatewayConfig {
     /// Shared secret that signs principal assertions (at least 32 bytes).
     #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = clickclack_common::assertion::DEV_INTERNAL_KEY, hide_default_value = true)]
     pub internal_key: String,
+    /// Realtime service gRPC address.
+    #[arg(long, env = "CLICKCLACK_REALTIME_ADDR", default_value = DEFAULT_REALTIME_ADDR)]
+    pub realtime_addr: String,
+    /// Open WebSockets this gateway accepts; more are closed with 1013.
+    #[arg(long, env = "CLICKCLACK_MAX_SOCKETS", default_value_t = DEFAULT_MAX_SOCKETS)]
+    pub max_sockets: usize,
     /// Largest upload, in bytes (larger ones get 413).
     #[arg(long, env = "CLICKCLACK_UPLOAD_MAX_BYTES", default_value_t = DEFAULT_UPLOAD_MAX_BYTES)]
     pub upload_max_bytes: u64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            http_addr: DEFAULT_HTTP_ADDR.parse().expect("valid default"),
+            identity_addr: DEFAULT_IDENTITY_ADDR.into(),
+            auth_cache_ms: 500,
+            messaging_addr: DEFAULT_MESSAGING_ADDR.into(),
+            realtime_addr: DEFAULT_REALTIME_ADDR.into(),
+            max_sockets: DEFAULT_MAX_SOCKETS,
+            internal_key: clickclack_common::assertion::DEV_INTERNAL_KEY.into(),
+            upload_max_bytes: DEFAULT_UPLOAD_MAX_BYTES,
+        }
+    }
 }
 
 /// A gRPC channel that connects on first use, so the gateway can start
@@ -73,6 +99,7 @@ fn lazy_channel(addr: &str) -> anyhow::Result<Channel> {
 pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
     let identity = lazy_channel(&config.identity_addr)?;
     let messaging = lazy_channel(&config.messaging_addr)?;
+    let realtime = lazy_channel(&config.realtime_addr)?;
     Ok(AppState {
         identity: IdentityServiceClient::new(identity.clone()),
         identity_health: HealthClient::new(identity),
@@ -80,6 +107,10 @@ pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
             .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES),
         messaging_health: HealthClient::new(messaging),
+        realtime: RealtimeServiceClient::new(realtime.clone()),
+        realtime_health: HealthClient::new(realtime),
+        sockets: Arc::new(AtomicUsize::new(0)),
+        max_sockets: config.max_sockets,
         assertions: AssertionKey::from_secret(&config.internal_key)?,
         auth_cache: Arc::new(auth::AuthCache::new(Duration::from_millis(
             config.auth_cache_ms,
@@ -137,6 +168,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/uploads/by-nonce", get(uploads::by_nonce))
         .route("/api/uploads/{id}", get(uploads::download))
         .route("/api/search", get(search::search))
+        .route("/api/realtime/events", get(routes::realtime::events))
+        .route("/api/realtime/ws", get(routes::realtime::socket))
+        .route("/api/realtime/ephemeral", post(routes::realtime::ephemeral))
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics))

@@ -1,7 +1,8 @@
 //! Prometheus metrics served on `/metrics`.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
@@ -10,6 +11,8 @@ pub struct Metrics {
     pub http_latency: HistogramVec,
     pub auth_cache_hits: IntCounter,
     pub auth_cache_misses: IntCounter,
+    pub active_websockets: IntGauge,
+    pub events_delivered: IntCounter,
 }
 
 impl Metrics {
@@ -42,11 +45,20 @@ impl Metrics {
             "Authentications that asked identity",
         )
         .expect("valid metric");
+        let active_websockets =
+            IntGauge::new("active_websockets", "Open realtime WebSockets").expect("valid metric");
+        let events_delivered = IntCounter::new(
+            "events_delivered_total",
+            "Event frames written to WebSockets",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_latency.clone()),
             Box::new(auth_cache_hits.clone()),
             Box::new(auth_cache_misses.clone()),
+            Box::new(active_websockets.clone()),
+            Box::new(events_delivered.clone()),
         ] {
             registry
                 .register(collector)
@@ -58,6 +70,8 @@ impl Metrics {
             http_latency,
             auth_cache_hits,
             auth_cache_misses,
+            active_websockets,
+            events_delivered,
         }
     }
 

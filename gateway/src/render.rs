@@ -14,9 +14,8 @@ pub fn event(event: &rt::Event) -> Value {
     let payload: Value = serde_json::from_str(&event.payload_json).unwrap_or_else(|_| json!({}));
     let mut out = Map::new();
     out.insert("id".into(), json!(event.id));
-    if !event.cursor.is_empty() {
-        out.insert("cursor".into(), json!(event.cursor));
-    }
+    // "" for ephemeral events (and durable ones realtime has not taken yet).
+    out.insert("cursor".into(), json!(event.cursor));
     out.insert("type".into(), json!(event.r#type));
     out.insert("workspace_id".into(), json!(event.workspace_id));
     if let Some(channel_id) = &event.channel_id {

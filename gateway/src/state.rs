@@ -8,7 +8,9 @@ use crate::users::UserDirectory;
 use clickclack_common::assertion::AssertionKey;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
+use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -18,6 +20,11 @@ pub struct AppState {
     pub identity_health: HealthClient<Channel>,
     pub messaging: MessagingServiceClient<Channel>,
     pub messaging_health: HealthClient<Channel>,
+    pub realtime: RealtimeServiceClient<Channel>,
+    pub realtime_health: HealthClient<Channel>,
+    /// Open WebSockets on this gateway, and how many it accepts.
+    pub sockets: Arc<AtomicUsize>,
+    pub max_sockets: usize,
     pub assertions: AssertionKey,
     pub auth_cache: Arc<AuthCache>,
     pub users: Arc<UserDirectory>,

@@ -290,10 +290,9 @@ async fn readiness_fails_and_api_answers_503_when_identity_is_down() {
     let config = clickclack_gateway::GatewayConfig {
         http_addr: listener.local_addr().unwrap(),
         identity_addr: "http://127.0.0.1:1".into(),
-        auth_cache_ms: 500,
         messaging_addr: "http://127.0.0.1:1".into(),
-        internal_key: clickclack_common::assertion::DEV_INTERNAL_KEY.into(),
-        upload_max_bytes: 1024,
+        realtime_addr: "http://127.0.0.1:1".into(),
+        ..Default::default()
     };
     let shutdown = tokio_util::sync::CancellationToken::new();
     let server = tokio::spawn({

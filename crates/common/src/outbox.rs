@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
@@ -75,6 +76,9 @@ pub struct Relay {
     wake: Notify,
     // One delivery at a time keeps outbox order.
     delivering: Mutex<()>,
+    /// False after a failed delivery, until one succeeds: while realtime is
+    /// down, writers do not wait for it.
+    healthy: AtomicBool,
 }
 
 impl Relay {
@@ -91,6 +95,7 @@ impl Relay {
             producer,
             wake: Notify::new(),
             delivering: Mutex::new(()),
+            healthy: AtomicBool::new(true),
         })
     }
 
@@ -119,6 +124,12 @@ impl Relay {
     /// Appends every pending row, oldest first. Returns how many were sent.
     pub async fn deliver(&self) -> Result<usize, RelayError> {
         let _turn = self.delivering.lock().await;
+        let outcome = self.deliver_pending().await;
+        self.healthy.store(outcome.is_ok(), Ordering::SeqCst);
+        outcome
+    }
+
+    async fn deliver_pending(&self) -> Result<usize, RelayError> {
         let mut sent = 0;
         loop {
             let rows: Vec<PendingRow> = db::run(&self.pool, |conn| {
@@ -204,6 +215,10 @@ impl Relay {
     /// are delivered later by the background loop.
     pub async fn publish(&self, mut events: Vec<rt::Event>, within: Duration) -> Vec<rt::Event> {
         if events.is_empty() {
+            return events;
+        }
+        if !self.healthy.load(Ordering::SeqCst) {
+            self.wake();
             return events;
         }
         match tokio::time::timeout(within, self.deliver()).await {

@@ -1,7 +1,7 @@
-//! The whole ClickClack system in one process: identity and the gateway
-//! (and each later service), each on its own listener, sharing one
-//! shutdown signal. `clickclack dev` runs it on the default ports; the test
-//! kit runs it on ephemeral ports against a fresh database.
+//! The whole ClickClack system in one process: identity, messaging,
+//! realtime and the gateway, each on its own listener, sharing one shutdown
+//! signal. `clickclack dev` runs it on the default ports; the test kit runs
+//! it on ephemeral ports against a fresh database.
 
 use anyhow::Context;
 use clickclack_common::assertion::{AssertionKey, Claims};
@@ -14,6 +14,7 @@ use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_proto::messaging as messaging_pb;
 use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
+use clickclack_realtime::{Realtime, RealtimeConfig};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ pub struct StackConfig {
     pub identity_listen: SocketAddr,
     /// Messaging's gRPC address; port 0 picks a free one.
     pub messaging_listen: SocketAddr,
+    /// Realtime's gRPC address; port 0 picks a free one.
+    pub realtime_listen: SocketAddr,
     /// The gateway's HTTP address; port 0 picks a free one.
     pub http_addr: SocketAddr,
     /// Where messaging stores uploaded files.
@@ -46,10 +49,22 @@ pub struct StackConfig {
 pub struct RunningStack {
     pub identity_addr: SocketAddr,
     pub messaging_addr: SocketAddr,
+    pub realtime_addr: SocketAddr,
     pub http_addr: SocketAddr,
     internal_key: String,
     shutdown: CancellationToken,
     services: JoinSet<(&'static str, anyhow::Result<()>)>,
+    /// Kept so realtime alone can be stopped and restarted (outage tests).
+    realtime_config: RealtimeConfig,
+    realtime_shutdown: CancellationToken,
+}
+
+async fn bind(addr: SocketAddr, service: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for {service}"))?;
+    let bound = listener.local_addr()?;
+    Ok((listener, bound))
 }
 
 impl RunningStack {
@@ -59,53 +74,63 @@ impl RunningStack {
         config: StackConfig,
         shutdown: CancellationToken,
     ) -> anyhow::Result<RunningStack> {
+        // Bind first, so every service knows its peers' addresses.
+        let (identity_listener, identity_addr) = bind(config.identity_listen, "identity").await?;
+        let (messaging_listener, messaging_addr) =
+            bind(config.messaging_listen, "messaging").await?;
+        let (realtime_listener, realtime_addr) = bind(config.realtime_listen, "realtime").await?;
+        let (http_listener, http_addr) = bind(config.http_addr, "the gateway").await?;
+
+        let realtime_config = RealtimeConfig {
+            database_url: config.database_url.clone(),
+            listen: realtime_addr,
+            internal_key: config.internal_key.clone(),
+            db_pool_size: config.db_pool_size,
+        };
         let messaging_config = MessagingConfig {
             database_url: config.database_url.clone(),
-            listen: config.messaging_listen,
+            listen: messaging_addr,
             upload_dir: config.upload_dir.clone(),
             upload_max_bytes: config.upload_max_bytes,
             internal_key: config.internal_key.clone(),
             db_pool_size: config.db_pool_size,
+            realtime_addr: format!("http://{realtime_addr}"),
         };
+        let realtime_opened = realtime_config.clone();
         let url = config.database_url.clone();
         let pool_size = config.db_pool_size;
-        let (identity, messaging) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            db::ensure_database_exists(&url)?;
-            Ok((
-                Identity::open(&url, pool_size)?,
-                Messaging::open(&messaging_config)?,
-            ))
-        })
-        .await??;
-
-        let identity_listener = TcpListener::bind(config.identity_listen)
-            .await
-            .with_context(|| format!("cannot listen on {} for identity", config.identity_listen))?;
-        let identity_addr = identity_listener.local_addr()?;
-        let messaging_listener = TcpListener::bind(config.messaging_listen)
-            .await
-            .with_context(|| {
-                format!("cannot listen on {} for messaging", config.messaging_listen)
-            })?;
-        let messaging_addr = messaging_listener.local_addr()?;
-        let http_listener = TcpListener::bind(config.http_addr)
-            .await
-            .with_context(|| format!("cannot listen on {} for the gateway", config.http_addr))?;
-        let http_addr = http_listener.local_addr()?;
+        let (identity, messaging, realtime) =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                db::ensure_database_exists(&url)?;
+                Ok((
+                    Identity::open(&url, pool_size)?,
+                    Messaging::open(&messaging_config)?,
+                    Realtime::open(&realtime_opened)?,
+                ))
+            })
+            .await??;
 
         let gateway_config = GatewayConfig {
             http_addr,
             identity_addr: format!("http://{identity_addr}"),
             auth_cache_ms: config.auth_cache_ms,
             messaging_addr: format!("http://{messaging_addr}"),
+            realtime_addr: format!("http://{realtime_addr}"),
             internal_key: config.internal_key.clone(),
             upload_max_bytes: config.upload_max_bytes,
+            ..GatewayConfig::default()
         };
         let mut services = JoinSet::new();
         let token = shutdown.clone();
         services.spawn(async move {
             let outcome = identity.serve(identity_listener, token).await;
             ("identity", outcome.map_err(anyhow::Error::from))
+        });
+        let realtime_shutdown = shutdown.child_token();
+        let token = realtime_shutdown.clone();
+        services.spawn(async move {
+            let outcome = realtime.serve(realtime_listener, token).await;
+            ("realtime", outcome)
         });
         let token = shutdown.clone();
         services.spawn(async move {
@@ -120,11 +145,42 @@ impl RunningStack {
         Ok(RunningStack {
             identity_addr,
             messaging_addr,
+            realtime_addr,
             http_addr,
             internal_key: config.internal_key,
             shutdown,
             services,
+            realtime_config,
+            realtime_shutdown,
         })
+    }
+
+    /// Stops the realtime service alone, as an outage would.
+    pub async fn stop_realtime(&mut self) {
+        self.realtime_shutdown.cancel();
+        while let Some(finished) = self.services.join_next().await {
+            if matches!(finished, Ok(("realtime", _))) {
+                return;
+            }
+        }
+    }
+
+    /// Starts realtime again on its old address.
+    pub async fn start_realtime(&mut self) -> anyhow::Result<()> {
+        let config = self.realtime_config.clone();
+        let realtime = tokio::task::spawn_blocking(move || Realtime::open(&config)).await??;
+        let (listener, _) = bind(self.realtime_addr, "realtime").await?;
+        self.realtime_shutdown = self.shutdown.child_token();
+        let token = self.realtime_shutdown.clone();
+        self.services.spawn(async move {
+            let outcome = realtime.serve(listener, token).await;
+            ("realtime", outcome)
+        });
+        Ok(())
+    }
+
+    pub fn realtime_url(&self) -> String {
+        format!("http://{}", self.realtime_addr)
     }
 
     pub fn identity_url(&self) -> String {

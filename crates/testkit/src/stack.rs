@@ -12,6 +12,7 @@ pub struct TestStack {
     pub http_url: String,
     pub identity_url: String,
     pub messaging_url: String,
+    pub realtime_url: String,
     /// Where this stack's messaging stores uploads (removed on drop).
     pub upload_dir: PathBuf,
     pub http: reqwest::Client,
@@ -39,13 +40,38 @@ impl TestStack {
     pub async fn start_with_auth_cache_ms(auth_cache_ms: u64) -> TestStack {
         let db = TestDatabase::create().await;
         let upload_dir = std::env::temp_dir().join(db.name());
-        let stack = RunningStack::start(
+        let stack = Self::run_services(&db.url, &upload_dir, auth_cache_ms).await;
+        TestStack {
+            http_url: stack.http_url(),
+            identity_url: stack.identity_url(),
+            messaging_url: stack.messaging_url(),
+            realtime_url: stack.realtime_url(),
+            upload_dir,
+            http: reqwest::Client::new(),
+            stack: Some(stack),
+            db,
+        }
+    }
+
+    /// A second copy of every service and the gateway on the same database,
+    /// as a second replica in a deployment would be.
+    pub async fn start_replica(&self) -> RunningStack {
+        Self::run_services(&self.db.url, &self.upload_dir, 500).await
+    }
+
+    async fn run_services(
+        database_url: &str,
+        upload_dir: &std::path::Path,
+        auth_cache_ms: u64,
+    ) -> RunningStack {
+        RunningStack::start(
             StackConfig {
-                database_url: db.url.clone(),
+                database_url: database_url.into(),
                 identity_listen: "127.0.0.1:0".parse().expect("addr"),
                 messaging_listen: "127.0.0.1:0".parse().expect("addr"),
+                realtime_listen: "127.0.0.1:0".parse().expect("addr"),
                 http_addr: "127.0.0.1:0".parse().expect("addr"),
-                upload_dir: upload_dir.clone(),
+                upload_dir: upload_dir.to_path_buf(),
                 upload_max_bytes: TEST_UPLOAD_MAX_BYTES,
                 internal_key: DEV_INTERNAL_KEY.into(),
                 auth_cache_ms,
@@ -54,16 +80,7 @@ impl TestStack {
             CancellationToken::new(),
         )
         .await
-        .expect("start the stack");
-        TestStack {
-            http_url: stack.http_url(),
-            identity_url: stack.identity_url(),
-            messaging_url: stack.messaging_url(),
-            upload_dir,
-            http: reqwest::Client::new(),
-            stack: Some(stack),
-            db,
-        }
+        .expect("start the stack")
     }
 
     pub async fn identity(&self) -> IdentityServiceClient<Channel> {
@@ -165,6 +182,20 @@ impl TestStack {
         let status = response.status().as_u16();
         let body = response.json().await.expect("a JSON body");
         (status, body)
+    }
+
+    /// Stops the realtime service alone (an outage); see [`Self::start_realtime`].
+    pub async fn stop_realtime(&mut self) {
+        self.stack.as_mut().expect("running").stop_realtime().await;
+    }
+
+    pub async fn start_realtime(&mut self) {
+        self.stack
+            .as_mut()
+            .expect("running")
+            .start_realtime()
+            .await
+            .expect("restart realtime");
     }
 
     pub async fn stop(mut self) {

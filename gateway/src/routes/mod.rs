@@ -5,6 +5,7 @@ pub mod dms;
 pub mod me;
 pub mod messages;
 pub mod ops;
+pub mod realtime;
 pub mod search;
 pub mod uploads;
 pub mod workspaces;

@@ -22,7 +22,7 @@ pub async fn healthz() -> impl IntoResponse {
 /// Ready when every peer answers SERVING (which a service only does while
 /// its database is reachable).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let (identity, messaging) = tokio::join!(
+    let (identity, messaging, realtime) = tokio::join!(
         serving(
             state.identity_health.clone(),
             clickclack_proto::IDENTITY_SERVICE_NAME
@@ -31,8 +31,12 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             state.messaging_health.clone(),
             clickclack_proto::MESSAGING_SERVICE_NAME
         ),
+        serving(
+            state.realtime_health.clone(),
+            clickclack_proto::REALTIME_SERVICE_NAME
+        ),
     );
-    if identity && messaging {
+    if identity && messaging && realtime {
         (StatusCode::OK, Json(json!({ "status": "ready" })))
     } else {
         (

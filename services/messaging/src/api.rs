@@ -9,19 +9,41 @@ use crate::error::MessagingError;
 use crate::store::messages::Window;
 use clickclack_common::assertion::{Claims, caller};
 use clickclack_common::db::{self, PgPool};
+use clickclack_common::outbox::Relay;
 use clickclack_proto::messaging as pb;
 use clickclack_proto::messaging::messaging_service_server::MessagingService;
+use clickclack_proto::realtime as rt;
 use diesel::PgConnection;
+use std::sync::Arc;
+use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 pub struct MessagingApi {
     pool: PgPool,
     uploads: UploadStore,
+    relay: Arc<Relay>,
 }
 
+/// How long a write waits for realtime to take its events before answering
+/// without cursors (the relay delivers them later).
+const PUBLISH_WAIT: Duration = Duration::from_millis(1500);
+
 impl MessagingApi {
-    pub fn new(pool: PgPool, uploads: UploadStore) -> Self {
-        MessagingApi { pool, uploads }
+    pub fn new(pool: PgPool, uploads: UploadStore, relay: Arc<Relay>) -> Self {
+        MessagingApi {
+            pool,
+            uploads,
+            relay,
+        }
+    }
+
+    /// Hands committed events to realtime and returns them with cursors.
+    async fn published(&self, events: Vec<rt::Event>) -> Vec<rt::Event> {
+        self.relay.publish(events, PUBLISH_WAIT).await
+    }
+
+    async fn published_one(&self, event: Option<rt::Event>) -> Option<rt::Event> {
+        self.published(event.into_iter().collect()).await.pop()
     }
 
     /// Runs `work` for the request's caller with a pooled connection, off
@@ -81,7 +103,7 @@ impl MessagingService for MessagingApi {
             .await?;
         Ok(Response::new(pb::ChannelReply {
             channel: Some(channel),
-            event,
+            event: self.published_one(event).await,
         }))
     }
 
@@ -103,7 +125,7 @@ impl MessagingService for MessagingApi {
             .await?;
         Ok(Response::new(pb::ChannelReply {
             channel: Some(channel),
-            event: Some(event),
+            event: self.published_one(Some(event)).await,
         }))
     }
 
@@ -148,7 +170,7 @@ impl MessagingService for MessagingApi {
         Ok(Response::new(pb::PostReply {
             message: Some(posted.message),
             created: posted.created,
-            events: posted.events,
+            events: self.published(posted.events).await,
             thread_state: posted.thread_state,
         }))
     }
@@ -228,7 +250,7 @@ impl MessagingService for MessagingApi {
             .await?;
         Ok(Response::new(pb::MessageReply {
             message: Some(message),
-            event: Some(event),
+            event: self.published_one(Some(event)).await,
         }))
     }
 
@@ -244,7 +266,7 @@ impl MessagingService for MessagingApi {
             .await?;
         Ok(Response::new(pb::MessageReply {
             message: Some(message),
-            event,
+            event: self.published_one(event).await,
         }))
     }
 
@@ -340,7 +362,7 @@ impl MessagingService for MessagingApi {
             .await?;
         Ok(Response::new(pb::ReceiptReply {
             receipt: Some(receipt),
-            event: Some(event),
+            event: self.published_one(Some(event)).await,
         }))
     }
 
@@ -418,7 +440,7 @@ impl MessagingService for MessagingApi {
             .await?;
         Ok(Response::new(pb::MessageReply {
             message: Some(message),
-            event,
+            event: self.published_one(event).await,
         }))
     }
 
@@ -453,7 +475,7 @@ impl MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::ReactionReply {
-            event: outcome.event,
+            event: self.published_one(outcome.event).await,
             reactions: outcome.reactions,
             changed: outcome.changed,
         }))

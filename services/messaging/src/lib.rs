@@ -13,11 +13,14 @@ pub mod store;
 
 use clickclack_common::assertion::{AssertionKey, DEV_INTERNAL_KEY};
 use clickclack_common::db::{self, PgPool};
+use clickclack_common::outbox::Relay;
 use clickclack_proto::messaging::messaging_service_server::MessagingServiceServer;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use domain::uploads::UploadStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -53,6 +56,13 @@ pub struct MessagingConfig {
     pub internal_key: String,
     #[arg(long, env = "CLICKCLACK_MESSAGING_DB_POOL", default_value_t = 16)]
     pub db_pool_size: u32,
+    /// Realtime service gRPC address; events are delivered there.
+    #[arg(
+        long,
+        env = "CLICKCLACK_REALTIME_ADDR",
+        default_value = "http://127.0.0.1:50053"
+    )]
+    pub realtime_addr: String,
 }
 
 /// A migrated database, ready to serve.
@@ -60,6 +70,7 @@ pub struct Messaging {
     pool: PgPool,
     uploads: UploadStore,
     key: AssertionKey,
+    relay: Arc<Relay>,
 }
 
 impl Messaging {
@@ -72,7 +83,13 @@ impl Messaging {
             MIGRATIONS,
             config.db_pool_size,
         )?;
+        let realtime = tonic::transport::Endpoint::from_shared(config.realtime_addr.clone())?
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .connect_lazy();
+        let relay = Relay::new(pool.clone(), realtime, key.clone(), "svc:messaging");
         Ok(Messaging {
+            relay,
             pool,
             uploads: UploadStore {
                 dir: config.upload_dir.clone(),
@@ -98,9 +115,14 @@ impl Messaging {
             SERVICE_NAME,
             shutdown.clone(),
         );
-        let api = MessagingServiceServer::new(api::MessagingApi::new(self.pool, self.uploads))
-            .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
+        self.relay.spawn(shutdown.clone());
+        let api = MessagingServiceServer::new(api::MessagingApi::new(
+            self.pool,
+            self.uploads,
+            self.relay,
+        ))
+        .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
         tracing::info!(addr = ?listener.local_addr().ok(), "messaging listening");
         tonic::transport::Server::builder()
             .add_service(health_service)

@@ -1,0 +1,356 @@
+//! Realtime (API.md §8): pull, the WebSocket, and ephemeral publish.
+
+use crate::auth::{self, Principal};
+use crate::error::{ApiError, ApiResult};
+use crate::render;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clickclack_common::scopes::Scope;
+use clickclack_common::token::RawToken;
+use clickclack_proto::messaging as messaging_pb;
+use clickclack_proto::realtime as rt;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+/// Prefix of the subprotocol that carries a bearer token.
+const BEARER_PROTOCOL: &str = "clickclack.bearer.";
+/// Idle sockets get a protocol ping this often.
+const PING_INTERVAL: Duration = Duration::from_secs(20);
+/// How often an open socket re-checks its token (revocation, removal).
+const REAUTH_INTERVAL: Duration = Duration::from_millis(250);
+/// Largest frame the socket accepts or sends.
+const MAX_FRAME: usize = 16 * 1024 * 1024;
+
+const CLOSE_RESYNC: u16 = 4001;
+const CLOSE_POLICY: u16 = 1008;
+const CLOSE_OVERLOAD: u16 = 1013;
+
+#[derive(Deserialize)]
+pub struct EventsQuery {
+    #[serde(default)]
+    workspace_id: String,
+    #[serde(default)]
+    after_cursor: String,
+    limit: Option<u32>,
+    #[serde(default)]
+    include_tail: bool,
+}
+
+/// `GET /api/realtime/events` → `{events, tail_cursor?}`.
+pub async fn events(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Query(query): Query<EventsQuery>,
+) -> ApiResult<Json<Value>> {
+    principal.require(Scope::RealtimeRead)?;
+    state
+        .caller_workspace(&principal, &query.workspace_id)
+        .await?;
+    let limit = match query.limit {
+        None => 0,
+        Some(n) if (1..=500).contains(&n) => n,
+        Some(_) => return Err(ApiError::bad_request("limit must be between 1 and 500")),
+    };
+    let list = state
+        .realtime
+        .clone()
+        .list(state.signed(
+            &principal,
+            rt::ListRequest {
+                after_cursor: query.after_cursor,
+                limit,
+                include_tail: query.include_tail,
+            },
+        ))
+        .await
+        .map_err(|status| match status.code() {
+            Code::FailedPrecondition => ApiError::bad_request(status.message()),
+            _ => status.into(),
+        })?
+        .into_inner();
+    let mut body = json!({ "events": list.events.iter().map(render::event).collect::<Vec<_>>() });
+    if let Some(tail) = list.tail_cursor {
+        body["tail_cursor"] = json!(tail);
+    }
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+pub struct SocketQuery {
+    #[serde(default)]
+    workspace_id: String,
+    #[serde(default)]
+    after_cursor: String,
+}
+
+/// The bearer token of an upgrade request and, when it came as a
+/// subprotocol, the exact protocol string to echo.
+fn socket_token(headers: &HeaderMap) -> Result<(RawToken, Option<String>), ApiError> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return Ok((auth::bearer_from_headers(headers)?, None));
+    }
+    let offered = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .find(|protocol| protocol.starts_with(BEARER_PROTOCOL))
+        .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+    let token = RawToken::from_presented(&offered[BEARER_PROTOCOL.len()..]);
+    Ok((token, Some(offered.to_owned())))
+}
+
+/// `GET /api/realtime/ws?workspace_id=&after_cursor=`: one `Event` per text
+/// frame, replay after the cursor then live.
+pub async fn socket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<SocketQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let (token, protocol) = socket_token(&headers)?;
+    let principal = auth::authenticate(&state, &token).await?;
+    if query.workspace_id.is_empty() {
+        return Err(ApiError::bad_request("workspace_id is required"));
+    }
+    state
+        .caller_workspace(&principal, &query.workspace_id)
+        .await?;
+    principal.require(Scope::RealtimeRead)?;
+
+    let mut upgrade = upgrade
+        .max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME);
+    if let Some(protocol) = protocol.clone() {
+        upgrade = upgrade.protocols([protocol]);
+    }
+    Ok(upgrade
+        .on_upgrade(move |socket| async move {
+            let session = Session {
+                state,
+                principal,
+                token,
+                after_cursor: query.after_cursor,
+            };
+            session.run(socket).await;
+        })
+        .into_response())
+}
+
+struct Session {
+    state: AppState,
+    principal: Arc<Principal>,
+    /// Re-checked periodically so revocation closes the socket. Kept in
+    /// memory only for that; never logged.
+    token: RawToken,
+    after_cursor: String,
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+impl Session {
+    async fn run(self, mut socket: WebSocket) {
+        let sockets = self.state.sockets.clone();
+        if sockets.fetch_add(1, Ordering::SeqCst) >= self.state.max_sockets {
+            sockets.fetch_sub(1, Ordering::SeqCst);
+            close(
+                &mut socket,
+                CLOSE_OVERLOAD,
+                "server overloaded; retry later",
+            )
+            .await;
+            return;
+        }
+        self.state.metrics.active_websockets.inc();
+        self.serve(&mut socket).await;
+        self.state.metrics.active_websockets.dec();
+        sockets.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    async fn serve(&self, socket: &mut WebSocket) {
+        let subscription = self
+            .state
+            .realtime
+            .clone()
+            .subscribe(self.state.signed(
+                &self.principal,
+                rt::SubscribeRequest {
+                    after_cursor: self.after_cursor.clone(),
+                },
+            ))
+            .await;
+        let mut stream = match subscription {
+            Ok(response) => response.into_inner(),
+            Err(status) if status.code() == Code::FailedPrecondition => {
+                return close(socket, CLOSE_RESYNC, "resync required").await;
+            }
+            Err(status) => {
+                tracing::warn!(error = %status.message(), "cannot subscribe to realtime");
+                return close(socket, CLOSE_OVERLOAD, "realtime unavailable; retry later").await;
+            }
+        };
+        let mut ping = tokio::time::interval(PING_INTERVAL);
+        ping.tick().await;
+        let mut reauth = tokio::time::interval(REAUTH_INTERVAL);
+        loop {
+            tokio::select! {
+                next = stream.next() => match next {
+                    Some(Ok(event)) => {
+                        let frame = render::event(&event).to_string();
+                        if socket.send(Message::Text(frame.into())).await.is_err() {
+                            return;
+                        }
+                        self.state.metrics.events_delivered.inc();
+                    }
+                    Some(Err(status)) if status.code() == Code::FailedPrecondition => {
+                        return close(socket, CLOSE_RESYNC, "resync required").await;
+                    }
+                    // Realtime went away: the client reconnects with its cursor.
+                    Some(Err(_)) | None => {
+                        return close(socket, CLOSE_OVERLOAD, "realtime unavailable; reconnect").await;
+                    }
+                },
+                _ = ping.tick() => {
+                    if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                        return;
+                    }
+                }
+                _ = reauth.tick() => {
+                    if let Err(error) = auth::authenticate(&self.state, &self.token).await
+                        && matches!(error.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                    {
+                        return close(socket, CLOSE_POLICY, &error.message).await;
+                    }
+                }
+                incoming = socket.recv() => match incoming {
+                    // Clients send nothing but control frames; axum answers pings.
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EphemeralBody {
+    #[serde(default)]
+    workspace_id: String,
+    channel_id: Option<String>,
+    direct_conversation_id: Option<String>,
+    r#type: String,
+    #[serde(default)]
+    payload: Option<Map<String, Value>>,
+}
+
+const EPHEMERAL_TYPES: [&str; 4] = [
+    "typing.started",
+    "typing.stopped",
+    "presence.changed",
+    "agent.progress",
+];
+
+/// `POST /api/realtime/ephemeral` → 202 `{event}`: to live sockets only.
+pub async fn ephemeral(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Json(body): Json<EphemeralBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    principal.require(Scope::MessagesWrite)?;
+    state
+        .caller_workspace(&principal, &body.workspace_id)
+        .await?;
+    if !EPHEMERAL_TYPES.contains(&body.r#type.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "unknown ephemeral type {:?} (use {})",
+            body.r#type,
+            EPHEMERAL_TYPES.join(", ")
+        )));
+    }
+    let targets =
+        usize::from(body.channel_id.is_some()) + usize::from(body.direct_conversation_id.is_some());
+    if body.r#type == "agent.progress" {
+        if principal.user.kind != "bot" {
+            return Err(ApiError::forbidden("agent.progress needs a bot token"));
+        }
+        if targets != 1 {
+            return Err(ApiError::bad_request(
+                "agent.progress needs exactly one of channel_id or direct_conversation_id",
+            ));
+        }
+    } else if targets > 1 {
+        return Err(ApiError::bad_request(
+            "give at most one of channel_id or direct_conversation_id",
+        ));
+    }
+
+    let mut payload = body.payload.unwrap_or_default();
+    payload.insert("user_id".into(), json!(principal.user.id));
+    let mut audience = Vec::new();
+    let mut channel_id = None;
+    if let Some(id) = body.channel_id {
+        // Must be a channel of the caller's workspace.
+        let channel = state
+            .messaging()
+            .get_channel(state.signed(
+                &principal,
+                messaging_pb::GetChannelRequest { channel_id: id },
+            ))
+            .await?
+            .into_inner();
+        channel_id = Some(channel.id);
+    }
+    if let Some(id) = body.direct_conversation_id {
+        principal.require(Scope::DmsWrite)?;
+        let conversation = state
+            .messaging()
+            .get_conversation(state.signed(
+                &principal,
+                messaging_pb::GetConversationRequest {
+                    conversation_id: id,
+                },
+            ))
+            .await?
+            .into_inner();
+        payload.insert("direct_conversation_id".into(), json!(conversation.id));
+        audience = conversation.member_ids;
+    }
+    let event = state
+        .realtime
+        .clone()
+        .publish(state.signed(
+            &principal,
+            rt::PublishRequest {
+                event: Some(rt::Event {
+                    r#type: body.r#type,
+                    channel_id,
+                    payload_json: Value::Object(payload).to_string(),
+                    audience,
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "event": render::event(&event) })),
+    ))
+}
