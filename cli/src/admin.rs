@@ -79,6 +79,16 @@ enum WorkspaceCommand {
         slug: String,
     },
     List,
+    /// Rename a workspace (members see workspace.updated).
+    Update {
+        /// Workspace id or slug.
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        icon_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -281,6 +291,29 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         AdminCommand::Workspace(WorkspaceCommand::Create { name, slug }) => {
             let workspace = identity
                 .create_workspace(pb::CreateWorkspaceRequest { name, slug })
+                .await
+                .rpc()?;
+            if as_json {
+                output::json(&json!({ "workspace": wire::Workspace::from(workspace) }))
+            } else {
+                println!(
+                    "workspace  {}  {} ({})",
+                    workspace.id, workspace.name, workspace.slug
+                );
+                Ok(())
+            }
+        }
+        AdminCommand::Workspace(WorkspaceCommand::Update {
+            workspace,
+            name,
+            icon_url,
+        }) => {
+            let workspace = identity
+                .update_workspace(pb::UpdateWorkspaceRequest {
+                    workspace,
+                    name,
+                    icon_url,
+                })
                 .await
                 .rpc()?;
             if as_json {

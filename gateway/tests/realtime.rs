@@ -606,12 +606,25 @@ async fn pulling_events_pages_by_cursor_and_validates_input() {
     let ws = a.workspace.id.as_str();
     let (_, token) = stack.service_bot(ws, "bot", "bot:write").await;
     let (_, no_scope) = stack.service_bot(ws, "blind", "messages:read").await;
+    // Start from the tail as it is after set-up (which logged #general and
+    // the members joining).
+    let (_, before) = stack
+        .get_json(
+            &format!("/api/realtime/events?workspace_id={ws}&limit=500&include_tail=true"),
+            Some(&token),
+        )
+        .await;
+    let start = before["tail_cursor"].as_str().unwrap().to_owned();
+    assert!(start.starts_with("cur_"), "{before}");
+    let mut posted = Vec::new();
     for n in 0..5 {
-        say(&stack, &token, &a.general.id, &format!("m{n}")).await;
+        posted.push(
+            say(&stack, &token, &a.general.id, &format!("m{n}")).await["message"]["id"].clone(),
+        );
     }
     let (status, first) = stack
         .get_json(
-            &format!("/api/realtime/events?workspace_id={ws}&limit=2&include_tail=true"),
+            &format!("/api/realtime/events?workspace_id={ws}&after_cursor={start}&limit=2&include_tail=true"),
             Some(&token),
         )
         .await;
@@ -626,12 +639,15 @@ async fn pulling_events_pages_by_cursor_and_validates_input() {
             Some(&token),
         )
         .await;
-    // The log holds #general's channel.created, then the five messages.
-    assert_eq!(page[0]["type"], "channel.created");
     let rest = rest["events"].as_array().unwrap();
-    assert_eq!(rest.len(), 4);
-    assert!(rest.iter().all(|e| e["type"] == "message.created"));
-    assert_eq!(rest[3]["cursor"], tail);
+    assert_eq!(rest.len(), 3);
+    let all: Vec<Value> = page
+        .iter()
+        .chain(rest)
+        .map(|e| e["payload"]["message_id"].clone())
+        .collect();
+    assert_eq!(all, posted, "the five posts, in order, across two pages");
+    assert_eq!(rest[2]["cursor"], tail);
 
     for (path, who, want) in [
         ("/api/realtime/events".to_owned(), &token, 400),
@@ -782,6 +798,55 @@ async fn a_realtime_outage_delays_events_but_never_loses_or_repeats_them() {
             .await
             .is_none(),
         "nothing twice"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_changes_reach_sockets_through_the_log() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("acme").await;
+    let ws = boot.workspace.id.clone();
+    let (_, token) = stack.service_bot(&ws, "watcher", "bot:read").await;
+    let (mut socket, _) = connect(
+        &stack.http_url,
+        &format!("workspace_id={ws}"),
+        Auth::Header(&token),
+    )
+    .await
+    .unwrap();
+
+    let human = stack.add_human(&ws, "mia").await;
+    let mut identity = stack.identity().await;
+    identity
+        .update_workspace(pb::UpdateWorkspaceRequest {
+            workspace: ws.clone(),
+            name: Some("Acme Corp".into()),
+            icon_url: None,
+        })
+        .await
+        .unwrap();
+    identity
+        .remove_member(pb::RemoveMemberRequest {
+            workspace: ws.clone(),
+            user_id: human.id.clone(),
+        })
+        .await
+        .unwrap();
+
+    let got = events(&mut socket, 3, WAIT).await;
+    let types: Vec<&str> = got.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        ["member.joined", "workspace.updated", "member.removed"]
+    );
+    assert_eq!(got[0]["payload"]["user_id"], human.id.as_str());
+    assert_eq!(got[0]["payload"]["role"], "member");
+    assert_eq!(got[1]["payload"]["name"], "Acme Corp");
+    assert_eq!(got[2]["payload"]["user_id"], human.id.as_str());
+    assert!(
+        got.iter()
+            .all(|e| e["cursor"].as_str().unwrap().starts_with("cur_"))
     );
     stack.stop().await;
 }

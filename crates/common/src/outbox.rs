@@ -1,7 +1,9 @@
-//! Delivery of a service's event outbox to the realtime log.
+//! A producer's event outbox and its delivery to the realtime log.
 //!
-//! A producer writes events into its `outbox` table in the same transaction
-//! as the change. The [`Relay`] then appends them to realtime in outbox
+//! A producer (messaging, identity) [`record`]s events into its own `outbox`
+//! table in the same transaction as the change, so a committed change always
+//! has its events and a rolled-back one never does. The [`Relay`] then
+//! appends them to realtime in outbox
 //! order and marks them delivered (with their cursor) only after realtime
 //! acknowledged them. Realtime's `Append` is idempotent by event id, so a
 //! crash between the two steps re-sends without duplicating, and an outage
@@ -9,6 +11,7 @@
 
 use crate::assertion::{AssertionKey, Claims};
 use crate::db::{self, DbError, PgPool};
+use crate::ids;
 use clickclack_proto::realtime as rt;
 use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
 use diesel::prelude::*;
@@ -25,6 +28,96 @@ use tonic::transport::Channel;
 const BATCH: i64 = 500;
 /// How often pending rows are retried when nothing wakes the relay.
 const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// An event about to be recorded.
+pub struct EventDraft {
+    pub event_type: &'static str,
+    pub workspace_id: String,
+    pub channel_id: Option<String>,
+    pub seq: Option<i64>,
+    pub payload: serde_json::Map<String, serde_json::Value>,
+    /// Who may see it; empty means the whole workspace.
+    pub audience: Vec<String>,
+}
+
+impl EventDraft {
+    pub fn new(event_type: &'static str, workspace_id: &str) -> EventDraft {
+        EventDraft {
+            event_type,
+            workspace_id: workspace_id.into(),
+            channel_id: None,
+            seq: None,
+            payload: serde_json::Map::new(),
+            audience: Vec::new(),
+        }
+    }
+
+    pub fn channel(mut self, channel_id: Option<&str>) -> Self {
+        self.channel_id = channel_id.map(str::to_owned);
+        self
+    }
+
+    pub fn seq(mut self, seq: Option<i64>) -> Self {
+        self.seq = seq;
+        self
+    }
+
+    /// Limits the event to these users (DM members, a receipt's reader).
+    pub fn audience(mut self, users: Vec<String>) -> Self {
+        self.audience = users;
+        self
+    }
+
+    /// Adds a payload field; `None` leaves it out.
+    pub fn with(mut self, key: &str, value: impl Into<Option<serde_json::Value>>) -> Self {
+        if let Some(value) = value.into() {
+            self.payload.insert(key.into(), value);
+        }
+        self
+    }
+}
+
+/// A JSON string value, or nothing.
+pub fn text(value: Option<&str>) -> Option<serde_json::Value> {
+    value.map(|v| serde_json::Value::String(v.to_owned()))
+}
+
+#[derive(QueryableByName)]
+struct Recorded {
+    #[diesel(sql_type = Text)]
+    created_at: String,
+}
+
+/// Writes the event into the caller's `outbox` table, inside the caller's
+/// transaction, and returns it as it will be delivered (cursor still empty).
+pub fn record(conn: &mut PgConnection, draft: EventDraft) -> QueryResult<rt::Event> {
+    let id = ids::new_id(ids::EVENT);
+    let payload = serde_json::Value::Object(draft.payload).to_string();
+    let recorded: Recorded = diesel::sql_query(
+        "INSERT INTO outbox (event_id, type, workspace_id, channel_id, seq, payload, audience, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now())
+         RETURNING to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at",
+    )
+    .bind::<Text, _>(&id)
+    .bind::<Text, _>(draft.event_type)
+    .bind::<Text, _>(&draft.workspace_id)
+    .bind::<Nullable<Text>, _>(&draft.channel_id)
+    .bind::<Nullable<BigInt>, _>(draft.seq)
+    .bind::<Text, _>(&payload)
+    .bind::<Array<Text>, _>(&draft.audience)
+    .get_result(conn)?;
+    Ok(rt::Event {
+        id,
+        cursor: String::new(),
+        r#type: draft.event_type.into(),
+        workspace_id: draft.workspace_id,
+        channel_id: draft.channel_id,
+        seq: draft.seq,
+        created_at: recorded.created_at,
+        payload_json: payload,
+        audience: draft.audience,
+    })
+}
 
 #[derive(QueryableByName)]
 struct PendingRow {

@@ -8,7 +8,7 @@ use clickclack_common::assertion::{AssertionKey, Claims};
 use clickclack_common::db;
 use clickclack_common::scopes::Scope;
 use clickclack_gateway::GatewayConfig;
-use clickclack_identity::Identity;
+use clickclack_identity::{Identity, IdentityConfig};
 use clickclack_messaging::{Messaging, MessagingConfig};
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
@@ -96,14 +96,20 @@ impl RunningStack {
             db_pool_size: config.db_pool_size,
             realtime_addr: format!("http://{realtime_addr}"),
         };
+        let identity_config = IdentityConfig {
+            database_url: config.database_url.clone(),
+            listen: identity_addr,
+            db_pool_size: config.db_pool_size,
+            realtime_addr: format!("http://{realtime_addr}"),
+            internal_key: config.internal_key.clone(),
+        };
         let realtime_opened = realtime_config.clone();
         let url = config.database_url.clone();
-        let pool_size = config.db_pool_size;
         let (identity, messaging, realtime) =
             tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                 db::ensure_database_exists(&url)?;
                 Ok((
-                    Identity::open(&url, pool_size)?,
+                    Identity::open(&identity_config)?,
                     Messaging::open(&messaging_config)?,
                     Realtime::open(&realtime_opened)?,
                 ))

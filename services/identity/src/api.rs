@@ -9,20 +9,35 @@ use crate::store::tokens::BotTokenRow;
 use crate::store::users::UserRow;
 use crate::store::workspaces::WorkspaceRow;
 use clickclack_common::db::{self, PgPool};
+use clickclack_common::outbox::Relay;
 use clickclack_common::time::rfc3339;
 use clickclack_common::token::RawToken;
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_server::IdentityService;
 use diesel::PgConnection;
+use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 pub struct IdentityApi {
     pool: PgPool,
+    relay: Arc<Relay>,
 }
 
 impl IdentityApi {
-    pub fn new(pool: PgPool) -> Self {
-        IdentityApi { pool }
+    pub fn new(pool: PgPool, relay: Arc<Relay>) -> Self {
+        IdentityApi { pool, relay }
+    }
+
+    /// Like `with_conn`, for writes that record events: the relay is woken
+    /// to deliver them.
+    async fn write<T, F>(&self, work: F) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut PgConnection) -> Result<T, IdentityError> + Send + 'static,
+    {
+        let outcome = self.with_conn(work).await;
+        self.relay.wake();
+        outcome
     }
 
     /// Runs `work` with a pooled connection off the async runtime.
@@ -142,12 +157,28 @@ impl IdentityService for IdentityApi {
         }))
     }
 
+    async fn update_workspace(
+        &self,
+        request: Request<pb::UpdateWorkspaceRequest>,
+    ) -> Reply<pb::Workspace> {
+        let req = request.into_inner();
+        let workspace = self
+            .write(move |conn| {
+                workspaces::update_workspace(
+                    conn,
+                    &req.workspace,
+                    req.name.as_deref(),
+                    req.icon_url.as_deref(),
+                )
+            })
+            .await?;
+        Ok(Response::new(workspace_pb(workspace, None)))
+    }
+
     async fn add_member(&self, request: Request<pb::AddMemberRequest>) -> Reply<pb::Member> {
         let req = request.into_inner();
         let (member, user) = self
-            .with_conn(move |conn| {
-                members::add_member(conn, &req.workspace, &req.user_id, &req.role)
-            })
+            .write(move |conn| members::add_member(conn, &req.workspace, &req.user_id, &req.role))
             .await?;
         Ok(Response::new(member_pb(member, user)))
     }
@@ -158,7 +189,7 @@ impl IdentityService for IdentityApi {
     ) -> Reply<pb::RemoveMemberResponse> {
         let req = request.into_inner();
         let (member, user) = self
-            .with_conn(move |conn| members::remove_member(conn, &req.workspace, &req.user_id))
+            .write(move |conn| members::remove_member(conn, &req.workspace, &req.user_id))
             .await?;
         Ok(Response::new(pb::RemoveMemberResponse {
             removed: Some(member_pb(member, user)),
@@ -206,7 +237,7 @@ impl IdentityService for IdentityApi {
     ) -> Reply<pb::BootstrapResponse> {
         let req = request.into_inner();
         let (workspace, owner) = self
-            .with_conn(move |conn| {
+            .write(move |conn| {
                 workspaces::bootstrap(
                     conn,
                     &req.owner_display_name,
@@ -237,9 +268,7 @@ impl IdentityService for IdentityApi {
             scopes: req.scopes,
             token_name: req.token_name,
         };
-        let (bot, issued) = self
-            .with_conn(move |conn| bots::create_bot(conn, new))
-            .await?;
+        let (bot, issued) = self.write(move |conn| bots::create_bot(conn, new)).await?;
         tracing::info!(bot = %bot.id, token = %issued.row.id, "created bot");
         let owner = bot.owner_user_id.clone();
         Ok(Response::new(pb::CreateBotResponse {

@@ -9,10 +9,14 @@ pub mod domain;
 pub mod error;
 pub mod store;
 
-use clickclack_common::db::{self, DbError, PgPool};
+use clickclack_common::assertion::{AssertionKey, DEV_INTERNAL_KEY};
+use clickclack_common::db::{self, PgPool};
+use clickclack_common::outbox::Relay;
 use clickclack_proto::identity::identity_service_server::IdentityServiceServer;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -38,18 +42,40 @@ pub struct IdentityConfig {
     /// Largest number of pooled database connections.
     #[arg(long, env = "CLICKCLACK_IDENTITY_DB_POOL", default_value_t = 16)]
     pub db_pool_size: u32,
+    /// Realtime service gRPC address; membership events are delivered there.
+    #[arg(
+        long,
+        env = "CLICKCLACK_REALTIME_ADDR",
+        default_value = "http://127.0.0.1:50053"
+    )]
+    pub realtime_addr: String,
+    /// Shared secret that signs principal assertions (at least 32 bytes).
+    #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = DEV_INTERNAL_KEY, hide_default_value = true)]
+    pub internal_key: String,
 }
 
 /// A migrated database, ready to serve.
 pub struct Identity {
     pool: PgPool,
+    relay: Arc<Relay>,
 }
 
 impl Identity {
     /// Connects and runs pending migrations. Blocking: call before serving.
-    pub fn open(database_url: &str, pool_size: u32) -> Result<Identity, DbError> {
-        let pool = db::connect(database_url, SCHEMA, MIGRATIONS, pool_size)?;
-        Ok(Identity { pool })
+    pub fn open(config: &IdentityConfig) -> anyhow::Result<Identity> {
+        let key = AssertionKey::from_secret(&config.internal_key)?;
+        let pool = db::connect(
+            &config.database_url,
+            SCHEMA,
+            MIGRATIONS,
+            config.db_pool_size,
+        )?;
+        let realtime = tonic::transport::Endpoint::from_shared(config.realtime_addr.clone())?
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .connect_lazy();
+        let relay = Relay::new(pool.clone(), realtime, key, "svc:identity");
+        Ok(Identity { pool, relay })
     }
 
     /// Serves the identity API, health and reflection on `listener` until
@@ -66,7 +92,8 @@ impl Identity {
             SERVICE_NAME,
             shutdown.clone(),
         );
-        let api = api::IdentityApi::new(self.pool);
+        self.relay.spawn(shutdown.clone());
+        let api = api::IdentityApi::new(self.pool, self.relay);
         tracing::info!(addr = ?listener.local_addr().ok(), "identity listening");
         tonic::transport::Server::builder()
             .add_service(health_service)
@@ -82,9 +109,8 @@ impl Identity {
 
 /// Runs the service as its own process (compose, Kubernetes).
 pub async fn run(config: IdentityConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let url = config.database_url.clone();
-    let pool_size = config.db_pool_size;
-    let identity = tokio::task::spawn_blocking(move || Identity::open(&url, pool_size)).await??;
+    let opened = config.clone();
+    let identity = tokio::task::spawn_blocking(move || Identity::open(&opened)).await??;
     let listener = TcpListener::bind(config.listen).await?;
     identity.serve(listener, shutdown).await?;
     Ok(())

@@ -82,6 +82,7 @@ pub fn create_bot(conn: &mut PgConnection, new: NewBot) -> Result<(UserRow, Issu
             },
         )
         .map_err(|e| conflict_on_duplicate(e, || handle_taken(&workspace, &handle).to_string()))?;
+        super::members::joined(conn, &workspace.id, &bot, Role::Bot)?;
         let token = issue_token(
             conn,
             &bot.id,

@@ -8,7 +8,9 @@ use crate::store::users::UserRow;
 use crate::store::workspaces::WorkspaceRow;
 use crate::store::{bots, tokens};
 use chrono::Utc;
+use clickclack_common::outbox::{EventDraft, record};
 use diesel::{Connection, PgConnection};
+use serde_json::json;
 
 /// Adds a user to a workspace, or changes the role of one already there.
 pub fn add_member(
@@ -46,6 +48,7 @@ pub fn add_member(
         }
 
         ensure_handle_free(conn, &workspace, &user.handle, Some(&user.id))?;
+        joined(conn, &workspace.id, &user, role)?;
         let member = members::insert(
             conn,
             &MemberRow {
@@ -87,6 +90,12 @@ pub fn remove_member(
             tokens::revoke_all_for_bot(conn, &user.id, &workspace.id, Utc::now())?;
         }
         members::delete(conn, &workspace.id, &user.id)?;
+        record(
+            conn,
+            EventDraft::new("member.removed", &workspace.id)
+                .with("user_id", json!(user.id))
+                .with("role", json!(member.role)),
+        )?;
         Ok((member, user))
     })
 }
@@ -98,6 +107,23 @@ pub fn list_members(
     let workspace = resolve_workspace(conn, workspace_key)?;
     let members = members::list_with_users(conn, &workspace.id)?;
     Ok((workspace, members))
+}
+
+/// Records `member.joined` for a new member.
+pub fn joined(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+    user: &UserRow,
+    role: Role,
+) -> Result<()> {
+    record(
+        conn,
+        EventDraft::new("member.joined", workspace_id)
+            .with("user_id", json!(user.id))
+            .with("kind", json!(user.kind))
+            .with("role", json!(role.as_str())),
+    )?;
+    Ok(())
 }
 
 /// A workspace always keeps at least one owner.

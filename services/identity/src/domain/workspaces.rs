@@ -5,7 +5,9 @@ use crate::store::users::{self, UserRow};
 use crate::store::workspaces::{self, WorkspaceRow};
 use chrono::Utc;
 use clickclack_common::ids;
+use clickclack_common::outbox::{EventDraft, record};
 use diesel::{Connection, PgConnection};
+use serde_json::json;
 
 pub fn create_workspace(conn: &mut PgConnection, name: &str, slug: &str) -> Result<WorkspaceRow> {
     let row = new_workspace(name, slug)?;
@@ -36,6 +38,45 @@ fn new_workspace(name: &str, slug: &str) -> Result<WorkspaceRow> {
     })
 }
 
+/// Renames a workspace or changes its icon; records `workspace.updated`.
+pub fn update_workspace(
+    conn: &mut PgConnection,
+    key: &str,
+    name: Option<&str>,
+    icon_url: Option<&str>,
+) -> Result<WorkspaceRow> {
+    let name = name
+        .map(|n| {
+            rules::validate_display_name(n).map_err(|_| {
+                crate::error::IdentityError::Invalid(
+                    "workspace name is required and at most 80 bytes".into(),
+                )
+            })
+        })
+        .transpose()?;
+    if name.is_none() && icon_url.is_none() {
+        return Err(crate::error::IdentityError::Invalid(
+            "nothing to update: give a name or an icon_url".into(),
+        ));
+    }
+    conn.transaction(|conn| {
+        let workspace = super::resolve_workspace(conn, key)?;
+        let updated = workspaces::update(
+            conn,
+            &workspace.id,
+            name.as_deref(),
+            icon_url.map(str::trim),
+        )?;
+        record(
+            conn,
+            EventDraft::new("workspace.updated", &updated.id)
+                .with("workspace_id", json!(updated.id))
+                .with("name", json!(updated.name)),
+        )?;
+        Ok(updated)
+    })
+}
+
 /// A workspace and its human owner, in one transaction. An existing user
 /// with the same email becomes the owner instead of a duplicate.
 pub fn bootstrap(
@@ -62,6 +103,7 @@ pub fn bootstrap(
                 joined_at: Utc::now(),
             },
         )?;
+        super::members::joined(conn, &workspace.id, &owner, rules::Role::Owner)?;
         Ok((workspace, owner))
     })
 }

@@ -35,6 +35,25 @@ pub fn exists_with_slug(conn: &mut PgConnection, slug: &str) -> QueryResult<bool
     .get_result(conn)
 }
 
+pub fn update(
+    conn: &mut PgConnection,
+    id: &str,
+    name: Option<&str>,
+    icon_url: Option<&str>,
+) -> QueryResult<WorkspaceRow> {
+    let current: WorkspaceRow = workspaces::table
+        .find(id)
+        .select(WorkspaceRow::as_select())
+        .first(conn)?;
+    diesel::update(workspaces::table.find(id))
+        .set((
+            workspaces::name.eq(name.unwrap_or(&current.name)),
+            workspaces::icon_url.eq(icon_url.unwrap_or(&current.icon_url)),
+        ))
+        .returning(WorkspaceRow::as_returning())
+        .get_result(conn)
+}
+
 pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
     workspaces::table.count().get_result(conn)
 }

@@ -4,7 +4,6 @@
 pub mod channels;
 pub mod conversations;
 pub mod messages;
-pub mod outbox;
 pub mod reactions;
 pub mod receipts;
 pub mod schema;

@@ -101,23 +101,6 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    outbox (position) {
-        position -> BigInt,
-        event_id -> Text,
-        #[sql_name = "type"]
-        event_type -> Text,
-        workspace_id -> Text,
-        channel_id -> Nullable<Text>,
-        seq -> Nullable<BigInt>,
-        payload -> Jsonb,
-        created_at -> Timestamptz,
-        delivered_at -> Nullable<Timestamptz>,
-        audience -> Array<Text>,
-        cursor -> Nullable<Text>,
-    }
-}
-
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(message_attachments -> uploads (upload_id));
 diesel::joinable!(message_attachments -> messages (message_id));
@@ -132,5 +115,4 @@ diesel::allow_tables_to_appear_in_same_query!(
     read_receipts,
     uploads,
     message_attachments,
-    outbox,
 );
