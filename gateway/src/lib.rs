@@ -15,6 +15,7 @@ pub mod users;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use clickclack_common::assertion::AssertionKey;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
@@ -193,6 +194,10 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let app = router(build_state(config)?);
     tracing::info!(addr = ?listener.local_addr().ok(), "gateway listening");
+    // Small JSON answers must not wait out delayed ACKs.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await?;

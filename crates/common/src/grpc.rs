@@ -55,3 +55,10 @@ pub fn watch_database_health(
         }
     });
 }
+
+/// Incoming connections for a tonic server on a bound listener, with
+/// `TCP_NODELAY` on: small gRPC answers otherwise wait out delayed ACKs
+/// (about 40 ms per call).
+pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
+}

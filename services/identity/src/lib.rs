@@ -100,7 +100,7 @@ impl Identity {
             .add_service(clickclack_common::grpc::reflection_service())
             .add_service(IdentityServiceServer::new(api))
             .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                clickclack_common::grpc::incoming(listener),
                 shutdown.cancelled_owned(),
             )
             .await

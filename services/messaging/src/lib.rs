@@ -132,7 +132,7 @@ impl Messaging {
                 self.key.interceptor(),
             ))
             .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                clickclack_common::grpc::incoming(listener),
                 shutdown.cancelled_owned(),
             )
             .await

@@ -95,7 +95,7 @@ impl Realtime {
                 self.key.interceptor(),
             ))
             .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                clickclack_common::grpc::incoming(listener),
                 shutdown.cancelled_owned(),
             )
             .await?;
