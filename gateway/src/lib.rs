@@ -27,7 +27,6 @@ use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
@@ -88,19 +87,10 @@ impl Default for GatewayConfig {
     }
 }
 
-/// A gRPC channel that connects on first use, so the gateway can start
-/// before its peers and recover when they come back.
-fn lazy_channel(addr: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(addr.to_owned())?
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(15))
-        .connect_lazy())
-}
-
 pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
-    let identity = lazy_channel(&config.identity_addr)?;
-    let messaging = lazy_channel(&config.messaging_addr)?;
-    let realtime = lazy_channel(&config.realtime_addr)?;
+    let identity = clickclack_common::grpc::lazy_channel(&config.identity_addr)?;
+    let messaging = clickclack_common::grpc::lazy_channel(&config.messaging_addr)?;
+    let realtime = clickclack_common::grpc::lazy_channel(&config.realtime_addr)?;
     Ok(AppState {
         identity: IdentityServiceClient::new(identity.clone()),
         identity_health: HealthClient::new(identity),

@@ -175,21 +175,22 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// A relay to the realtime service at `realtime_addr` (connected lazily).
     pub fn new(
         pool: PgPool,
-        realtime: Channel,
+        realtime_addr: &str,
         key: AssertionKey,
         producer: &'static str,
-    ) -> Arc<Relay> {
-        Arc::new(Relay {
+    ) -> Result<Arc<Relay>, tonic::transport::Error> {
+        Ok(Arc::new(Relay {
             pool,
-            realtime: RealtimeServiceClient::new(realtime),
+            realtime: RealtimeServiceClient::new(crate::grpc::lazy_channel(realtime_addr)?),
             key,
             producer,
             wake: Notify::new(),
             delivering: Mutex::new(()),
             healthy: AtomicBool::new(true),
-        })
+        }))
     }
 
     /// Delivers in the background until `shutdown`: right after [`Relay::wake`],

@@ -16,7 +16,6 @@ use clickclack_proto::identity::identity_service_server::IdentityServiceServer;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -70,11 +69,7 @@ impl Identity {
             MIGRATIONS,
             config.db_pool_size,
         )?;
-        let realtime = tonic::transport::Endpoint::from_shared(config.realtime_addr.clone())?
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(10))
-            .connect_lazy();
-        let relay = Relay::new(pool.clone(), realtime, key, "svc:identity");
+        let relay = Relay::new(pool.clone(), &config.realtime_addr, key, "svc:identity")?;
         Ok(Identity { pool, relay })
     }
 

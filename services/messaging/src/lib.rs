@@ -20,7 +20,6 @@ use domain::uploads::UploadStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -83,11 +82,12 @@ impl Messaging {
             MIGRATIONS,
             config.db_pool_size,
         )?;
-        let realtime = tonic::transport::Endpoint::from_shared(config.realtime_addr.clone())?
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(10))
-            .connect_lazy();
-        let relay = Relay::new(pool.clone(), realtime, key.clone(), "svc:messaging");
+        let relay = Relay::new(
+            pool.clone(),
+            &config.realtime_addr,
+            key.clone(),
+            "svc:messaging",
+        )?;
         Ok(Messaging {
             relay,
             pool,
