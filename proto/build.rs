@@ -3,6 +3,19 @@
 //! protoc comes from the `protoc-bin-vendored` crate so the build needs no
 //! system protobuf compiler.
 
+/// Messages that carry a raw secret; `src/lib.rs` gives them a Debug that
+/// redacts it.
+const SECRET_BEARING: [&str; 8] = [
+    "clickclack.identity.v1.AuthenticateRequest",
+    "clickclack.identity.v1.CreateBotResponse",
+    "clickclack.identity.v1.CreateBotTokenResponse",
+    "clickclack.identity.v1.RotateBotTokenResponse",
+    "clickclack.identity.v1.CreateMagicLinkResponse",
+    "clickclack.identity.v1.ConsumeMagicLinkRequest",
+    "clickclack.identity.v1.ConsumeMagicLinkResponse",
+    "clickclack.identity.v1.RevokeSessionRequest",
+];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // SAFETY: build scripts are single-threaded; nothing else reads the
     // environment while we set it.
@@ -17,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("clickclack_descriptor.bin"))
         // The raw bearer token must never reach a log line through `{:?}`.
-        .skip_debug(["clickclack.identity.v1.AuthenticateRequest"])
+        .skip_debug(SECRET_BEARING)
         // Messaging's field names are API.md's, so the gateway serialises
         // these messages straight to JSON. Byte payloads never go out as JSON.
         .type_attribute(".clickclack.messaging.v1", "#[derive(serde::Serialize)]")

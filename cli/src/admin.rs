@@ -53,6 +53,42 @@ enum AdminCommand {
     /// Create bots and manage their tokens.
     #[command(subcommand)]
     Bot(BotCommand),
+    /// Issue one-time sign-in links for humans.
+    #[command(subcommand, name = "magic-link")]
+    MagicLink(MagicLinkCommand),
+    /// Read the audit log of bot, token and membership changes.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum MagicLinkCommand {
+    /// Issue a link for a human (created when the email is new); exchange
+    /// it with `POST /api/auth/magic/consume {token}` for a session.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Display name for a new user; defaults to the email's local part.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// How long the link works, e.g. 15m, 2h (default 15m, at most 7d).
+        #[arg(long, value_parser = parse_duration)]
+        ttl: Option<Duration>,
+        /// Print only the raw mgt_ token and a newline.
+        #[arg(long, conflicts_with = "json")]
+        plain: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// A workspace's entries, newest first.
+    List {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 #[derive(Args)]
@@ -140,9 +176,18 @@ enum BotCommand {
         #[arg(long)]
         workspace: String,
     },
-    /// Mint, list and revoke bot tokens.
+    /// Mint, list, rotate and revoke bot tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Remove a bot from its workspace: its membership, tokens and command
+    /// menu go at once.
+    Remove {
+        #[arg(long)]
+        workspace: String,
+        /// The bot's user id.
+        #[arg(long)]
+        bot: String,
+    },
 }
 
 #[derive(Args)]
@@ -208,6 +253,40 @@ enum TokenCommand {
         #[arg(long)]
         token_id: String,
     },
+    /// Mint a token with the same name and scopes; the old one keeps working
+    /// for the grace period, then is revoked.
+    Rotate {
+        #[arg(long)]
+        token_id: String,
+        /// How long the old token keeps working, e.g. 10m (default 0: now).
+        #[arg(long, value_parser = parse_duration, default_value = "0")]
+        grace: Duration,
+        /// Print only the new raw token and a newline.
+        #[arg(long, conflicts_with = "json")]
+        plain: bool,
+    },
+}
+
+/// `90`, `90s`, `10m`, `2h` or `7d`.
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {raw:?} (use e.g. 30s, 10m, 2h)"))?;
+    let seconds = match unit {
+        "" | "s" => number,
+        "m" => number * 60,
+        "h" => number * 3600,
+        "d" => number * 86_400,
+        _ => {
+            return Err(format!(
+                "invalid duration unit in {raw:?} (use s, m, h or d)"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(seconds))
 }
 
 /// A user as operators see it: the public shape plus the email.
@@ -502,7 +581,10 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         }
         AdminCommand::Bot(BotCommand::List { workspace }) => {
             let list = identity
-                .list_bots(pb::ListBotsRequest { workspace })
+                .list_bots(pb::ListBotsRequest {
+                    workspace,
+                    actor_user_id: None,
+                })
                 .await
                 .rpc()?;
             if as_json {
@@ -584,6 +666,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 .list_bot_tokens(pb::ListBotTokensRequest {
                     workspace,
                     bot_user_id: bot,
+                    actor_user_id: None,
                 })
                 .await
                 .rpc()?;
@@ -613,7 +696,11 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         }
         AdminCommand::Bot(BotCommand::Token(TokenCommand::Revoke { token_id })) => {
             let token = identity
-                .revoke_bot_token(pb::RevokeBotTokenRequest { token_id })
+                .revoke_bot_token(pb::RevokeBotTokenRequest {
+                    token_id,
+                    actor_user_id: None,
+                    workspace: String::new(),
+                })
                 .await
                 .rpc()?;
             if as_json {
@@ -625,6 +712,171 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                     token.name,
                     token.bot_user_id,
                     token.revoked_at.unwrap_or_default()
+                );
+                Ok(())
+            }
+        }
+        AdminCommand::Bot(BotCommand::Token(TokenCommand::Rotate {
+            token_id,
+            grace,
+            plain,
+        })) => {
+            let rotated = identity
+                .rotate_bot_token(pb::RotateBotTokenRequest {
+                    token_id,
+                    grace_seconds: u32::try_from(grace.as_secs())
+                        .map_err(|_| anyhow!("the grace period is too long"))?,
+                    actor_user_id: None,
+                    workspace: String::new(),
+                })
+                .await
+                .rpc()?;
+            let new_token = rotated.bot_token.context("identity returned no token")?;
+            let old_token = rotated.replaced.context("identity returned no old token")?;
+            if plain {
+                println!("{}", rotated.token);
+                Ok(())
+            } else if as_json {
+                output::json(&json!({
+                    "token": rotated.token,
+                    "bot_token": wire::BotToken::from(new_token),
+                    "replaced": wire::BotToken::from(old_token),
+                }))
+            } else {
+                println!(
+                    "Rotated \"{}\" of {}: new token {}",
+                    new_token.name, new_token.bot_user_id, new_token.id
+                );
+                println!(
+                    "  old token {} stops working at {}",
+                    old_token.id,
+                    old_token.revoked_at.unwrap_or_default()
+                );
+                println!(
+                    "  watch `clickclack admin bot token list --bot {}` (LAST USED) to see when runtimes have switched",
+                    new_token.bot_user_id
+                );
+                println!();
+                println!(
+                    "New token (shown only this once; store it in the runtime's secret store now):"
+                );
+                println!("{}", rotated.token);
+                Ok(())
+            }
+        }
+        AdminCommand::Bot(BotCommand::Remove { workspace, bot }) => {
+            let removed = identity
+                .remove_bot(pb::RemoveBotRequest {
+                    workspace,
+                    bot_user_id: bot,
+                    actor_user_id: None,
+                })
+                .await
+                .rpc()?;
+            let bot = removed.bot.unwrap_or_default();
+            if as_json {
+                output::json(&json!({
+                    "bot": wire::User::from(bot),
+                    "revoked_tokens": removed.revoked_tokens,
+                }))
+            } else {
+                println!(
+                    "Removed {} (@{}); revoked {} token(s) and its command menu",
+                    bot.id, bot.handle, removed.revoked_tokens
+                );
+                Ok(())
+            }
+        }
+        AdminCommand::MagicLink(MagicLinkCommand::Create {
+            email,
+            name,
+            ttl,
+            plain,
+        }) => {
+            let ttl_seconds = match ttl {
+                None => 0,
+                Some(ttl) => u32::try_from(ttl.as_secs().max(1))
+                    .map_err(|_| anyhow!("the link lifetime is too long"))?,
+            };
+            let link = identity
+                .create_magic_link(pb::CreateMagicLinkRequest {
+                    email,
+                    display_name: name,
+                    ttl_seconds,
+                })
+                .await
+                .rpc()?;
+            let user = link.user.unwrap_or_default();
+            if plain {
+                println!("{}", link.token);
+                Ok(())
+            } else if as_json {
+                output::json(&json!({
+                    "user": AdminUser::from(user),
+                    "token": link.token,
+                    "expires_at": link.expires_at,
+                    "user_created": link.user_created,
+                }))
+            } else {
+                let created = if link.user_created { " (new user)" } else { "" };
+                println!(
+                    "Sign-in link for {} <{}>{created}",
+                    user.id,
+                    user.email.unwrap_or_default()
+                );
+                println!("  expires {}; works once", link.expires_at);
+                println!();
+                println!("Exchange it for a session:");
+                println!(
+                    "  curl -X POST -H 'Content-Type: application/json' -d '{{\"token\":\"{}\"}}' $URL/api/auth/magic/consume",
+                    link.token
+                );
+                Ok(())
+            }
+        }
+        AdminCommand::Audit(AuditCommand::List { workspace, limit }) => {
+            let list = identity
+                .list_audit(pb::ListAuditRequest {
+                    workspace,
+                    actor_user_id: None,
+                    limit,
+                    before: String::new(),
+                })
+                .await
+                .rpc()?;
+            if as_json {
+                let entries: Vec<serde_json::Value> = list
+                    .entries
+                    .into_iter()
+                    .map(|e| {
+                        json!({
+                            "id": e.id,
+                            "workspace_id": e.workspace_id,
+                            "actor_user_id": e.actor_user_id,
+                            "action": e.action,
+                            "target_id": e.target_id,
+                            "detail": serde_json::from_str::<serde_json::Value>(&e.detail_json)
+                                .unwrap_or(serde_json::Value::Null),
+                            "created_at": e.created_at,
+                        })
+                    })
+                    .collect();
+                output::json(&json!({ "entries": entries }))
+            } else {
+                output::table(
+                    &["WHEN", "WHO", "ACTION", "TARGET", "DETAIL"],
+                    list.entries
+                        .into_iter()
+                        .map(|e| {
+                            vec![
+                                e.created_at,
+                                e.actor_user_id.unwrap_or_else(|| "operator".into()),
+                                e.action,
+                                e.target_id,
+                                e.detail_json,
+                            ]
+                        })
+                        .collect(),
                 );
                 Ok(())
             }

@@ -1,11 +1,17 @@
 //! Bearer authentication for every `/api` route.
 //!
-//! The gateway asks identity to resolve the token (identity checks revocation,
-//! the bot's membership and a user-owned bot's owner's membership), then
-//! checks the route's scope and target workspace itself. Successful answers
-//! are cached for a short TTL keyed by the token's SHA-256, so a revocation or
-//! an owner's removal takes effect within that TTL. Raw tokens are never
-//! stored, logged or echoed.
+//! Two credentials exist: bot tokens (`ccb_`), bound to one workspace, and
+//! human sessions (`sst_`), which span every workspace their human belongs
+//! to. The gateway asks identity to resolve the token (identity checks
+//! revocation, membership and a user-owned bot's owner's membership), then
+//! checks the route's scope and target workspace itself.
+//!
+//! Successful answers are cached per token (and, for sessions, per target
+//! workspace). The cache is only used while this gateway is subscribed to
+//! identity's stream of authentication changes (see [`watch_auth_changes`]):
+//! every revocation, removal or logout empties it at once, so a change
+//! takes effect on every gateway within the time a notice takes to travel,
+//! not a cache lifetime. Raw tokens are never stored, logged or echoed.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -13,37 +19,73 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
 use clickclack_common::assertion::Claims;
 use clickclack_common::scopes::{self, Scope};
-use clickclack_common::token::{BOT_TOKEN_PREFIX, RawToken, TokenHash};
-use clickclack_common::wire;
+use clickclack_common::token::{BOT_TOKEN_PREFIX, RawToken, SESSION_TOKEN_PREFIX, TokenHash};
+use clickclack_common::{ids, wire};
 use clickclack_proto::identity as pb;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 use tonic::Code;
 
+/// The kind of credential a request presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Bot,
+    Session,
+}
+
 /// Who a request acts as.
-#[derive(Debug, Clone)]
 pub struct Principal {
     pub user: wire::User,
-    /// The workspace the token is bound to.
+    /// A bot token's workspace; for a session, the workspace this request
+    /// targets (empty when the route names none).
     pub workspace_id: String,
+    /// "bot", or the human's role in `workspace_id`.
+    pub role: String,
     pub scopes: BTreeSet<Scope>,
+    /// The bot token's or the session's id.
     pub token_id: String,
+    pub credential: Credential,
+    /// When the credential stops working by itself.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Kept so a session can be re-scoped to a workspace named in a body,
+    /// and so sockets can re-check it. `RawToken` has no Debug or Display.
+    bearer: Arc<RawToken>,
+}
+
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Principal")
+            .field("user", &self.user.id)
+            .field("workspace_id", &self.workspace_id)
+            .field("credential", &self.credential)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Principal {
     /// The signed-assertion claims services receive for this principal.
     pub fn claims(&self) -> Claims {
-        // Bot tokens are the only credential so far; a bot's role is "bot".
         Claims::new(
             &self.user.id,
             &self.user.kind,
             &self.workspace_id,
-            "bot",
+            &self.role,
             &self.scopes,
         )
+    }
+
+    pub fn is_session(&self) -> bool {
+        self.credential == Credential::Session
+    }
+
+    pub fn bearer(&self) -> &Arc<RawToken> {
+        &self.bearer
     }
 
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
@@ -56,7 +98,19 @@ impl Principal {
         }
     }
 
-    /// A token only ever reaches its own workspace.
+    /// Bot management and sign-out are for people (API.md §10).
+    pub fn require_session(&self) -> Result<(), ApiError> {
+        if self.is_session() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "bot tokens cannot do this; sign in as a human",
+            ))
+        }
+    }
+
+    /// A token only ever reaches its own workspace; a session only
+    /// workspaces its human belongs to (checked when it was scoped).
     pub fn require_workspace(&self, workspace_id: &str) -> Result<(), ApiError> {
         if self.workspace_id == workspace_id {
             Ok(())
@@ -67,23 +121,43 @@ impl Principal {
         }
     }
 
-    fn from_pb(principal: pb::Principal) -> Result<Principal, ApiError> {
+    fn from_pb(principal: pb::Principal, bearer: Arc<RawToken>) -> Result<Principal, ApiError> {
         let user = principal
             .user
             .ok_or_else(|| ApiError::unauthorized("invalid bearer token"))?;
         Ok(Principal {
             user: user.into(),
             workspace_id: principal.workspace_id,
+            role: principal.role,
             scopes: scopes::parse_stored(&principal.scopes),
             token_id: principal.token_id,
+            credential: if principal.credential == "session" {
+                Credential::Session
+            } else {
+                Credential::Bot
+            },
+            expires_at: principal
+                .expires_at
+                .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+                .map(|at| at.with_timezone(&Utc)),
+            bearer,
         })
     }
 }
 
-/// Short-lived cache of successful authentications.
+type CacheKey = (TokenHash, String);
+
+/// Cache of successful authentications, emptied on every change notice.
 pub struct AuthCache {
     ttl: Duration,
-    entries: Mutex<HashMap<TokenHash, (Instant, Arc<Principal>)>>,
+    entries: Mutex<HashMap<CacheKey, (Instant, Arc<Principal>)>>,
+    /// Bumped on every clear; an answer fetched before a clear is not cached.
+    generation: AtomicU64,
+    /// True while this gateway receives identity's change notices. Without
+    /// them nothing is cached, so a revocation is never served stale.
+    live: AtomicBool,
+    /// Wakes open WebSockets to re-check their credential.
+    changed: tokio::sync::watch::Sender<u64>,
 }
 
 /// Above this many entries, expired ones are swept on insert.
@@ -94,27 +168,66 @@ impl AuthCache {
         AuthCache {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            live: AtomicBool::new(false),
+            changed: tokio::sync::watch::channel(0).0,
         }
     }
 
-    fn get(&self, key: &TokenHash) -> Option<Arc<Principal>> {
+    /// Whether change notices are arriving (and so whether caching is on).
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    /// A receiver that changes whenever cached authentications were dropped.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn get(&self, key: &CacheKey) -> Option<Arc<Principal>> {
         let entries = self.entries.lock().expect("auth cache lock");
         entries
             .get(key)
-            .filter(|(stored, _)| stored.elapsed() < self.ttl)
+            .filter(|(until, _)| Instant::now() < *until)
             .map(|(_, principal)| principal.clone())
     }
 
-    fn put(&self, key: TokenHash, principal: Arc<Principal>) {
-        if self.ttl.is_zero() {
+    fn put(&self, key: CacheKey, principal: Arc<Principal>, fetched_in: u64) {
+        if self.ttl.is_zero() || !self.is_live() {
             return;
         }
-        let mut entries = self.entries.lock().expect("auth cache lock");
-        if entries.len() >= CACHE_SWEEP_THRESHOLD {
-            let ttl = self.ttl;
-            entries.retain(|_, (stored, _)| stored.elapsed() < ttl);
+        // Never cache past the credential's own end.
+        let mut until = Instant::now() + self.ttl;
+        if let Some(expires) = principal.expires_at {
+            let left = (expires - Utc::now()).to_std().unwrap_or_default();
+            until = until.min(Instant::now() + left);
         }
-        entries.insert(key, (Instant::now(), principal));
+        let mut entries = self.entries.lock().expect("auth cache lock");
+        if self.generation() != fetched_in {
+            return;
+        }
+        if entries.len() >= CACHE_SWEEP_THRESHOLD {
+            let now = Instant::now();
+            entries.retain(|_, (until, _)| now < *until);
+        }
+        entries.insert(key, (until, principal));
+    }
+
+    /// Drops everything cached and wakes open sockets to re-check.
+    pub fn clear(&self) {
+        let mut entries = self.entries.lock().expect("auth cache lock");
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        entries.clear();
+        drop(entries);
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    fn set_live(&self, live: bool) {
+        self.live.store(live, Ordering::SeqCst);
     }
 }
 
@@ -137,41 +250,164 @@ pub fn bearer_from_headers(headers: &HeaderMap) -> Result<RawToken, ApiError> {
     Ok(RawToken::from_presented(token.trim()))
 }
 
-/// Resolves a presented token to its principal, through the cache.
-pub async fn authenticate(state: &AppState, token: &RawToken) -> Result<Arc<Principal>, ApiError> {
-    if !token.is_well_formed(BOT_TOKEN_PREFIX) {
+/// Resolves a presented token to its principal, through the cache. For a
+/// session, `workspace` (id or slug, may be empty) is the workspace the
+/// request targets; bot tokens ignore it.
+pub async fn authenticate(
+    state: &AppState,
+    token: Arc<RawToken>,
+    workspace: &str,
+) -> Result<Arc<Principal>, ApiError> {
+    let is_session = token.is_well_formed(SESSION_TOKEN_PREFIX);
+    if !is_session && !token.is_well_formed(BOT_TOKEN_PREFIX) {
         return Err(ApiError::unauthorized("invalid bearer token"));
     }
-    let key = token.hash();
+    let workspace = if is_session { workspace } else { "" };
+    let key = (token.hash(), workspace.to_owned());
     if let Some(principal) = state.auth_cache.get(&key) {
         state.metrics.auth_cache_hits.inc();
         return Ok(principal);
     }
     state.metrics.auth_cache_misses.inc();
+    let generation = state.auth_cache.generation();
     let request = pb::AuthenticateRequest {
         token: token.expose().to_owned(),
+        workspace: workspace.to_owned(),
     };
     let answer = state.identity.clone().authenticate(request).await;
     let principal = match answer {
-        Ok(response) => Arc::new(Principal::from_pb(response.into_inner())?),
+        Ok(response) => Arc::new(Principal::from_pb(response.into_inner(), token)?),
         Err(status) => {
             return Err(match status.code() {
-                Code::Unauthenticated | Code::NotFound => ApiError::unauthorized(status.message()),
+                Code::Unauthenticated => ApiError::unauthorized(status.message()),
                 Code::PermissionDenied => ApiError::forbidden(status.message()),
                 _ => status.into(),
             });
         }
     };
-    state.auth_cache.put(key, principal.clone());
+    state.auth_cache.put(key, principal.clone(), generation);
     tracing::Span::current().record("user_id", principal.user.id.as_str());
     Ok(principal)
+}
+
+/// Re-checks a principal's credential (ignoring the cache's copy only in
+/// that the cache is emptied by every change notice).
+pub async fn recheck(state: &AppState, principal: &Principal) -> Result<Arc<Principal>, ApiError> {
+    authenticate(state, principal.bearer.clone(), &principal.workspace_id).await
+}
+
+/// Scopes a session to the workspace a request names (id or slug); a bot
+/// token must already be bound to it. Returns the principal to forward.
+pub async fn for_workspace(
+    state: &AppState,
+    principal: Arc<Principal>,
+    key: &str,
+) -> Result<Arc<Principal>, ApiError> {
+    if principal.is_session() {
+        if key == principal.workspace_id {
+            return Ok(principal);
+        }
+        return authenticate(state, principal.bearer.clone(), key).await;
+    }
+    Ok(principal)
+}
+
+/// The workspace a session's request targets, read from the route: the
+/// workspace in `/api/workspaces/{id}/...`, the workspace of the channel,
+/// message, DM or upload in the path, or `?workspace_id=`.
+async fn target_workspace(state: &AppState, parts: &Parts) -> Result<String, ApiError> {
+    let mut segments = parts.uri.path().trim_start_matches('/').split('/');
+    let (api, area, id) = (segments.next(), segments.next(), segments.next());
+    if api == Some("api")
+        && let Some(id) = id
+    {
+        match area {
+            Some("workspaces") => return Ok(id.to_owned()),
+            Some("channels" | "messages" | "dms" | "uploads")
+                if [ids::CHANNEL, ids::MESSAGE, ids::DM, ids::UPLOAD]
+                    .iter()
+                    .any(|prefix| ids::has_prefix(id, prefix)) =>
+            {
+                return state.locate(id).await;
+            }
+            _ => {}
+        }
+    }
+    Ok(parts
+        .uri
+        .query()
+        .and_then(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(name, _)| name == "workspace_id")
+                .map(|(_, value)| value.into_owned())
+        })
+        .unwrap_or_default())
 }
 
 impl FromRequestParts<AppState> for Arc<Principal> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_from_headers(&parts.headers)?;
-        authenticate(state, &token).await
+        let token = Arc::new(bearer_from_headers(&parts.headers)?);
+        if !token.is_well_formed(SESSION_TOKEN_PREFIX) {
+            return authenticate(state, token, "").await;
+        }
+        let workspace = target_workspace(state, parts).await?;
+        let located = parts
+            .uri
+            .path()
+            .split('/')
+            .nth(2)
+            .is_some_and(|area| area != "workspaces");
+        match authenticate(state, token, &workspace).await {
+            // A resource in a workspace the human is not in stays invisible.
+            Err(error) if located && error.status == axum::http::StatusCode::FORBIDDEN => {
+                Err(ApiError::not_found("not found"))
+            }
+            other => other,
+        }
     }
+}
+
+/// Keeps this gateway subscribed to identity's authentication changes,
+/// emptying the cache on every notice and whenever the stream is (re)opened
+/// or lost. Runs until `shutdown`.
+pub fn watch_auth_changes(state: AppState, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(100);
+        while !shutdown.is_cancelled() {
+            let stream = state
+                .identity
+                .clone()
+                .watch_auth_changes(pb::WatchAuthChangesRequest {})
+                .await;
+            if let Ok(response) = stream {
+                let mut stream = response.into_inner();
+                loop {
+                    let next = tokio::select! {
+                        next = stream.message() => next,
+                        _ = shutdown.cancelled() => return,
+                    };
+                    match next {
+                        Ok(Some(change)) => {
+                            if change.kind == "hello" {
+                                backoff = Duration::from_millis(100);
+                                state.auth_cache.set_live(true);
+                            }
+                            state.auth_cache.clear();
+                        }
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+            }
+            // Without notices nothing may be served from the cache.
+            state.auth_cache.set_live(false);
+            state.auth_cache.clear();
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    });
 }

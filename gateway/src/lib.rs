@@ -52,8 +52,9 @@ pub struct GatewayConfig {
     #[arg(long, env = "CLICKCLACK_IDENTITY_ADDR", default_value = DEFAULT_IDENTITY_ADDR)]
     pub identity_addr: String,
     /// How long a successful authentication is reused, in milliseconds.
-    /// Revocations take effect within this time; keep it under 1000.
-    #[arg(long, env = "CLICKCLACK_AUTH_CACHE_MS", default_value_t = 500)]
+    /// Revocations do not wait for it: identity's change notices empty the
+    /// cache at once, and nothing is cached while notices are not arriving.
+    #[arg(long, env = "CLICKCLACK_AUTH_CACHE_MS", default_value_t = 30_000)]
     pub auth_cache_ms: u64,
     /// Messaging service gRPC address.
     #[arg(long, env = "CLICKCLACK_MESSAGING_ADDR", default_value = DEFAULT_MESSAGING_ADDR)]
@@ -77,7 +78,7 @@ impl Default for GatewayConfig {
         GatewayConfig {
             http_addr: DEFAULT_HTTP_ADDR.parse().expect("valid default"),
             identity_addr: DEFAULT_IDENTITY_ADDR.into(),
-            auth_cache_ms: 500,
+            auth_cache_ms: 30_000,
             messaging_addr: DEFAULT_MESSAGING_ADDR.into(),
             realtime_addr: DEFAULT_REALTIME_ADDR.into(),
             max_sockets: DEFAULT_MAX_SOCKETS,
@@ -109,15 +110,43 @@ pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
         users: Arc::new(users::UserDirectory::new(Duration::from_secs(30))),
         metrics: Arc::new(metrics::Metrics::new()),
         upload_max_bytes: config.upload_max_bytes,
+        locations: Default::default(),
     })
 }
 
 pub fn router(state: AppState) -> Router {
-    use routes::{channels, dms, messages, search, uploads};
+    use routes::{bots, channels, dms, messages, search, sessions, uploads};
     // Multipart bodies may be as large as an upload (plus form overhead).
     let upload_body_limit = DefaultBodyLimit::max(state.upload_max_bytes as usize + 64 * 1024);
     let api = Router::new()
         .route("/api/me", get(routes::me::get_me))
+        .route("/api/me/bots", get(bots::mine))
+        .route("/api/auth/magic/consume", post(sessions::consume))
+        .route("/api/auth/magic/request", post(sessions::request))
+        .route("/api/auth/logout", post(sessions::logout))
+        .route(
+            "/api/workspaces/{id}/bots",
+            get(bots::list).post(bots::create),
+        )
+        .route(
+            "/api/workspaces/{id}/bots/{bot_id}/tokens",
+            get(bots::tokens).post(bots::mint),
+        )
+        .route(
+            "/api/workspaces/{id}/bots/{bot_id}/membership",
+            axum::routing::delete(bots::remove),
+        )
+        .route("/api/workspaces/{id}/audit-log", get(bots::audit_log))
+        .route(
+            "/api/workspaces/{id}/bot-commands",
+            get(bots::list_commands),
+        )
+        .route("/api/bot-tokens/{token_id}/revoke", post(bots::revoke))
+        .route("/api/bot-tokens/{token_id}/rotate", post(bots::rotate))
+        .route(
+            "/api/bots/self/commands",
+            axum::routing::put(bots::set_commands),
+        )
         .route("/api/workspaces", get(routes::workspaces::list))
         .route("/api/workspaces/{id}", get(routes::workspaces::get))
         .route(
@@ -182,7 +211,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let app = router(build_state(config)?);
+    let state = build_state(config)?;
+    auth::watch_auth_changes(state.clone(), shutdown.clone());
+    let app = router(state);
     tracing::info!(addr = ?listener.local_addr().ok(), "gateway listening");
     // Small JSON answers must not wait out delayed ACKs.
     let listener = listener.tap_io(|tcp| {

@@ -9,8 +9,9 @@ use clickclack_common::assertion::AssertionKey;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
 use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
 use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -30,7 +31,13 @@ pub struct AppState {
     pub users: Arc<UserDirectory>,
     pub metrics: Arc<Metrics>,
     pub upload_max_bytes: u64,
+    /// Which workspace a channel, message, DM or upload lives in. Resources
+    /// never move, so entries never go stale.
+    pub locations: Arc<Mutex<HashMap<String, String>>>,
 }
+
+/// The location cache stops growing here (it is then simply cleared).
+const LOCATIONS_LIMIT: usize = 100_000;
 
 impl AppState {
     /// A messaging request carrying the principal's signed assertion.
@@ -42,8 +49,54 @@ impl AppState {
         self.messaging.clone()
     }
 
+    /// The workspace a resource lives in (404 when unknown).
+    pub async fn locate(&self, id: &str) -> Result<String, ApiError> {
+        if let Some(found) = self.locations.lock().expect("locations lock").get(id) {
+            return Ok(found.clone());
+        }
+        // Only the gateway's own signature is needed: the answer is a
+        // workspace id, and the real call is membership-checked after it.
+        let claims = clickclack_common::assertion::Claims::new(
+            "gateway",
+            "service",
+            "",
+            "",
+            &Default::default(),
+        );
+        let request = clickclack_proto::messaging::LocateResourceRequest { id: id.to_owned() };
+        let found = self
+            .messaging()
+            .locate_resource(self.assertions.request(&claims, request))
+            .await?
+            .into_inner()
+            .workspace_id;
+        let mut locations = self.locations.lock().expect("locations lock");
+        if locations.len() >= LOCATIONS_LIMIT {
+            locations.clear();
+        }
+        locations.insert(id.to_owned(), found.clone());
+        Ok(found)
+    }
+
     /// Resolves a workspace id or slug the caller named and checks the
-    /// caller's token is bound to it (403 otherwise).
+    /// caller may act there: a bot token must be bound to it (403
+    /// otherwise); a session is re-scoped to it, which checks membership.
+    /// Returns the workspace id and the principal to forward.
+    pub async fn scope_to_workspace(
+        &self,
+        principal: Arc<Principal>,
+        key: &str,
+    ) -> Result<(String, Arc<Principal>), ApiError> {
+        if key.is_empty() {
+            return Err(ApiError::bad_request("workspace_id is required"));
+        }
+        let principal = crate::auth::for_workspace(self, principal, key).await?;
+        let workspace_id = self.caller_workspace(&principal, key).await?;
+        Ok((workspace_id, principal))
+    }
+
+    /// Resolves a workspace id or slug the caller named and checks the
+    /// caller's principal is scoped to it (403 otherwise).
     pub async fn caller_workspace(
         &self,
         principal: &Principal,

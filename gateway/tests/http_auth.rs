@@ -150,6 +150,7 @@ async fn bundles_expand_to_exactly_the_documented_scopes() {
             .list_bot_tokens(pb::ListBotTokensRequest {
                 workspace: boot.workspace.id.clone(),
                 bot_user_id: bot.id,
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -179,6 +180,7 @@ async fn revoked_tokens_get_401_within_a_second() {
         .list_bot_tokens(pb::ListBotTokensRequest {
             workspace: String::new(),
             bot_user_id: bot.id,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -188,6 +190,7 @@ async fn revoked_tokens_get_401_within_a_second() {
     identity
         .revoke_bot_token(pb::RevokeBotTokenRequest {
             token_id: tokens[0].id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 
 use clickclack_proto::identity as pb;
 use clickclack_testkit::TestStack;
+use clickclack_testkit::ws::next_close_code as close_code;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -73,20 +74,6 @@ async fn events(socket: &mut Socket, count: usize, wait: Duration) -> Vec<Value>
         }
     }
     got
-}
-
-/// The close code the server sends next (failing after `wait`).
-async fn close_code(socket: &mut Socket, wait: Duration) -> u16 {
-    let deadline = Instant::now() + wait;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, socket.next()).await {
-            Err(_) => panic!("no close frame within {wait:?}"),
-            Ok(Some(Ok(Message::Close(Some(frame))))) => return frame.code.into(),
-            Ok(Some(Ok(_))) => continue,
-            Ok(other) => panic!("socket ended without a close code: {other:?}"),
-        }
-    }
 }
 
 async fn post(stack: &TestStack, token: &str, path: &str, body: Value) -> Value {
@@ -359,6 +346,7 @@ async fn revoking_the_token_closes_its_socket_with_1008_within_a_second() {
         .list_bot_tokens(pb::ListBotTokensRequest {
             workspace: String::new(),
             bot_user_id: bot.id,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -368,6 +356,7 @@ async fn revoking_the_token_closes_its_socket_with_1008_within_a_second() {
     identity
         .revoke_bot_token(pb::RevokeBotTokenRequest {
             token_id: tokens[0].id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();

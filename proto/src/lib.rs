@@ -8,13 +8,27 @@ pub mod clickclack {
         pub mod v1 {
             tonic::include_proto!("clickclack.identity.v1");
 
-            impl std::fmt::Debug for AuthenticateRequest {
-                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.debug_struct("AuthenticateRequest")
-                        .field("token", &"<redacted>")
-                        .finish()
-                }
+            /// A Debug that names the message and leaves every field out:
+            /// these carry raw secrets (see `build.rs`).
+            macro_rules! redacted_debug {
+                ($($message:ident),*) => {$(
+                    impl std::fmt::Debug for $message {
+                        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                            f.debug_struct(stringify!($message)).finish_non_exhaustive()
+                        }
+                    }
+                )*};
             }
+            redacted_debug!(
+                AuthenticateRequest,
+                CreateBotResponse,
+                CreateBotTokenResponse,
+                RotateBotTokenResponse,
+                CreateMagicLinkResponse,
+                ConsumeMagicLinkRequest,
+                ConsumeMagicLinkResponse,
+                RevokeSessionRequest
+            );
         }
     }
     pub mod messaging {

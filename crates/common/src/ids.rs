@@ -12,6 +12,10 @@ pub const DM: &str = "dm_";
 pub const UPLOAD: &str = "upl_";
 pub const EVENT: &str = "evt_";
 pub const BOT_TOKEN: &str = "btok_";
+/// Internal ids (never on the wire as API ids, but prefixed all the same).
+pub const SESSION: &str = "ses_";
+pub const MAGIC_LINK: &str = "mgl_";
+pub const AUDIT: &str = "aud_";
 
 /// A fresh id with the given prefix.
 pub fn new_id(prefix: &str) -> String {

@@ -74,6 +74,15 @@ impl fmt::Display for Scope {
 }
 
 /// `bot:read`: everything a read-only bot needs.
+/// What a human session may do: everything a person does in the UI. Bot-only
+/// abilities (command menus, agent activity) are left out.
+pub fn human() -> BTreeSet<Scope> {
+    Scope::ALL
+        .into_iter()
+        .filter(|scope| !matches!(scope, Scope::CommandsWrite | Scope::AgentActivityWrite))
+        .collect()
+}
+
 pub const BOT_READ: &[Scope] = &[
     Scope::WorkspacesRead,
     Scope::ChannelsRead,

@@ -11,6 +11,10 @@ use subtle::ConstantTimeEq;
 
 /// Prefix of bot tokens.
 pub const BOT_TOKEN_PREFIX: &str = "ccb_";
+/// Prefix of human session tokens.
+pub const SESSION_TOKEN_PREFIX: &str = "sst_";
+/// Prefix of one-time magic-link tokens.
+pub const MAGIC_LINK_PREFIX: &str = "mgt_";
 
 /// Random bytes behind every secret: 256 bits, well above the 128 required.
 const SECRET_BYTES: usize = 32;

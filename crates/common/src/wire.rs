@@ -81,6 +81,9 @@ pub struct BotToken {
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
+    /// The token this one replaced by rotation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces_token_id: Option<String>,
 }
 
 impl From<pb::BotToken> for BotToken {
@@ -96,6 +99,7 @@ impl From<pb::BotToken> for BotToken {
             created_at: token.created_at,
             last_used_at: token.last_used_at,
             revoked_at: token.revoked_at,
+            replaces_token_id: token.replaces_token_id,
         }
     }
 }

@@ -11,7 +11,9 @@
 
 mod database;
 mod logs;
+mod sessions;
 mod stack;
+pub mod ws;
 
 pub use database::TestDatabase;
 pub use logs::{LogCapture, capture_logs};

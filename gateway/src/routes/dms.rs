@@ -32,8 +32,8 @@ pub async fn open(
     Json(body): Json<OpenBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     principal.require(Scope::DmsWrite)?;
-    let workspace_id = state
-        .caller_workspace(&principal, &body.workspace_id)
+    let (workspace_id, principal) = state
+        .scope_to_workspace(principal, &body.workspace_id)
         .await?;
     if body.member_ids.len() > 64 {
         return Err(ApiError::bad_request(

@@ -1,5 +1,6 @@
 //! HTTP routes, one module per area of API.md.
 
+pub mod bots;
 pub mod channels;
 pub mod dms;
 pub mod me;
@@ -7,6 +8,7 @@ pub mod messages;
 pub mod ops;
 pub mod realtime;
 pub mod search;
+pub mod sessions;
 pub mod uploads;
 pub mod workspaces;
 

@@ -25,8 +25,12 @@ use tonic::Code;
 const BEARER_PROTOCOL: &str = "clickclack.bearer.";
 /// Idle sockets get a protocol ping this often.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
-/// How often an open socket re-checks its token (revocation, removal).
-const REAUTH_INTERVAL: Duration = Duration::from_millis(250);
+/// How often an open socket re-checks its token while identity's change
+/// notices are not arriving. With notices flowing, a socket re-checks on
+/// each notice and when its credential expires, and otherwise only at
+/// [`REAUTH_BACKSTOP`].
+const REAUTH_FALLBACK: Duration = Duration::from_millis(250);
+const REAUTH_BACKSTOP: Duration = Duration::from_secs(30);
 /// Largest frame the socket accepts or sends.
 const MAX_FRAME: usize = 16 * 1024 * 1024;
 
@@ -119,7 +123,7 @@ pub async fn socket(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let (token, protocol) = socket_token(&headers)?;
-    let principal = auth::authenticate(&state, &token).await?;
+    let principal = auth::authenticate(&state, Arc::new(token), &query.workspace_id).await?;
     if query.workspace_id.is_empty() {
         return Err(ApiError::bad_request("workspace_id is required"));
     }
@@ -139,7 +143,6 @@ pub async fn socket(
             let session = Session {
                 state,
                 principal,
-                token,
                 after_cursor: query.after_cursor,
             };
             session.run(socket).await;
@@ -149,11 +152,20 @@ pub async fn socket(
 
 struct Session {
     state: AppState,
+    /// Re-checked on every change notice, at expiry and now and then, so a
+    /// revocation or removal closes the socket with 1008.
     principal: Arc<Principal>,
-    /// Re-checked periodically so revocation closes the socket. Kept in
-    /// memory only for that; never logged.
-    token: RawToken,
     after_cursor: String,
+}
+
+/// When a principal's credential ends by itself (far away when it does not).
+fn expiry_deadline(principal: &Principal) -> tokio::time::Instant {
+    let far = Duration::from_secs(365 * 24 * 3600);
+    let left = principal
+        .expires_at
+        .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default())
+        .unwrap_or(far);
+    tokio::time::Instant::now() + left.min(far)
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
@@ -166,6 +178,24 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
 }
 
 impl Session {
+    /// Re-checks the socket's credential: why it no longer works, or when
+    /// to look again at the latest (its current end of validity). A backend
+    /// hiccup is not a revocation: the socket stays open.
+    async fn recheck(&self) -> Result<tokio::time::Instant, String> {
+        match auth::recheck(&self.state, &self.principal).await {
+            Ok(fresh) => Ok(expiry_deadline(&fresh)),
+            Err(error)
+                if matches!(
+                    error.status,
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+                ) =>
+            {
+                Err(error.message)
+            }
+            Err(_) => Ok(expiry_deadline(&self.principal)),
+        }
+    }
+
     async fn run(self, mut socket: WebSocket) {
         let sockets = self.state.sockets.clone();
         if sockets.fetch_add(1, Ordering::SeqCst) >= self.state.max_sockets {
@@ -208,7 +238,15 @@ impl Session {
         };
         let mut ping = tokio::time::interval(PING_INTERVAL);
         ping.tick().await;
-        let mut reauth = tokio::time::interval(REAUTH_INTERVAL);
+        let mut fallback = tokio::time::interval(REAUTH_FALLBACK);
+        let mut last_check = tokio::time::Instant::now();
+        let mut changes = self.state.auth_cache.subscribe();
+        changes.mark_unchanged();
+        // Sessions and rotated tokens end by themselves: re-check then. The
+        // end can move (a rotation starts a grace period), so every
+        // successful re-check re-arms the timer.
+        let expired = tokio::time::sleep_until(expiry_deadline(&self.principal));
+        tokio::pin!(expired);
         loop {
             tokio::select! {
                 next = stream.next() => match next {
@@ -232,11 +270,37 @@ impl Session {
                         return;
                     }
                 }
-                _ = reauth.tick() => {
-                    if let Err(error) = auth::authenticate(&self.state, &self.token).await
-                        && matches!(error.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
-                    {
-                        return close(socket, CLOSE_POLICY, &error.message).await;
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    match self.recheck().await {
+                        Err(reason) => return close(socket, CLOSE_POLICY, &reason).await,
+                        Ok(deadline) => expired.as_mut().reset(deadline),
+                    }
+                    last_check = tokio::time::Instant::now();
+                }
+                _ = &mut expired => {
+                    match self.recheck().await {
+                        Err(reason) => return close(socket, CLOSE_POLICY, &reason).await,
+                        // Still valid (clock skew): look again shortly.
+                        Ok(deadline) => expired.as_mut().reset(
+                            deadline.max(tokio::time::Instant::now() + REAUTH_FALLBACK),
+                        ),
+                    }
+                }
+                _ = fallback.tick() => {
+                    let due = if self.state.auth_cache.is_live() {
+                        REAUTH_BACKSTOP
+                    } else {
+                        REAUTH_FALLBACK
+                    };
+                    if last_check.elapsed() >= due {
+                        last_check = tokio::time::Instant::now();
+                        match self.recheck().await {
+                            Err(reason) => return close(socket, CLOSE_POLICY, &reason).await,
+                            Ok(deadline) => expired.as_mut().reset(deadline),
+                        }
                     }
                 }
                 incoming = socket.recv() => match incoming {
@@ -274,8 +338,8 @@ pub async fn ephemeral(
     Json(body): Json<EphemeralBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     principal.require(Scope::MessagesWrite)?;
-    state
-        .caller_workspace(&principal, &body.workspace_id)
+    let (_, principal) = state
+        .scope_to_workspace(principal, &body.workspace_id)
         .await?;
     if !EPHEMERAL_TYPES.contains(&body.r#type.as_str()) {
         return Err(ApiError::bad_request(format!(

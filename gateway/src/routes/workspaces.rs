@@ -9,18 +9,32 @@ use clickclack_proto::identity as pb;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// A bot's role in the workspace it belongs to.
-const BOT_ROLE: &str = "bot";
-
-/// `GET /api/workspaces` → `{workspaces}`: for a bot token, exactly its own.
+/// `GET /api/workspaces` → `{workspaces}`: for a bot token, exactly its
+/// own; for a session, every workspace its human belongs to.
 pub async fn list(
     State(state): State<AppState>,
     principal: Arc<Principal>,
 ) -> ApiResult<Json<Value>> {
     principal.require(Scope::WorkspacesRead)?;
+    if principal.is_session() {
+        let list = state
+            .identity
+            .clone()
+            .list_workspaces(pb::ListWorkspacesRequest {
+                member_user_id: Some(principal.user.id.clone()),
+            })
+            .await?
+            .into_inner();
+        let workspaces: Vec<wire::Workspace> = list
+            .workspaces
+            .into_iter()
+            .map(wire::Workspace::from)
+            .collect();
+        return Ok(Json(json!({ "workspaces": workspaces })));
+    }
     let workspace = fetch(&state, &principal.workspace_id).await?;
     Ok(Json(json!({
-        "workspaces": [wire::Workspace::with_role(workspace, Some(BOT_ROLE.into()))]
+        "workspaces": [wire::Workspace::with_role(workspace, Some(principal.role.clone()))]
     })))
 }
 
@@ -34,11 +48,11 @@ pub async fn get(
     let workspace = fetch(&state, &key).await?;
     principal.require_workspace(&workspace.id)?;
     Ok(Json(json!({
-        "workspace": wire::Workspace::with_role(workspace, Some(BOT_ROLE.into()))
+        "workspace": wire::Workspace::with_role(workspace, Some(principal.role.clone()))
     })))
 }
 
-async fn fetch(state: &AppState, key: &str) -> Result<pb::Workspace, ApiError> {
+pub async fn fetch(state: &AppState, key: &str) -> Result<pb::Workspace, ApiError> {
     let request = pb::GetWorkspaceRequest {
         id_or_slug: key.to_owned(),
     };

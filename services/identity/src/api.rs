@@ -1,7 +1,9 @@
 //! gRPC handlers: translate protobuf to domain calls and rows back to
 //! protobuf. No SQL and no rules live here.
 
-use crate::domain::{self, auth, bots, members, workspaces};
+use crate::changes::{self, AuthChanges};
+use crate::domain::audit::Actor;
+use crate::domain::{self, auth, bots, commands, members, sessions, workspaces};
 use crate::error::IdentityError;
 use crate::store;
 use crate::store::members::MemberRow;
@@ -15,17 +17,25 @@ use clickclack_common::token::RawToken;
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_server::IdentityService;
 use diesel::PgConnection;
+use std::pin::Pin;
 use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 pub struct IdentityApi {
     pool: PgPool,
     relay: Arc<Relay>,
+    changes: AuthChanges,
 }
 
 impl IdentityApi {
-    pub fn new(pool: PgPool, relay: Arc<Relay>) -> Self {
-        IdentityApi { pool, relay }
+    pub fn new(pool: PgPool, relay: Arc<Relay>, changes: AuthChanges) -> Self {
+        IdentityApi {
+            pool,
+            relay,
+            changes,
+        }
     }
 
     /// Like `with_conn`, for writes that record events: the relay is woken
@@ -51,6 +61,7 @@ impl IdentityApi {
 }
 
 type Reply<T> = Result<Response<T>, Status>;
+type ChangeStream = Pin<Box<dyn Stream<Item = Result<pb::AuthChange, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl IdentityService for IdentityApi {
@@ -58,16 +69,215 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::AuthenticateRequest>,
     ) -> Reply<pb::Principal> {
-        let presented = RawToken::from_presented(request.into_inner().token);
+        let req = request.into_inner();
+        let presented = RawToken::from_presented(req.token);
+        let workspace = req.workspace;
         let found = self
-            .with_conn(move |conn| auth::authenticate(conn, &presented))
+            .with_conn(move |conn| auth::authenticate(conn, &presented, &workspace))
             .await?;
         Ok(Response::new(pb::Principal {
-            workspace_id: found.token.workspace_id.clone(),
-            scopes: found.token.scopes.clone(),
-            token_id: found.token.id.clone(),
-            user: Some(user_pb(found.bot)),
+            workspace_id: found.workspace_id,
+            scopes: found.scopes,
+            token_id: found.credential_id,
+            role: found.role,
+            expires_at: found.expires_at.as_ref().map(rfc3339),
+            credential: found.credential.into(),
+            user: Some(user_pb(found.user)),
         }))
+    }
+
+    type WatchAuthChangesStream = ChangeStream;
+
+    async fn watch_auth_changes(
+        &self,
+        _: Request<pb::WatchAuthChangesRequest>,
+    ) -> Reply<ChangeStream> {
+        let mut changes = self.changes.subscribe();
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            if sender.send(Ok(changes::change("hello", ""))).await.is_err() {
+                return;
+            }
+            loop {
+                let next = match changes.recv().await {
+                    Ok(change) => change,
+                    // The watcher fell behind: it must drop everything cached.
+                    Err(RecvError::Lagged(_)) => changes::change("resync", ""),
+                    Err(RecvError::Closed) => return,
+                };
+                if sender.send(Ok(next)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        )))
+    }
+
+    async fn rotate_bot_token(
+        &self,
+        request: Request<pb::RotateBotTokenRequest>,
+    ) -> Reply<pb::RotateBotTokenResponse> {
+        let req = request.into_inner();
+        let actor = Actor::from_optional(req.actor_user_id);
+        let grace = chrono::Duration::seconds(i64::from(req.grace_seconds));
+        let rotation = self
+            .with_conn(move |conn| {
+                bots::rotate_token(conn, &req.token_id, &req.workspace, grace, &actor)
+            })
+            .await?;
+        tracing::info!(
+            bot = %rotation.bot.id,
+            token = %rotation.issued.row.id,
+            replaced = %rotation.replaced.id,
+            "rotated bot token"
+        );
+        let owner = rotation.bot.owner_user_id;
+        Ok(Response::new(pb::RotateBotTokenResponse {
+            bot_token: Some(token_pb(rotation.issued.row, owner.clone())),
+            token: rotation.issued.raw.into_exposed(),
+            replaced: Some(token_pb(rotation.replaced, owner)),
+        }))
+    }
+
+    async fn remove_bot(
+        &self,
+        request: Request<pb::RemoveBotRequest>,
+    ) -> Reply<pb::RemoveBotResponse> {
+        let req = request.into_inner();
+        let actor = Actor::from_optional(req.actor_user_id);
+        let (bot, revoked) = self
+            .write(move |conn| bots::remove_bot(conn, &req.workspace, &req.bot_user_id, &actor))
+            .await?;
+        tracing::info!(bot = %bot.id, revoked, "removed bot from workspace");
+        Ok(Response::new(pb::RemoveBotResponse {
+            bot: Some(user_pb(bot)),
+            revoked_tokens: revoked as u32,
+        }))
+    }
+
+    async fn list_owned_bots(
+        &self,
+        request: Request<pb::ListOwnedBotsRequest>,
+    ) -> Reply<pb::OwnedBotList> {
+        let owner = request.into_inner().owner_user_id;
+        let found = self
+            .with_conn(move |conn| bots::list_owned(conn, &owner))
+            .await?;
+        Ok(Response::new(pb::OwnedBotList {
+            bots: found
+                .into_iter()
+                .map(|(bot, workspace, active)| pb::OwnedBot {
+                    bot: Some(user_pb(bot)),
+                    workspace: Some(workspace_pb(workspace, None)),
+                    active_token_count: active as u32,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn create_magic_link(
+        &self,
+        request: Request<pb::CreateMagicLinkRequest>,
+    ) -> Reply<pb::CreateMagicLinkResponse> {
+        let req = request.into_inner();
+        let issued = self
+            .with_conn(move |conn| {
+                sessions::create_magic_link(conn, &req.email, &req.display_name, req.ttl_seconds)
+            })
+            .await?;
+        tracing::info!(user = %issued.user.id, "issued magic link");
+        Ok(Response::new(pb::CreateMagicLinkResponse {
+            user: Some(user_pb(issued.user)),
+            token: issued.raw.into_exposed(),
+            expires_at: rfc3339(&issued.expires_at),
+            user_created: issued.user_created,
+        }))
+    }
+
+    async fn consume_magic_link(
+        &self,
+        request: Request<pb::ConsumeMagicLinkRequest>,
+    ) -> Reply<pb::ConsumeMagicLinkResponse> {
+        let presented = RawToken::from_presented(request.into_inner().token);
+        let opened = self
+            .with_conn(move |conn| sessions::consume_magic_link(conn, &presented))
+            .await?;
+        tracing::info!(user = %opened.user.id, "opened session");
+        Ok(Response::new(pb::ConsumeMagicLinkResponse {
+            user: Some(user_pb(opened.user)),
+            session_token: opened.raw.into_exposed(),
+            expires_at: rfc3339(&opened.expires_at),
+        }))
+    }
+
+    async fn revoke_session(
+        &self,
+        request: Request<pb::RevokeSessionRequest>,
+    ) -> Reply<pb::RevokeSessionResponse> {
+        let presented = RawToken::from_presented(request.into_inner().token);
+        let revoked = self
+            .with_conn(move |conn| sessions::revoke_session(conn, &presented))
+            .await?;
+        Ok(Response::new(pb::RevokeSessionResponse { revoked }))
+    }
+
+    async fn list_audit(&self, request: Request<pb::ListAuditRequest>) -> Reply<pb::AuditList> {
+        let req = request.into_inner();
+        let actor = Actor::from_optional(req.actor_user_id);
+        let (_, rows) = self
+            .with_conn(move |conn| {
+                domain::audit::list(conn, &req.workspace, &actor, req.limit, &req.before)
+            })
+            .await?;
+        Ok(Response::new(pb::AuditList {
+            entries: rows
+                .into_iter()
+                .map(|row| pb::AuditEntry {
+                    id: row.id,
+                    workspace_id: row.workspace_id,
+                    actor_user_id: row.actor_user_id,
+                    action: row.action,
+                    target_id: row.target_id,
+                    detail_json: row.detail.to_string(),
+                    created_at: rfc3339(&row.created_at),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn set_bot_commands(
+        &self,
+        request: Request<pb::SetBotCommandsRequest>,
+    ) -> Reply<pb::BotCommandList> {
+        let req = request.into_inner();
+        let input = req
+            .commands
+            .into_iter()
+            .map(|c| commands::CommandInput {
+                command: c.command,
+                description: c.description,
+                args_hint: c.args_hint,
+            })
+            .collect();
+        let rows = self
+            .with_conn(move |conn| {
+                commands::set_commands(conn, &req.bot_user_id, &req.workspace_id, input)
+            })
+            .await?;
+        Ok(Response::new(command_list_pb(rows)))
+    }
+
+    async fn list_bot_commands(
+        &self,
+        request: Request<pb::ListBotCommandsRequest>,
+    ) -> Reply<pb::BotCommandList> {
+        let key = request.into_inner().workspace;
+        let rows = self
+            .with_conn(move |conn| commands::list_commands(conn, &key))
+            .await?;
+        Ok(Response::new(command_list_pb(rows)))
     }
 
     async fn create_user(&self, request: Request<pb::CreateUserRequest>) -> Reply<pb::User> {
@@ -279,9 +489,10 @@ impl IdentityService for IdentityApi {
     }
 
     async fn list_bots(&self, request: Request<pb::ListBotsRequest>) -> Reply<pb::BotList> {
-        let key = request.into_inner().workspace;
+        let req = request.into_inner();
+        let actor = Actor::from_optional(req.actor_user_id);
         let found = self
-            .with_conn(move |conn| bots::list_bots(conn, &key))
+            .with_conn(move |conn| bots::list_bots(conn, &req.workspace, &actor))
             .await?;
         Ok(Response::new(pb::BotList {
             bots: found
@@ -330,7 +541,10 @@ impl IdentityService for IdentityApi {
     ) -> Reply<pb::BotTokenList> {
         let req = request.into_inner();
         let (bot, tokens) = self
-            .with_conn(move |conn| bots::list_tokens(conn, &req.workspace, &req.bot_user_id))
+            .with_conn(move |conn| {
+                let actor = Actor::from_optional(req.actor_user_id);
+                bots::list_tokens(conn, &req.workspace, &req.bot_user_id, &actor)
+            })
             .await?;
         Ok(Response::new(pb::BotTokenList {
             bot_tokens: tokens
@@ -344,9 +558,10 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::RevokeBotTokenRequest>,
     ) -> Reply<pb::BotToken> {
-        let id = request.into_inner().token_id;
+        let req = request.into_inner();
+        let actor = Actor::from_optional(req.actor_user_id);
         let (bot, token) = self
-            .with_conn(move |conn| bots::revoke_token(conn, &id))
+            .with_conn(move |conn| bots::revoke_token(conn, &req.token_id, &req.workspace, &actor))
             .await?;
         tracing::info!(bot = %bot.id, token = %token.id, "revoked bot token");
         Ok(Response::new(token_pb(token, bot.owner_user_id)))
@@ -398,5 +613,20 @@ fn token_pb(token: BotTokenRow, owner_user_id: Option<String>) -> pb::BotToken {
         created_at: rfc3339(&token.created_at),
         last_used_at: token.last_used_at.as_ref().map(rfc3339),
         revoked_at: token.revoked_at.as_ref().map(rfc3339),
+        replaces_token_id: token.replaces_token_id,
+    }
+}
+
+fn command_list_pb(rows: Vec<crate::store::commands::BotCommandRow>) -> pb::BotCommandList {
+    pb::BotCommandList {
+        bot_commands: rows
+            .into_iter()
+            .map(|row| pb::BotCommand {
+                bot_user_id: row.bot_user_id,
+                command: row.command,
+                description: row.description,
+                args_hint: row.args_hint,
+            })
+            .collect(),
     }
 }

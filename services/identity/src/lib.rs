@@ -5,6 +5,7 @@
 //! `store` (diesel queries). This file only wires them to a listener.
 
 pub mod api;
+pub mod changes;
 pub mod domain;
 pub mod error;
 pub mod store;
@@ -57,6 +58,7 @@ pub struct IdentityConfig {
 pub struct Identity {
     pool: PgPool,
     relay: Arc<Relay>,
+    database_url: String,
 }
 
 impl Identity {
@@ -70,7 +72,11 @@ impl Identity {
             config.db_pool_size,
         )?;
         let relay = Relay::new(pool.clone(), &config.realtime_addr, key, "svc:identity")?;
-        Ok(Identity { pool, relay })
+        Ok(Identity {
+            pool,
+            relay,
+            database_url: config.database_url.clone(),
+        })
     }
 
     /// Serves the identity API, health and reflection on `listener` until
@@ -88,7 +94,9 @@ impl Identity {
             shutdown.clone(),
         );
         self.relay.spawn(shutdown.clone());
-        let api = api::IdentityApi::new(self.pool, self.relay);
+        let changes = changes::AuthChanges::new();
+        changes.spawn_listener(self.database_url, shutdown.clone());
+        let api = api::IdentityApi::new(self.pool, self.relay, changes);
         tracing::info!(addr = ?listener.local_addr().ok(), "identity listening");
         tonic::transport::Server::builder()
             .add_service(health_service)

@@ -75,6 +75,7 @@ async fn removing_a_bot_revokes_its_tokens_and_it_cannot_join_other_workspaces()
         .list_bot_tokens(pb::ListBotTokensRequest {
             workspace: "alpha".into(),
             bot_user_id: bot.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -84,6 +85,7 @@ async fn removing_a_bot_revokes_its_tokens_and_it_cannot_join_other_workspaces()
     let status = identity
         .authenticate(pb::AuthenticateRequest {
             token: token.clone(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -103,7 +105,10 @@ async fn removing_a_bot_revokes_its_tokens_and_it_cannot_join_other_workspaces()
     assert_eq!(member.role, "bot");
     assert!(
         identity
-            .authenticate(pb::AuthenticateRequest { token })
+            .authenticate(pb::AuthenticateRequest {
+                token,
+                ..Default::default()
+            })
             .await
             .is_err()
     );

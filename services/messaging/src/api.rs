@@ -460,6 +460,20 @@ impl MessagingService for MessagingApi {
             .await?;
         Ok(Response::new(results))
     }
+
+    async fn locate_resource(
+        &self,
+        request: Request<pb::LocateResourceRequest>,
+    ) -> Reply<pb::ResourceLocation> {
+        let id = request.get_ref().id.trim().to_owned();
+        let found = self
+            .run(&request, move |conn, _| {
+                Ok(crate::store::locate::workspace_of(conn, &id)?)
+            })
+            .await?;
+        let workspace_id = found.ok_or_else(|| Status::not_found("not found"))?;
+        Ok(Response::new(pb::ResourceLocation { workspace_id }))
+    }
 }
 
 impl MessagingApi {

@@ -1,34 +1,66 @@
-//! Bearer-token authentication (DESIGN.md §2 step 2).
+//! Bearer-token authentication (DESIGN.md §2 step 2) and the notices that
+//! tell gateways a cached authentication may no longer hold.
 
-use super::rules::BOT;
+use super::resolve_workspace;
+use super::rules::{BOT, HUMAN};
 use crate::error::{IdentityError, Result};
 use crate::store::members;
-use crate::store::tokens::{self, BotTokenRow};
+use crate::store::sessions;
+use crate::store::tokens;
 use crate::store::users::{self, UserRow};
-use chrono::{Duration, Utc};
-use clickclack_common::token::{BOT_TOKEN_PREFIX, RawToken, TokenHash};
-use diesel::PgConnection;
+use chrono::{DateTime, Duration, Utc};
+use clickclack_common::scopes;
+use clickclack_common::token::{BOT_TOKEN_PREFIX, RawToken, SESSION_TOKEN_PREFIX, TokenHash};
+use diesel::{PgConnection, RunQueryDsl};
 
 /// `last_used_at` is refreshed at most this often, so a busy token does not
 /// write on every request.
 const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
 
-/// The bot a valid token acts as, and the token itself.
+/// The Postgres NOTIFY channel that carries [`AuthChange`]s.
+pub const CHANGES_CHANNEL: &str = "clickclack_auth_changes";
+
+/// Who a valid credential acts as.
 pub struct Authenticated {
-    pub bot: UserRow,
-    pub token: BotTokenRow,
+    pub user: UserRow,
+    /// A bot token's workspace, or the workspace a session asked about.
+    pub workspace_id: String,
+    /// "bot" for bots; the member role for humans (empty with no workspace).
+    pub role: String,
+    pub scopes: Vec<String>,
+    /// The bot token's or the session's id.
+    pub credential_id: String,
+    pub credential: &'static str,
+    /// When the credential stops working by itself.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
-pub fn authenticate(conn: &mut PgConnection, presented: &RawToken) -> Result<Authenticated> {
-    let invalid = || IdentityError::Unauthenticated("invalid bearer token".into());
-    if !presented.is_well_formed(BOT_TOKEN_PREFIX) {
-        return Err(invalid());
+pub fn authenticate(
+    conn: &mut PgConnection,
+    presented: &RawToken,
+    workspace_key: &str,
+) -> Result<Authenticated> {
+    if presented.is_well_formed(BOT_TOKEN_PREFIX) {
+        authenticate_bot(conn, presented)
+    } else if presented.is_well_formed(SESSION_TOKEN_PREFIX) {
+        authenticate_session(conn, presented, workspace_key)
+    } else {
+        Err(invalid())
     }
+}
+
+fn invalid() -> IdentityError {
+    IdentityError::Unauthenticated("invalid bearer token".into())
+}
+
+fn authenticate_bot(conn: &mut PgConnection, presented: &RawToken) -> Result<Authenticated> {
     let hash = presented.hash();
     let token = tokens::find_by_hash(conn, hash.as_bytes())?
         .filter(|row| TokenHash::from_slice(&row.token_hash) == Some(hash))
         .ok_or_else(invalid)?;
-    if token.revoked_at.is_some() {
+    let now = Utc::now();
+    // A future revoked_at is a rotation's grace period: still valid until then.
+    if token.revoked_at.is_some_and(|at| at <= now) {
         return Err(IdentityError::Unauthenticated(
             "token has been revoked".into(),
         ));
@@ -48,13 +80,96 @@ pub fn authenticate(conn: &mut PgConnection, presented: &RawToken) -> Result<Aut
             "this bot's owner is no longer a member of its workspace".into(),
         ));
     }
-
-    let now = Utc::now();
     if token
         .last_used_at
         .is_none_or(|last| now - last >= LAST_USED_RESOLUTION)
     {
         tokens::set_last_used(conn, &token.id, now)?;
     }
-    Ok(Authenticated { bot, token })
+    Ok(Authenticated {
+        user: bot,
+        workspace_id: token.workspace_id,
+        role: BOT.into(),
+        scopes: token.scopes,
+        credential_id: token.id,
+        credential: "bot",
+        expires_at: token.revoked_at,
+    })
+}
+
+fn authenticate_session(
+    conn: &mut PgConnection,
+    presented: &RawToken,
+    workspace_key: &str,
+) -> Result<Authenticated> {
+    let hash = presented.hash();
+    let session = sessions::find_session_by_hash(conn, hash.as_bytes())?
+        .filter(|row| TokenHash::from_slice(&row.token_hash) == Some(hash))
+        .ok_or_else(invalid)?;
+    let now = Utc::now();
+    if session.revoked_at.is_some() || session.expires_at <= now {
+        return Err(IdentityError::Unauthenticated(
+            "session has ended; sign in again".into(),
+        ));
+    }
+    let user = users::find(conn, &session.user_id)?
+        .filter(|user| user.kind == HUMAN)
+        .ok_or_else(invalid)?;
+    let (workspace_id, role) = if workspace_key.trim().is_empty() {
+        (String::new(), String::new())
+    } else {
+        let workspace = resolve_workspace(conn, workspace_key)?;
+        let member = members::find(conn, &workspace.id, &user.id)?.ok_or_else(|| {
+            IdentityError::Forbidden(format!(
+                "you are not a member of workspace {}",
+                workspace.slug
+            ))
+        })?;
+        (workspace.id, member.role)
+    };
+    if session
+        .last_used_at
+        .is_none_or(|last| now - last >= LAST_USED_RESOLUTION)
+    {
+        sessions::set_session_last_used(conn, &session.id, now)?;
+    }
+    Ok(Authenticated {
+        user,
+        workspace_id,
+        role,
+        scopes: scopes::names(&scopes::human()),
+        credential_id: session.id,
+        credential: "session",
+        expires_at: Some(session.expires_at),
+    })
+}
+
+/// What kind of thing changed, for [`announce`].
+#[derive(Debug, Clone, Copy)]
+pub enum AuthChange {
+    Token,
+    Member,
+    Session,
+}
+
+impl AuthChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthChange::Token => "token",
+            AuthChange::Member => "member",
+            AuthChange::Session => "session",
+        }
+    }
+}
+
+/// Tells every identity replica (and through them every gateway) that a
+/// cached authentication may be stale. Postgres delivers a NOTIFY only when
+/// the surrounding transaction commits, so a rolled-back change announces
+/// nothing and a committed one is never announced before it is visible.
+pub fn announce(conn: &mut PgConnection, change: AuthChange, subject_id: &str) -> Result<()> {
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<diesel::sql_types::Text, _>(CHANGES_CHANNEL)
+        .bind::<diesel::sql_types::Text, _>(format!("{}:{subject_id}", change.as_str()))
+        .execute(conn)?;
+    Ok(())
 }

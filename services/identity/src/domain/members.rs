@@ -1,12 +1,14 @@
+use super::audit::{self, Actor};
+use super::auth::{self, AuthChange};
 use super::rules::{BOT, Role};
 use super::{
     conflict_on_duplicate, ensure_handle_free, handle_taken, require_user, resolve_workspace,
 };
 use crate::error::{IdentityError, Result};
+use crate::store::bots;
 use crate::store::members::{self, MemberRow};
 use crate::store::users::UserRow;
 use crate::store::workspaces::WorkspaceRow;
-use crate::store::{bots, tokens};
 use chrono::Utc;
 use clickclack_common::outbox::{EventDraft, record};
 use diesel::{Connection, PgConnection};
@@ -44,6 +46,16 @@ pub fn add_member(
                 ensure_not_last_owner(conn, &workspace, &user.id)?;
             }
             let updated = members::set_role(conn, &workspace.id, &user.id, role.as_str())?;
+            audit::record(
+                conn,
+                &workspace.id,
+                &Actor::Operator,
+                "member.role_changed",
+                &user.id,
+                json!({"from": existing.role, "to": updated.role}),
+            )?;
+            // Cached human principals carry the role.
+            auth::announce(conn, AuthChange::Member, &user.id)?;
             return Ok((updated, user));
         }
 
@@ -62,13 +74,21 @@ pub fn add_member(
         .map_err(|e| {
             conflict_on_duplicate(e, || handle_taken(&workspace, &user.handle).to_string())
         })?;
+        audit::record(
+            conn,
+            &workspace.id,
+            &Actor::Operator,
+            "member.added",
+            &user.id,
+            json!({"kind": user.kind, "role": member.role}),
+        )?;
         Ok((member, user))
     })
 }
 
-/// Removes a member. A removed bot loses its tokens for the workspace; the
-/// tokens of bots the removed user owns stop working at once because every
-/// authentication re-checks the owner's membership.
+/// Removes a member. A removed bot loses its tokens and command menu for the
+/// workspace; the tokens of bots the removed user owns stop working at once
+/// because every authentication re-checks the owner's membership.
 pub fn remove_member(
     conn: &mut PgConnection,
     workspace_key: &str,
@@ -83,21 +103,62 @@ pub fn remove_member(
                 user.id, workspace.slug
             ))
         })?;
-        if member.role == Role::Owner.as_str() {
-            ensure_not_last_owner(conn, &workspace, &user.id)?;
-        }
-        if user.kind == BOT {
-            tokens::revoke_all_for_bot(conn, &user.id, &workspace.id, Utc::now())?;
-        }
-        members::delete(conn, &workspace.id, &user.id)?;
-        record(
-            conn,
-            EventDraft::new("member.removed", &workspace.id)
-                .with("user_id", json!(user.id))
-                .with("role", json!(member.role)),
-        )?;
+        remove(conn, &workspace, &user, &member, &Actor::Operator)?;
         Ok((member, user))
     })
+}
+
+/// Deletes a locked membership with everything that goes with it: a bot's
+/// tokens and menu, the audit entry, the `member.removed` event and the
+/// notice that makes gateways drop cached authentications. Returns how many
+/// bot tokens were revoked.
+pub fn remove(
+    conn: &mut PgConnection,
+    workspace: &WorkspaceRow,
+    user: &UserRow,
+    member: &MemberRow,
+    actor: &Actor,
+) -> Result<usize> {
+    if member.role == Role::Owner.as_str() {
+        ensure_not_last_owner(conn, workspace, &user.id)?;
+    }
+    let revoked = if user.kind == BOT {
+        super::bots::uninstall(conn, workspace, user)?
+    } else {
+        0
+    };
+    // The user-owned bots whose tokens stop working with this removal.
+    let disabled_bots: Vec<String> = bots::list_in_workspace(conn, &workspace.id)?
+        .into_iter()
+        .filter(|bot| bot.owner_user_id.as_deref() == Some(user.id.as_str()))
+        .map(|bot| bot.id)
+        .collect();
+    members::delete(conn, &workspace.id, &user.id)?;
+    record(
+        conn,
+        EventDraft::new("member.removed", &workspace.id)
+            .with("user_id", json!(user.id))
+            .with("role", json!(member.role)),
+    )?;
+    let action = if user.kind == BOT {
+        "bot.removed"
+    } else {
+        "member.removed"
+    };
+    audit::record(
+        conn,
+        &workspace.id,
+        actor,
+        action,
+        &user.id,
+        json!({
+            "role": member.role,
+            "revoked_tokens": revoked,
+            "disabled_bots": disabled_bots,
+        }),
+    )?;
+    auth::announce(conn, AuthChange::Member, &user.id)?;
+    Ok(revoked)
 }
 
 pub fn list_members(

@@ -1,10 +1,13 @@
 //! Identity's rules. Each operation runs in one database transaction and
 //! calls `store` for the SQL; the pure checks live in `rules`.
 
+pub mod audit;
 pub mod auth;
 pub mod bots;
+pub mod commands;
 pub mod members;
 pub mod rules;
+pub mod sessions;
 pub mod users;
 pub mod workspaces;
 
@@ -21,6 +24,20 @@ pub fn resolve_workspace(conn: &mut PgConnection, key: &str) -> Result<Workspace
     }
     crate::store::workspaces::find_by_id_or_slug(conn, key)?
         .ok_or_else(|| IdentityError::NotFound(format!("workspace {key} not found")))
+}
+
+/// The actor's membership, or 403 when they are not a member.
+pub fn require_member(
+    conn: &mut PgConnection,
+    workspace: &WorkspaceRow,
+    user_id: &str,
+) -> Result<crate::store::members::MemberRow> {
+    crate::store::members::find(conn, &workspace.id, user_id)?.ok_or_else(|| {
+        IdentityError::Forbidden(format!(
+            "you are not a member of workspace {}",
+            workspace.slug
+        ))
+    })
 }
 
 pub fn require_user(conn: &mut PgConnection, id: &str) -> Result<UserRow> {

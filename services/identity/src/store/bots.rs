@@ -1,5 +1,6 @@
-use super::schema::{bots, users};
+use super::schema::{bots, users, workspaces};
 use super::users::UserRow;
+use super::workspaces::WorkspaceRow;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -34,5 +35,19 @@ pub fn list_in_workspace(conn: &mut PgConnection, workspace_id: &str) -> QueryRe
         .filter(bots::workspace_id.eq(workspace_id))
         .order(bots::created_at.asc())
         .select(UserRow::as_select())
+        .load(conn)
+}
+
+/// User-owned bots of one owner, with their workspaces, oldest first.
+pub fn list_owned_by(
+    conn: &mut PgConnection,
+    owner_user_id: &str,
+) -> QueryResult<Vec<(UserRow, WorkspaceRow)>> {
+    bots::table
+        .inner_join(users::table.on(users::id.eq(bots::user_id)))
+        .inner_join(workspaces::table.on(workspaces::id.eq(bots::workspace_id)))
+        .filter(users::owner_user_id.eq(owner_user_id))
+        .order(bots::created_at.asc())
+        .select((UserRow::as_select(), WorkspaceRow::as_select()))
         .load(conn)
 }

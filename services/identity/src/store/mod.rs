@@ -1,9 +1,12 @@
 //! Diesel queries for the `identity` schema, one module per table. Nothing
 //! here knows about gRPC or business rules; callers own the transaction.
 
+pub mod audit;
 pub mod bots;
+pub mod commands;
 pub mod members;
 pub mod schema;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 pub mod workspaces;

@@ -55,6 +55,54 @@ diesel::table! {
         created_at -> Timestamptz,
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        replaces_token_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    magic_links (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        consumed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        workspace_id -> Text,
+        actor_user_id -> Nullable<Text>,
+        action -> Text,
+        target_id -> Text,
+        detail -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bot_commands (bot_user_id, workspace_id, command) {
+        bot_user_id -> Text,
+        workspace_id -> Text,
+        position -> Integer,
+        command -> Text,
+        description -> Text,
+        args_hint -> Nullable<Text>,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -68,5 +116,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     workspaces,
     workspace_members,
     bots,
-    bot_tokens
+    bot_tokens,
+    magic_links,
+    sessions,
+    audit_log,
+    bot_commands
 );

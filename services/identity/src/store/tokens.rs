@@ -14,7 +14,11 @@ pub struct BotTokenRow {
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// When set and in the past, the token is revoked; a future time is a
+    /// rotation's grace period.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The token this one replaced by rotation.
+    pub replaces_token_id: Option<String>,
 }
 
 pub fn insert(conn: &mut PgConnection, token: &BotTokenRow) -> QueryResult<BotTokenRow> {
@@ -54,20 +58,52 @@ pub fn list_for_bot(
         .load(conn)
 }
 
-/// Revokes one token; a token revoked earlier keeps its first `revoked_at`.
+/// Locks one token row for the rest of the transaction.
+pub fn find_for_update(conn: &mut PgConnection, id: &str) -> QueryResult<Option<BotTokenRow>> {
+    bot_tokens::table
+        .find(id)
+        .select(BotTokenRow::as_select())
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
+/// Revokes one token at `at`. A token already revoked keeps the earlier
+/// time, so a later rotation never extends a grace period.
 pub fn revoke(
     conn: &mut PgConnection,
     id: &str,
     at: DateTime<Utc>,
 ) -> QueryResult<Option<BotTokenRow>> {
     diesel::update(
-        bot_tokens::table
-            .find(id)
-            .filter(bot_tokens::revoked_at.is_null()),
+        bot_tokens::table.find(id).filter(
+            bot_tokens::revoked_at
+                .is_null()
+                .or(bot_tokens::revoked_at.gt(at)),
+        ),
     )
     .set(bot_tokens::revoked_at.eq(at))
     .execute(conn)?;
     find(conn, id)
+}
+
+/// How many of a bot's tokens in a workspace still work (or are in grace).
+pub fn count_active_for_bot(
+    conn: &mut PgConnection,
+    bot_user_id: &str,
+    workspace_id: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<i64> {
+    bot_tokens::table
+        .filter(bot_tokens::bot_user_id.eq(bot_user_id))
+        .filter(bot_tokens::workspace_id.eq(workspace_id))
+        .filter(
+            bot_tokens::revoked_at
+                .is_null()
+                .or(bot_tokens::revoked_at.gt(now)),
+        )
+        .count()
+        .get_result(conn)
 }
 
 /// Revokes every live token a bot holds in a workspace.
@@ -81,7 +117,11 @@ pub fn revoke_all_for_bot(
         bot_tokens::table
             .filter(bot_tokens::bot_user_id.eq(bot_user_id))
             .filter(bot_tokens::workspace_id.eq(workspace_id))
-            .filter(bot_tokens::revoked_at.is_null()),
+            .filter(
+                bot_tokens::revoked_at
+                    .is_null()
+                    .or(bot_tokens::revoked_at.gt(at)),
+            ),
     )
     .set(bot_tokens::revoked_at.eq(at))
     .execute(conn)

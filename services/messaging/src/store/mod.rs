@@ -3,6 +3,7 @@
 
 pub mod channels;
 pub mod conversations;
+pub mod locate;
 pub mod messages;
 pub mod reactions;
 pub mod receipts;

@@ -1,0 +1,42 @@
+//! A WebSocket client for tests, connecting as a bot runtime does.
+
+use futures_util::StreamExt;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens `/api/realtime/ws?{query}` with a bearer header; panics on failure.
+pub async fn open_socket(http_url: &str, query: &str, token: &str) -> Socket {
+    let url = format!(
+        "{}/api/realtime/ws?{query}",
+        http_url.replacen("http", "ws", 1)
+    );
+    let mut request = url.into_client_request().expect("socket URL");
+    request.headers_mut().insert(
+        "Authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("open socket")
+        .0
+}
+
+/// The close code the server sends next, skipping events; panics when none
+/// comes within `wait`.
+pub async fn next_close_code(socket: &mut Socket, wait: Duration) -> u16 {
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, socket.next()).await {
+            Err(_) => panic!("no close frame within {wait:?}"),
+            Ok(Some(Ok(Message::Close(Some(frame))))) => return frame.code.into(),
+            Ok(Some(Ok(_))) => continue,
+            Ok(other) => panic!("socket ended without a close code: {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,425 @@
+//! Bot management (API.md §10): human sessions install, inspect, rotate and
+//! remove bots; bots publish their command menus. Who may do what is
+//! identity's rule; the gateway only insists on a human session and names
+//! the acting human.
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use clickclack_common::scopes::Scope;
+use clickclack_common::wire;
+use clickclack_proto::identity as pb;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// A freshly minted token: its metadata plus the raw value, shown once.
+fn minted(token: Option<pb::BotToken>, raw: String) -> Value {
+    let mut value = json!(token.map(wire::BotToken::from));
+    if let Some(object) = value.as_object_mut() {
+        object.insert("token".into(), json!(raw));
+    }
+    value
+}
+
+/// `scopes` may be an array or a comma-separated string (API.md §10).
+fn scopes_from(value: &Option<Value>) -> Result<Vec<String>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(list)) => Ok(list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map(|s| s.trim().to_owned())
+                    .ok_or_else(|| ApiError::bad_request("scopes must be strings"))
+            })
+            .collect(),
+        Some(_) => Err(ApiError::bad_request(
+            "scopes must be an array or a comma-separated string",
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CreateBotBody {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    handle: String,
+    #[serde(default)]
+    avatar_url: String,
+    #[serde(default)]
+    owner_user_id: Option<String>,
+    #[serde(default)]
+    token_name: String,
+    #[serde(default)]
+    scopes: Option<Value>,
+}
+
+/// `POST /api/workspaces/{id}/bots` → 201 `{bot, bot_token}`.
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(workspace): Path<String>,
+    Json(body): Json<CreateBotBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    principal.require_session()?;
+    if body.display_name.trim().is_empty() {
+        return Err(ApiError::bad_request("display_name is required"));
+    }
+    let created = state
+        .identity
+        .clone()
+        .create_bot(pb::CreateBotRequest {
+            workspace,
+            display_name: body.display_name,
+            handle: body.handle,
+            owner_user_id: body.owner_user_id.filter(|id| !id.trim().is_empty()),
+            created_by: Some(principal.user.id.clone()),
+            scopes: scopes_from(&body.scopes)?,
+            token_name: body.token_name,
+            avatar_url: body.avatar_url,
+        })
+        .await?
+        .into_inner();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "bot": created.bot.map(wire::User::from),
+            "bot_token": minted(created.bot_token, created.token),
+        })),
+    ))
+}
+
+/// `GET /api/workspaces/{id}/bots` → `{bots: [{bot, tokens}]}`.
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(workspace): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let list = state
+        .identity
+        .clone()
+        .list_bots(pb::ListBotsRequest {
+            workspace,
+            actor_user_id: Some(principal.user.id.clone()),
+        })
+        .await?
+        .into_inner();
+    let bots: Vec<Value> = list
+        .bots
+        .into_iter()
+        .map(|entry| {
+            json!({
+                "bot": entry.bot.map(wire::User::from),
+                "tokens": entry.tokens.into_iter().map(wire::BotToken::from).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "bots": bots })))
+}
+
+#[derive(Deserialize)]
+pub struct MintBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scopes: Option<Value>,
+}
+
+/// `POST /api/workspaces/{id}/bots/{bot_id}/tokens` → 201 `{bot_token}`.
+pub async fn mint(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path((workspace, bot_id)): Path<(String, String)>,
+    Json(body): Json<MintBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    principal.require_session()?;
+    let created = state
+        .identity
+        .clone()
+        .create_bot_token(pb::CreateBotTokenRequest {
+            workspace,
+            bot_user_id: bot_id,
+            name: body.name,
+            scopes: scopes_from(&body.scopes)?,
+            created_by: Some(principal.user.id.clone()),
+        })
+        .await?
+        .into_inner();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "bot_token": minted(created.bot_token, created.token) })),
+    ))
+}
+
+/// `GET /api/workspaces/{id}/bots/{bot_id}/tokens` → `{bot_tokens}`.
+pub async fn tokens(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path((workspace, bot_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let list = state
+        .identity
+        .clone()
+        .list_bot_tokens(pb::ListBotTokensRequest {
+            workspace,
+            bot_user_id: bot_id,
+            actor_user_id: Some(principal.user.id.clone()),
+        })
+        .await?
+        .into_inner();
+    let tokens: Vec<wire::BotToken> = list
+        .bot_tokens
+        .into_iter()
+        .map(wire::BotToken::from)
+        .collect();
+    Ok(Json(json!({ "bot_tokens": tokens })))
+}
+
+/// `POST /api/bot-tokens/{token_id}/revoke` → `{bot_token}`.
+pub async fn revoke(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(token_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let token = state
+        .identity
+        .clone()
+        .revoke_bot_token(pb::RevokeBotTokenRequest {
+            token_id,
+            actor_user_id: Some(principal.user.id.clone()),
+            workspace: String::new(),
+        })
+        .await?
+        .into_inner();
+    Ok(Json(json!({ "bot_token": wire::BotToken::from(token) })))
+}
+
+#[derive(Deserialize)]
+pub struct RotateBody {
+    /// How long the old token keeps working; default 0 (revoked at once).
+    #[serde(default)]
+    grace_seconds: Option<u32>,
+}
+
+/// `POST /api/bot-tokens/{token_id}/rotate {grace_seconds?}` → 201
+/// `{bot_token, replaced}`: a new token with the old one's name and scopes;
+/// the old one works until the grace period ends.
+pub async fn rotate(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(token_id): Path<String>,
+    body: Option<Json<RotateBody>>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    principal.require_session()?;
+    let grace_seconds = body.and_then(|Json(b)| b.grace_seconds).unwrap_or(0);
+    let rotated = state
+        .identity
+        .clone()
+        .rotate_bot_token(pb::RotateBotTokenRequest {
+            token_id,
+            grace_seconds,
+            actor_user_id: Some(principal.user.id.clone()),
+            workspace: String::new(),
+        })
+        .await?
+        .into_inner();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "bot_token": minted(rotated.bot_token, rotated.token),
+            "replaced": rotated.replaced.map(wire::BotToken::from),
+        })),
+    ))
+}
+
+/// `DELETE /api/workspaces/{id}/bots/{bot_id}/membership` → 204.
+pub async fn remove(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path((workspace, bot_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    principal.require_session()?;
+    state
+        .identity
+        .clone()
+        .remove_bot(pb::RemoveBotRequest {
+            workspace,
+            bot_user_id: bot_id,
+            actor_user_id: Some(principal.user.id.clone()),
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/me/bots` → `{bots: [{bot, workspace, active_token_count}]}`.
+pub async fn mine(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let list = state
+        .identity
+        .clone()
+        .list_owned_bots(pb::ListOwnedBotsRequest {
+            owner_user_id: principal.user.id.clone(),
+        })
+        .await?
+        .into_inner();
+    let bots: Vec<Value> = list
+        .bots
+        .into_iter()
+        .map(|owned| {
+            let workspace = owned.workspace.unwrap_or_default();
+            json!({
+                "bot": owned.bot.map(wire::User::from),
+                "workspace": { "id": workspace.id, "route_id": workspace.slug, "name": workspace.name },
+                "active_token_count": owned.active_token_count,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "bots": bots })))
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    limit: Option<u32>,
+    #[serde(default)]
+    before: String,
+}
+
+/// `GET /api/workspaces/{id}/audit-log?limit=&before=` → `{entries}`,
+/// newest first (owners and moderators).
+pub async fn audit_log(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(workspace): Path<String>,
+    Query(query): Query<AuditQuery>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    if query.limit.is_some_and(|n| !(1..=500).contains(&n)) {
+        return Err(ApiError::bad_request("limit must be between 1 and 500"));
+    }
+    let list = state
+        .identity
+        .clone()
+        .list_audit(pb::ListAuditRequest {
+            workspace,
+            actor_user_id: Some(principal.user.id.clone()),
+            limit: query.limit.unwrap_or(0),
+            before: query.before,
+        })
+        .await?
+        .into_inner();
+    let entries: Vec<Value> = list.entries.into_iter().map(audit_entry).collect();
+    Ok(Json(json!({ "entries": entries })))
+}
+
+pub fn audit_entry(entry: pb::AuditEntry) -> Value {
+    json!({
+        "id": entry.id,
+        "workspace_id": entry.workspace_id,
+        "actor_user_id": entry.actor_user_id,
+        "action": entry.action,
+        "target_id": entry.target_id,
+        "detail": serde_json::from_str::<Value>(&entry.detail_json).unwrap_or(Value::Null),
+        "created_at": entry.created_at,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CommandEntry {
+    #[serde(default)]
+    command: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    args_hint: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct CommandsBody {
+    commands: Option<Vec<CommandEntry>>,
+}
+
+fn commands_json(list: pb::BotCommandList) -> Value {
+    let commands: Vec<Value> = list
+        .bot_commands
+        .into_iter()
+        .map(|c| {
+            json!({
+                "bot_user_id": c.bot_user_id,
+                "command": c.command,
+                "description": c.description,
+                "args_hint": c.args_hint,
+            })
+        })
+        .collect();
+    json!({ "bot_commands": commands })
+}
+
+/// `PUT /api/bots/self/commands {commands}` → `{bot_commands}` (bot tokens).
+pub async fn set_commands(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Json(body): Json<CommandsBody>,
+) -> ApiResult<Json<Value>> {
+    if principal.is_session() {
+        return Err(ApiError::forbidden("only bot tokens publish command menus"));
+    }
+    principal.require(Scope::CommandsWrite)?;
+    let commands = body
+        .commands
+        .ok_or_else(|| ApiError::bad_request("commands is required (use [] to clear)"))?;
+    let list = state
+        .identity
+        .clone()
+        .set_bot_commands(pb::SetBotCommandsRequest {
+            bot_user_id: principal.user.id.clone(),
+            workspace_id: principal.workspace_id.clone(),
+            commands: commands
+                .into_iter()
+                .map(|c| pb::BotCommand {
+                    bot_user_id: String::new(),
+                    command: c.command,
+                    description: c.description,
+                    args_hint: c.args_hint,
+                })
+                .collect(),
+        })
+        .await?
+        .into_inner();
+    Ok(Json(commands_json(list)))
+}
+
+/// `GET /api/workspaces/{id}/bot-commands` → `{bot_commands}`.
+pub async fn list_commands(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(workspace): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require(Scope::WorkspacesRead)?;
+    let workspace_id = state.caller_workspace(&principal, &workspace).await?;
+    let list = state
+        .identity
+        .clone()
+        .list_bot_commands(pb::ListBotCommandsRequest {
+            workspace: workspace_id,
+        })
+        .await?
+        .into_inner();
+    Ok(Json(commands_json(list)))
+}

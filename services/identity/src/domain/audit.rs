@@ -1,0 +1,89 @@
+//! The audit trail: who changed which bot, token or membership, and when.
+//! Entries are written in the same transaction as the change they describe.
+
+use super::rules::Role;
+use super::{require_member, resolve_workspace};
+use crate::error::{IdentityError, Result};
+use crate::store::audit::{self, AuditRow};
+use crate::store::workspaces::WorkspaceRow;
+use chrono::Utc;
+use clickclack_common::ids;
+use diesel::PgConnection;
+use serde_json::Value;
+
+/// Who is acting: a human through the API, or an operator at the CLI (who
+/// acts for the deployment and is recorded without a user id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Operator,
+    User(String),
+}
+
+impl Actor {
+    pub fn from_optional(user_id: Option<String>) -> Actor {
+        match user_id.map(|id| id.trim().to_owned()) {
+            Some(id) if !id.is_empty() => Actor::User(id),
+            _ => Actor::Operator,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Actor::Operator => None,
+            Actor::User(id) => Some(id),
+        }
+    }
+}
+
+pub fn record(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+    actor: &Actor,
+    action: &str,
+    target_id: &str,
+    detail: Value,
+) -> Result<()> {
+    audit::insert(
+        conn,
+        &AuditRow {
+            id: ids::new_id(ids::AUDIT),
+            workspace_id: workspace_id.into(),
+            actor_user_id: actor.user_id().map(str::to_owned),
+            action: action.into(),
+            target_id: target_id.into(),
+            detail,
+            created_at: Utc::now(),
+        },
+    )?;
+    Ok(())
+}
+
+pub const DEFAULT_LIMIT: u32 = 100;
+pub const MAX_LIMIT: u32 = 500;
+
+/// The workspace's log, newest first. Only owners and moderators (or an
+/// operator) may read it.
+pub fn list(
+    conn: &mut PgConnection,
+    workspace_key: &str,
+    actor: &Actor,
+    limit: u32,
+    before: &str,
+) -> Result<(WorkspaceRow, Vec<AuditRow>)> {
+    let workspace = resolve_workspace(conn, workspace_key)?;
+    if let Actor::User(id) = actor {
+        let member = require_member(conn, &workspace, id)?;
+        if !Role::from_stored(&member.role).manages_workspace() {
+            return Err(IdentityError::Forbidden(
+                "only workspace owners and moderators can read the audit log".into(),
+            ));
+        }
+    }
+    let limit = match limit {
+        0 => DEFAULT_LIMIT,
+        n => n.min(MAX_LIMIT),
+    };
+    let before = Some(before.trim()).filter(|b| !b.is_empty());
+    let rows = audit::list(conn, &workspace.id, before, i64::from(limit))?;
+    Ok((workspace, rows))
+}

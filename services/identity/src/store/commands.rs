@@ -1,0 +1,56 @@
+//! Bots' slash-command menus.
+
+use super::schema::bot_commands;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = bot_commands, check_for_backend(diesel::pg::Pg))]
+pub struct BotCommandRow {
+    pub bot_user_id: String,
+    pub workspace_id: String,
+    pub position: i32,
+    pub command: String,
+    pub description: String,
+    pub args_hint: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Replaces one bot's menu in a workspace.
+pub fn replace(
+    conn: &mut PgConnection,
+    bot_user_id: &str,
+    workspace_id: &str,
+    rows: &[BotCommandRow],
+) -> QueryResult<()> {
+    delete_for_bot(conn, bot_user_id, workspace_id)?;
+    diesel::insert_into(bot_commands::table)
+        .values(rows)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn delete_for_bot(
+    conn: &mut PgConnection,
+    bot_user_id: &str,
+    workspace_id: &str,
+) -> QueryResult<usize> {
+    diesel::delete(
+        bot_commands::table
+            .filter(bot_commands::bot_user_id.eq(bot_user_id))
+            .filter(bot_commands::workspace_id.eq(workspace_id)),
+    )
+    .execute(conn)
+}
+
+/// Every menu in a workspace, grouped by bot, each in its given order.
+pub fn list_in_workspace(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+) -> QueryResult<Vec<BotCommandRow>> {
+    bot_commands::table
+        .filter(bot_commands::workspace_id.eq(workspace_id))
+        .order((bot_commands::bot_user_id, bot_commands::position))
+        .select(BotCommandRow::as_select())
+        .load(conn)
+}
