@@ -31,13 +31,20 @@ pub struct DevArgs {
     /// Where uploaded files are stored.
     #[arg(long, env = "CLICKCLACK_UPLOAD_DIR", default_value = ".data/uploads")]
     upload_dir: PathBuf,
+    /// Prometheus metrics of every service in this process (`GET /metrics`).
+    #[arg(
+        long,
+        env = "CLICKCLACK_METRICS_ADDR",
+        default_value = "127.0.0.1:9100"
+    )]
+    metrics_addr: SocketAddr,
     /// Shared secret that signs principal assertions.
     #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = DEV_INTERNAL_KEY, hide_default_value = true)]
     internal_key: String,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
-    clickclack_common::telemetry::init_logging();
+    let _telemetry = clickclack_common::telemetry::init("clickclack");
     let shutdown = clickclack_common::shutdown::on_signal();
     let stack = RunningStack::start(
         StackConfig {
@@ -49,12 +56,13 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             upload_dir: args.upload_dir.clone(),
             upload_max_bytes: clickclack_messaging::DEFAULT_UPLOAD_MAX_BYTES,
             internal_key: args.internal_key.clone(),
-            auth_cache_ms: 500,
+            auth_cache_ms: 30_000,
             db_pool_size: 16,
         },
-        shutdown,
+        shutdown.clone(),
     )
     .await?;
+    clickclack_common::metrics::spawn_server(Some(args.metrics_addr), Vec::new(), shutdown);
     let created = stack.bootstrap_if_empty().await?;
 
     println!();

@@ -25,9 +25,53 @@ enum Command {
     Admin(admin::AdminArgs),
     /// Start the whole system in one process against a local Postgres.
     Dev(dev::DevArgs),
+    /// Apply every service's pending database migrations, then exit (the
+    /// compose one-shot and the Kubernetes Job). Services also migrate at
+    /// start; this lets a deployment do it once, before rolling them out.
+    Migrate(MigrateArgs),
     /// Run one service on its own (for docker-compose and Kubernetes).
     #[command(subcommand)]
     Serve(Serve),
+}
+
+#[derive(clap::Args)]
+struct MigrateArgs {
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/clickclack"
+    )]
+    database_url: String,
+}
+
+/// Runs identity's, messaging's and realtime's migrations, each in its own
+/// schema (the pool runs them on connect).
+async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || {
+        use clickclack_common::db::connect;
+        let url = &args.database_url;
+        connect(
+            url,
+            clickclack_realtime::SCHEMA,
+            clickclack_realtime::MIGRATIONS,
+            1,
+        )?;
+        connect(
+            url,
+            clickclack_identity::SCHEMA,
+            clickclack_identity::MIGRATIONS,
+            1,
+        )?;
+        connect(
+            url,
+            clickclack_messaging::SCHEMA,
+            clickclack_messaging::MIGRATIONS,
+            1,
+        )?;
+        println!("migrated identity, messaging and realtime");
+        Ok(())
+    })
+    .await?
 }
 
 #[derive(Subcommand)]
@@ -48,8 +92,14 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Admin(args) => admin::run(args).await,
         Command::Dev(args) => dev::run(args).await,
+        Command::Migrate(args) => migrate(args).await,
         Command::Serve(service) => {
-            clickclack_common::telemetry::init_logging();
+            let _telemetry = clickclack_common::telemetry::init(match &service {
+                Serve::Identity(_) => "clickclack-identity",
+                Serve::Messaging(_) => "clickclack-messaging",
+                Serve::Realtime(_) => "clickclack-realtime",
+                Serve::Gateway(_) => "clickclack-gateway",
+            });
             let shutdown = clickclack_common::shutdown::on_signal();
             match service {
                 Serve::Identity(config) => clickclack_identity::run(config, shutdown).await,

@@ -89,9 +89,10 @@ impl Default for GatewayConfig {
 }
 
 pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
-    let identity = clickclack_common::grpc::lazy_channel(&config.identity_addr)?;
-    let messaging = clickclack_common::grpc::lazy_channel(&config.messaging_addr)?;
-    let realtime = clickclack_common::grpc::lazy_channel(&config.realtime_addr)?;
+    use clickclack_common::grpc::{lazy_channel, traced};
+    let identity = traced(lazy_channel(&config.identity_addr)?);
+    let messaging = traced(lazy_channel(&config.messaging_addr)?);
+    let realtime = traced(lazy_channel(&config.realtime_addr)?);
     Ok(AppState {
         identity: IdentityServiceClient::new(identity.clone()),
         identity_health: HealthClient::new(identity),

@@ -11,7 +11,7 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    clickclack_common::telemetry::init_logging();
+    let _telemetry = clickclack_common::telemetry::init("clickclack-gateway");
     let cli = Cli::parse();
     clickclack_gateway::run(cli.config, clickclack_common::shutdown::on_signal()).await
 }

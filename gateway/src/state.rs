@@ -6,23 +6,23 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::users::UserDirectory;
 use clickclack_common::assertion::AssertionKey;
+use clickclack_common::grpc::Peer;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
 use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
-use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub identity: IdentityServiceClient<Channel>,
-    pub identity_health: HealthClient<Channel>,
-    pub messaging: MessagingServiceClient<Channel>,
-    pub messaging_health: HealthClient<Channel>,
-    pub realtime: RealtimeServiceClient<Channel>,
-    pub realtime_health: HealthClient<Channel>,
+    pub identity: IdentityServiceClient<Peer>,
+    pub identity_health: HealthClient<Peer>,
+    pub messaging: MessagingServiceClient<Peer>,
+    pub messaging_health: HealthClient<Peer>,
+    pub realtime: RealtimeServiceClient<Peer>,
+    pub realtime_health: HealthClient<Peer>,
     /// Open WebSockets on this gateway, and how many it accepts.
     pub sockets: Arc<AtomicUsize>,
     pub max_sockets: usize,
@@ -45,7 +45,7 @@ impl AppState {
         self.assertions.request(&principal.claims(), message)
     }
 
-    pub fn messaging(&self) -> MessagingServiceClient<Channel> {
+    pub fn messaging(&self) -> MessagingServiceClient<Peer> {
         self.messaging.clone()
     }
 

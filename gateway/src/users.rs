@@ -3,13 +3,13 @@
 //! page of 200 messages costs at most one identity call.
 
 use crate::error::ApiError;
+use clickclack_common::grpc::Peer;
 use clickclack_common::wire;
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tonic::transport::Channel;
 
 pub struct UserDirectory {
     ttl: Duration,
@@ -30,7 +30,7 @@ impl UserDirectory {
     /// The users with these ids; unknown ids are left out.
     pub async fn lookup(
         &self,
-        identity: &IdentityServiceClient<Channel>,
+        identity: &IdentityServiceClient<Peer>,
         ids: impl IntoIterator<Item = String>,
     ) -> Result<HashMap<String, wire::User>, ApiError> {
         let mut found = HashMap::new();

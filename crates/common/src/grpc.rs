@@ -63,6 +63,39 @@ pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
+/// Adds the caller's trace context to every outgoing request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TraceContext;
+
+impl tonic::service::Interceptor for TraceContext {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        crate::telemetry::inject(request.metadata_mut());
+        Ok(request)
+    }
+}
+
+/// A channel to a peer service that carries trace context.
+pub type Peer =
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, TraceContext>;
+
+/// Wraps a channel so calls through it continue the caller's trace.
+pub fn traced(channel: tonic::transport::Channel) -> Peer {
+    tonic::service::interceptor::InterceptedService::new(channel, TraceContext)
+}
+
+/// A tonic server that runs each RPC in a span continuing the caller's
+/// trace and counts it in the service metrics.
+pub fn server() -> tonic::transport::Server<
+    tower::layer::util::Stack<crate::metrics::GrpcMetricsLayer, tower::layer::util::Identity>,
+> {
+    tonic::transport::Server::builder()
+        .trace_fn(crate::telemetry::server_span)
+        .layer(crate::metrics::GrpcMetricsLayer)
+}
+
 /// A channel to a peer service that connects on first use, so a service can
 /// start before its peers and recovers when they come back.
 pub fn lazy_channel(addr: &str) -> Result<tonic::transport::Channel, tonic::transport::Error> {

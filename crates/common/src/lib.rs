@@ -6,6 +6,7 @@ pub mod cursor;
 pub mod db;
 pub mod grpc;
 pub mod ids;
+pub mod metrics;
 pub mod outbox;
 pub mod scopes;
 pub mod shutdown;

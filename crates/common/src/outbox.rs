@@ -307,13 +307,14 @@ impl Relay {
     /// Delivers now (waiting at most `within`) and fills in the cursors of
     /// `events`. Events realtime could not take yet keep an empty cursor and
     /// are delivered later by the background loop.
-    pub async fn publish(&self, mut events: Vec<rt::Event>, within: Duration) -> Vec<rt::Event> {
-        if events.is_empty() {
-            return events;
-        }
+    /// Delivers what is pending now, waiting at most `within`; while
+    /// realtime is known to be down it only wakes the background loop.
+    /// Returns whether delivery was attempted. Either way nothing is lost:
+    /// the background loop retries whatever is left.
+    pub async fn flush(&self, within: Duration) -> bool {
         if !self.healthy.load(Ordering::SeqCst) {
             self.wake();
-            return events;
+            return false;
         }
         match tokio::time::timeout(within, self.deliver()).await {
             Ok(Ok(_)) => {}
@@ -321,6 +322,16 @@ impl Relay {
                 tracing::warn!(producer = self.producer, %error, "event delivery deferred")
             }
             Err(_) => tracing::warn!(producer = self.producer, "event delivery is slow; deferred"),
+        }
+        true
+    }
+
+    pub async fn publish(&self, mut events: Vec<rt::Event>, within: Duration) -> Vec<rt::Event> {
+        if events.is_empty() {
+            return events;
+        }
+        if !self.flush(within).await {
+            return events;
         }
         let ids = events.iter().map(|e| e.id.clone()).collect();
         if let Ok(cursors) = self.cursors(ids).await {
@@ -332,4 +343,30 @@ impl Relay {
         }
         events
     }
+}
+
+/// Events committed to this service's outbox but not yet in realtime's log.
+pub fn backlog(conn: &mut PgConnection) -> QueryResult<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+    diesel::sql_query("SELECT count(*) AS count FROM outbox WHERE delivered_at IS NULL")
+        .get_result::<Count>(conn)
+        .map(|row| row.count)
+}
+
+/// A metrics sampler for [`backlog`].
+pub fn backlog_sampler(service: &'static str, pool: crate::db::PgPool) -> crate::metrics::Sampler {
+    std::sync::Arc::new(move || {
+        if let Ok(mut conn) = pool.get()
+            && let Ok(count) = backlog(&mut conn)
+        {
+            crate::metrics::METRICS
+                .outbox_backlog
+                .with_label_values(&[service])
+                .set(count);
+        }
+    })
 }

@@ -18,6 +18,7 @@ use clickclack_realtime::{Realtime, RealtimeConfig};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -57,6 +58,10 @@ pub struct RunningStack {
     /// Kept so realtime alone can be stopped and restarted (outage tests).
     realtime_config: RealtimeConfig,
     realtime_shutdown: CancellationToken,
+    /// Kept so the gateway alone can be stopped and restarted on the same
+    /// port (client reconnect tests).
+    gateway_config: GatewayConfig,
+    gateway_shutdown: CancellationToken,
 }
 
 async fn bind(addr: SocketAddr, service: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
@@ -86,6 +91,7 @@ impl RunningStack {
             listen: realtime_addr,
             internal_key: config.internal_key.clone(),
             db_pool_size: config.db_pool_size,
+            metrics_addr: None,
         };
         let messaging_config = MessagingConfig {
             database_url: config.database_url.clone(),
@@ -94,12 +100,14 @@ impl RunningStack {
             upload_max_bytes: config.upload_max_bytes,
             internal_key: config.internal_key.clone(),
             db_pool_size: config.db_pool_size,
+            metrics_addr: None,
             realtime_addr: format!("http://{realtime_addr}"),
         };
         let identity_config = IdentityConfig {
             database_url: config.database_url.clone(),
             listen: identity_addr,
             db_pool_size: config.db_pool_size,
+            metrics_addr: None,
             realtime_addr: format!("http://{realtime_addr}"),
             internal_key: config.internal_key.clone(),
         };
@@ -143,11 +151,13 @@ impl RunningStack {
             let outcome = messaging.serve(messaging_listener, token).await;
             ("messaging", outcome.map_err(anyhow::Error::from))
         });
-        let token = shutdown.clone();
-        services.spawn(async move {
-            let outcome = clickclack_gateway::serve(&gateway_config, http_listener, token).await;
-            ("gateway", outcome)
-        });
+        let gateway_shutdown = shutdown.child_token();
+        spawn_gateway(
+            &mut services,
+            gateway_config.clone(),
+            http_listener,
+            gateway_shutdown.clone(),
+        )?;
         Ok(RunningStack {
             identity_addr,
             messaging_addr,
@@ -158,7 +168,32 @@ impl RunningStack {
             services,
             realtime_config,
             realtime_shutdown,
+            gateway_config,
+            gateway_shutdown,
         })
+    }
+
+    /// Stops the gateway alone, as a crash or redeploy would: the listener
+    /// closes and every open connection, WebSockets included, is cut.
+    pub async fn stop_gateway(&mut self) {
+        self.gateway_shutdown.cancel();
+        while let Some(finished) = self.services.join_next().await {
+            if matches!(finished, Ok(("gateway", _))) {
+                return;
+            }
+        }
+    }
+
+    /// Starts the gateway again on its old address.
+    pub async fn start_gateway(&mut self) -> anyhow::Result<()> {
+        let (listener, _) = bind(self.http_addr, "the gateway").await?;
+        self.gateway_shutdown = self.shutdown.child_token();
+        spawn_gateway(
+            &mut self.services,
+            self.gateway_config.clone(),
+            listener,
+            self.gateway_shutdown.clone(),
+        )
     }
 
     /// Stops the realtime service alone, as an outage would.
@@ -219,6 +254,59 @@ impl RunningStack {
         self.shutdown.cancel();
         while self.services.join_next().await.is_some() {}
     }
+}
+
+/// Longest wait, once the gateway has stopped serving, for its leftover
+/// blocking work before its runtime is torn down anyway.
+const GATEWAY_TEARDOWN: Duration = Duration::from_secs(5);
+
+/// Serves the gateway on `listener` until `shutdown`, on a runtime of its
+/// own on a thread of its own, as if it were a separate process.
+///
+/// Why not a task like the other services: axum's graceful shutdown only
+/// waits for plain HTTP connections. Upgraded WebSockets live on in detached
+/// tasks, so a gateway stopped in place would keep streaming events to its
+/// clients. Dropping the gateway's runtime ends every task it spawned, so
+/// stopping it cuts those sockets as a real gateway exit would, while the
+/// gateway itself still starts through `clickclack_gateway::serve`.
+fn spawn_gateway(
+    services: &mut JoinSet<(&'static str, anyhow::Result<()>)>,
+    config: GatewayConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    // Moved off this runtime's reactor, to be registered with the gateway's.
+    let listener = listener.into_std()?;
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let token = shutdown.clone();
+    std::thread::Builder::new()
+        .name("gateway".into())
+        .spawn(move || {
+            let serve = || -> anyhow::Result<()> {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .thread_name("gateway-worker")
+                    .build()?;
+                let outcome = runtime.block_on(async move {
+                    let listener = TcpListener::from_std(listener)?;
+                    clickclack_gateway::serve(&config, listener, token).await
+                });
+                runtime.shutdown_timeout(GATEWAY_TEARDOWN);
+                outcome
+            };
+            let _ = done.send(serve());
+        })
+        .context("cannot start the gateway thread")?;
+    services.spawn(async move {
+        // Dropping the stack aborts this task; the guard then stops the
+        // gateway thread too.
+        let _stop_gateway = shutdown.drop_guard();
+        let outcome = finished
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the gateway thread panicked")));
+        ("gateway", outcome)
+    });
+    Ok(())
 }
 
 /// What the dev stack creates in an empty database.

@@ -198,6 +198,29 @@ impl TestStack {
             .expect("restart realtime");
     }
 
+    /// Stops the gateway alone (a crash or redeploy): its port closes and
+    /// every open connection, WebSockets included, is cut. The services and
+    /// any replica keep running. See [`Self::start_gateway`].
+    pub async fn stop_gateway(&mut self) {
+        self.stack.as_mut().expect("running").stop_gateway().await;
+    }
+
+    /// Starts the gateway again on the same port, so `http_url` stays valid.
+    pub async fn start_gateway(&mut self) {
+        self.stack
+            .as_mut()
+            .expect("running")
+            .start_gateway()
+            .await
+            .expect("restart the gateway");
+    }
+
+    /// [`Self::stop_gateway`] then [`Self::start_gateway`].
+    pub async fn restart_gateway(&mut self) {
+        self.stop_gateway().await;
+        self.start_gateway().await;
+    }
+
     pub async fn stop(mut self) {
         if let Some(stack) = self.stack.take() {
             stack.stop().await;

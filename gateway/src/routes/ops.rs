@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use clickclack_common::grpc::Peer;
 use serde_json::json;
 use std::time::Duration;
-use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -46,7 +46,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn serving(mut health: HealthClient<Channel>, service: &str) -> bool {
+async fn serving(mut health: HealthClient<Peer>, service: &str) -> bool {
     let check = health.check(HealthCheckRequest {
         service: service.into(),
     });

@@ -23,6 +23,9 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+/// How long a write waits for its events to reach realtime.
+const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
 pub struct IdentityApi {
     pool: PgPool,
     relay: Arc<Relay>,
@@ -38,15 +41,17 @@ impl IdentityApi {
         }
     }
 
-    /// Like `with_conn`, for writes that record events: the relay is woken
-    /// to deliver them.
+    /// Like `with_conn`, for writes that record events: their events are
+    /// delivered to realtime before the answer (bounded by a short wait), so
+    /// a caller that acts next, such as a bot connecting with its new token,
+    /// finds them already in the log rather than arriving late.
     async fn write<T, F>(&self, work: F) -> Result<T, Status>
     where
         T: Send + 'static,
         F: FnOnce(&mut PgConnection) -> Result<T, IdentityError> + Send + 'static,
     {
         let outcome = self.with_conn(work).await;
-        self.relay.wake();
+        self.relay.flush(PUBLISH_WAIT).await;
         outcome
     }
 

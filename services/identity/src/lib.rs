@@ -52,6 +52,9 @@ pub struct IdentityConfig {
     /// Shared secret that signs principal assertions (at least 32 bytes).
     #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = DEV_INTERNAL_KEY, hide_default_value = true)]
     pub internal_key: String,
+    /// Prometheus metrics address (`GET /metrics`); not served when unset.
+    #[arg(long, env = "CLICKCLACK_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// A migrated database, ready to serve.
@@ -62,6 +65,14 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// What the metrics endpoint samples at each scrape.
+    pub fn samplers(&self) -> Vec<clickclack_common::metrics::Sampler> {
+        vec![
+            clickclack_common::metrics::pool_sampler("identity", self.pool.clone()),
+            clickclack_common::outbox::backlog_sampler("identity", self.pool.clone()),
+        ]
+    }
+
     /// Connects and runs pending migrations. Blocking: call before serving.
     pub fn open(config: &IdentityConfig) -> anyhow::Result<Identity> {
         let key = AssertionKey::from_secret(&config.internal_key)?;
@@ -98,7 +109,7 @@ impl Identity {
         changes.spawn_listener(self.database_url, shutdown.clone());
         let api = api::IdentityApi::new(self.pool, self.relay, changes);
         tracing::info!(addr = ?listener.local_addr().ok(), "identity listening");
-        tonic::transport::Server::builder()
+        clickclack_common::grpc::server()
             .add_service(health_service)
             .add_service(clickclack_common::grpc::reflection_service())
             .add_service(IdentityServiceServer::new(api))
@@ -115,6 +126,11 @@ pub async fn run(config: IdentityConfig, shutdown: CancellationToken) -> anyhow:
     let opened = config.clone();
     let identity = tokio::task::spawn_blocking(move || Identity::open(&opened)).await??;
     let listener = TcpListener::bind(config.listen).await?;
+    clickclack_common::metrics::spawn_server(
+        config.metrics_addr,
+        identity.samplers(),
+        shutdown.clone(),
+    );
     identity.serve(listener, shutdown).await?;
     Ok(())
 }

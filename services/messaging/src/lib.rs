@@ -62,6 +62,9 @@ pub struct MessagingConfig {
         default_value = "http://127.0.0.1:50053"
     )]
     pub realtime_addr: String,
+    /// Prometheus metrics address (`GET /metrics`); not served when unset.
+    #[arg(long, env = "CLICKCLACK_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// A migrated database, ready to serve.
@@ -73,6 +76,14 @@ pub struct Messaging {
 }
 
 impl Messaging {
+    /// What the metrics endpoint samples at each scrape.
+    pub fn samplers(&self) -> Vec<clickclack_common::metrics::Sampler> {
+        vec![
+            clickclack_common::metrics::pool_sampler("messaging", self.pool.clone()),
+            clickclack_common::outbox::backlog_sampler("messaging", self.pool.clone()),
+        ]
+    }
+
     /// Connects, runs pending migrations and checks the key. Blocking.
     pub fn open(config: &MessagingConfig) -> anyhow::Result<Messaging> {
         let key = AssertionKey::from_secret(&config.internal_key)?;
@@ -124,7 +135,7 @@ impl Messaging {
         .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
         tracing::info!(addr = ?listener.local_addr().ok(), "messaging listening");
-        tonic::transport::Server::builder()
+        clickclack_common::grpc::server()
             .add_service(health_service)
             .add_service(clickclack_common::grpc::reflection_service())
             .add_service(tonic::service::interceptor::InterceptedService::new(
@@ -144,6 +155,11 @@ pub async fn run(config: MessagingConfig, shutdown: CancellationToken) -> anyhow
     let opened = config.clone();
     let messaging = tokio::task::spawn_blocking(move || Messaging::open(&opened)).await??;
     let listener = TcpListener::bind(config.listen).await?;
+    clickclack_common::metrics::spawn_server(
+        config.metrics_addr,
+        messaging.samplers(),
+        shutdown.clone(),
+    );
     messaging.serve(listener, shutdown).await?;
     Ok(())
 }

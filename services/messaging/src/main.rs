@@ -14,7 +14,7 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    clickclack_common::telemetry::init_logging();
+    let _telemetry = clickclack_common::telemetry::init("clickclack-messaging");
     let cli = Cli::parse();
     clickclack_messaging::run(cli.config, clickclack_common::shutdown::on_signal()).await
 }

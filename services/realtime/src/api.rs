@@ -6,6 +6,7 @@ use crate::hub::{EPHEMERAL_CHANNEL, EphemeralWire, Hub, Live};
 use crate::store::events;
 use clickclack_common::assertion::{Claims, caller};
 use clickclack_common::db::{self, PgPool};
+use clickclack_common::metrics::METRICS;
 use clickclack_common::{cursor, ids};
 use clickclack_proto::realtime as rt;
 use clickclack_proto::realtime::realtime_service_server::RealtimeService;
@@ -52,6 +53,7 @@ impl RealtimeService for RealtimeApi {
         domain::require_producer(&claims)?;
         let incoming = request.into_inner().events;
         let events = db::run(&self.pool, move |conn| domain::append(conn, incoming)).await?;
+        METRICS.events_appended.inc_by(events.len() as u64);
         Ok(Response::new(rt::AppendResponse { events }))
     }
 
@@ -211,7 +213,9 @@ impl Subscriber {
 
     async fn send_if_visible(&self, event: &rt::Event) -> Result<(), ()> {
         if domain::event_visible_to(event, &self.claims) {
-            self.sender.send(Ok(event.clone())).await.map_err(|_| ())
+            self.sender.send(Ok(event.clone())).await.map_err(|_| ())?;
+            METRICS.events_delivered.inc();
+            Ok(())
         } else {
             Ok(())
         }
@@ -241,6 +245,7 @@ impl Subscriber {
                     .send(Ok(domain::to_pb(row)))
                     .await
                     .map_err(|_| ())?;
+                METRICS.events_delivered.inc();
             }
             if !full {
                 return Ok(());

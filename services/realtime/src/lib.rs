@@ -41,6 +41,9 @@ pub struct RealtimeConfig {
     pub internal_key: String,
     #[arg(long, env = "CLICKCLACK_REALTIME_DB_POOL", default_value_t = 16)]
     pub db_pool_size: u32,
+    /// Prometheus metrics address (`GET /metrics`); not served when unset.
+    #[arg(long, env = "CLICKCLACK_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// A migrated database, ready to serve.
@@ -51,6 +54,14 @@ pub struct Realtime {
 }
 
 impl Realtime {
+    /// What the metrics endpoint samples at each scrape.
+    pub fn samplers(&self) -> Vec<clickclack_common::metrics::Sampler> {
+        vec![clickclack_common::metrics::pool_sampler(
+            "realtime",
+            self.pool.clone(),
+        )]
+    }
+
     /// Connects, runs pending migrations and checks the key. Blocking.
     pub fn open(config: &RealtimeConfig) -> anyhow::Result<Realtime> {
         let key = AssertionKey::from_secret(&config.internal_key)?;
@@ -87,7 +98,7 @@ impl Realtime {
         let api =
             RealtimeServiceServer::new(api::RealtimeApi::new(self.pool, hub, shutdown.clone()));
         tracing::info!(addr = ?listener.local_addr().ok(), "realtime listening");
-        tonic::transport::Server::builder()
+        clickclack_common::grpc::server()
             .add_service(health_service)
             .add_service(clickclack_common::grpc::reflection_service())
             .add_service(tonic::service::interceptor::InterceptedService::new(
@@ -108,5 +119,10 @@ pub async fn run(config: RealtimeConfig, shutdown: CancellationToken) -> anyhow:
     let opened = config.clone();
     let realtime = tokio::task::spawn_blocking(move || Realtime::open(&opened)).await??;
     let listener = TcpListener::bind(config.listen).await?;
+    clickclack_common::metrics::spawn_server(
+        config.metrics_addr,
+        realtime.samplers(),
+        shutdown.clone(),
+    );
     realtime.serve(listener, shutdown).await
 }

@@ -1,0 +1,115 @@
+//! The service metrics endpoint: RPC counts by method and status, database
+//! pool gauges, outbox backlog and realtime's event counters, scraped over
+//! HTTP after real traffic through the gateway.
+
+use clickclack_testkit::TestStack;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+/// The value of the sample whose line starts with `prefix`.
+fn sample(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .find(|line| line.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_rpcs_pools_backlog_and_events() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("acme").await;
+    let (_, token) = stack
+        .service_bot(&boot.workspace.id, "counter", "bot:write")
+        .await;
+    let pool = clickclack_common::db::connect(
+        &stack.db.url,
+        clickclack_messaging::SCHEMA,
+        clickclack_messaging::MIGRATIONS,
+        2,
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/metrics", listener.local_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(clickclack_common::metrics::serve_on(
+        listener,
+        vec![
+            clickclack_common::metrics::pool_sampler("messaging", pool.clone()),
+            clickclack_common::outbox::backlog_sampler("messaging", pool),
+        ],
+        shutdown.clone(),
+    ));
+
+    let scrape = || async {
+        stack
+            .http
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let before = scrape().await;
+    let post_ok = "clickclack_grpc_requests_total{code=\"0\",rpc=\"/clickclack.messaging.v1.MessagingService/PostMessage\"}";
+    let posted_before = before
+        .lines()
+        .find(|line| line.starts_with(post_ok))
+        .map_or(0.0, |_| sample(&before, post_ok));
+
+    for i in 0..3 {
+        let response = stack
+            .http
+            .post(format!(
+                "{}/api/channels/{}/messages",
+                stack.http_url, boot.general.id
+            ))
+            .bearer_auth(&token)
+            .json(&json!({ "body": format!("m{i}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    // An RPC that fails is counted under its status code (5 = NOT_FOUND).
+    let missing = stack
+        .get("/api/messages/msg_doesnotexist", Some(&token))
+        .await;
+    assert_eq!(missing.status(), 404);
+
+    let after = scrape().await;
+    assert_eq!(sample(&after, post_ok) - posted_before, 3.0, "{after}");
+    assert!(
+        sample(
+            &after,
+            "clickclack_grpc_requests_total{code=\"5\",rpc=\"/clickclack.messaging.v1.MessagingService/GetMessage\"}"
+        ) >= 1.0
+    );
+    assert!(
+        sample(
+            &after,
+            "clickclack_grpc_request_duration_seconds_count{rpc=\"/clickclack.messaging.v1.MessagingService/PostMessage\"}"
+        ) >= 3.0
+    );
+    assert!(
+        sample(
+            &after,
+            "clickclack_db_pool_connections{service=\"messaging\"}"
+        ) >= 1.0
+    );
+    assert!(after.contains("clickclack_db_pool_idle_connections{service=\"messaging\"}"));
+    // Every post was delivered to realtime before its response.
+    assert_eq!(
+        sample(&after, "clickclack_outbox_backlog{service=\"messaging\"}"),
+        0.0
+    );
+    assert!(sample(&after, "clickclack_realtime_events_appended_total") >= 3.0);
+    assert!(after.contains("clickclack_realtime_events_delivered_total"));
+    shutdown.cancel();
+    stack.stop().await;
+}
