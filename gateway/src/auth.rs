@@ -84,6 +84,20 @@ impl Principal {
         self.credential == Credential::Session
     }
 
+    /// Whether a change notice may affect this principal: its credential,
+    /// its user (membership, role), or a user-owned bot's owner. "hello" and
+    /// "resync" concern everyone.
+    pub fn concerned_by(&self, change: &pb::AuthChange) -> bool {
+        match change.kind.as_str() {
+            "token" | "session" => change.subject_id == self.token_id,
+            "member" => {
+                change.subject_id == self.user.id
+                    || self.user.owner_user_id.as_deref() == Some(change.subject_id.as_str())
+            }
+            _ => true,
+        }
+    }
+
     pub fn bearer(&self) -> &Arc<RawToken> {
         &self.bearer
     }
@@ -156,9 +170,12 @@ pub struct AuthCache {
     /// True while this gateway receives identity's change notices. Without
     /// them nothing is cached, so a revocation is never served stale.
     live: AtomicBool,
-    /// Wakes open WebSockets to re-check their credential.
-    changed: tokio::sync::watch::Sender<u64>,
+    /// Tells open WebSockets what changed, so the ones concerned re-check.
+    changed: tokio::sync::broadcast::Sender<Arc<pb::AuthChange>>,
 }
+
+/// Change notices a socket may fall behind by before it re-checks anyway.
+const CHANGE_BUFFER: usize = 256;
 
 /// Above this many entries, expired ones are swept on insert.
 const CACHE_SWEEP_THRESHOLD: usize = 10_000;
@@ -170,7 +187,7 @@ impl AuthCache {
             entries: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
             live: AtomicBool::new(false),
-            changed: tokio::sync::watch::channel(0).0,
+            changed: tokio::sync::broadcast::channel(CHANGE_BUFFER).0,
         }
     }
 
@@ -179,8 +196,9 @@ impl AuthCache {
         self.live.load(Ordering::SeqCst)
     }
 
-    /// A receiver that changes whenever cached authentications were dropped.
-    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+    /// Every change notice from now on (a lagging receiver must assume
+    /// anything changed).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<pb::AuthChange>> {
         self.changed.subscribe()
     }
 
@@ -217,13 +235,14 @@ impl AuthCache {
         entries.insert(key, (until, principal));
     }
 
-    /// Drops everything cached and wakes open sockets to re-check.
-    pub fn clear(&self) {
+    /// Drops everything cached and tells open sockets what changed.
+    pub fn clear(&self, change: pb::AuthChange) {
         let mut entries = self.entries.lock().expect("auth cache lock");
         self.generation.fetch_add(1, Ordering::SeqCst);
         entries.clear();
         drop(entries);
-        self.changed.send_modify(|n| *n += 1);
+        // No socket listening is fine.
+        let _ = self.changed.send(Arc::new(change));
     }
 
     fn set_live(&self, live: bool) {
@@ -394,7 +413,7 @@ pub fn watch_auth_changes(state: AppState, shutdown: CancellationToken) {
                                 backoff = Duration::from_millis(100);
                                 state.auth_cache.set_live(true);
                             }
-                            state.auth_cache.clear();
+                            state.auth_cache.clear(change);
                         }
                         Ok(None) | Err(_) => break,
                     }
@@ -402,7 +421,10 @@ pub fn watch_auth_changes(state: AppState, shutdown: CancellationToken) {
             }
             // Without notices nothing may be served from the cache.
             state.auth_cache.set_live(false);
-            state.auth_cache.clear();
+            state.auth_cache.clear(pb::AuthChange {
+                kind: "resync".into(),
+                subject_id: String::new(),
+            });
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
                 _ = shutdown.cancelled() => return,
@@ -410,4 +432,50 @@ pub fn watch_auth_changes(state: AppState, shutdown: CancellationToken) {
             backoff = (backoff * 2).min(Duration::from_secs(2));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bot_principal(owner: Option<&str>) -> Principal {
+        Principal {
+            user: wire::User {
+                id: "usr_bot".into(),
+                kind: "bot".into(),
+                display_name: "Bot".into(),
+                handle: "bot".into(),
+                avatar_url: String::new(),
+                created_at: String::new(),
+                owner_user_id: owner.map(str::to_owned),
+            },
+            workspace_id: "wsp_1".into(),
+            role: "bot".into(),
+            scopes: BTreeSet::new(),
+            token_id: "btok_1".into(),
+            credential: Credential::Bot,
+            expires_at: None,
+            bearer: Arc::new(RawToken::from_presented("ccb_x")),
+        }
+    }
+
+    fn change(kind: &str, subject: &str) -> pb::AuthChange {
+        pb::AuthChange {
+            kind: kind.into(),
+            subject_id: subject.into(),
+        }
+    }
+
+    #[test]
+    fn a_socket_rechecks_only_for_changes_that_concern_it() {
+        let owned = bot_principal(Some("usr_owner"));
+        assert!(owned.concerned_by(&change("token", "btok_1")));
+        assert!(!owned.concerned_by(&change("token", "btok_2")));
+        assert!(owned.concerned_by(&change("member", "usr_bot")));
+        assert!(owned.concerned_by(&change("member", "usr_owner")));
+        assert!(!owned.concerned_by(&change("member", "usr_someone")));
+        assert!(!bot_principal(None).concerned_by(&change("member", "usr_owner")));
+        assert!(owned.concerned_by(&change("resync", "")));
+        assert!(owned.concerned_by(&change("hello", "")));
+    }
 }

@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::StreamExt;
 use tonic::Code;
 
@@ -241,7 +242,6 @@ impl Session {
         let mut fallback = tokio::time::interval(REAUTH_FALLBACK);
         let mut last_check = tokio::time::Instant::now();
         let mut changes = self.state.auth_cache.subscribe();
-        changes.mark_unchanged();
         // Sessions and rotated tokens end by themselves: re-check then. The
         // end can move (a rotation starts a grace period), so every
         // successful re-check re-arms the timer.
@@ -270,9 +270,15 @@ impl Session {
                         return;
                     }
                 }
-                changed = changes.changed() => {
-                    if changed.is_err() {
-                        return;
+                change = changes.recv() => {
+                    let concerned = match change {
+                        Ok(change) => self.principal.concerned_by(&change),
+                        // Missed notices: any of them may have been ours.
+                        Err(RecvError::Lagged(_)) => true,
+                        Err(RecvError::Closed) => return,
+                    };
+                    if !concerned {
+                        continue;
                     }
                     match self.recheck().await {
                         Err(reason) => return close(socket, CLOSE_POLICY, &reason).await,
