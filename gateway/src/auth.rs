@@ -333,21 +333,22 @@ pub async fn for_workspace(
 
 /// The workspace a session's request targets, read from the route: the
 /// workspace in `/api/workspaces/{id}/...`, the workspace of the channel,
-/// message, DM or upload in the path, or `?workspace_id=`.
-async fn target_workspace(state: &AppState, parts: &Parts) -> Result<String, ApiError> {
+/// message, DM or upload in the path, or `?workspace_id=`. Also says whether
+/// it was found through a resource id in the path.
+async fn target_workspace(state: &AppState, parts: &Parts) -> Result<(String, bool), ApiError> {
     let mut segments = parts.uri.path().trim_start_matches('/').split('/');
     let (api, area, id) = (segments.next(), segments.next(), segments.next());
     if api == Some("api")
         && let Some(id) = id
     {
         match area {
-            Some("workspaces") => return Ok(id.to_owned()),
+            Some("workspaces") => return Ok((id.to_owned(), false)),
             Some("channels" | "messages" | "dms" | "uploads")
                 if [ids::CHANNEL, ids::MESSAGE, ids::DM, ids::UPLOAD]
                     .iter()
                     .any(|prefix| ids::has_prefix(id, prefix)) =>
             {
-                return state.locate(id).await;
+                return Ok((state.locate(id).await?, true));
             }
             _ => {}
         }
@@ -360,6 +361,7 @@ async fn target_workspace(state: &AppState, parts: &Parts) -> Result<String, Api
                 .find(|(name, _)| name == "workspace_id")
                 .map(|(_, value)| value.into_owned())
         })
+        .map(|workspace| (workspace, false))
         .unwrap_or_default())
 }
 
@@ -371,13 +373,7 @@ impl FromRequestParts<AppState> for Arc<Principal> {
         if !token.is_well_formed(SESSION_TOKEN_PREFIX) {
             return authenticate(state, token, "").await;
         }
-        let workspace = target_workspace(state, parts).await?;
-        let located = parts
-            .uri
-            .path()
-            .split('/')
-            .nth(2)
-            .is_some_and(|area| area != "workspaces");
+        let (workspace, located) = target_workspace(state, parts).await?;
         match authenticate(state, token, &workspace).await {
             // A resource in a workspace the human is not in stays invisible.
             Err(error) if located && error.status == axum::http::StatusCode::FORBIDDEN => {

@@ -139,6 +139,23 @@ async fn a_magic_link_opens_a_session_once_and_logout_ends_it() {
     )
     .await;
     assert_eq!(status, 404, "another workspace's channel stays invisible");
+    let (status, _) = get(
+        &stack,
+        &format!("/api/realtime/events?workspace_id={}", other.workspace.id),
+        &session,
+    )
+    .await;
+    assert_eq!(
+        status, 403,
+        "a workspace named outright answers 403 (API.md §8)"
+    );
+    let (status, _) = get(
+        &stack,
+        &format!("/api/realtime/events?workspace_id={}", boot.workspace.id),
+        &session,
+    )
+    .await;
+    assert_eq!(status, 200, "the human reads their own workspace's events");
 
     // Requesting a link says the same thing for anyone.
     for email in [email.as_str(), "nobody@nowhere.test"] {
