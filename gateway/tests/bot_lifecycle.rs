@@ -52,6 +52,23 @@ async fn get(stack: &TestStack, path: &str, token: &str) -> (u16, Value) {
     call(stack, reqwest::Method::GET, path, Some(token), None).await
 }
 
+/// Reads frames until an event of `kind` arrives (panics after 3 s).
+async fn next_of_type(socket: &mut clickclack_testkit::ws::Socket, kind: &str) -> Value {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} event within 3 s"));
+        if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = frame {
+            let event: Value = serde_json::from_str(&text).unwrap();
+            if event["type"] == kind {
+                return event;
+            }
+        }
+    }
+}
+
 async fn status_of_me(http: &reqwest::Client, base: &str, token: &str) -> u16 {
     call_at(
         http,
@@ -695,6 +712,12 @@ async fn bots_publish_command_menus_that_go_with_them() {
             .await
         }
     };
+    let mut watcher = open_socket(
+        &stack.http_url,
+        &format!("workspace_id={}", c.workspace),
+        &c.member,
+    )
+    .await;
     let (status, body) = put(
         &c.bot_token,
         json!({ "commands": [
@@ -708,6 +731,10 @@ async fn bots_publish_command_menus_that_go_with_them() {
     assert_eq!(commands[0]["command"], "/deploy");
     assert_eq!(commands[0]["args_hint"], "<env>");
     assert_eq!(commands[1]["command"], "/status");
+    // Members' clients learn of the new menu live (no cursor: never replayed).
+    let updated = next_of_type(&mut watcher, "bot_command.updated").await;
+    assert_eq!(updated["cursor"], "");
+    assert_eq!(updated["payload"]["command_count"], 2);
 
     let listing = format!("/api/workspaces/{}/bot-commands", c.workspace);
     let (status, listed) = get(&stack, &listing, &c.member).await;
@@ -763,6 +790,9 @@ async fn bots_publish_command_menus_that_go_with_them() {
     )
     .await;
     assert_eq!(status, 204);
+    let removed = next_of_type(&mut watcher, "bot.membership_removed").await;
+    assert_eq!(removed["cursor"], "");
+    assert_eq!(removed["payload"]["bot_user_id"], bot_id);
     assert_eq!(
         get(&stack, &listing, &c.member).await.1["bot_commands"],
         json!([])

@@ -215,6 +215,37 @@ impl Relay {
         self.wake.notify_one();
     }
 
+    /// Publishes a live-only event (no cursor, never replayed, e.g.
+    /// `bot.membership_removed`) to the sockets of `workspace_id`. Best
+    /// effort by nature: a client that was not connected learns the state
+    /// by reading it, so a failure is only logged.
+    pub async fn publish_live(
+        &self,
+        workspace_id: &str,
+        event_type: &str,
+        payload: serde_json::Value,
+    ) {
+        let claims = Claims::new(
+            self.producer,
+            "service",
+            workspace_id,
+            "service",
+            &BTreeSet::new(),
+        );
+        let event = rt::Event {
+            r#type: event_type.to_owned(),
+            workspace_id: workspace_id.to_owned(),
+            payload_json: payload.to_string(),
+            ..Default::default()
+        };
+        let request = self
+            .key
+            .request(&claims, rt::PublishRequest { event: Some(event) });
+        if let Err(status) = self.realtime.clone().publish(request).await {
+            tracing::warn!(producer = self.producer, event_type, error = %status.message(), "live event not published");
+        }
+    }
+
     /// Appends every pending row, oldest first. Returns how many were sent.
     pub async fn deliver(&self) -> Result<usize, RelayError> {
         let _turn = self.delivering.lock().await;

@@ -152,10 +152,22 @@ impl IdentityService for IdentityApi {
     ) -> Reply<pb::RemoveBotResponse> {
         let req = request.into_inner();
         let actor = Actor::from_optional(req.actor_user_id);
-        let (bot, revoked) = self
-            .write(move |conn| bots::remove_bot(conn, &req.workspace, &req.bot_user_id, &actor))
+        let (bot, revoked, workspace_id) = self
+            .write(move |conn| {
+                let workspace = domain::resolve_workspace(conn, &req.workspace)?;
+                let (bot, revoked) =
+                    bots::remove_bot(conn, &workspace.id, &req.bot_user_id, &actor)?;
+                Ok((bot, revoked, workspace.id))
+            })
             .await?;
         tracing::info!(bot = %bot.id, revoked, "removed bot from workspace");
+        self.relay
+            .publish_live(
+                &workspace_id,
+                "bot.membership_removed",
+                serde_json::json!({ "bot_user_id": bot.id, "user_id": bot.id }),
+            )
+            .await;
         Ok(Response::new(pb::RemoveBotResponse {
             bot: Some(user_pb(bot)),
             revoked_tokens: revoked as u32,
@@ -266,11 +278,19 @@ impl IdentityService for IdentityApi {
                 args_hint: c.args_hint,
             })
             .collect();
+        let (bot_user_id, workspace_id) = (req.bot_user_id.clone(), req.workspace_id.clone());
         let rows = self
             .with_conn(move |conn| {
                 commands::set_commands(conn, &req.bot_user_id, &req.workspace_id, input)
             })
             .await?;
+        self.relay
+            .publish_live(
+                &workspace_id,
+                "bot_command.updated",
+                serde_json::json!({ "bot_user_id": bot_user_id, "command_count": rows.len() }),
+            )
+            .await;
         Ok(Response::new(command_list_pb(rows)))
     }
 
