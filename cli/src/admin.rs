@@ -845,22 +845,8 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 .await
                 .rpc()?;
             if as_json {
-                let entries: Vec<serde_json::Value> = list
-                    .entries
-                    .into_iter()
-                    .map(|e| {
-                        json!({
-                            "id": e.id,
-                            "workspace_id": e.workspace_id,
-                            "actor_user_id": e.actor_user_id,
-                            "action": e.action,
-                            "target_id": e.target_id,
-                            "detail": serde_json::from_str::<serde_json::Value>(&e.detail_json)
-                                .unwrap_or(serde_json::Value::Null),
-                            "created_at": e.created_at,
-                        })
-                    })
-                    .collect();
+                let entries: Vec<wire::AuditEntry> =
+                    list.entries.into_iter().map(Into::into).collect();
                 output::json(&json!({ "entries": entries }))
             } else {
                 output::table(

@@ -98,6 +98,13 @@ impl Principal {
         }
     }
 
+    /// How long the credential works on by itself (`None`: no end of its
+    /// own; zero once past).
+    pub fn time_left(&self) -> Option<Duration> {
+        self.expires_at
+            .map(|at| (at - Utc::now()).to_std().unwrap_or_default())
+    }
+
     pub fn bearer(&self) -> &Arc<RawToken> {
         &self.bearer
     }
@@ -219,11 +226,10 @@ impl AuthCache {
             return;
         }
         // Never cache past the credential's own end.
-        let mut until = Instant::now() + self.ttl;
-        if let Some(expires) = principal.expires_at {
-            let left = (expires - Utc::now()).to_std().unwrap_or_default();
-            until = until.min(Instant::now() + left);
-        }
+        let ttl = principal
+            .time_left()
+            .map_or(self.ttl, |left| left.min(self.ttl));
+        let until = Instant::now() + ttl;
         let mut entries = self.entries.lock().expect("auth cache lock");
         if self.generation() != fetched_in {
             return;

@@ -91,7 +91,12 @@ impl AppState {
             return Err(ApiError::bad_request("workspace_id is required"));
         }
         let principal = crate::auth::for_workspace(self, principal, key).await?;
-        let workspace_id = self.caller_workspace(&principal, key).await?;
+        // A session scoped to `key` already carries its resolved id.
+        let workspace_id = if principal.is_session() {
+            principal.workspace_id.clone()
+        } else {
+            self.caller_workspace(&principal, key).await?
+        };
         Ok((workspace_id, principal))
     }
 

@@ -63,23 +63,6 @@ pub fn init(service_name: &'static str) -> Telemetry {
     Telemetry { provider }
 }
 
-/// Logs only (the CLI's admin commands, tests).
-pub fn init_logging() {
-    std::mem::forget(init_without_export());
-}
-
-fn init_without_export() -> Telemetry {
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_target(true)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    let _ = tracing_subscriber::registry()
-        .with(env_filter())
-        .with(fmt)
-        .try_init();
-    Telemetry { provider: None }
-}
-
 fn otlp_provider(
     service_name: &'static str,
     endpoint: &str,

@@ -104,6 +104,33 @@ impl From<pb::BotToken> for BotToken {
     }
 }
 
+/// One audit-log entry; `detail` is the JSON object identity recorded, and
+/// `actor_user_id` is null for an operator at the CLI.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuditEntry {
+    pub id: String,
+    pub workspace_id: String,
+    pub actor_user_id: Option<String>,
+    pub action: String,
+    pub target_id: String,
+    pub detail: serde_json::Value,
+    pub created_at: String,
+}
+
+impl From<pb::AuditEntry> for AuditEntry {
+    fn from(entry: pb::AuditEntry) -> Self {
+        AuditEntry {
+            detail: serde_json::from_str(&entry.detail_json).unwrap_or(serde_json::Value::Null),
+            id: entry.id,
+            workspace_id: entry.workspace_id,
+            actor_user_id: entry.actor_user_id,
+            action: entry.action,
+            target_id: entry.target_id,
+            created_at: entry.created_at,
+        }
+    }
+}
+
 /// A workspace membership, for operators.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Member {

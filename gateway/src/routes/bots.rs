@@ -25,16 +25,12 @@ fn minted(token: Option<pb::BotToken>, raw: String) -> Value {
     value
 }
 
-/// `scopes` may be an array or a comma-separated string (API.md §10).
+/// `scopes` may be an array or a comma-separated string (API.md §10);
+/// identity splits and expands either form.
 fn scopes_from(value: &Option<Value>) -> Result<Vec<String>, ApiError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(list)) => Ok(list
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()),
+        Some(Value::String(list)) => Ok(vec![list.clone()]),
         Some(Value::Array(items)) => items
             .iter()
             .map(|item| {
@@ -324,20 +320,8 @@ pub async fn audit_log(
         })
         .await?
         .into_inner();
-    let entries: Vec<Value> = list.entries.into_iter().map(audit_entry).collect();
+    let entries: Vec<wire::AuditEntry> = list.entries.into_iter().map(Into::into).collect();
     Ok(Json(json!({ "entries": entries })))
-}
-
-pub fn audit_entry(entry: pb::AuditEntry) -> Value {
-    json!({
-        "id": entry.id,
-        "workspace_id": entry.workspace_id,
-        "actor_user_id": entry.actor_user_id,
-        "action": entry.action,
-        "target_id": entry.target_id,
-        "detail": serde_json::from_str::<Value>(&entry.detail_json).unwrap_or(Value::Null),
-        "created_at": entry.created_at,
-    })
 }
 
 #[derive(Deserialize)]

@@ -162,10 +162,7 @@ struct Session {
 /// When a principal's credential ends by itself (far away when it does not).
 fn expiry_deadline(principal: &Principal) -> tokio::time::Instant {
     let far = Duration::from_secs(365 * 24 * 3600);
-    let left = principal
-        .expires_at
-        .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default())
-        .unwrap_or(far);
+    let left = principal.time_left().unwrap_or(far);
     tokio::time::Instant::now() + left.min(far)
 }
 

@@ -152,18 +152,13 @@ impl IdentityService for IdentityApi {
     ) -> Reply<pb::RemoveBotResponse> {
         let req = request.into_inner();
         let actor = Actor::from_optional(req.actor_user_id);
-        let (bot, revoked, workspace_id) = self
-            .write(move |conn| {
-                let workspace = domain::resolve_workspace(conn, &req.workspace)?;
-                let (bot, revoked) =
-                    bots::remove_bot(conn, &workspace.id, &req.bot_user_id, &actor)?;
-                Ok((bot, revoked, workspace.id))
-            })
+        let (bot, revoked, workspace) = self
+            .write(move |conn| bots::remove_bot(conn, &req.workspace, &req.bot_user_id, &actor))
             .await?;
         tracing::info!(bot = %bot.id, revoked, "removed bot from workspace");
         self.relay
             .publish_live(
-                &workspace_id,
+                &workspace.id,
                 "bot.membership_removed",
                 serde_json::json!({ "bot_user_id": bot.id, "user_id": bot.id }),
             )

@@ -1,9 +1,8 @@
 //! The audit trail: who changed which bot, token or membership, and when.
 //! Entries are written in the same transaction as the change they describe.
 
-use super::rules::Role;
-use super::{require_member, resolve_workspace};
-use crate::error::{IdentityError, Result};
+use super::resolve_workspace;
+use crate::error::Result;
 use crate::store::audit::{self, AuditRow};
 use crate::store::workspaces::WorkspaceRow;
 use chrono::Utc;
@@ -71,14 +70,7 @@ pub fn list(
     before: &str,
 ) -> Result<(WorkspaceRow, Vec<AuditRow>)> {
     let workspace = resolve_workspace(conn, workspace_key)?;
-    if let Actor::User(id) = actor {
-        let member = require_member(conn, &workspace, id)?;
-        if !Role::from_stored(&member.role).manages_workspace() {
-            return Err(IdentityError::Forbidden(
-                "only workspace owners and moderators can read the audit log".into(),
-            ));
-        }
-    }
+    super::require_manager(conn, &workspace, actor, "read the audit log")?;
     let limit = match limit {
         0 => DEFAULT_LIMIT,
         n => n.min(MAX_LIMIT),

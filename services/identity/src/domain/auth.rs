@@ -17,6 +17,11 @@ use diesel::{PgConnection, RunQueryDsl};
 /// write on every request.
 const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
 
+/// Whether `last_used_at` is old enough to be written again.
+fn last_used_is_stale(last_used_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last_used_at.is_none_or(|last| now - last >= LAST_USED_RESOLUTION)
+}
+
 /// The Postgres NOTIFY channel that carries [`AuthChange`]s.
 pub const CHANGES_CHANNEL: &str = "clickclack_auth_changes";
 
@@ -80,10 +85,7 @@ fn authenticate_bot(conn: &mut PgConnection, presented: &RawToken) -> Result<Aut
             "this bot's owner is no longer a member of its workspace".into(),
         ));
     }
-    if token
-        .last_used_at
-        .is_none_or(|last| now - last >= LAST_USED_RESOLUTION)
-    {
+    if last_used_is_stale(token.last_used_at, now) {
         tokens::set_last_used(conn, &token.id, now)?;
     }
     Ok(Authenticated {
@@ -127,10 +129,7 @@ fn authenticate_session(
         })?;
         (workspace.id, member.role)
     };
-    if session
-        .last_used_at
-        .is_none_or(|last| now - last >= LAST_USED_RESOLUTION)
-    {
+    if last_used_is_stale(session.last_used_at, now) {
         sessions::set_session_last_used(conn, &session.id, now)?;
     }
     Ok(Authenticated {

@@ -330,19 +330,12 @@ pub fn remove_bot(
     workspace_key: &str,
     bot_user_id: &str,
     actor: &Actor,
-) -> Result<(UserRow, usize)> {
+) -> Result<(UserRow, usize, WorkspaceRow)> {
     conn.transaction(|conn| {
         let workspace = resolve_workspace(conn, workspace_key)?;
         let bot = require_bot(conn, bot_user_id)?;
         require_home(conn, &bot, &workspace)?;
-        if let Actor::User(id) = actor {
-            let member = super::require_member(conn, &workspace, id)?;
-            if !Role::from_stored(&member.role).manages_workspace() {
-                return Err(IdentityError::Forbidden(
-                    "only workspace owners and moderators can remove bots".into(),
-                ));
-            }
-        }
+        super::require_manager(conn, &workspace, actor, "remove bots")?;
         let member = members::find_for_update(conn, &workspace.id, &bot.id)?.ok_or_else(|| {
             IdentityError::NotFound(format!(
                 "bot {} is not a member of workspace {}",
@@ -350,7 +343,7 @@ pub fn remove_bot(
             ))
         })?;
         let revoked = super::members::remove(conn, &workspace, &bot, &member, actor)?;
-        Ok((bot, revoked))
+        Ok((bot, revoked, workspace))
     })
 }
 

@@ -40,6 +40,25 @@ pub fn require_member(
     })
 }
 
+/// Owners, moderators and operators pass; anyone else gets 403 saying
+/// what they may not `do_what`.
+pub fn require_manager(
+    conn: &mut PgConnection,
+    workspace: &WorkspaceRow,
+    actor: &audit::Actor,
+    do_what: &str,
+) -> Result<()> {
+    if let audit::Actor::User(id) = actor {
+        let member = require_member(conn, workspace, id)?;
+        if !rules::Role::from_stored(&member.role).manages_workspace() {
+            return Err(IdentityError::Forbidden(format!(
+                "only workspace owners and moderators can {do_what}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn require_user(conn: &mut PgConnection, id: &str) -> Result<UserRow> {
     crate::store::users::find(conn, id.trim())?
         .ok_or_else(|| IdentityError::NotFound(format!("user {} not found", id.trim())))
