@@ -799,3 +799,118 @@ async fn bots_publish_command_menus_that_go_with_them() {
     );
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_to_the_new_routes_gets_its_status_and_an_error_body() {
+    let stack = TestStack::start().await;
+    let c = cast(&stack).await;
+    let bots_path = format!("/api/workspaces/{}/bots", c.workspace);
+    let (_, created) = post(
+        &stack,
+        &bots_path,
+        &c.owner,
+        json!({ "display_name": "Deploy" }),
+    )
+    .await;
+    let bot = created["bot"]["id"].as_str().unwrap().to_owned();
+    let token_id = created["bot_token"]["id"].as_str().unwrap().to_owned();
+    let other = stack.bootstrap("other").await;
+    let (foreign_bot, _) = stack
+        .service_bot(&other.workspace.id, "foreign", "bot:read")
+        .await;
+
+    let cases: Vec<(&str, String, Value, u16)> = vec![
+        (
+            "no display name",
+            bots_path.clone(),
+            json!({ "handle": "x" }),
+            400,
+        ),
+        (
+            "unknown scope",
+            bots_path.clone(),
+            json!({ "display_name": "X", "scopes": "bot:everything" }),
+            400,
+        ),
+        (
+            "scopes of the wrong type",
+            bots_path.clone(),
+            json!({ "display_name": "X", "scopes": 7 }),
+            400,
+        ),
+        (
+            "bad handle",
+            bots_path.clone(),
+            json!({ "display_name": "X", "handle": "no spaces" }),
+            400,
+        ),
+        (
+            "mint an unknown scope",
+            format!("{bots_path}/{bot}/tokens"),
+            json!({ "scopes": ["nope"] }),
+            400,
+        ),
+        (
+            "mint for another workspace's bot",
+            format!("{bots_path}/{}/tokens", foreign_bot.id),
+            json!({}),
+            404,
+        ),
+        (
+            "grace over 7 days",
+            format!("/api/bot-tokens/{token_id}/rotate"),
+            json!({ "grace_seconds": 8 * 86_400 }),
+            400,
+        ),
+        (
+            "rotate an unknown token",
+            "/api/bot-tokens/btok_unknown/rotate".into(),
+            json!({}),
+            404,
+        ),
+    ];
+    for (what, path, body, expected) in cases {
+        let (status, answer) = post(&stack, &path, &c.owner, body).await;
+        assert_eq!(status, expected, "{what}: {answer}");
+        assert!(
+            answer["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}: {answer}"
+        );
+    }
+    for email in ["", "not-an-email"] {
+        let (status, answer) = call(
+            &stack,
+            reqwest::Method::POST,
+            "/api/auth/magic/request",
+            None,
+            Some(json!({ "email": email })),
+        )
+        .await;
+        assert_eq!(status, 400, "{email:?}: {answer}");
+        assert!(answer["error"].as_str().is_some());
+    }
+    // A body that is not JSON at all is refused with a JSON error too.
+    let response = stack
+        .http
+        .post(format!("{}{bots_path}", stack.http_url))
+        .bearer_auth(&c.owner)
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let answer: Value = response.json().await.unwrap();
+    assert!(answer["error"].as_str().is_some(), "{answer}");
+    // Removing a bot of another workspace finds nothing.
+    let (status, _) = call(
+        &stack,
+        reqwest::Method::DELETE,
+        &format!("{bots_path}/{}/membership", foreign_bot.id),
+        Some(&c.owner),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    stack.stop().await;
+}
