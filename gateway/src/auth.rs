@@ -7,11 +7,9 @@
 //! checks the route's scope and target workspace itself.
 //!
 //! Successful answers are cached per token (and, for sessions, per target
-//! workspace). The cache is only used while this gateway is subscribed to
-//! identity's stream of authentication changes (see [`watch_auth_changes`]):
-//! every revocation, removal or logout empties it at once, so a change
-//! takes effect on every gateway within the time a notice takes to travel,
-//! not a cache lifetime. Raw tokens are never stored, logged or echoed.
+//! workspace) in [`crate::auth_cache`], which identity's change stream keeps
+//! honest: an answered revocation is refused by the next request on every
+//! gateway. Raw tokens are never stored, logged or echoed.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -22,14 +20,12 @@ use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use clickclack_common::assertion::Claims;
 use clickclack_common::scopes::{self, Scope};
-use clickclack_common::token::{BOT_TOKEN_PREFIX, RawToken, SESSION_TOKEN_PREFIX, TokenHash};
+use clickclack_common::token::{BOT_TOKEN_PREFIX, RawToken, SESSION_TOKEN_PREFIX};
 use clickclack_common::{ids, wire};
 use clickclack_proto::identity as pb;
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
 use tonic::Code;
 
 /// The kind of credential a request presented.
@@ -166,96 +162,6 @@ impl Principal {
     }
 }
 
-type CacheKey = (TokenHash, String);
-
-/// Cache of successful authentications, emptied on every change notice.
-pub struct AuthCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<CacheKey, (Instant, Arc<Principal>)>>,
-    /// Bumped on every clear; an answer fetched before a clear is not cached.
-    generation: AtomicU64,
-    /// True while this gateway receives identity's change notices. Without
-    /// them nothing is cached, so a revocation is never served stale.
-    live: AtomicBool,
-    /// Tells open WebSockets what changed, so the ones concerned re-check.
-    changed: tokio::sync::broadcast::Sender<Arc<pb::AuthChange>>,
-}
-
-/// Change notices a socket may fall behind by before it re-checks anyway.
-const CHANGE_BUFFER: usize = 256;
-
-/// Above this many entries, expired ones are swept on insert.
-const CACHE_SWEEP_THRESHOLD: usize = 10_000;
-
-impl AuthCache {
-    pub fn new(ttl: Duration) -> Self {
-        AuthCache {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-            generation: AtomicU64::new(0),
-            live: AtomicBool::new(false),
-            changed: tokio::sync::broadcast::channel(CHANGE_BUFFER).0,
-        }
-    }
-
-    /// Whether change notices are arriving (and so whether caching is on).
-    pub fn is_live(&self) -> bool {
-        self.live.load(Ordering::SeqCst)
-    }
-
-    /// Every change notice from now on (a lagging receiver must assume
-    /// anything changed).
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<pb::AuthChange>> {
-        self.changed.subscribe()
-    }
-
-    fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
-    }
-
-    fn get(&self, key: &CacheKey) -> Option<Arc<Principal>> {
-        let entries = self.entries.lock().expect("auth cache lock");
-        entries
-            .get(key)
-            .filter(|(until, _)| Instant::now() < *until)
-            .map(|(_, principal)| principal.clone())
-    }
-
-    fn put(&self, key: CacheKey, principal: Arc<Principal>, fetched_in: u64) {
-        if self.ttl.is_zero() || !self.is_live() {
-            return;
-        }
-        // Never cache past the credential's own end.
-        let ttl = principal
-            .time_left()
-            .map_or(self.ttl, |left| left.min(self.ttl));
-        let until = Instant::now() + ttl;
-        let mut entries = self.entries.lock().expect("auth cache lock");
-        if self.generation() != fetched_in {
-            return;
-        }
-        if entries.len() >= CACHE_SWEEP_THRESHOLD {
-            let now = Instant::now();
-            entries.retain(|_, (until, _)| now < *until);
-        }
-        entries.insert(key, (until, principal));
-    }
-
-    /// Drops everything cached and tells open sockets what changed.
-    pub fn clear(&self, change: pb::AuthChange) {
-        let mut entries = self.entries.lock().expect("auth cache lock");
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        entries.clear();
-        drop(entries);
-        // No socket listening is fine.
-        let _ = self.changed.send(Arc::new(change));
-    }
-
-    fn set_live(&self, live: bool) {
-        self.live.store(live, Ordering::SeqCst);
-    }
-}
-
 /// The bearer token from `Authorization`.
 pub fn bearer_from_headers(headers: &HeaderMap) -> Result<RawToken, ApiError> {
     let header = headers
@@ -275,6 +181,35 @@ pub fn bearer_from_headers(headers: &HeaderMap) -> Result<RawToken, ApiError> {
     Ok(RawToken::from_presented(token.trim()))
 }
 
+/// Why a credential was not accepted.
+#[derive(Debug)]
+pub enum Refused {
+    /// The credential itself no longer works: unknown, revoked, expired or
+    /// signed out.
+    Credential(String),
+    /// The credential is fine, but its bot, the bot's owner or the human is
+    /// not a member of the workspace (any more).
+    Access(String),
+    /// Identity could not answer: nothing is known either way.
+    Unavailable(ApiError),
+}
+
+impl Refused {
+    /// The HTTP answer. A bot token whose bot or owner left the workspace no
+    /// longer authenticates at all: 401, as clients expect (API.md §1). A
+    /// session that names a workspace its human is not in is 403.
+    pub fn into_api_error(self, credential: Credential) -> ApiError {
+        match self {
+            Refused::Credential(message) => ApiError::unauthorized(message),
+            Refused::Access(message) if credential == Credential::Session => {
+                ApiError::forbidden(message)
+            }
+            Refused::Access(message) => ApiError::unauthorized(message),
+            Refused::Unavailable(error) => error,
+        }
+    }
+}
+
 /// Resolves a presented token to its principal, through the cache. For a
 /// session, `workspace` (id or slug, may be empty) is the workspace the
 /// request targets; bot tokens ignore it.
@@ -283,9 +218,24 @@ pub async fn authenticate(
     token: Arc<RawToken>,
     workspace: &str,
 ) -> Result<Arc<Principal>, ApiError> {
+    let credential = if token.is_well_formed(SESSION_TOKEN_PREFIX) {
+        Credential::Session
+    } else {
+        Credential::Bot
+    };
+    resolve(state, token, workspace)
+        .await
+        .map_err(|refused| refused.into_api_error(credential))
+}
+
+async fn resolve(
+    state: &AppState,
+    token: Arc<RawToken>,
+    workspace: &str,
+) -> Result<Arc<Principal>, Refused> {
     let is_session = token.is_well_formed(SESSION_TOKEN_PREFIX);
     if !is_session && !token.is_well_formed(BOT_TOKEN_PREFIX) {
-        return Err(ApiError::unauthorized("invalid bearer token"));
+        return Err(Refused::Credential("invalid bearer token".into()));
     }
     let workspace = if is_session { workspace } else { "" };
     let key = (token.hash(), workspace.to_owned());
@@ -301,12 +251,15 @@ pub async fn authenticate(
     };
     let answer = state.identity.clone().authenticate(request).await;
     let principal = match answer {
-        Ok(response) => Arc::new(Principal::from_pb(response.into_inner(), token)?),
+        Ok(response) => Arc::new(
+            Principal::from_pb(response.into_inner(), token)
+                .map_err(|error| Refused::Credential(error.message))?,
+        ),
         Err(status) => {
             return Err(match status.code() {
-                Code::Unauthenticated => ApiError::unauthorized(status.message()),
-                Code::PermissionDenied => ApiError::forbidden(status.message()),
-                _ => status.into(),
+                Code::Unauthenticated => Refused::Credential(status.message().into()),
+                Code::PermissionDenied => Refused::Access(status.message().into()),
+                _ => Refused::Unavailable(status.into()),
             });
         }
     };
@@ -317,8 +270,8 @@ pub async fn authenticate(
 
 /// Re-checks a principal's credential (ignoring the cache's copy only in
 /// that the cache is emptied by every change notice).
-pub async fn recheck(state: &AppState, principal: &Principal) -> Result<Arc<Principal>, ApiError> {
-    authenticate(state, principal.bearer.clone(), &principal.workspace_id).await
+pub async fn recheck(state: &AppState, principal: &Principal) -> Result<Arc<Principal>, Refused> {
+    resolve(state, principal.bearer.clone(), &principal.workspace_id).await
 }
 
 /// Scopes a session to the workspace a request names (id or slug); a bot
@@ -390,52 +343,6 @@ impl FromRequestParts<AppState> for Arc<Principal> {
     }
 }
 
-/// Keeps this gateway subscribed to identity's authentication changes,
-/// emptying the cache on every notice and whenever the stream is (re)opened
-/// or lost. Runs until `shutdown`.
-pub fn watch_auth_changes(state: AppState, shutdown: CancellationToken) {
-    tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
-        while !shutdown.is_cancelled() {
-            let stream = state
-                .identity
-                .clone()
-                .watch_auth_changes(pb::WatchAuthChangesRequest {})
-                .await;
-            if let Ok(response) = stream {
-                let mut stream = response.into_inner();
-                loop {
-                    let next = tokio::select! {
-                        next = stream.message() => next,
-                        _ = shutdown.cancelled() => return,
-                    };
-                    match next {
-                        Ok(Some(change)) => {
-                            if change.kind == "hello" {
-                                backoff = Duration::from_millis(100);
-                                state.auth_cache.set_live(true);
-                            }
-                            state.auth_cache.clear(change);
-                        }
-                        Ok(None) | Err(_) => break,
-                    }
-                }
-            }
-            // Without notices nothing may be served from the cache.
-            state.auth_cache.set_live(false);
-            state.auth_cache.clear(pb::AuthChange {
-                kind: "resync".into(),
-                subject_id: String::new(),
-            });
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = shutdown.cancelled() => return,
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(2));
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,6 +372,7 @@ mod tests {
         pb::AuthChange {
             kind: kind.into(),
             subject_id: subject.into(),
+            ..Default::default()
         }
     }
 

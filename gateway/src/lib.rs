@@ -4,6 +4,7 @@
 //! data. It stores nothing durable.
 
 pub mod auth;
+pub mod auth_cache;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
@@ -37,6 +38,8 @@ pub const DEFAULT_REALTIME_ADDR: &str = "http://127.0.0.1:50053";
 pub const DEFAULT_MAX_SOCKETS: usize = 10_000;
 /// Uploads up to 25 MiB by default.
 pub const DEFAULT_UPLOAD_MAX_BYTES: u64 = 25 * 1024 * 1024;
+/// How long a stopping gateway drains by default.
+pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 10_000;
 /// gRPC messages must fit the largest upload plus its envelope.
 const MAX_GRPC_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -71,6 +74,10 @@ pub struct GatewayConfig {
     /// Largest upload, in bytes (larger ones get 413).
     #[arg(long, env = "CLICKCLACK_UPLOAD_MAX_BYTES", default_value_t = DEFAULT_UPLOAD_MAX_BYTES)]
     pub upload_max_bytes: u64,
+    /// On shutdown, how long to wait for requests in flight to finish and
+    /// for every WebSocket to have been sent its 1001, in milliseconds.
+    #[arg(long, env = "CLICKCLACK_SHUTDOWN_GRACE_MS", default_value_t = DEFAULT_SHUTDOWN_GRACE_MS)]
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for GatewayConfig {
@@ -84,6 +91,7 @@ impl Default for GatewayConfig {
             max_sockets: DEFAULT_MAX_SOCKETS,
             internal_key: clickclack_common::assertion::DEV_INTERNAL_KEY.into(),
             upload_max_bytes: DEFAULT_UPLOAD_MAX_BYTES,
+            shutdown_grace_ms: DEFAULT_SHUTDOWN_GRACE_MS,
         }
     }
 }
@@ -105,13 +113,15 @@ pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
         sockets: Arc::new(AtomicUsize::new(0)),
         max_sockets: config.max_sockets,
         assertions: AssertionKey::from_secret(&config.internal_key)?,
-        auth_cache: Arc::new(auth::AuthCache::new(Duration::from_millis(
+        auth_cache: Arc::new(auth_cache::AuthCache::new(Duration::from_millis(
             config.auth_cache_ms,
         ))),
         users: Arc::new(users::UserDirectory::new(Duration::from_secs(30))),
         metrics: Arc::new(metrics::Metrics::new()),
         upload_max_bytes: config.upload_max_bytes,
         locations: Default::default(),
+        shutdown: CancellationToken::new(),
+        socket_tasks: tokio_util::task::TaskTracker::new(),
     })
 }
 
@@ -206,24 +216,59 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the gateway on `listener` until `shutdown` is cancelled.
+/// Serves the gateway on `listener` until `shutdown` is cancelled, then
+/// drains: it stops accepting, sends every open WebSocket a 1001 close, and
+/// waits (at most the configured grace) for requests in flight and sockets.
 pub async fn serve(
     config: &GatewayConfig,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let state = build_state(config)?;
-    auth::watch_auth_changes(state.clone(), shutdown.clone());
+    let background = CancellationToken::new();
+    auth_cache::watch_auth_changes(state.clone(), background.clone());
+    let sockets_closing = state.shutdown.clone();
+    let sockets = state.socket_tasks.clone();
     let app = router(state);
     tracing::info!(addr = ?listener.local_addr().ok(), "gateway listening");
     // Small JSON answers must not wait out delayed ACKs.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await?;
-    Ok(())
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .into_future();
+    tokio::pin!(server);
+    let outcome = tokio::select! {
+        outcome = &mut server => Some(outcome),
+        _ = shutdown.cancelled() => None,
+    };
+    let grace = Duration::from_millis(config.shutdown_grace_ms);
+    // Upgraded connections are not the server's to wait for: tell each
+    // socket to say goodbye, and wait for them alongside the HTTP drain.
+    sockets_closing.cancel();
+    sockets.close();
+    let drained = tokio::time::timeout(grace, async {
+        let outcome = match outcome {
+            Some(outcome) => outcome,
+            None => server.await,
+        };
+        sockets.wait().await;
+        outcome
+    })
+    .await;
+    background.cancel();
+    match drained {
+        Ok(outcome) => Ok(outcome?),
+        Err(_) => {
+            tracing::warn!(
+                grace_ms = config.shutdown_grace_ms,
+                open_sockets = sockets.len(),
+                "gateway stopped before everything drained"
+            );
+            Ok(())
+        }
+    }
 }
 
 /// Runs the gateway as its own process.

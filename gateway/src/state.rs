@@ -1,7 +1,8 @@
 //! What every handler can reach: gRPC clients, the signing key, caches,
 //! metrics.
 
-use crate::auth::{AuthCache, Principal};
+use crate::auth::Principal;
+use crate::auth_cache::AuthCache;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::users::UserDirectory;
@@ -13,6 +14,8 @@ use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tonic_health::pb::health_client::HealthClient;
 
 #[derive(Clone)]
@@ -31,6 +34,11 @@ pub struct AppState {
     pub users: Arc<UserDirectory>,
     pub metrics: Arc<Metrics>,
     pub upload_max_bytes: u64,
+    /// Cancelled when the gateway starts shutting down: every open
+    /// WebSocket then closes with 1001.
+    pub shutdown: CancellationToken,
+    /// The tasks serving open WebSockets, so shutdown can wait for them.
+    pub socket_tasks: TaskTracker,
     /// Which workspace a channel, message, DM or upload lives in. Resources
     /// never move, so entries never go stale.
     pub locations: Arc<Mutex<HashMap<String, String>>>,

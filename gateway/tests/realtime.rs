@@ -112,13 +112,19 @@ fn message_ids(events: &[Value]) -> Vec<String> {
 
 const WAIT: Duration = Duration::from_secs(5);
 
+/// The socket query that starts at `token`'s current tail: live events only.
+async fn from_tail(stack: &TestStack, token: &str, ws: &str) -> String {
+    let tail = clickclack_testkit::ws::tail_cursor(&stack.http_url, token, ws).await;
+    format!("workspace_id={ws}&after_cursor={tail}")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_auth_styles_deliver_events_and_the_subprotocol_is_echoed() {
     let stack = TestStack::start().await;
     let boot = stack.bootstrap("acme").await;
     let ws = boot.workspace.id.as_str();
     let (_, token) = stack.service_bot(ws, "listener", "bot:write").await;
-    let query = format!("workspace_id={ws}");
+    let query = from_tail(&stack, &token, ws).await;
 
     let (mut by_header, _) = connect(&stack.http_url, &query, Auth::Header(&token))
         .await
@@ -201,9 +207,13 @@ async fn a_client_that_reconnects_with_its_cursor_gets_exactly_what_it_missed() 
     let ws = boot.workspace.id.as_str();
     let (_, token) = stack.service_bot(ws, "bot", "bot:write").await;
     let query = format!("workspace_id={ws}");
-    let (mut socket, _) = connect(&stack.http_url, &query, Auth::Header(&token))
-        .await
-        .unwrap();
+    let (mut socket, _) = connect(
+        &stack.http_url,
+        &from_tail(&stack, &token, ws).await,
+        Auth::Header(&token),
+    )
+    .await
+    .unwrap();
     say(&stack, &token, &boot.general.id, "before 1").await;
     say(&stack, &token, &boot.general.id, "before 2").await;
     let seen = events(&mut socket, 2, WAIT).await;
@@ -435,21 +445,21 @@ async fn private_events_reach_only_their_audience() {
     let human = stack.add_human(ws, "mia").await;
     let (mut xs, _) = connect(
         &stack.http_url,
-        &format!("workspace_id={ws}"),
+        &from_tail(&stack, &x, ws).await,
         Auth::Header(&x),
     )
     .await
     .unwrap();
     let (mut ys, _) = connect(
         &stack.http_url,
-        &format!("workspace_id={ws}"),
+        &from_tail(&stack, &y, ws).await,
         Auth::Header(&y),
     )
     .await
     .unwrap();
     let (mut zs, _) = connect(
         &stack.http_url,
-        &format!("workspace_id={}", b.workspace.id),
+        &from_tail(&stack, &other, &b.workspace.id).await,
         Auth::Header(&other),
     )
     .await
@@ -526,7 +536,7 @@ async fn ephemeral_events_reach_live_sockets_only() {
     let (_, token) = stack.service_bot(ws, "bot", "bot:write").await;
     let (mut socket, _) = connect(
         &stack.http_url,
-        &format!("workspace_id={ws}"),
+        &from_tail(&stack, &token, ws).await,
         Auth::Header(&token),
     )
     .await
@@ -675,7 +685,7 @@ async fn two_replicas_deliver_every_event_to_every_socket_exactly_once() {
     let boot = stack.bootstrap("acme").await;
     let ws = boot.workspace.id.as_str();
     let (_, token) = stack.service_bot(ws, "bot", "bot:write").await;
-    let query = format!("workspace_id={ws}");
+    let query = from_tail(&stack, &token, ws).await;
     let (mut on_first, _) = connect(&stack.http_url, &query, Auth::Header(&token))
         .await
         .unwrap();
@@ -799,7 +809,7 @@ async fn identity_changes_reach_sockets_through_the_log() {
     let (_, token) = stack.service_bot(&ws, "watcher", "bot:read").await;
     let (mut socket, _) = connect(
         &stack.http_url,
-        &format!("workspace_id={ws}"),
+        &from_tail(&stack, &token, &ws).await,
         Auth::Header(&token),
     )
     .await

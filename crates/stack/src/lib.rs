@@ -46,14 +46,18 @@ pub struct StackConfig {
 }
 
 /// A started stack. Dropping it aborts every service; [`RunningStack::stop`]
-/// shuts them down gracefully.
+/// shuts them down gracefully: the gateway first (so its sockets get 1001
+/// while the services behind it still answer), then the services.
 pub struct RunningStack {
     pub identity_addr: SocketAddr,
     pub messaging_addr: SocketAddr,
     pub realtime_addr: SocketAddr,
     pub http_addr: SocketAddr,
     internal_key: String,
+    /// The caller's signal: once cancelled, the stack stops in order.
     shutdown: CancellationToken,
+    /// Stops identity, messaging and realtime (after the gateway).
+    services_shutdown: CancellationToken,
     services: JoinSet<(&'static str, anyhow::Result<()>)>,
     /// Kept so realtime alone can be stopped and restarted (outage tests).
     realtime_config: RealtimeConfig,
@@ -62,6 +66,8 @@ pub struct RunningStack {
     /// port (client reconnect tests).
     gateway_config: GatewayConfig,
     gateway_shutdown: CancellationToken,
+    /// False once the gateway task has been stopped and joined.
+    gateway_running: bool,
 }
 
 async fn bind(addr: SocketAddr, service: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
@@ -135,23 +141,24 @@ impl RunningStack {
             ..GatewayConfig::default()
         };
         let mut services = JoinSet::new();
-        let token = shutdown.clone();
+        let services_shutdown = CancellationToken::new();
+        let token = services_shutdown.clone();
         services.spawn(async move {
             let outcome = identity.serve(identity_listener, token).await;
             ("identity", outcome.map_err(anyhow::Error::from))
         });
-        let realtime_shutdown = shutdown.child_token();
+        let realtime_shutdown = services_shutdown.child_token();
         let token = realtime_shutdown.clone();
         services.spawn(async move {
             let outcome = realtime.serve(realtime_listener, token).await;
             ("realtime", outcome)
         });
-        let token = shutdown.clone();
+        let token = services_shutdown.clone();
         services.spawn(async move {
             let outcome = messaging.serve(messaging_listener, token).await;
             ("messaging", outcome.map_err(anyhow::Error::from))
         });
-        let gateway_shutdown = shutdown.child_token();
+        let gateway_shutdown = CancellationToken::new();
         spawn_gateway(
             &mut services,
             gateway_config.clone(),
@@ -165,11 +172,13 @@ impl RunningStack {
             http_addr,
             internal_key: config.internal_key,
             shutdown,
+            services_shutdown,
             services,
             realtime_config,
             realtime_shutdown,
             gateway_config,
             gateway_shutdown,
+            gateway_running: true,
         })
     }
 
@@ -177,6 +186,10 @@ impl RunningStack {
     /// closes and every open connection, WebSockets included, is cut.
     pub async fn stop_gateway(&mut self) {
         self.gateway_shutdown.cancel();
+        if !self.gateway_running {
+            return;
+        }
+        self.gateway_running = false;
         while let Some(finished) = self.services.join_next().await {
             if matches!(finished, Ok(("gateway", _))) {
                 return;
@@ -187,13 +200,15 @@ impl RunningStack {
     /// Starts the gateway again on its old address.
     pub async fn start_gateway(&mut self) -> anyhow::Result<()> {
         let (listener, _) = bind(self.http_addr, "the gateway").await?;
-        self.gateway_shutdown = self.shutdown.child_token();
+        self.gateway_shutdown = CancellationToken::new();
         spawn_gateway(
             &mut self.services,
             self.gateway_config.clone(),
             listener,
             self.gateway_shutdown.clone(),
-        )
+        )?;
+        self.gateway_running = true;
+        Ok(())
     }
 
     /// Stops the realtime service alone, as an outage would.
@@ -211,7 +226,7 @@ impl RunningStack {
         let config = self.realtime_config.clone();
         let realtime = tokio::task::spawn_blocking(move || Realtime::open(&config)).await??;
         let (listener, _) = bind(self.realtime_addr, "realtime").await?;
-        self.realtime_shutdown = self.shutdown.child_token();
+        self.realtime_shutdown = self.services_shutdown.child_token();
         let token = self.realtime_shutdown.clone();
         self.services.spawn(async move {
             let outcome = realtime.serve(listener, token).await;
@@ -239,9 +254,14 @@ impl RunningStack {
     /// Waits until shutdown is requested or a service stops on its own; a
     /// service that stops takes the others down with it.
     pub async fn wait(mut self) -> anyhow::Result<()> {
-        let first = self.services.join_next().await;
-        self.shutdown.cancel();
-        while self.services.join_next().await.is_some() {}
+        let first = tokio::select! {
+            finished = self.services.join_next() => finished,
+            _ = self.shutdown.cancelled() => None,
+        };
+        if matches!(first, Some(Ok(("gateway", _)))) {
+            self.gateway_running = false;
+        }
+        self.stop_in_order().await;
         match first {
             None | Some(Ok((_, Ok(())))) => Ok(()),
             Some(Ok((name, Err(e)))) => Err(e.context(format!("{name} stopped"))),
@@ -251,7 +271,14 @@ impl RunningStack {
 
     /// Stops every service and waits for them to finish.
     pub async fn stop(mut self) {
-        self.shutdown.cancel();
+        self.stop_in_order().await;
+    }
+
+    /// The gateway first, so its sockets are closed with 1001 while the
+    /// services still answer, then everything else.
+    async fn stop_in_order(&mut self) {
+        self.stop_gateway().await;
+        self.services_shutdown.cancel();
         while self.services.join_next().await.is_some() {}
     }
 }

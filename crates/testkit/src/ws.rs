@@ -40,3 +40,34 @@ pub async fn next_close_code(socket: &mut Socket, wait: Duration) -> u16 {
         }
     }
 }
+
+/// The newest cursor `token` may see in `workspace` (`""` when none), from
+/// the pull API, as a client asks for it before going live.
+pub async fn tail_cursor(http_url: &str, token: &str, workspace: &str) -> String {
+    let body: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{http_url}/api/realtime/events?workspace_id={workspace}&include_tail=true&limit=1"
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("pull the tail")
+        .json()
+        .await
+        .expect("a JSON body");
+    body["tail_cursor"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no tail_cursor in {body}"))
+        .to_owned()
+}
+
+/// Opens a socket that starts at the caller's tail: live events only.
+pub async fn open_live_socket(http_url: &str, workspace: &str, token: &str) -> Socket {
+    let tail = tail_cursor(http_url, token, workspace).await;
+    open_socket(
+        http_url,
+        &format!("workspace_id={workspace}&after_cursor={tail}"),
+        token,
+    )
+    .await
+}

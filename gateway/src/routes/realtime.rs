@@ -1,6 +1,6 @@
 //! Realtime (API.md §8): pull, the WebSocket, and ephemeral publish.
 
-use crate::auth::{self, Principal};
+use crate::auth::{self, Principal, Refused};
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::state::AppState;
@@ -38,6 +38,12 @@ const MAX_FRAME: usize = 16 * 1024 * 1024;
 const CLOSE_RESYNC: u16 = 4001;
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_OVERLOAD: u16 = 1013;
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// 1008 reasons (API.md §8).
+const REASON_TOKEN_REVOKED: &str = "bot token revoked; reconnect with a valid token";
+const REASON_SESSION_ENDED: &str = "session ended; sign in again";
+const REASON_ACCESS_REVOKED: &str = "workspace access revoked";
 
 #[derive(Deserialize)]
 pub struct EventsQuery {
@@ -123,6 +129,10 @@ pub async fn socket(
     Query(query): Query<SocketQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    // Listen for credential changes before authenticating: a change that
+    // lands after this point closes the socket, one before it is already
+    // reflected in the answer.
+    let changes = state.auth_cache.subscribe();
     let (token, protocol) = socket_token(&headers)?;
     let principal = auth::authenticate(&state, Arc::new(token), &query.workspace_id).await?;
     if query.workspace_id.is_empty() {
@@ -140,13 +150,17 @@ pub async fn socket(
         upgrade = upgrade.protocols([protocol]);
     }
     Ok(upgrade
-        .on_upgrade(move |socket| async move {
+        .on_upgrade(move |socket| {
+            let tasks = state.socket_tasks.clone();
             let session = Session {
                 state,
                 principal,
                 after_cursor: query.after_cursor,
+                changes,
             };
-            session.run(socket).await;
+            // Tracked, so a stopping gateway can wait for every socket to
+            // have said goodbye.
+            tasks.track_future(session.run(socket))
         })
         .into_response())
 }
@@ -157,6 +171,8 @@ struct Session {
     /// revocation or removal closes the socket with 1008.
     principal: Arc<Principal>,
     after_cursor: String,
+    /// Credential change notices since just before authentication.
+    changes: tokio::sync::broadcast::Receiver<Arc<clickclack_proto::identity::AuthChange>>,
 }
 
 /// When a principal's credential ends by itself (far away when it does not).
@@ -166,35 +182,56 @@ fn expiry_deadline(principal: &Principal) -> tokio::time::Instant {
     tokio::time::Instant::now() + left.min(far)
 }
 
+/// Close reasons are at most 123 bytes (RFC 6455 §5.5).
+fn close_reason(reason: &str) -> String {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
+}
+
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
             code,
-            reason: reason.into(),
+            reason: close_reason(reason).into(),
         })))
         .await;
 }
 
+/// The 1008 reason for a credential that stopped working.
+fn revoked_reason(refused: &Refused, principal: &Principal) -> Option<&'static str> {
+    match refused {
+        Refused::Credential(_) if principal.is_session() => Some(REASON_SESSION_ENDED),
+        Refused::Credential(_) => Some(REASON_TOKEN_REVOKED),
+        Refused::Access(_) => Some(REASON_ACCESS_REVOKED),
+        // A backend hiccup is not a revocation: the socket stays open.
+        Refused::Unavailable(_) => None,
+    }
+}
+
+/// How a session ended, as its close frame.
+enum Ending {
+    /// Sent already, or the peer is gone: nothing more to send.
+    Done,
+    Close(u16, String),
+}
+
 impl Session {
     /// Re-checks the socket's credential: why it no longer works, or when
-    /// to look again at the latest (its current end of validity). A backend
-    /// hiccup is not a revocation: the socket stays open.
-    async fn recheck(&self) -> Result<tokio::time::Instant, String> {
+    /// to look again at the latest (its current end of validity).
+    async fn recheck(&self) -> Result<tokio::time::Instant, &'static str> {
         match auth::recheck(&self.state, &self.principal).await {
             Ok(fresh) => Ok(expiry_deadline(&fresh)),
-            Err(error)
-                if matches!(
-                    error.status,
-                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
-                ) =>
-            {
-                Err(error.message)
-            }
-            Err(_) => Ok(expiry_deadline(&self.principal)),
+            Err(refused) => match revoked_reason(&refused, &self.principal) {
+                Some(reason) => Err(reason),
+                None => Ok(expiry_deadline(&self.principal)),
+            },
         }
     }
 
-    async fn run(self, mut socket: WebSocket) {
+    async fn run(mut self, mut socket: WebSocket) {
         let sockets = self.state.sockets.clone();
         if sockets.fetch_add(1, Ordering::SeqCst) >= self.state.max_sockets {
             sockets.fetch_sub(1, Ordering::SeqCst);
@@ -207,12 +244,16 @@ impl Session {
             return;
         }
         self.state.metrics.active_websockets.inc();
-        self.serve(&mut socket).await;
+        let ending = self.serve(&mut socket).await;
+        if let Ending::Close(code, reason) = ending {
+            close(&mut socket, code, &reason).await;
+        }
         self.state.metrics.active_websockets.dec();
         sockets.fetch_sub(1, Ordering::SeqCst);
     }
 
-    async fn serve(&self, socket: &mut WebSocket) {
+    async fn serve(&mut self, socket: &mut WebSocket) -> Ending {
+        let going_away = self.state.shutdown.clone();
         let subscription = self
             .state
             .realtime
@@ -226,19 +267,12 @@ impl Session {
             .await;
         let mut stream = match subscription {
             Ok(response) => response.into_inner(),
-            Err(status) if status.code() == Code::FailedPrecondition => {
-                return close(socket, CLOSE_RESYNC, "resync required").await;
-            }
-            Err(status) => {
-                tracing::warn!(error = %status.message(), "cannot subscribe to realtime");
-                return close(socket, CLOSE_OVERLOAD, "realtime unavailable; retry later").await;
-            }
+            Err(status) => return subscription_failed(&status),
         };
         let mut ping = tokio::time::interval(PING_INTERVAL);
         ping.tick().await;
         let mut fallback = tokio::time::interval(REAUTH_FALLBACK);
         let mut last_check = tokio::time::Instant::now();
-        let mut changes = self.state.auth_cache.subscribe();
         // Sessions and rotated tokens end by themselves: re-check then. The
         // end can move (a rotation starts a grace period), so every
         // successful re-check re-arms the timer.
@@ -246,46 +280,64 @@ impl Session {
         tokio::pin!(expired);
         loop {
             tokio::select! {
+                // Shutdown wins over everything else that is ready, so a
+                // stopping gateway always says 1001 rather than what its
+                // stopping peers would make it say.
+                biased;
+                _ = going_away.cancelled() => {
+                    return Ending::Close(CLOSE_GOING_AWAY, "server shutting down; reconnect".into());
+                }
+                incoming = socket.recv() => match incoming {
+                    // The client is closing. The library has queued the
+                    // echo of its close frame (RFC 6455 §5.5.1); sending
+                    // a close flushes it, so the client sees a clean close
+                    // (its own code) instead of a dropped connection.
+                    Some(Ok(Message::Close(_))) => {
+                        let _ = socket.send(Message::Close(None)).await;
+                        return Ending::Done;
+                    }
+                    Some(Err(_)) | None => return Ending::Done,
+                    // Clients send nothing but control frames; axum answers pings.
+                    Some(Ok(_)) => {}
+                },
                 next = stream.next() => match next {
                     Some(Ok(event)) => {
                         let frame = render::event(&event).to_string();
                         if socket.send(Message::Text(frame.into())).await.is_err() {
-                            return;
+                            return Ending::Done;
                         }
                         self.state.metrics.events_delivered.inc();
                     }
-                    Some(Err(status)) if status.code() == Code::FailedPrecondition => {
-                        return close(socket, CLOSE_RESYNC, "resync required").await;
-                    }
+                    Some(Err(status)) => return subscription_failed(&status),
                     // Realtime went away: the client reconnects with its cursor.
-                    Some(Err(_)) | None => {
-                        return close(socket, CLOSE_OVERLOAD, "realtime unavailable; reconnect").await;
+                    None => {
+                        return Ending::Close(CLOSE_OVERLOAD, "realtime unavailable; reconnect".into());
                     }
                 },
                 _ = ping.tick() => {
                     if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
-                        return;
+                        return Ending::Done;
                     }
                 }
-                change = changes.recv() => {
+                change = self.changes.recv() => {
                     let concerned = match change {
                         Ok(change) => self.principal.concerned_by(&change),
                         // Missed notices: any of them may have been ours.
                         Err(RecvError::Lagged(_)) => true,
-                        Err(RecvError::Closed) => return,
+                        Err(RecvError::Closed) => return Ending::Done,
                     };
                     if !concerned {
                         continue;
                     }
                     match self.recheck().await {
-                        Err(reason) => return close(socket, CLOSE_POLICY, &reason).await,
+                        Err(reason) => return Ending::Close(CLOSE_POLICY, reason.into()),
                         Ok(deadline) => expired.as_mut().reset(deadline),
                     }
                     last_check = tokio::time::Instant::now();
                 }
                 _ = &mut expired => {
                     match self.recheck().await {
-                        Err(reason) => return close(socket, CLOSE_POLICY, &reason).await,
+                        Err(reason) => return Ending::Close(CLOSE_POLICY, reason.into()),
                         // Still valid (clock skew): look again shortly.
                         Ok(deadline) => expired.as_mut().reset(
                             deadline.max(tokio::time::Instant::now() + REAUTH_FALLBACK),
@@ -301,19 +353,25 @@ impl Session {
                     if last_check.elapsed() >= due {
                         last_check = tokio::time::Instant::now();
                         match self.recheck().await {
-                            Err(reason) => return close(socket, CLOSE_POLICY, &reason).await,
+                            Err(reason) => return Ending::Close(CLOSE_POLICY, reason.into()),
                             Ok(deadline) => expired.as_mut().reset(deadline),
                         }
                     }
                 }
-                incoming = socket.recv() => match incoming {
-                    // Clients send nothing but control frames; axum answers pings.
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
-                    Some(Ok(_)) => {}
-                },
             }
         }
     }
+}
+
+/// How a failed or ended subscription closes the socket: 4001 with
+/// realtime's reason when the client must re-sync, else 1013 (reconnect
+/// with your cursor).
+fn subscription_failed(status: &tonic::Status) -> Ending {
+    if status.code() == Code::FailedPrecondition {
+        return Ending::Close(CLOSE_RESYNC, status.message().into());
+    }
+    tracing::warn!(error = %status.message(), "realtime subscription failed");
+    Ending::Close(CLOSE_OVERLOAD, "realtime unavailable; reconnect".into())
 }
 
 #[derive(Deserialize)]

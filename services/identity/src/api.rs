@@ -19,7 +19,6 @@ use clickclack_proto::identity::identity_service_server::IdentityService;
 use diesel::PgConnection;
 use std::pin::Pin;
 use std::sync::Arc;
-use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
@@ -53,6 +52,20 @@ impl IdentityApi {
         let outcome = self.with_conn(work).await;
         self.relay.flush(PUBLISH_WAIT).await;
         outcome
+    }
+
+    /// Like `write`, for changes that may end credentials (revocation,
+    /// rotation, removals, role changes, sign-out): answers only once every
+    /// gateway has dropped what it cached, so the caller's next request with
+    /// that credential is refused everywhere (DESIGN.md §4).
+    async fn change_credentials<T, F>(&self, work: F) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut PgConnection) -> Result<T, IdentityError> + Send + 'static,
+    {
+        let outcome = self.write(work).await?;
+        self.changes.await_applied(&self.pool).await?;
+        Ok(outcome)
     }
 
     /// Runs `work` with a pooled connection off the async runtime.
@@ -95,26 +108,15 @@ impl IdentityService for IdentityApi {
 
     async fn watch_auth_changes(
         &self,
-        _: Request<pb::WatchAuthChangesRequest>,
+        request: Request<tonic::Streaming<pb::WatcherReport>>,
     ) -> Reply<ChangeStream> {
-        let mut changes = self.changes.subscribe();
         let (sender, receiver) = tokio::sync::mpsc::channel(64);
-        tokio::spawn(async move {
-            if sender.send(Ok(changes::change("hello", ""))).await.is_err() {
-                return;
-            }
-            loop {
-                let next = match changes.recv().await {
-                    Ok(change) => change,
-                    // The watcher fell behind: it must drop everything cached.
-                    Err(RecvError::Lagged(_)) => changes::change("resync", ""),
-                    Err(RecvError::Closed) => return,
-                };
-                if sender.send(Ok(next)).await.is_err() {
-                    return;
-                }
-            }
-        });
+        tokio::spawn(changes::serve_watcher(
+            self.changes.clone(),
+            self.pool.clone(),
+            request.into_inner(),
+            sender,
+        ));
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(receiver),
         )))
@@ -128,7 +130,7 @@ impl IdentityService for IdentityApi {
         let actor = Actor::from_optional(req.actor_user_id);
         let grace = chrono::Duration::seconds(i64::from(req.grace_seconds));
         let rotation = self
-            .with_conn(move |conn| {
+            .change_credentials(move |conn| {
                 bots::rotate_token(conn, &req.token_id, &req.workspace, grace, &actor)
             })
             .await?;
@@ -153,7 +155,9 @@ impl IdentityService for IdentityApi {
         let req = request.into_inner();
         let actor = Actor::from_optional(req.actor_user_id);
         let (bot, revoked, workspace) = self
-            .write(move |conn| bots::remove_bot(conn, &req.workspace, &req.bot_user_id, &actor))
+            .change_credentials(move |conn| {
+                bots::remove_bot(conn, &req.workspace, &req.bot_user_id, &actor)
+            })
             .await?;
         tracing::info!(bot = %bot.id, revoked, "removed bot from workspace");
         self.relay
@@ -230,7 +234,7 @@ impl IdentityService for IdentityApi {
     ) -> Reply<pb::RevokeSessionResponse> {
         let presented = RawToken::from_presented(request.into_inner().token);
         let revoked = self
-            .with_conn(move |conn| sessions::revoke_session(conn, &presented))
+            .change_credentials(move |conn| sessions::revoke_session(conn, &presented))
             .await?;
         Ok(Response::new(pb::RevokeSessionResponse { revoked }))
     }
@@ -408,7 +412,9 @@ impl IdentityService for IdentityApi {
     async fn add_member(&self, request: Request<pb::AddMemberRequest>) -> Reply<pb::Member> {
         let req = request.into_inner();
         let (member, user) = self
-            .write(move |conn| members::add_member(conn, &req.workspace, &req.user_id, &req.role))
+            .change_credentials(move |conn| {
+                members::add_member(conn, &req.workspace, &req.user_id, &req.role)
+            })
             .await?;
         Ok(Response::new(member_pb(member, user)))
     }
@@ -419,7 +425,9 @@ impl IdentityService for IdentityApi {
     ) -> Reply<pb::RemoveMemberResponse> {
         let req = request.into_inner();
         let (member, user) = self
-            .write(move |conn| members::remove_member(conn, &req.workspace, &req.user_id))
+            .change_credentials(move |conn| {
+                members::remove_member(conn, &req.workspace, &req.user_id)
+            })
             .await?;
         Ok(Response::new(pb::RemoveMemberResponse {
             removed: Some(member_pb(member, user)),
@@ -581,7 +589,9 @@ impl IdentityService for IdentityApi {
         let req = request.into_inner();
         let actor = Actor::from_optional(req.actor_user_id);
         let (bot, token) = self
-            .with_conn(move |conn| bots::revoke_token(conn, &req.token_id, &req.workspace, &actor))
+            .change_credentials(move |conn| {
+                bots::revoke_token(conn, &req.token_id, &req.workspace, &actor)
+            })
             .await?;
         tracing::info!(bot = %bot.id, token = %token.id, "revoked bot token");
         Ok(Response::new(token_pb(token, bot.owner_user_id)))

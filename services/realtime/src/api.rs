@@ -1,6 +1,6 @@
 //! gRPC handlers of the realtime service.
 
-use crate::domain::{self, MAX_REPLAY};
+use crate::domain;
 use crate::error::RealtimeError;
 use crate::hub::{EPHEMERAL_CHANNEL, EphemeralWire, Hub, Live};
 use crate::store::events;
@@ -102,19 +102,9 @@ impl RealtimeService for RealtimeApi {
         let after_cursor = request.into_inner().after_cursor;
         // Subscribe before reading the backlog, so nothing falls between.
         let live = self.hub.subscribe();
-        let workspace = claims.wsp.clone();
-        let start = db::run(&self.pool, move |conn| -> Result<i64, RealtimeError> {
-            if after_cursor.is_empty() {
-                // No cursor: live events from now on.
-                return Ok(events::head(conn)?);
-            }
-            let position = domain::position_of(conn, &after_cursor)?;
-            if events::count_after(conn, &workspace, position, MAX_REPLAY + 1)? > MAX_REPLAY {
-                return Err(RealtimeError::ResyncRequired(format!(
-                    "more than {MAX_REPLAY} events to replay; re-sync"
-                )));
-            }
-            Ok(position)
+        let start_claims = claims.clone();
+        let start = db::run(&self.pool, move |conn| {
+            domain::subscription_start(conn, &start_claims, &after_cursor)
         })
         .await?;
         let (sender, receiver) = mpsc::channel(SUBSCRIBER_BUFFER);

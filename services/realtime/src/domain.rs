@@ -1,7 +1,7 @@
 //! The log's rules: idempotent, ordered appends; who sees what; when a
 //! subscriber must re-sync.
 
-use crate::error::{RealtimeError, Result};
+use crate::error::{RealtimeError, Result, Resync};
 use crate::store::events::{self, EventRow};
 use clickclack_common::assertion::Claims;
 use clickclack_common::cursor;
@@ -85,12 +85,36 @@ pub fn event_visible_to(event: &rt::Event, caller: &Claims) -> bool {
 
 /// Parses a client cursor: unknown or from the future means re-sync.
 pub fn position_of(conn: &mut PgConnection, cursor_text: &str) -> Result<i64> {
-    let position = cursor::decode(cursor_text)
-        .ok_or_else(|| RealtimeError::ResyncRequired(format!("unknown cursor {cursor_text:?}")))?;
+    let position =
+        cursor::decode(cursor_text).ok_or(RealtimeError::ResyncRequired(Resync::UnknownCursor))?;
     if position > events::head(conn)? {
-        return Err(RealtimeError::ResyncRequired(format!(
-            "unknown cursor {cursor_text:?}"
-        )));
+        return Err(RealtimeError::ResyncRequired(Resync::CursorPastTail));
+    }
+    Ok(position)
+}
+
+/// Where a new subscription starts reading (it sends what follows).
+///
+/// With a cursor: right after it, unless more than [`MAX_REPLAY`] visible
+/// events follow (then the client must re-sync). Without one: just before
+/// the newest [`MAX_REPLAY`] visible events of the workspace, so a runtime
+/// that connects fresh still gets the recent backlog (API.md §8).
+pub fn subscription_start(
+    conn: &mut PgConnection,
+    caller: &Claims,
+    after_cursor: &str,
+) -> Result<i64> {
+    if after_cursor.is_empty() {
+        return Ok(
+            events::nth_newest_visible(conn, &caller.wsp, &caller.sub, MAX_REPLAY)?
+                .map_or(0, |oldest| oldest - 1),
+        );
+    }
+    let position = position_of(conn, after_cursor)?;
+    let pending =
+        events::count_visible_after(conn, &caller.wsp, &caller.sub, position, MAX_REPLAY + 1)?;
+    if pending > MAX_REPLAY {
+        return Err(RealtimeError::ResyncRequired(Resync::TooFarBehind));
     }
     Ok(position)
 }

@@ -9,9 +9,9 @@ pub enum RealtimeError {
     Invalid(String),
     #[error("{0}")]
     Forbidden(String),
-    /// The subscriber must re-sync (unknown or too old cursor).
-    #[error("{0}")]
-    ResyncRequired(String),
+    /// The subscriber must re-sync; the reason says why.
+    #[error("{}", .0.message())]
+    ResyncRequired(Resync),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -27,7 +27,7 @@ impl From<RealtimeError> for Status {
         match error {
             RealtimeError::Invalid(m) => Status::invalid_argument(m),
             RealtimeError::Forbidden(m) => Status::permission_denied(m),
-            RealtimeError::ResyncRequired(m) => Status::failed_precondition(m),
+            RealtimeError::ResyncRequired(why) => Status::failed_precondition(why.message()),
             RealtimeError::Db(DbError::Pool(e)) => {
                 tracing::warn!(error = %e, "database pool unavailable");
                 Status::unavailable("realtime database unavailable")
@@ -36,6 +36,28 @@ impl From<RealtimeError> for Status {
                 tracing::error!(error = %e, "realtime database error");
                 Status::internal("internal error")
             }
+        }
+    }
+}
+
+/// Why a reader must start again from a fresh position (WebSocket close
+/// 4001). The texts are fixed: they never echo the caller's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resync {
+    /// Not a cursor this log ever issued (malformed, or from another log).
+    UnknownCursor,
+    /// A well-formed cursor beyond the newest event: the log was reset.
+    CursorPastTail,
+    /// More events to replay than one socket backfills.
+    TooFarBehind,
+}
+
+impl Resync {
+    pub fn message(self) -> &'static str {
+        match self {
+            Resync::UnknownCursor => "resync required: unknown cursor",
+            Resync::CursorPastTail => "resync required: cursor is past the tail of the log",
+            Resync::TooFarBehind => "resync required: more than 5000 events to replay",
         }
     }
 }

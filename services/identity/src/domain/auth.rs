@@ -11,7 +11,7 @@ use crate::store::users::{self, UserRow};
 use chrono::{DateTime, Duration, Utc};
 use clickclack_common::scopes;
 use clickclack_common::token::{BOT_TOKEN_PREFIX, RawToken, SESSION_TOKEN_PREFIX, TokenHash};
-use diesel::{PgConnection, RunQueryDsl};
+use diesel::PgConnection;
 
 /// `last_used_at` is refreshed at most this often, so a busy token does not
 /// write on every request.
@@ -162,13 +162,15 @@ impl AuthChange {
 }
 
 /// Tells every identity replica (and through them every gateway) that a
-/// cached authentication may be stale. Postgres delivers a NOTIFY only when
-/// the surrounding transaction commits, so a rolled-back change announces
-/// nothing and a committed one is never announced before it is visible.
+/// cached authentication may be stale, under the next change number.
+/// Postgres delivers a NOTIFY only when the surrounding transaction commits,
+/// so a rolled-back change announces nothing and a committed one is never
+/// announced before it is visible.
 pub fn announce(conn: &mut PgConnection, change: AuthChange, subject_id: &str) -> Result<()> {
-    diesel::sql_query("SELECT pg_notify($1, $2)")
-        .bind::<diesel::sql_types::Text, _>(CHANGES_CHANNEL)
-        .bind::<diesel::sql_types::Text, _>(format!("{}:{subject_id}", change.as_str()))
-        .execute(conn)?;
+    crate::store::changes::announce(
+        conn,
+        CHANGES_CHANNEL,
+        &format!("{}:{subject_id}", change.as_str()),
+    )?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bots;
+pub mod changes;
 pub mod commands;
 pub mod members;
 pub mod schema;

@@ -122,3 +122,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     bot_commands
 );
+
+diesel::table! {
+    auth_change_head (only_row) {
+        only_row -> Bool,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    auth_watchers (id) {
+        id -> Text,
+        applied_seq -> BigInt,
+        lease_until -> Timestamptz,
+    }
+}

@@ -1,5 +1,7 @@
 use super::schema::{events, log_head};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 
 /// The channel every append notifies (at commit) so replicas wake up.
 pub const NOTIFY_CHANNEL: &str = "clickclack_realtime_events";
@@ -67,6 +69,22 @@ pub fn all_after(conn: &mut PgConnection, position: i64, limit: i64) -> QueryRes
         .load(conn)
 }
 
+/// What `user_id` may see of the log when reading workspace `workspace_id`:
+/// that workspace's events that are public (empty audience) or name them.
+/// The `OR` is grouped, so it never escapes the other conditions.
+fn visible_in(
+    workspace_id: &str,
+    user_id: &str,
+) -> Box<dyn BoxableExpression<events::table, Pg, SqlType = Bool>> {
+    let public = events::audience.eq(Vec::<String>::new());
+    let addressed = events::audience.contains(vec![user_id.to_owned()]);
+    Box::new(
+        events::workspace_id
+            .eq(workspace_id.to_owned())
+            .and(public.or(addressed)),
+    )
+}
+
 /// Events `user_id` may see in the workspace after `position`, ascending.
 pub fn visible_after(
     conn: &mut PgConnection,
@@ -76,28 +94,25 @@ pub fn visible_after(
     limit: i64,
 ) -> QueryResult<Vec<EventRow>> {
     events::table
-        .filter(events::workspace_id.eq(workspace_id))
+        .filter(visible_in(workspace_id, user_id))
         .filter(events::position.gt(position))
-        .filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("cardinality(audience) = 0 OR ")
-                .bind::<diesel::sql_types::Text, _>(user_id)
-                .sql(" = ANY(audience)"),
-        )
         .order(events::position.asc())
         .limit(limit)
         .select(EventRow::as_select())
         .load(conn)
 }
 
-/// How many events of the workspace follow `position`, counting at most `cap`.
-pub fn count_after(
+/// How many events `user_id` may see in the workspace after `position`,
+/// counting at most `cap`.
+pub fn count_visible_after(
     conn: &mut PgConnection,
     workspace_id: &str,
+    user_id: &str,
     position: i64,
     cap: i64,
 ) -> QueryResult<i64> {
     let positions: Vec<i64> = events::table
-        .filter(events::workspace_id.eq(workspace_id))
+        .filter(visible_in(workspace_id, user_id))
         .filter(events::position.gt(position))
         .order(events::position.asc())
         .limit(cap)
@@ -106,21 +121,28 @@ pub fn count_after(
     Ok(positions.len() as i64)
 }
 
+/// The position of the `nth` newest event (1 = the newest) `user_id` may
+/// see in the workspace, if there are that many.
+pub fn nth_newest_visible(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+    user_id: &str,
+    nth: i64,
+) -> QueryResult<Option<i64>> {
+    events::table
+        .filter(visible_in(workspace_id, user_id))
+        .order(events::position.desc())
+        .offset(nth - 1)
+        .select(events::position)
+        .first(conn)
+        .optional()
+}
+
 /// The newest position `user_id` may see in the workspace.
 pub fn visible_tail(
     conn: &mut PgConnection,
     workspace_id: &str,
     user_id: &str,
 ) -> QueryResult<Option<i64>> {
-    events::table
-        .filter(events::workspace_id.eq(workspace_id))
-        .filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("cardinality(audience) = 0 OR ")
-                .bind::<diesel::sql_types::Text, _>(user_id)
-                .sql(" = ANY(audience)"),
-        )
-        .order(events::position.desc())
-        .select(events::position)
-        .first(conn)
-        .optional()
+    nth_newest_visible(conn, workspace_id, user_id, 1)
 }

@@ -1,0 +1,2 @@
+DROP TABLE auth_watchers;
+DROP TABLE auth_change_head;
