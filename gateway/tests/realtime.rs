@@ -415,20 +415,154 @@ async fn removing_a_bots_owner_closes_its_socket_with_1008() {
     stack.stop().await;
 }
 
+/// `count` public filler events in `workspace`, appended as a producer would.
+async fn fill_log(
+    stack: &TestStack,
+    workspace: &str,
+    count: usize,
+    audience: &[&str],
+) -> Vec<String> {
+    let mut cursors = Vec::new();
+    let batch: Vec<_> = (0..count)
+        .map(|_| clickclack_proto::realtime::Event {
+            id: clickclack_common::ids::new_id("evt_"),
+            r#type: "message.updated".into(),
+            workspace_id: workspace.into(),
+            created_at: "2026-12-01T00:00:00.000000Z".into(),
+            payload_json: "{}".into(),
+            audience: audience.iter().map(|a| a.to_string()).collect(),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in batch.chunks(500) {
+        for event in stack.append_events(chunk.to_vec()).await {
+            cursors.push(event.cursor);
+        }
+    }
+    cursors
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_or_malformed_cursors_close_with_4001() {
+async fn cursors_that_cannot_be_replayed_close_with_4001_and_say_why() {
     let stack = TestStack::start().await;
     let boot = stack.bootstrap("acme").await;
     let ws = boot.workspace.id.as_str();
     let (_, token) = stack.service_bot(ws, "bot", "bot:read").await;
-    for cursor in ["cur_99999999999999999999", "nonsense"] {
+    let start = clickclack_testkit::ws::tail_cursor(&stack.http_url, &token, ws).await;
+    fill_log(&stack, ws, 5_001, &[]).await;
+    for (cursor, why) in [
+        ("nonsense", "unknown cursor"),
+        ("cur_00000000999999999999", "past the tail"),
+        (start.as_str(), "more than 5000 events"),
+    ] {
         let query = format!("workspace_id={ws}&after_cursor={cursor}");
         let (mut socket, _) = connect(&stack.http_url, &query, Auth::Header(&token))
             .await
             .unwrap();
-        assert_eq!(close_code(&mut socket, WAIT).await, 4001, "{cursor}");
+        let (code, reason) = clickclack_testkit::ws::next_close(&mut socket, WAIT).await;
+        assert_eq!(code, 4001, "{cursor}");
+        assert!(reason.contains(why), "{cursor}: {reason:?} says {why:?}");
     }
     stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_cursor_a_socket_replays_the_newest_5000_visible_events_then_goes_live() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("acme").await;
+    let ws = boot.workspace.id.as_str();
+    let (bot, token) = stack.service_bot(ws, "bot", "bot:write").await;
+    let mut visible = fill_log(&stack, ws, 3_000, &[]).await;
+    // Someone else's private events in between must not count.
+    fill_log(&stack, ws, 200, &["usr_someone_else"]).await;
+    visible.extend(fill_log(&stack, ws, 2_000, &[]).await);
+    visible.extend(fill_log(&stack, ws, 100, &[bot.id.as_str()]).await);
+    let newest: Vec<String> = visible[visible.len() - 5_000..].to_vec();
+
+    let (mut socket, _) = connect(
+        &stack.http_url,
+        &format!("workspace_id={ws}"),
+        Auth::Header(&token),
+    )
+    .await
+    .unwrap();
+    let replayed = events(&mut socket, 5_000, Duration::from_secs(30)).await;
+    let cursors: Vec<String> = replayed
+        .iter()
+        .map(|e| e["cursor"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(cursors, newest, "the newest 5,000 visible events, in order");
+    let live = say(&stack, &token, &boot.general.id, "and now live").await;
+    let event = next_event(&mut socket, WAIT).await.unwrap();
+    assert_eq!(event["payload"]["message_id"], live["message"]["id"]);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_close_frame_is_answered_with_a_close_frame() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("acme").await;
+    let ws = boot.workspace.id.as_str();
+    let (_, token) = stack.service_bot(ws, "bot", "bot:read").await;
+    for _ in 0..5 {
+        let (mut socket, _) = connect(
+            &stack.http_url,
+            &from_tail(&stack, &token, ws).await,
+            Auth::Header(&token),
+        )
+        .await
+        .unwrap();
+        socket
+            .close(Some(tungstenite::protocol::CloseFrame {
+                code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+                reason: "bye".into(),
+            }))
+            .await
+            .unwrap();
+        // The server's answer, then the end of the stream: a clean close,
+        // never an abnormal one (1006).
+        let answer = tokio::time::timeout(WAIT, socket.next()).await.unwrap();
+        match answer {
+            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1000),
+            Some(Ok(Message::Close(None))) => {}
+            other => panic!("expected the server's close frame, got {other:?}"),
+        }
+        assert!(
+            tokio::time::timeout(WAIT, socket.next())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_gateway_closes_every_socket_with_1001() {
+    let mut stack = TestStack::start().await;
+    let boot = stack.bootstrap("acme").await;
+    let ws = boot.workspace.id.clone();
+    let (_, token) = stack.service_bot(&ws, "bot", "bot:read").await;
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        let (socket, _) = connect(
+            &stack.http_url,
+            &from_tail(&stack, &token, &ws).await,
+            Auth::Header(&token),
+        )
+        .await
+        .unwrap();
+        sockets.push(socket);
+    }
+    let stopping = tokio::spawn(async move {
+        stack.stop_gateway().await;
+        stack
+    });
+    for socket in &mut sockets {
+        let (code, reason) = clickclack_testkit::ws::next_close(socket, WAIT).await;
+        assert_eq!(code, 1001, "{reason}");
+    }
+    stopping.await.unwrap().stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,11 +10,13 @@
 //!   assert that no secret was ever logged.
 
 mod database;
+mod event_log;
 mod logs;
 mod sessions;
 mod stack;
 pub mod ws;
 
 pub use database::TestDatabase;
+pub use event_log::LoggedEvent;
 pub use logs::{LogCapture, capture_logs};
 pub use stack::{Bootstrapped, TEST_UPLOAD_MAX_BYTES, TestStack};

@@ -29,12 +29,20 @@ pub async fn open_socket(http_url: &str, query: &str, token: &str) -> Socket {
 /// The close code the server sends next, skipping events; panics when none
 /// comes within `wait`.
 pub async fn next_close_code(socket: &mut Socket, wait: Duration) -> u16 {
+    next_close(socket, wait).await.0
+}
+
+/// The close code and reason the server sends next, skipping events;
+/// panics when none comes within `wait`.
+pub async fn next_close(socket: &mut Socket, wait: Duration) -> (u16, String) {
     let deadline = Instant::now() + wait;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, socket.next()).await {
             Err(_) => panic!("no close frame within {wait:?}"),
-            Ok(Some(Ok(Message::Close(Some(frame))))) => return frame.code.into(),
+            Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                return (frame.code.into(), frame.reason.to_string());
+            }
             Ok(Some(Ok(_))) => continue,
             Ok(other) => panic!("socket ended without a close code: {other:?}"),
         }

@@ -13,6 +13,7 @@ use clickclack_common::scopes::Scope;
 use clickclack_common::token::RawToken;
 use clickclack_proto::messaging as messaging_pb;
 use clickclack_proto::realtime as rt;
+use futures_util::SinkExt;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -149,18 +150,19 @@ pub async fn socket(
     if let Some(protocol) = protocol.clone() {
         upgrade = upgrade.protocols([protocol]);
     }
+    // Counted from now, not from when the upgrade completes, so a gateway
+    // that stops in between still waits to say goodbye on this socket.
+    let tracked = state.socket_tasks.token();
     Ok(upgrade
-        .on_upgrade(move |socket| {
-            let tasks = state.socket_tasks.clone();
+        .on_upgrade(move |socket| async move {
             let session = Session {
                 state,
                 principal,
                 after_cursor: query.after_cursor,
                 changes,
             };
-            // Tracked, so a stopping gateway can wait for every socket to
-            // have said goodbye.
-            tasks.track_future(session.run(socket))
+            session.run(socket).await;
+            drop(tracked);
         })
         .into_response())
 }
@@ -289,11 +291,11 @@ impl Session {
                 }
                 incoming = socket.recv() => match incoming {
                     // The client is closing. The library has queued the
-                    // echo of its close frame (RFC 6455 §5.5.1); sending
-                    // a close flushes it, so the client sees a clean close
+                    // echo of its close frame (RFC 6455 §5.5.1); closing
+                    // our side flushes it, so the client sees a clean close
                     // (its own code) instead of a dropped connection.
                     Some(Ok(Message::Close(_))) => {
-                        let _ = socket.send(Message::Close(None)).await;
+                        let _ = SinkExt::close(socket).await;
                         return Ending::Done;
                     }
                     Some(Err(_)) | None => return Ending::Done,
