@@ -21,6 +21,24 @@ async fn me(http: &reqwest::Client, gateway: &str, token: &str) -> (u16, Value) 
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// The status of a WebSocket upgrade that is refused before the handshake.
+async fn upgrade_status(gateway: &str, workspace: &str, token: &str) -> u16 {
+    use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
+    let url = format!(
+        "{}/api/realtime/ws?workspace_id={workspace}",
+        gateway.replacen("http", "ws", 1)
+    );
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("the upgrade was accepted"),
+    }
+}
+
 /// Every way an operator or an owner ends a bot token's access.
 #[derive(Debug, Clone, Copy)]
 enum Path {
@@ -188,6 +206,9 @@ async fn an_answered_revocation_is_refused_at_once_on_every_gateway() {
                         body["error"].as_str().unwrap().contains("owner"),
                         "the error says why: {body}"
                     );
+                    if round == 0 {
+                        assert_eq!(upgrade_status(gateway, &ws, &bot.token).await, 401);
+                    }
                 }
             }
         }
