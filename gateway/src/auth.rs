@@ -332,6 +332,9 @@ impl FromRequestParts<AppState> for Arc<Principal> {
         if !token.is_well_formed(SESSION_TOKEN_PREFIX) {
             return authenticate(state, token, "").await;
         }
+        // The session itself first: nothing is looked up for a caller who
+        // is not signed in, so 401 never depends on whether an id exists.
+        authenticate(state, token.clone(), "").await?;
         let (workspace, located) = target_workspace(state, parts).await?;
         match authenticate(state, token, &workspace).await {
             // A resource in a workspace the human is not in stays invisible.

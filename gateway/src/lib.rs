@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod auth_cache;
 pub mod error;
+pub mod input;
 pub mod metrics;
 pub mod middleware;
 pub mod render;
@@ -44,7 +45,7 @@ pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 10_000;
 const MAX_GRPC_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// JSON request bodies are capped at 1 MiB (API.md §0).
-const JSON_BODY_LIMIT: usize = 1024 * 1024;
+pub(crate) const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct GatewayConfig {
@@ -209,6 +210,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed);
     api.layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(input::refuse_hostile_input))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::observe,

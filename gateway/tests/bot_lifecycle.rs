@@ -349,13 +349,14 @@ async fn the_management_api_enforces_who_may_do_what() {
     assert_eq!(get(&stack, &mint(&owned_bot), &c.member).await.0, 403);
 
     // Revoke: managers for service bots; the owner (and, to stop a runaway
-    // bot, managers) for a user-owned one; never plain members or bots.
+    // bot, managers) for a user-owned one; never plain members or bots. A
+    // token the caller may not see is "not found", like a missing one.
     let revoke = |id: &str| format!("/api/bot-tokens/{id}/revoke");
     for (who, token, id, expected) in [
-        ("member", &c.member, &service_token_id, 403),
+        ("member", &c.member, &service_token_id, 404),
         ("bot token", &c.bot_token, &service_token_id, 403),
-        ("outsider", &c.outsider, &service_token_id, 403),
-        ("member", &c.member, &owned_token_id, 403),
+        ("outsider", &c.outsider, &service_token_id, 404),
+        ("member", &c.member, &owned_token_id, 404),
         ("bot owner", &c.bot_owner, &owned_token_id, 200),
         ("moderator", &c.moderator, &service_token_id, 200),
     ] {

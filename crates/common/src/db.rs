@@ -32,6 +32,23 @@ pub enum DbError {
     Task(String),
 }
 
+impl DbError {
+    /// Postgres refused text the caller sent (a NUL character cannot be
+    /// stored in a text column): the caller's mistake, not a server fault.
+    /// The gateway rejects such input first; this keeps a service from
+    /// answering "internal error" if some path forgets to.
+    pub fn is_invalid_text(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("invalid byte sequence")
+        )
+    }
+}
+
+/// The message a service answers for [`DbError::is_invalid_text`].
+pub const INVALID_TEXT: &str = "text must not contain NUL characters";
+
 /// Sets the service's schema on every pooled connection.
 #[derive(Debug)]
 struct SearchPath(&'static str);

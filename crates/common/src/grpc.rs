@@ -7,6 +7,36 @@ use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+/// The longest status message a service sends. Messages may quote what a
+/// caller sent (an id, a name); bounding them keeps caller input from ever
+/// growing a response's metadata past what HTTP/2 peers accept, which would
+/// break the connection shared by every other caller.
+pub const MAX_STATUS_MESSAGE: usize = 256;
+/// The largest metadata block (HTTP/2 header list) servers and clients
+/// accept, set deliberately on both sides.
+pub const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
+/// Dead peers are noticed within about two of these: a ping every interval,
+/// and the connection is dropped when a ping is not answered in time.
+pub const KEEPALIVE: Duration = Duration::from_secs(1);
+
+/// A status whose message is cut to [`MAX_STATUS_MESSAGE`] bytes.
+pub fn status(code: tonic::Code, message: impl Into<String>) -> tonic::Status {
+    tonic::Status::new(code, bounded(message.into()))
+}
+
+/// `message` cut to [`MAX_STATUS_MESSAGE`] bytes at a character boundary.
+pub fn bounded(mut message: String) -> String {
+    if message.len() > MAX_STATUS_MESSAGE {
+        let mut end = MAX_STATUS_MESSAGE - 3;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push_str("...");
+    }
+    message
+}
+
 /// How often the health watcher probes the database.
 const DATABASE_PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -92,15 +122,28 @@ pub fn server() -> tonic::transport::Server<
     tower::layer::util::Stack<crate::metrics::GrpcMetricsLayer, tower::layer::util::Identity>,
 > {
     tonic::transport::Server::builder()
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .http2_keepalive_interval(Some(KEEPALIVE))
+        .http2_keepalive_timeout(Some(KEEPALIVE))
         .trace_fn(crate::telemetry::server_span)
         .layer(crate::metrics::GrpcMetricsLayer)
 }
 
 /// A channel to a peer service that connects on first use, so a service can
 /// start before its peers and recovers when they come back.
+///
+/// HTTP/2 keepalive pings notice a dead peer (a cut link drops packets and
+/// sends no reset) within about two seconds; calls on that connection then
+/// fail at once and the next call dials again, with a short connect
+/// timeout, so callers fail fast while a peer is away and recover as soon
+/// as it is back.
 pub fn lazy_channel(addr: &str) -> Result<tonic::transport::Channel, tonic::transport::Error> {
     Ok(tonic::transport::Endpoint::from_shared(addr.to_owned())?
-        .connect_timeout(Duration::from_secs(2))
+        .connect_timeout(Duration::from_secs(1))
         .timeout(Duration::from_secs(15))
+        .http2_keep_alive_interval(KEEPALIVE)
+        .keep_alive_timeout(KEEPALIVE)
+        .keep_alive_while_idle(true)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
         .connect_lazy())
 }

@@ -1,7 +1,8 @@
 //! The one error type of the identity service, mapped once to `tonic::Status`.
 
 use clickclack_common::db::DbError;
-use tonic::Status;
+use clickclack_common::grpc::status;
+use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -28,11 +29,14 @@ impl From<diesel::result::Error> for IdentityError {
 impl From<IdentityError> for Status {
     fn from(error: IdentityError) -> Status {
         match error {
-            IdentityError::NotFound(m) => Status::not_found(m),
-            IdentityError::Invalid(m) => Status::invalid_argument(m),
-            IdentityError::Conflict(m) => Status::already_exists(m),
-            IdentityError::Forbidden(m) => Status::permission_denied(m),
-            IdentityError::Unauthenticated(m) => Status::unauthenticated(m),
+            IdentityError::NotFound(m) => status(Code::NotFound, m),
+            IdentityError::Invalid(m) => status(Code::InvalidArgument, m),
+            IdentityError::Conflict(m) => status(Code::AlreadyExists, m),
+            IdentityError::Forbidden(m) => status(Code::PermissionDenied, m),
+            IdentityError::Unauthenticated(m) => status(Code::Unauthenticated, m),
+            IdentityError::Db(e) if e.is_invalid_text() => {
+                status(Code::InvalidArgument, clickclack_common::db::INVALID_TEXT)
+            }
             IdentityError::Db(DbError::Pool(e)) => {
                 tracing::warn!(error = %e, "database pool unavailable");
                 Status::unavailable("identity database unavailable")

@@ -1,7 +1,8 @@
 //! The one error type of the messaging service, mapped once to `tonic::Status`.
 
 use clickclack_common::db::DbError;
-use tonic::Status;
+use clickclack_common::grpc::status;
+use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MessagingError {
@@ -29,10 +30,13 @@ impl From<diesel::result::Error> for MessagingError {
 impl From<MessagingError> for Status {
     fn from(error: MessagingError) -> Status {
         match error {
-            MessagingError::NotFound(m) => Status::not_found(m),
-            MessagingError::Invalid(m) => Status::invalid_argument(m),
-            MessagingError::Conflict(m) => Status::already_exists(m),
-            MessagingError::Forbidden(m) => Status::permission_denied(m),
+            MessagingError::NotFound(m) => status(Code::NotFound, m),
+            MessagingError::Invalid(m) => status(Code::InvalidArgument, m),
+            MessagingError::Conflict(m) => status(Code::AlreadyExists, m),
+            MessagingError::Forbidden(m) => status(Code::PermissionDenied, m),
+            MessagingError::Db(e) if e.is_invalid_text() => {
+                status(Code::InvalidArgument, clickclack_common::db::INVALID_TEXT)
+            }
             MessagingError::Db(DbError::Pool(e)) => {
                 tracing::warn!(error = %e, "database pool unavailable");
                 Status::unavailable("messaging database unavailable")

@@ -1,7 +1,8 @@
 //! The one error type of the realtime service, mapped once to `tonic::Status`.
 
 use clickclack_common::db::DbError;
-use tonic::Status;
+use clickclack_common::grpc::status;
+use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RealtimeError {
@@ -25,9 +26,12 @@ impl From<diesel::result::Error> for RealtimeError {
 impl From<RealtimeError> for Status {
     fn from(error: RealtimeError) -> Status {
         match error {
-            RealtimeError::Invalid(m) => Status::invalid_argument(m),
-            RealtimeError::Forbidden(m) => Status::permission_denied(m),
-            RealtimeError::ResyncRequired(why) => Status::failed_precondition(why.message()),
+            RealtimeError::Invalid(m) => status(Code::InvalidArgument, m),
+            RealtimeError::Forbidden(m) => status(Code::PermissionDenied, m),
+            RealtimeError::ResyncRequired(why) => status(Code::FailedPrecondition, why.message()),
+            RealtimeError::Db(e) if e.is_invalid_text() => {
+                status(Code::InvalidArgument, clickclack_common::db::INVALID_TEXT)
+            }
             RealtimeError::Db(DbError::Pool(e)) => {
                 tracing::warn!(error = %e, "database pool unavailable");
                 Status::unavailable("realtime database unavailable")

@@ -227,7 +227,7 @@ pub fn revoke_token(
     actor: &Actor,
 ) -> Result<(UserRow, BotTokenRow)> {
     conn.transaction(|conn| {
-        let (bot, token) = locate_token(conn, token_id, workspace_key)?;
+        let (bot, token) = locate_token(conn, token_id, workspace_key, actor)?;
         let workspace = resolve_workspace(conn, &token.workspace_id)?;
         authorize(
             conn,
@@ -276,7 +276,7 @@ pub fn rotate_token(
         ));
     }
     conn.transaction(|conn| {
-        let (bot, old) = locate_token(conn, token_id, workspace_key)?;
+        let (bot, old) = locate_token(conn, token_id, workspace_key, actor)?;
         let old =
             tokens::find_for_update(conn, &old.id)?.ok_or_else(|| token_not_found(token_id))?;
         if old.revoked_at.is_some() {
@@ -380,10 +380,14 @@ pub fn list_owned(
 
 /// Finds a token (and its bot), checking it lives in `workspace_key` when
 /// one is named, so a URL for one workspace never touches another's token.
+/// Finds a token the actor may see. A token they may not see answers the
+/// same "not found" as a token that does not exist, whatever its state, so
+/// no answer tells an outsider that it exists or whether it is revoked.
 fn locate_token(
     conn: &mut PgConnection,
     token_id: &str,
     workspace_key: &str,
+    actor: &Actor,
 ) -> Result<(UserRow, BotTokenRow)> {
     let token = tokens::find(conn, token_id.trim())?.ok_or_else(|| token_not_found(token_id))?;
     if !workspace_key.trim().is_empty() {
@@ -393,7 +397,18 @@ fn locate_token(
         }
     }
     let bot = require_bot(conn, &token.bot_user_id)?;
-    Ok((bot, token))
+    let workspace = resolve_workspace(conn, &token.workspace_id)?;
+    let visible = authorize(
+        conn,
+        &workspace,
+        bot.owner_user_id.as_deref(),
+        actor,
+        BotAction::Oversee,
+    );
+    match visible {
+        Err(IdentityError::Forbidden(_)) => Err(token_not_found(token_id)),
+        other => other.map(|()| (bot, token)),
+    }
 }
 
 fn token_not_found(token_id: &str) -> IdentityError {

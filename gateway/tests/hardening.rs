@@ -1,0 +1,361 @@
+//! Hostile input at the edge: it gets a clear 4xx with `{"error"}`, never a
+//! 500 or a 429, never reaches another caller, and never leaves a keep-alive
+//! connection unusable. And no answer tells an outsider whether something
+//! exists.
+
+use clickclack_testkit::TestStack;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+async fn send(
+    stack: &TestStack,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = stack
+        .http
+        .request(method, format!("{}{path}", stack.http_url))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("HTTP request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn assert_client_error(what: &str, status: u16, body: &Value) {
+    assert!(
+        (400..500).contains(&status) && status != 429,
+        "{what}: a client error, not {status}"
+    );
+    assert!(
+        body["error"].is_string(),
+        "{what}: {{\"error\"}} body, got {body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn huge_fields_get_a_client_error_and_never_disturb_other_workspaces() {
+    let stack = TestStack::start().await;
+    let a = stack.bootstrap("alpha").await;
+    let b = stack.bootstrap("beta").await;
+    let (_, reader) = stack
+        .service_bot(&a.workspace.id, "reader", "bot:read")
+        .await;
+    let (_, writer) = stack
+        .service_bot(&a.workspace.id, "writer", "bot:write")
+        .await;
+    let (_, bystander) = stack
+        .service_bot(&b.workspace.id, "bystander", "bot:write")
+        .await;
+
+    // Another workspace keeps working while the hostile requests run.
+    let bystanding = {
+        let http = stack.http.clone();
+        let url = format!("{}/api/channels/{}/messages", stack.http_url, b.general.id);
+        tokio::spawn(async move {
+            let mut failures = Vec::new();
+            for n in 0..150 {
+                let response = http
+                    .post(&url)
+                    .bearer_auth(&bystander)
+                    .json(&json!({ "body": format!("ordinary {n}") }))
+                    .send()
+                    .await
+                    .expect("HTTP request");
+                if response.status() != 201 {
+                    failures.push(response.status().as_u16());
+                }
+            }
+            failures
+        })
+    };
+
+    let letters = |n: usize| "q".repeat(n);
+    let channel_messages = format!("/api/channels/{}/messages", a.general.id);
+    for round in 0..5 {
+        for size in [17 * 1024, 20 * 1024, 60 * 1024] {
+            let (status, body) = send(
+                &stack,
+                reqwest::Method::GET,
+                &format!("/api/messages/msg_{}", letters(size)),
+                &reader,
+                None,
+            )
+            .await;
+            assert_client_error(&format!("round {round}: a {size}-byte id"), status, &body);
+        }
+        for field in ["kind", "quoted_message_id", "nonce", "turn_id"] {
+            for size in [20 * 1024, 100 * 1024] {
+                let (status, body) = send(
+                    &stack,
+                    reqwest::Method::POST,
+                    &channel_messages,
+                    &writer,
+                    Some(json!({ "body": "x", field: letters(size) })),
+                )
+                .await;
+                assert_client_error(&format!("a {size}-byte {field}"), status, &body);
+            }
+        }
+        let (status, body) = send(
+            &stack,
+            reqwest::Method::POST,
+            "/api/dms",
+            &writer,
+            Some(json!({ "workspace_id": a.workspace.id, "member_ids": [letters(100 * 1024)] })),
+        )
+        .await;
+        assert_client_error("a 100 KB member id", status, &body);
+    }
+    let failures = bystanding.await.unwrap();
+    assert!(failures.is_empty(), "the other workspace saw {failures:?}");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters_are_refused_at_the_edge_with_400() {
+    let stack = TestStack::start().await;
+    let a = stack.bootstrap("alpha").await;
+    let ws = a.workspace.id.as_str();
+    let (_, bot) = stack.service_bot(ws, "bot", "bot:admin").await;
+    let general = a.general.id.as_str();
+    let posted = send(
+        &stack,
+        reqwest::Method::POST,
+        &format!("/api/channels/{general}/messages"),
+        &bot,
+        Some(json!({ "body": "hello" })),
+    )
+    .await
+    .1;
+    let message = posted["message"]["id"].as_str().unwrap().to_owned();
+    let cases: Vec<(reqwest::Method, String, Option<Value>)> = vec![
+        (reqwest::Method::GET, "/api/messages/%00".into(), None),
+        (reqwest::Method::GET, "/api/messages/msg_a%00b".into(), None),
+        (
+            reqwest::Method::GET,
+            format!("/api/workspaces/{ws}%00/channels"),
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/search?workspace_id={ws}&q=a%00b"),
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/messages/by-nonce?workspace_id={ws}&nonce=%00"),
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/channels/{general}/messages"),
+            Some(json!({ "body": "a\u{0}b" })),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/channels/{general}/messages"),
+            Some(json!({ "body": "fine", "nonce": "n\u{0}" })),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/messages/{message}"),
+            Some(json!({ "body": "\u{0}" })),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/workspaces/{ws}/channels"),
+            Some(json!({ "name": "bad\u{0}name" })),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/messages/{message}/reactions"),
+            Some(json!({ "emoji": "\u{0}" })),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/dms".into(),
+            Some(json!({ "workspace_id": ws, "member_ids": ["usr_\u{0}"] })),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/realtime/ephemeral".into(),
+            Some(
+                json!({ "workspace_id": ws, "channel_id": general, "type": "typing.started", "payload": {"x": "\u{0}"} }),
+            ),
+        ),
+    ];
+    for (method, path, body) in cases {
+        let (status, answer) = send(&stack, method.clone(), &path, &bot, body).await;
+        assert_eq!(status, 400, "{method} {path}: {answer}");
+        assert!(answer["error"].is_string(), "{answer}");
+    }
+    stack.stop().await;
+}
+
+/// One HTTP/1.1 response read off a raw connection: (status, headers).
+async fn read_response(reader: &mut BufReader<TcpStream>) -> (u16, String) {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut line))
+            .await
+            .expect("an answer in time")
+            .expect("read");
+        assert!(read > 0, "the connection closed; head so far: {head:?}");
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let status = head[9..12].parse().expect("a status code");
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await.expect("the body");
+    (status, head)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_error_answers_leave_the_keep_alive_connection_usable() {
+    let stack = TestStack::start().await;
+    let a = stack.bootstrap("alpha").await;
+    let (_, bot) = stack.service_bot(&a.workspace.id, "bot", "bot:write").await;
+    let addr = stack.http_url.trim_start_matches("http://").to_owned();
+    let mut connection = BufReader::new(TcpStream::connect(&addr).await.unwrap());
+    let body = format!("{{\"body\": \"{}\"}}", "x".repeat(300 * 1024));
+    let early_errors = [
+        // No such route: answered before anything reads the body.
+        format!(
+            "POST /api/nope HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+        // The wrong content type: 415, body never parsed.
+        format!(
+            "POST /api/channels/{}/messages HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {bot}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            a.general.id,
+            body.len()
+        ),
+        // No credentials: 401 before the body is read.
+        format!(
+            "POST /api/channels/{}/messages HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            a.general.id,
+            body.len()
+        ),
+    ];
+    let mut answers = 0;
+    for pair in 0..500 {
+        // Sent back to back, as a client that pipelines or reuses the
+        // connection at once does.
+        let early = &early_errors[pair % early_errors.len()];
+        let both = format!("{early}GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+        connection
+            .get_mut()
+            .write_all(both.as_bytes())
+            .await
+            .unwrap();
+        let (status, _) = read_response(&mut connection).await;
+        assert!((400..500).contains(&status), "pair {pair}: {status}");
+        answers += 1;
+        let (status, _) = read_response(&mut connection).await;
+        assert_eq!(status, 200, "pair {pair}: the next request is answered");
+        answers += 1;
+    }
+    assert_eq!(answers, 1000);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_made_up_session_is_401_whether_or_not_the_id_exists() {
+    let stack = TestStack::start().await;
+    let a = stack.bootstrap("alpha").await;
+    let (_, bot) = stack.service_bot(&a.workspace.id, "bot", "bot:write").await;
+    let posted = send(
+        &stack,
+        reqwest::Method::POST,
+        &format!("/api/channels/{}/messages", a.general.id),
+        &bot,
+        Some(json!({ "body": "exists" })),
+    )
+    .await
+    .1;
+    let message = posted["message"]["id"].as_str().unwrap();
+    let fake = format!("sst_{}", "A".repeat(43));
+    for path in [
+        format!("/api/messages/{message}"),
+        "/api/messages/msg_01doesnotexist".to_owned(),
+        format!("/api/channels/{}/messages", a.general.id),
+        "/api/channels/chn_01doesnotexist/messages".to_owned(),
+        "/api/uploads/upl_01doesnotexist".to_owned(),
+        "/api/dms/dm_01doesnotexist".to_owned(),
+    ] {
+        let (status, body) = send(&stack, reqwest::Method::GET, &path, &fake, None).await;
+        assert_eq!(status, 401, "{path}: {body}");
+    }
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_a_token_you_may_not_see_is_404_whatever_its_state() {
+    let stack = TestStack::start().await;
+    let a = stack.bootstrap("alpha").await;
+    let ws = a.workspace.id.as_str();
+    let (_, owner) = stack.sign_in(a.owner.email.as_deref().unwrap()).await;
+    let (_, member) = stack.member_session(ws, "mallory", "member").await;
+    let mut ids = Vec::new();
+    for name in ["Live", "Dead"] {
+        let (status, created) = send(
+            &stack,
+            reqwest::Method::POST,
+            &format!("/api/workspaces/{ws}/bots"),
+            &owner,
+            Some(json!({ "display_name": name })),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        ids.push(created["bot_token"]["id"].as_str().unwrap().to_owned());
+    }
+    let (status, _) = send(
+        &stack,
+        reqwest::Method::POST,
+        &format!("/api/bot-tokens/{}/revoke", ids[1]),
+        &owner,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let missing = "btok_01doesnotexist".to_owned();
+    let mut answers = Vec::new();
+    for id in [&ids[0], &ids[1], &missing] {
+        let (status, body) = send(
+            &stack,
+            reqwest::Method::POST,
+            &format!("/api/bot-tokens/{id}/rotate"),
+            &member,
+            Some(json!({})),
+        )
+        .await;
+        answers.push((
+            status,
+            body["error"].as_str().unwrap().replace(id.as_str(), "ID"),
+        ));
+    }
+    assert!(
+        answers.iter().all(|a| *a == answers[2]),
+        "active, revoked and missing tokens answer alike: {answers:?}"
+    );
+    assert_eq!(answers[2].0, 404);
+    stack.stop().await;
+}
