@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod auth_cache;
+pub mod early_errors;
 pub mod error;
 pub mod input;
 pub mod metrics;
@@ -237,6 +238,7 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    let listener = early_errors::JsonParseErrors(listener);
     let server = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .into_future();

@@ -359,3 +359,94 @@ async fn rotating_a_token_you_may_not_see_is_404_whatever_its_state() {
     assert_eq!(answers[2].0, 404);
     stack.stop().await;
 }
+
+/// Sends raw bytes on a new connection and reads one answer: (status, head, body).
+async fn raw_exchange(addr: &str, request: &[u8]) -> (u16, String, Value) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    // The server may answer and close before it has read everything.
+    let _ = stream.write_all(request).await;
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut line))
+            .await
+            .expect("an answer in time")
+            .expect("read");
+        assert!(read > 0, "closed without an answer; head so far: {head:?}");
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let status = head[9..12].parse().unwrap();
+    let length: Option<usize> = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse().ok())?
+    });
+    let mut body = Vec::new();
+    match length {
+        Some(length) => {
+            body.resize(length, 0);
+            reader.read_exact(&mut body).await.expect("the body");
+        }
+        None => {
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), reader.read_to_end(&mut body)).await;
+        }
+    }
+    (
+        status,
+        head,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_before_any_handler_are_json_with_a_correlation_id() {
+    let stack = TestStack::start().await;
+    let a = stack.bootstrap("alpha").await;
+    let (_, bot) = stack.service_bot(&a.workspace.id, "bot", "bot:write").await;
+    let addr = stack.http_url.trim_start_matches("http://").to_owned();
+    let many_headers: String = (0..200)
+        .map(|n| format!("X-Filler-{n}: {}\r\n", "v".repeat(64)))
+        .collect();
+    let huge_header = format!("X-Huge: {}\r\n", "h".repeat(600 * 1024));
+    let big_body = "x".repeat(2 * 1024 * 1024);
+    let channel = &a.general.id;
+    let cases: Vec<(u16, Vec<u8>)> = vec![
+        (400, b"THIS IS NOT HTTP\r\n\r\n".to_vec()),
+        (400, b"GET /healthz HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer a\x00b\r\n\r\n".to_vec()),
+        (431, format!("GET /healthz HTTP/1.1\r\nHost: t\r\n{many_headers}\r\n").into_bytes()),
+        (431, format!("GET /healthz HTTP/1.1\r\nHost: t\r\n{huge_header}\r\n").into_bytes()),
+        (414, format!("GET /api/search?q={} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(70_000)).into_bytes()),
+        (
+            413,
+            format!(
+                "POST /api/channels/{channel}/messages HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {bot}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{big_body}",
+                big_body.len()
+            )
+            .into_bytes(),
+        ),
+        (
+            415,
+            format!(
+                "POST /api/channels/{channel}/messages HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {bot}\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi"
+            )
+            .into_bytes(),
+        ),
+        (405, b"PUT /api/me HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n".to_vec()),
+    ];
+    for (expected, request) in cases {
+        let label = String::from_utf8_lossy(&request[..request.len().min(60)]).into_owned();
+        let (status, head, body) = raw_exchange(&addr, &request).await;
+        assert_eq!(status, expected, "{label}: {head}");
+        assert!(
+            head.to_ascii_lowercase().contains("x-correlation-id: "),
+            "{label}: {head}"
+        );
+        assert!(body["error"].is_string(), "{label}: {body}");
+    }
+    stack.stop().await;
+}
