@@ -6,6 +6,8 @@
 use crate::output;
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
+use clickclack_common::assertion::{AssertionKey, Claims};
+use clickclack_common::grpc::{Peer, traced_as};
 use clickclack_common::wire;
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
@@ -13,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 #[derive(Args)]
 pub struct AdminArgs {
@@ -23,9 +25,11 @@ pub struct AdminArgs {
     /// Messaging service gRPC address (bootstrap creates #general there).
     #[arg(long, global = true, env = "CLICKCLACK_MESSAGING_ADDR", default_value = clickclack_gateway::DEFAULT_MESSAGING_ADDR)]
     messaging_addr: String,
-    /// Shared secret that signs principal assertions for messaging.
-    #[arg(long, global = true, env = "CLICKCLACK_INTERNAL_KEY", default_value = clickclack_common::assertion::DEV_INTERNAL_KEY, hide_default_value = true)]
-    internal_key: String,
+    /// The operator credential: the secret (32+ bytes) that signs every admin
+    /// command. It must equal the services' CLICKCLACK_OPERATOR_KEY; the
+    /// default works only against `clickclack dev`.
+    #[arg(long, global = true, env = "CLICKCLACK_OPERATOR_KEY", default_value = clickclack_common::assertion::DEV_OPERATOR_KEY, hide_default_value = true)]
+    operator_key: String,
     /// Accepted for compatibility with upstream's file-based CLI. This
     /// deployment keeps its data in Postgres, reached through identity.
     #[arg(long, global = true, value_name = "DIR")]
@@ -316,7 +320,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             args.identity_addr
         );
     }
-    let mut identity = connect(&args.identity_addr).await?;
+    let mut identity = connect(&args.identity_addr, &args.operator_key).await?;
     let as_json = args.json;
     match args.command {
         AdminCommand::Bootstrap(a) => {
@@ -335,7 +339,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             let owner = created.owner.context("identity returned no owner")?;
             let general = clickclack_stack::ensure_general_channel(
                 &args.messaging_addr,
-                &args.internal_key,
+                &args.operator_key,
                 &workspace.id,
                 &owner.id,
             )
@@ -882,7 +886,10 @@ fn print_member(as_json: bool, key: &str, member: pb::Member, verb: &str) -> any
     Ok(())
 }
 
-async fn connect(addr: &str) -> anyhow::Result<IdentityServiceClient<Channel>> {
+/// A client whose every call is signed with the operator credential.
+async fn connect(addr: &str, operator_key: &str) -> anyhow::Result<IdentityServiceClient<Peer>> {
+    let key = AssertionKey::operator(operator_key)
+        .context("CLICKCLACK_OPERATOR_KEY must be at least 32 bytes")?;
     let endpoint = Endpoint::from_shared(addr.to_owned())
         .with_context(|| format!("invalid --identity-addr {addr:?}"))?
         .connect_timeout(Duration::from_secs(3))
@@ -890,7 +897,11 @@ async fn connect(addr: &str) -> anyhow::Result<IdentityServiceClient<Channel>> {
     let channel = endpoint.connect().await.map_err(|_| {
         anyhow!("cannot reach the identity service at {addr} (is the stack running? `clickclack dev` starts one)")
     })?;
-    Ok(IdentityServiceClient::new(channel))
+    Ok(IdentityServiceClient::new(traced_as(
+        channel,
+        key,
+        Claims::deployment_operator,
+    )))
 }
 
 /// Turns a gRPC status into the one line a person needs.
@@ -905,6 +916,11 @@ impl<T> RpcResult<T> for Result<tonic::Response<T>, tonic::Status> {
                 tonic::Code::Unavailable => {
                     anyhow!("the identity service is unavailable: {}", status.message())
                 }
+                tonic::Code::Unauthenticated => anyhow!(
+                    "identity refused the operator credential ({}): set CLICKCLACK_OPERATOR_KEY \
+                     (or --operator-key) to the deployment's operator key",
+                    status.message()
+                ),
                 _ => anyhow!("{}", status.message()),
             })
     }

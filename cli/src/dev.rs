@@ -2,7 +2,7 @@
 //! against a local Postgres, with a `default` workspace ready to use.
 
 use clap::Args;
-use clickclack_common::assertion::DEV_INTERNAL_KEY;
+use clickclack_common::assertion::{DEV_INTERNAL_KEY, DEV_OPERATOR_KEY};
 use clickclack_stack::{RunningStack, StackConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,6 +41,9 @@ pub struct DevArgs {
     /// Shared secret that signs principal assertions.
     #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = DEV_INTERNAL_KEY, hide_default_value = true)]
     internal_key: String,
+    /// The operator credential `clickclack admin` signs with.
+    #[arg(long, env = "CLICKCLACK_OPERATOR_KEY", default_value = DEV_OPERATOR_KEY, hide_default_value = true)]
+    operator_key: String,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
@@ -56,6 +59,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             upload_dir: args.upload_dir.clone(),
             upload_max_bytes: clickclack_messaging::DEFAULT_UPLOAD_MAX_BYTES,
             internal_key: args.internal_key.clone(),
+            operator_key: args.operator_key.clone(),
             auth_cache_ms: 30_000,
             db_pool_size: 16,
         },

@@ -99,9 +99,21 @@ impl Default for GatewayConfig {
 }
 
 pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
-    use clickclack_common::grpc::{lazy_channel, traced};
-    let identity = traced(lazy_channel(&config.identity_addr)?);
-    let messaging = traced(lazy_channel(&config.messaging_addr)?);
+    use clickclack_common::assertion::Claims;
+    use clickclack_common::grpc::{lazy_channel, traced, traced_as};
+    let key = AssertionKey::from_secret(&config.internal_key)?;
+    // Calls made for a principal carry its assertion; the rest are signed
+    // as the gateway itself.
+    let identity = traced_as(
+        lazy_channel(&config.identity_addr)?,
+        key.clone(),
+        Claims::gateway,
+    );
+    let messaging = traced_as(
+        lazy_channel(&config.messaging_addr)?,
+        key.clone(),
+        Claims::gateway,
+    );
     let realtime = traced(lazy_channel(&config.realtime_addr)?);
     Ok(AppState {
         identity: IdentityServiceClient::new(identity.clone()),
@@ -114,7 +126,7 @@ pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
         realtime_health: HealthClient::new(realtime),
         sockets: Arc::new(AtomicUsize::new(0)),
         max_sockets: config.max_sockets,
-        assertions: AssertionKey::from_secret(&config.internal_key)?,
+        assertions: key,
         auth_cache: Arc::new(auth_cache::AuthCache::new(Duration::from_millis(
             config.auth_cache_ms,
         ))),
@@ -277,6 +289,11 @@ pub async fn serve(
 
 /// Runs the gateway as its own process.
 pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    clickclack_common::caller_policy::refuse_dev_key(
+        "CLICKCLACK_INTERNAL_KEY",
+        &config.internal_key,
+        clickclack_common::assertion::DEV_INTERNAL_KEY,
+    )?;
     let listener = TcpListener::bind(config.http_addr).await?;
     serve(&config, listener, shutdown).await
 }

@@ -62,19 +62,12 @@ impl AppState {
         if let Some(found) = self.locations.lock().expect("locations lock").get(id) {
             return Ok(found.clone());
         }
-        // Only the gateway's own signature is needed: the answer is a
-        // workspace id, and the real call is membership-checked after it.
-        let claims = clickclack_common::assertion::Claims::new(
-            "gateway",
-            "service",
-            "",
-            "",
-            &Default::default(),
-        );
+        // The gateway asks as itself: the answer is a workspace id, and the
+        // real call is membership-checked after it.
         let request = clickclack_proto::messaging::LocateResourceRequest { id: id.to_owned() };
         let found = self
             .messaging()
-            .locate_resource(self.assertions.request(&claims, request))
+            .locate_resource(request)
             .await?
             .into_inner()
             .workspace_id;

@@ -14,13 +14,47 @@ use tonic::{Request, Status};
 pub use clickclack_proto::PRINCIPAL_METADATA_KEY as METADATA_KEY;
 
 /// The key the dev stack and tests use when none is configured. Deployments
-/// set `CLICKCLACK_INTERNAL_KEY` to their own secret.
+/// set `CLICKCLACK_INTERNAL_KEY` to their own secret; the services refuse
+/// to start with this one outside `clickclack dev`.
 pub const DEV_INTERNAL_KEY: &str = "clickclack-dev-internal-key-not-for-production";
+/// The operator credential of `clickclack dev`; deployments set
+/// `CLICKCLACK_OPERATOR_KEY`.
+pub const DEV_OPERATOR_KEY: &str = "clickclack-dev-operator-key-not-for-production";
 
 /// How long an assertion is valid: long enough for one call chain.
 const LIFETIME_SECONDS: i64 = 60;
 const ISSUER: &str = "clickclack-gateway";
 const AUDIENCE: &str = "clickclack-services";
+/// Operator assertions have their own issuer and audience, so a token made
+/// with the internal key can never pass for one, even were the keys equal.
+const OPERATOR_ISSUER: &str = "clickclack-operator";
+const OPERATOR_AUDIENCE: &str = "clickclack-admin";
+
+/// Who is calling, by the kind of credential it presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerKind {
+    /// A bot or human, authenticated by the gateway, which signed who they
+    /// are with the internal key.
+    Principal,
+    /// The gateway as itself (authentication, change stream, lookups).
+    Gateway,
+    /// A ClickClack service as itself (event producers).
+    Service,
+    /// An operator, through the admin CLI, with the operator key.
+    Operator,
+}
+
+impl CallerKind {
+    fn of(claims: &Claims) -> Option<CallerKind> {
+        match claims.kind.as_str() {
+            "bot" | "human" => Some(CallerKind::Principal),
+            "gateway" => Some(CallerKind::Gateway),
+            "service" => Some(CallerKind::Service),
+            "operator" => Some(CallerKind::Operator),
+            _ => None,
+        }
+    }
+}
 
 /// Who a call acts as.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,11 +104,46 @@ impl Claims {
     pub fn is_bot(&self) -> bool {
         self.kind == "bot"
     }
+
+    /// The gateway acting as itself.
+    pub fn gateway() -> Claims {
+        Claims::new("gateway", "gateway", "", "", &BTreeSet::new())
+    }
+
+    /// A service (`svc:messaging`, ...) acting as itself.
+    pub fn service(name: &str) -> Claims {
+        Claims::new(name, "service", "", "", &BTreeSet::new())
+    }
+
+    /// An operator; `acting_as` optionally names the user and workspace an
+    /// admin command acts for (creating `#general` as the owner, say).
+    pub fn operator(acting_as: Option<(&str, &str)>) -> Claims {
+        let (user, workspace) = acting_as.unwrap_or(("operator", ""));
+        let scopes: BTreeSet<Scope> = [Scope::ChannelsRead, Scope::ChannelsWrite].into();
+        let mut claims = Claims::new(user, "operator", workspace, "owner", &scopes);
+        claims.iss = OPERATOR_ISSUER.into();
+        claims.aud = OPERATOR_AUDIENCE.into();
+        claims
+    }
+
+    /// An operator acting for the deployment (for [`crate::grpc::traced_as`]).
+    pub fn deployment_operator() -> Claims {
+        Claims::operator(None)
+    }
+
+    pub fn caller_kind(&self) -> Option<CallerKind> {
+        CallerKind::of(self)
+    }
+
+    /// The human a call acts for, when a signed-in human made it.
+    pub fn human(&self) -> Option<&str> {
+        (self.kind == "human").then_some(self.sub.as_str())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AssertionError {
-    #[error("the internal key must be at least 32 bytes")]
+    #[error("a signing key (CLICKCLACK_INTERNAL_KEY, CLICKCLACK_OPERATOR_KEY) must be at least 32 bytes")]
     WeakKey,
     #[error("invalid principal assertion: {0}")]
     Invalid(#[from] jsonwebtoken::errors::Error),
@@ -89,13 +158,28 @@ pub struct AssertionKey {
 }
 
 impl AssertionKey {
+    /// The internal key, shared by the gateway and the services.
     pub fn from_secret(secret: &str) -> Result<AssertionKey, AssertionError> {
+        Self::with_audience(secret, ISSUER, AUDIENCE)
+    }
+
+    /// The operator key, held by operators and checked by the services
+    /// that serve admin RPCs.
+    pub fn operator(secret: &str) -> Result<AssertionKey, AssertionError> {
+        Self::with_audience(secret, OPERATOR_ISSUER, OPERATOR_AUDIENCE)
+    }
+
+    fn with_audience(
+        secret: &str,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<AssertionKey, AssertionError> {
         if secret.len() < 32 {
             return Err(AssertionError::WeakKey);
         }
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
         validation.leeway = 5;
         Ok(AssertionKey {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
@@ -120,29 +204,10 @@ impl AssertionKey {
         request.metadata_mut().insert(METADATA_KEY, value);
         request
     }
-
-    /// A tonic interceptor that verifies the assertion and stores the claims
-    /// in the request's extensions; calls without a valid one are refused.
-    pub fn interceptor(
-        &self,
-    ) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + use<> {
-        let key = self.clone();
-        move |mut request: Request<()>| {
-            let assertion = request
-                .metadata()
-                .get(METADATA_KEY)
-                .and_then(|value| value.to_str().ok())
-                .ok_or_else(|| Status::unauthenticated("missing principal assertion"))?;
-            let claims = key
-                .verify(assertion)
-                .map_err(|e| Status::unauthenticated(e.to_string()))?;
-            request.extensions_mut().insert(claims);
-            Ok(request)
-        }
-    }
 }
 
-/// The verified caller of a request that passed [`AssertionKey::interceptor`].
+/// The verified caller of a request that passed the service's
+/// [`crate::caller_policy::CallerPolicy`].
 pub fn caller<T>(request: &Request<T>) -> Result<Claims, Status> {
     request
         .extensions()
@@ -186,17 +251,17 @@ mod tests {
     }
 
     #[test]
-    fn interceptor_requires_a_valid_assertion() {
-        let key = AssertionKey::from_secret(DEV_INTERNAL_KEY).unwrap();
-        let mut check = key.interceptor();
+    fn operator_assertions_and_internal_ones_never_pass_for_each_other() {
+        let internal = AssertionKey::from_secret(DEV_INTERNAL_KEY).unwrap();
+        // Even with the same secret, issuer and audience keep them apart.
+        let operator = AssertionKey::operator(DEV_INTERNAL_KEY).unwrap();
+        let as_operator = operator.sign(&Claims::operator(None));
+        assert!(internal.verify(&as_operator).is_err());
         assert_eq!(
-            check(Request::new(())).unwrap_err().code(),
-            tonic::Code::Unauthenticated
+            operator.verify(&as_operator).unwrap().caller_kind(),
+            Some(CallerKind::Operator)
         );
-        let passed = check(key.request(&claims(), ())).unwrap();
-        assert_eq!(caller(&passed).unwrap().sub, "usr_1");
-        assert!(caller(&passed).unwrap().has_scope(Scope::MessagesRead));
-        assert!(!caller(&passed).unwrap().has_scope(Scope::MessagesWrite));
+        assert!(operator.verify(&internal.sign(&Claims::gateway())).is_err());
     }
 
     #[test]

@@ -93,9 +93,22 @@ pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
-/// Adds the caller's trace context to every outgoing request.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TraceContext;
+/// What every outgoing call carries: the caller's trace context and, unless
+/// the call already carries an assertion (a principal's), this process's own
+/// credential.
+#[derive(Clone, Default)]
+pub struct TraceContext {
+    credential: Option<(
+        crate::assertion::AssertionKey,
+        fn() -> crate::assertion::Claims,
+    )>,
+}
+
+impl std::fmt::Debug for TraceContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceContext").finish_non_exhaustive()
+    }
+}
 
 impl tonic::service::Interceptor for TraceContext {
     fn call(
@@ -103,6 +116,19 @@ impl tonic::service::Interceptor for TraceContext {
         mut request: tonic::Request<()>,
     ) -> Result<tonic::Request<()>, tonic::Status> {
         crate::telemetry::inject(request.metadata_mut());
+        if let Some((key, claims)) = &self.credential
+            && !request
+                .metadata()
+                .contains_key(crate::assertion::METADATA_KEY)
+        {
+            let value = key
+                .sign(&claims())
+                .parse()
+                .expect("a JWT is valid metadata");
+            request
+                .metadata_mut()
+                .insert(crate::assertion::METADATA_KEY, value);
+        }
         Ok(request)
     }
 }
@@ -113,7 +139,22 @@ pub type Peer =
 
 /// Wraps a channel so calls through it continue the caller's trace.
 pub fn traced(channel: tonic::transport::Channel) -> Peer {
-    tonic::service::interceptor::InterceptedService::new(channel, TraceContext)
+    tonic::service::interceptor::InterceptedService::new(channel, TraceContext::default())
+}
+
+/// Like [`traced`], and calls that carry no assertion of their own are
+/// signed with `key` as `claims()` (made fresh for each call).
+pub fn traced_as(
+    channel: tonic::transport::Channel,
+    key: crate::assertion::AssertionKey,
+    claims: fn() -> crate::assertion::Claims,
+) -> Peer {
+    tonic::service::interceptor::InterceptedService::new(
+        channel,
+        TraceContext {
+            credential: Some((key, claims)),
+        },
+    )
 }
 
 /// A tonic server that runs each RPC in a span continuing the caller's

@@ -2,6 +2,7 @@
 //! job; anything service-specific lives in that service's crate instead.
 
 pub mod assertion;
+pub mod caller_policy;
 pub mod cursor;
 pub mod db;
 pub mod grpc;

@@ -5,8 +5,8 @@
 
 use anyhow::Context;
 use clickclack_common::assertion::{AssertionKey, Claims};
+use clickclack_common::caller_policy::KeyArgs;
 use clickclack_common::db;
-use clickclack_common::scopes::Scope;
 use clickclack_gateway::GatewayConfig;
 use clickclack_identity::{Identity, IdentityConfig};
 use clickclack_messaging::{Messaging, MessagingConfig};
@@ -15,7 +15,6 @@ use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_proto::messaging as messaging_pb;
 use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
 use clickclack_realtime::{Realtime, RealtimeConfig};
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +39,8 @@ pub struct StackConfig {
     pub upload_max_bytes: u64,
     /// Signs principal assertions between the gateway and the services.
     pub internal_key: String,
+    /// Signs operators' admin calls (the CLI, bootstrap).
+    pub operator_key: String,
     pub auth_cache_ms: u64,
     /// Connections per service pool.
     pub db_pool_size: u32,
@@ -53,7 +54,7 @@ pub struct RunningStack {
     pub messaging_addr: SocketAddr,
     pub realtime_addr: SocketAddr,
     pub http_addr: SocketAddr,
-    internal_key: String,
+    operator_key: String,
     /// The caller's signal: once cancelled, the stack stops in order.
     shutdown: CancellationToken,
     /// Stops identity, messaging and realtime (after the gateway).
@@ -104,7 +105,10 @@ impl RunningStack {
             listen: messaging_addr,
             upload_dir: config.upload_dir.clone(),
             upload_max_bytes: config.upload_max_bytes,
-            internal_key: config.internal_key.clone(),
+            keys: KeyArgs {
+                internal_key: config.internal_key.clone(),
+                operator_key: config.operator_key.clone(),
+            },
             db_pool_size: config.db_pool_size,
             metrics_addr: None,
             realtime_addr: format!("http://{realtime_addr}"),
@@ -115,7 +119,10 @@ impl RunningStack {
             db_pool_size: config.db_pool_size,
             metrics_addr: None,
             realtime_addr: format!("http://{realtime_addr}"),
-            internal_key: config.internal_key.clone(),
+            keys: KeyArgs {
+                internal_key: config.internal_key.clone(),
+                operator_key: config.operator_key.clone(),
+            },
         };
         let realtime_opened = realtime_config.clone();
         let url = config.database_url.clone();
@@ -170,7 +177,7 @@ impl RunningStack {
             messaging_addr,
             realtime_addr,
             http_addr,
-            internal_key: config.internal_key,
+            operator_key: config.operator_key,
             shutdown,
             services_shutdown,
             services,
@@ -340,19 +347,17 @@ fn spawn_gateway(
 pub const DEFAULT_WORKSPACE_SLUG: &str = "default";
 pub const DEFAULT_OWNER_EMAIL: &str = "owner@clickclack.local";
 
-/// Creates the workspace's `general` channel unless it exists, acting as
-/// `owner_id` (a workspace owner) with an assertion signed by `internal_key`.
+/// Creates the workspace's `general` channel unless it exists, as an
+/// operator acting for `owner_id` (a workspace owner), signed with
+/// `operator_key`.
 pub async fn ensure_general_channel(
     messaging_url: &str,
-    internal_key: &str,
+    operator_key: &str,
     workspace_id: &str,
     owner_id: &str,
 ) -> anyhow::Result<messaging_pb::Channel> {
-    let key = AssertionKey::from_secret(internal_key)?;
-    let scopes: BTreeSet<Scope> = [Scope::ChannelsWrite, Scope::ChannelsRead]
-        .into_iter()
-        .collect();
-    let claims = Claims::new(owner_id, "human", workspace_id, "owner", &scopes);
+    let key = AssertionKey::operator(operator_key)?;
+    let claims = Claims::operator(Some((owner_id, workspace_id)));
     let mut messaging = MessagingServiceClient::connect(messaging_url.to_owned())
         .await
         .with_context(|| format!("cannot reach the messaging service at {messaging_url}"))?;
@@ -377,7 +382,15 @@ impl RunningStack {
     /// `general` channel, when the database has no workspace yet. Returns
     /// what it created, or `None`.
     pub async fn bootstrap_if_empty(&self) -> anyhow::Result<Option<pb::BootstrapResponse>> {
-        let mut identity = IdentityServiceClient::connect(self.identity_url()).await?;
+        let channel = tonic::transport::Channel::from_shared(self.identity_url())?
+            .connect()
+            .await?;
+        let key = AssertionKey::operator(&self.operator_key)?;
+        let mut identity = IdentityServiceClient::new(clickclack_common::grpc::traced_as(
+            channel,
+            key,
+            Claims::deployment_operator,
+        ));
         let existing = identity
             .list_workspaces(pb::ListWorkspacesRequest {
                 member_user_id: None,
@@ -400,7 +413,7 @@ impl RunningStack {
         let owner = created.owner.as_ref().context("no owner")?;
         ensure_general_channel(
             &self.messaging_url(),
-            &self.internal_key,
+            &self.operator_key,
             &workspace.id,
             &owner.id,
         )

@@ -1,5 +1,6 @@
 use crate::TestDatabase;
-use clickclack_common::assertion::DEV_INTERNAL_KEY;
+use clickclack_common::assertion::{AssertionKey, Claims, DEV_INTERNAL_KEY, DEV_OPERATOR_KEY};
+use clickclack_common::grpc::{Peer, traced_as};
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_stack::{RunningStack, StackConfig};
@@ -74,6 +75,7 @@ impl TestStack {
                 upload_dir: upload_dir.to_path_buf(),
                 upload_max_bytes: TEST_UPLOAD_MAX_BYTES,
                 internal_key: DEV_INTERNAL_KEY.into(),
+                operator_key: DEV_OPERATOR_KEY.into(),
                 auth_cache_ms,
                 db_pool_size: 4,
             },
@@ -83,10 +85,15 @@ impl TestStack {
         .expect("start the stack")
     }
 
-    pub async fn identity(&self) -> IdentityServiceClient<Channel> {
-        IdentityServiceClient::connect(self.identity_url.clone())
+    /// Identity as the operator (what `clickclack admin` does).
+    pub async fn identity(&self) -> IdentityServiceClient<Peer> {
+        let channel = Channel::from_shared(self.identity_url.clone())
+            .expect("identity URL")
+            .connect()
             .await
-            .expect("connect to identity")
+            .expect("connect to identity");
+        let key = AssertionKey::operator(DEV_OPERATOR_KEY).expect("dev operator key");
+        IdentityServiceClient::new(traced_as(channel, key, Claims::deployment_operator))
     }
 
     /// A new workspace with a fresh human owner.
@@ -107,7 +114,7 @@ impl TestStack {
         let owner = created.owner.expect("owner");
         let general = clickclack_stack::ensure_general_channel(
             &self.messaging_url,
-            DEV_INTERNAL_KEY,
+            DEV_OPERATOR_KEY,
             &workspace.id,
             &owner.id,
         )

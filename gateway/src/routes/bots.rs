@@ -75,16 +75,19 @@ pub async fn create(
     let created = state
         .identity
         .clone()
-        .create_bot(pb::CreateBotRequest {
-            workspace,
-            display_name: body.display_name,
-            handle: body.handle,
-            owner_user_id: body.owner_user_id.filter(|id| !id.trim().is_empty()),
-            created_by: Some(principal.user.id.clone()),
-            scopes: scopes_from(&body.scopes)?,
-            token_name: body.token_name,
-            avatar_url: body.avatar_url,
-        })
+        .create_bot(state.signed(
+            &principal,
+            pb::CreateBotRequest {
+                workspace,
+                display_name: body.display_name,
+                handle: body.handle,
+                owner_user_id: body.owner_user_id.filter(|id| !id.trim().is_empty()),
+                created_by: Some(principal.user.id.clone()),
+                scopes: scopes_from(&body.scopes)?,
+                token_name: body.token_name,
+                avatar_url: body.avatar_url,
+            },
+        ))
         .await?
         .into_inner();
     Ok((
@@ -106,10 +109,13 @@ pub async fn list(
     let list = state
         .identity
         .clone()
-        .list_bots(pb::ListBotsRequest {
-            workspace,
-            actor_user_id: Some(principal.user.id.clone()),
-        })
+        .list_bots(state.signed(
+            &principal,
+            pb::ListBotsRequest {
+                workspace,
+                actor_user_id: Some(principal.user.id.clone()),
+            },
+        ))
         .await?
         .into_inner();
     let bots: Vec<Value> = list
@@ -144,13 +150,16 @@ pub async fn mint(
     let created = state
         .identity
         .clone()
-        .create_bot_token(pb::CreateBotTokenRequest {
-            workspace,
-            bot_user_id: bot_id,
-            name: body.name,
-            scopes: scopes_from(&body.scopes)?,
-            created_by: Some(principal.user.id.clone()),
-        })
+        .create_bot_token(state.signed(
+            &principal,
+            pb::CreateBotTokenRequest {
+                workspace,
+                bot_user_id: bot_id,
+                name: body.name,
+                scopes: scopes_from(&body.scopes)?,
+                created_by: Some(principal.user.id.clone()),
+            },
+        ))
         .await?
         .into_inner();
     Ok((
@@ -169,11 +178,14 @@ pub async fn tokens(
     let list = state
         .identity
         .clone()
-        .list_bot_tokens(pb::ListBotTokensRequest {
-            workspace,
-            bot_user_id: bot_id,
-            actor_user_id: Some(principal.user.id.clone()),
-        })
+        .list_bot_tokens(state.signed(
+            &principal,
+            pb::ListBotTokensRequest {
+                workspace,
+                bot_user_id: bot_id,
+                actor_user_id: Some(principal.user.id.clone()),
+            },
+        ))
         .await?
         .into_inner();
     let tokens: Vec<wire::BotToken> = list
@@ -194,11 +206,14 @@ pub async fn revoke(
     let token = state
         .identity
         .clone()
-        .revoke_bot_token(pb::RevokeBotTokenRequest {
-            token_id,
-            actor_user_id: Some(principal.user.id.clone()),
-            workspace: String::new(),
-        })
+        .revoke_bot_token(state.signed(
+            &principal,
+            pb::RevokeBotTokenRequest {
+                token_id,
+                actor_user_id: Some(principal.user.id.clone()),
+                workspace: String::new(),
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(json!({ "bot_token": wire::BotToken::from(token) })))
@@ -225,12 +240,15 @@ pub async fn rotate(
     let rotated = state
         .identity
         .clone()
-        .rotate_bot_token(pb::RotateBotTokenRequest {
-            token_id,
-            grace_seconds,
-            actor_user_id: Some(principal.user.id.clone()),
-            workspace: String::new(),
-        })
+        .rotate_bot_token(state.signed(
+            &principal,
+            pb::RotateBotTokenRequest {
+                token_id,
+                grace_seconds,
+                actor_user_id: Some(principal.user.id.clone()),
+                workspace: String::new(),
+            },
+        ))
         .await?
         .into_inner();
     Ok((
@@ -252,11 +270,14 @@ pub async fn remove(
     state
         .identity
         .clone()
-        .remove_bot(pb::RemoveBotRequest {
-            workspace,
-            bot_user_id: bot_id,
-            actor_user_id: Some(principal.user.id.clone()),
-        })
+        .remove_bot(state.signed(
+            &principal,
+            pb::RemoveBotRequest {
+                workspace,
+                bot_user_id: bot_id,
+                actor_user_id: Some(principal.user.id.clone()),
+            },
+        ))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -270,9 +291,12 @@ pub async fn mine(
     let list = state
         .identity
         .clone()
-        .list_owned_bots(pb::ListOwnedBotsRequest {
-            owner_user_id: principal.user.id.clone(),
-        })
+        .list_owned_bots(state.signed(
+            &principal,
+            pb::ListOwnedBotsRequest {
+                owner_user_id: principal.user.id.clone(),
+            },
+        ))
         .await?
         .into_inner();
     let bots: Vec<Value> = list
@@ -312,12 +336,15 @@ pub async fn audit_log(
     let list = state
         .identity
         .clone()
-        .list_audit(pb::ListAuditRequest {
-            workspace,
-            actor_user_id: Some(principal.user.id.clone()),
-            limit: query.limit.unwrap_or(0),
-            before: query.before,
-        })
+        .list_audit(state.signed(
+            &principal,
+            pb::ListAuditRequest {
+                workspace,
+                actor_user_id: Some(principal.user.id.clone()),
+                limit: query.limit.unwrap_or(0),
+                before: query.before,
+            },
+        ))
         .await?
         .into_inner();
     let entries: Vec<wire::AuditEntry> = list.entries.into_iter().map(Into::into).collect();
@@ -371,19 +398,24 @@ pub async fn set_commands(
     let list = state
         .identity
         .clone()
-        .set_bot_commands(pb::SetBotCommandsRequest {
-            bot_user_id: principal.user.id.clone(),
-            workspace_id: principal.workspace_id.clone(),
-            commands: commands
-                .into_iter()
-                .map(|c| pb::BotCommand {
-                    bot_user_id: String::new(),
-                    command: c.command,
-                    description: c.description,
-                    args_hint: c.args_hint,
-                })
-                .collect(),
-        })
+        .set_bot_commands(
+            state.signed(
+                &principal,
+                pb::SetBotCommandsRequest {
+                    bot_user_id: principal.user.id.clone(),
+                    workspace_id: principal.workspace_id.clone(),
+                    commands: commands
+                        .into_iter()
+                        .map(|c| pb::BotCommand {
+                            bot_user_id: String::new(),
+                            command: c.command,
+                            description: c.description,
+                            args_hint: c.args_hint,
+                        })
+                        .collect(),
+                },
+            ),
+        )
         .await?
         .into_inner();
     Ok(Json(commands_json(list)))
@@ -400,9 +432,12 @@ pub async fn list_commands(
     let list = state
         .identity
         .clone()
-        .list_bot_commands(pb::ListBotCommandsRequest {
-            workspace: workspace_id,
-        })
+        .list_bot_commands(state.signed(
+            &principal,
+            pb::ListBotCommandsRequest {
+                workspace: workspace_id,
+            },
+        ))
         .await?
         .into_inner();
     Ok(Json(commands_json(list)))

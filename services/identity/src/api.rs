@@ -10,6 +10,7 @@ use crate::store::members::MemberRow;
 use crate::store::tokens::BotTokenRow;
 use crate::store::users::UserRow;
 use crate::store::workspaces::WorkspaceRow;
+use clickclack_common::assertion::{CallerKind, caller};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::outbox::Relay;
 use clickclack_common::time::rfc3339;
@@ -79,6 +80,22 @@ impl IdentityApi {
 }
 
 type Reply<T> = Result<Response<T>, Status>;
+
+/// Who a bot-management call acts as. A signed-in human acts as themselves,
+/// whatever the request names; an operator acts for the deployment, or for
+/// the user the request names (`--created-by`). Bots never manage bots.
+fn acting<T>(request: &Request<T>, named: Option<String>) -> Result<Actor, Status> {
+    let claims = caller(request)?;
+    if claims.caller_kind() == Some(CallerKind::Operator) {
+        return Ok(Actor::from_optional(named));
+    }
+    match claims.human() {
+        Some(human) => Ok(Actor::User(human.to_owned())),
+        None => Err(Status::permission_denied(
+            "bot tokens cannot do this; sign in as a human",
+        )),
+    }
+}
 type ChangeStream = Pin<Box<dyn Stream<Item = Result<pb::AuthChange, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -126,8 +143,8 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::RotateBotTokenRequest>,
     ) -> Reply<pb::RotateBotTokenResponse> {
+        let actor = acting(&request, request.get_ref().actor_user_id.clone())?;
         let req = request.into_inner();
-        let actor = Actor::from_optional(req.actor_user_id);
         let grace = chrono::Duration::seconds(i64::from(req.grace_seconds));
         let rotation = self
             .change_credentials(move |conn| {
@@ -152,8 +169,8 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::RemoveBotRequest>,
     ) -> Reply<pb::RemoveBotResponse> {
+        let actor = acting(&request, request.get_ref().actor_user_id.clone())?;
         let req = request.into_inner();
-        let actor = Actor::from_optional(req.actor_user_id);
         let (bot, revoked, workspace) = self
             .change_credentials(move |conn| {
                 bots::remove_bot(conn, &req.workspace, &req.bot_user_id, &actor)
@@ -177,7 +194,10 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::ListOwnedBotsRequest>,
     ) -> Reply<pb::OwnedBotList> {
-        let owner = request.into_inner().owner_user_id;
+        let owner = match acting(&request, request.get_ref().owner_user_id.clone().into())? {
+            Actor::User(id) => id,
+            Actor::Operator => return Err(Status::invalid_argument("owner_user_id is required")),
+        };
         let found = self
             .with_conn(move |conn| bots::list_owned(conn, &owner))
             .await?;
@@ -240,8 +260,8 @@ impl IdentityService for IdentityApi {
     }
 
     async fn list_audit(&self, request: Request<pb::ListAuditRequest>) -> Reply<pb::AuditList> {
+        let actor = acting(&request, request.get_ref().actor_user_id.clone())?;
         let req = request.into_inner();
-        let actor = Actor::from_optional(req.actor_user_id);
         let (_, rows) = self
             .with_conn(move |conn| {
                 domain::audit::list(conn, &req.workspace, &actor, req.limit, &req.before)
@@ -267,7 +287,13 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::SetBotCommandsRequest>,
     ) -> Reply<pb::BotCommandList> {
+        let claims = caller(&request)?;
         let req = request.into_inner();
+        if !claims.is_bot() || claims.sub != req.bot_user_id || claims.wsp != req.workspace_id {
+            return Err(Status::permission_denied(
+                "only a bot may publish its own command menu",
+            ));
+        }
         let input = req
             .commands
             .into_iter()
@@ -495,6 +521,9 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::CreateBotRequest>,
     ) -> Reply<pb::CreateBotResponse> {
+        let created_by = acting(&request, request.get_ref().created_by.clone())?
+            .user_id()
+            .map(str::to_owned);
         let req = request.into_inner();
         let new = bots::NewBot {
             workspace: req.workspace,
@@ -502,7 +531,7 @@ impl IdentityService for IdentityApi {
             handle: req.handle,
             avatar_url: req.avatar_url,
             owner_user_id: req.owner_user_id,
-            created_by: req.created_by,
+            created_by,
             scopes: req.scopes,
             token_name: req.token_name,
         };
@@ -517,8 +546,8 @@ impl IdentityService for IdentityApi {
     }
 
     async fn list_bots(&self, request: Request<pb::ListBotsRequest>) -> Reply<pb::BotList> {
+        let actor = acting(&request, request.get_ref().actor_user_id.clone())?;
         let req = request.into_inner();
-        let actor = Actor::from_optional(req.actor_user_id);
         let found = self
             .with_conn(move |conn| bots::list_bots(conn, &req.workspace, &actor))
             .await?;
@@ -543,6 +572,9 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::CreateBotTokenRequest>,
     ) -> Reply<pb::CreateBotTokenResponse> {
+        let created_by = acting(&request, request.get_ref().created_by.clone())?
+            .user_id()
+            .map(str::to_owned);
         let req = request.into_inner();
         let (bot, issued) = self
             .with_conn(move |conn| {
@@ -552,7 +584,7 @@ impl IdentityService for IdentityApi {
                     &req.bot_user_id,
                     &req.name,
                     &req.scopes,
-                    req.created_by,
+                    created_by,
                 )
             })
             .await?;
@@ -567,10 +599,10 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::ListBotTokensRequest>,
     ) -> Reply<pb::BotTokenList> {
+        let actor = acting(&request, request.get_ref().actor_user_id.clone())?;
         let req = request.into_inner();
         let (bot, tokens) = self
             .with_conn(move |conn| {
-                let actor = Actor::from_optional(req.actor_user_id);
                 bots::list_tokens(conn, &req.workspace, &req.bot_user_id, &actor)
             })
             .await?;
@@ -586,8 +618,8 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::RevokeBotTokenRequest>,
     ) -> Reply<pb::BotToken> {
+        let actor = acting(&request, request.get_ref().actor_user_id.clone())?;
         let req = request.into_inner();
-        let actor = Actor::from_optional(req.actor_user_id);
         let (bot, token) = self
             .change_credentials(move |conn| {
                 bots::revoke_token(conn, &req.token_id, &req.workspace, &actor)

@@ -8,9 +8,10 @@ pub mod api;
 pub mod changes;
 pub mod domain;
 pub mod error;
+pub mod policy;
 pub mod store;
 
-use clickclack_common::assertion::{AssertionKey, DEV_INTERNAL_KEY};
+use clickclack_common::caller_policy::{CallerKeys, CallerPolicy, KeyArgs};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::outbox::Relay;
 use clickclack_proto::identity::identity_service_server::IdentityServiceServer;
@@ -49,9 +50,8 @@ pub struct IdentityConfig {
         default_value = "http://127.0.0.1:50053"
     )]
     pub realtime_addr: String,
-    /// Shared secret that signs principal assertions (at least 32 bytes).
-    #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = DEV_INTERNAL_KEY, hide_default_value = true)]
-    pub internal_key: String,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Prometheus metrics address (`GET /metrics`); not served when unset.
     #[arg(long, env = "CLICKCLACK_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
@@ -59,6 +59,7 @@ pub struct IdentityConfig {
 
 /// A migrated database, ready to serve.
 pub struct Identity {
+    keys: CallerKeys,
     pool: PgPool,
     relay: Arc<Relay>,
     database_url: String,
@@ -75,7 +76,8 @@ impl Identity {
 
     /// Connects and runs pending migrations. Blocking: call before serving.
     pub fn open(config: &IdentityConfig) -> anyhow::Result<Identity> {
-        let key = AssertionKey::from_secret(&config.internal_key)?;
+        let keys = config.keys.caller_keys()?;
+        let key = keys.internal.clone();
         let pool = db::connect(
             &config.database_url,
             SCHEMA,
@@ -84,6 +86,7 @@ impl Identity {
         )?;
         let relay = Relay::new(pool.clone(), &config.realtime_addr, key, "svc:identity")?;
         Ok(Identity {
+            keys,
             pool,
             relay,
             database_url: config.database_url.clone(),
@@ -112,7 +115,11 @@ impl Identity {
         clickclack_common::grpc::server()
             .add_service(health_service)
             .add_service(clickclack_common::grpc::reflection_service())
-            .add_service(IdentityServiceServer::new(api))
+            .add_service(CallerPolicy::new(
+                IdentityServiceServer::new(api),
+                self.keys,
+                policy::callers,
+            ))
             .serve_with_incoming_shutdown(
                 clickclack_common::grpc::incoming(listener),
                 shutdown.cancelled_owned(),
@@ -123,6 +130,7 @@ impl Identity {
 
 /// Runs the service as its own process (compose, Kubernetes).
 pub async fn run(config: IdentityConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    config.keys.require_production()?;
     let opened = config.clone();
     let identity = tokio::task::spawn_blocking(move || Identity::open(&opened)).await??;
     let listener = TcpListener::bind(config.listen).await?;

@@ -10,13 +10,13 @@ async fn handles_are_unique_per_workspace_even_under_concurrent_creates() {
     let a = stack.bootstrap("alpha").await;
     let b = stack.bootstrap("beta").await;
 
-    let attempts = (0..8).map(|i| {
-        let url = stack.identity_url.clone();
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(stack.identity().await);
+    }
+    let attempts = clients.into_iter().enumerate().map(|(i, mut identity)| {
         let workspace = a.workspace.id.clone();
         tokio::spawn(async move {
-            let mut identity = pb::identity_service_client::IdentityServiceClient::connect(url)
-                .await
-                .unwrap();
             identity
                 .create_bot(pb::CreateBotRequest {
                     workspace,
@@ -82,15 +82,9 @@ async fn removing_a_bot_revokes_its_tokens_and_it_cannot_join_other_workspaces()
         .into_inner()
         .bot_tokens;
     assert!(tokens.iter().all(|t| t.revoked_at.is_some()), "{tokens:?}");
-    let status = identity
-        .authenticate(pb::AuthenticateRequest {
-            token: token.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unauthenticated);
-    assert!(!status.message().contains(&token));
+    let (status, body) = stack.get_json("/api/me", Some(&token)).await;
+    assert_eq!(status, 401);
+    assert!(!body.to_string().contains(&token));
 
     // Re-adding the bot to its own workspace works, but old tokens stay revoked.
     let member = identity
@@ -180,4 +174,25 @@ async fn users_and_workspaces_validate_their_input() {
         .unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
     stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_started_on_its_own_refuses_the_development_keys() {
+    let refused = clickclack_identity::run(
+        clickclack_identity::IdentityConfig {
+            database_url: "postgres://postgres@127.0.0.1:5432/unused".into(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            db_pool_size: 1,
+            realtime_addr: "http://127.0.0.1:1".into(),
+            keys: Default::default(),
+            metrics_addr: None,
+        },
+        Default::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("built-in development key"),
+        "{refused}"
+    );
 }

@@ -9,9 +9,10 @@
 pub mod api;
 pub mod domain;
 pub mod error;
+pub mod policy;
 pub mod store;
 
-use clickclack_common::assertion::{AssertionKey, DEV_INTERNAL_KEY};
+use clickclack_common::caller_policy::{CallerKeys, CallerPolicy, KeyArgs};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::outbox::Relay;
 use clickclack_proto::messaging::messaging_service_server::MessagingServiceServer;
@@ -50,9 +51,8 @@ pub struct MessagingConfig {
     /// Largest upload, in bytes.
     #[arg(long, env = "CLICKCLACK_UPLOAD_MAX_BYTES", default_value_t = DEFAULT_UPLOAD_MAX_BYTES)]
     pub upload_max_bytes: u64,
-    /// Shared secret that signs principal assertions (at least 32 bytes).
-    #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = DEV_INTERNAL_KEY, hide_default_value = true)]
-    pub internal_key: String,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     #[arg(long, env = "CLICKCLACK_MESSAGING_DB_POOL", default_value_t = 16)]
     pub db_pool_size: u32,
     /// Realtime service gRPC address; events are delivered there.
@@ -71,7 +71,7 @@ pub struct MessagingConfig {
 pub struct Messaging {
     pool: PgPool,
     uploads: UploadStore,
-    key: AssertionKey,
+    keys: CallerKeys,
     relay: Arc<Relay>,
 }
 
@@ -86,7 +86,8 @@ impl Messaging {
 
     /// Connects, runs pending migrations and checks the key. Blocking.
     pub fn open(config: &MessagingConfig) -> anyhow::Result<Messaging> {
-        let key = AssertionKey::from_secret(&config.internal_key)?;
+        let keys = config.keys.caller_keys()?;
+        let key = keys.internal.clone();
         let pool = db::connect(
             &config.database_url,
             SCHEMA,
@@ -106,7 +107,7 @@ impl Messaging {
                 dir: config.upload_dir.clone(),
                 max_bytes: config.upload_max_bytes,
             },
-            key,
+            keys,
         })
     }
 
@@ -138,10 +139,7 @@ impl Messaging {
         clickclack_common::grpc::server()
             .add_service(health_service)
             .add_service(clickclack_common::grpc::reflection_service())
-            .add_service(tonic::service::interceptor::InterceptedService::new(
-                api,
-                self.key.interceptor(),
-            ))
+            .add_service(CallerPolicy::new(api, self.keys, policy::callers))
             .serve_with_incoming_shutdown(
                 clickclack_common::grpc::incoming(listener),
                 shutdown.cancelled_owned(),
@@ -152,6 +150,7 @@ impl Messaging {
 
 /// Runs the service as its own process.
 pub async fn run(config: MessagingConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    config.keys.require_production()?;
     let opened = config.clone();
     let messaging = tokio::task::spawn_blocking(move || Messaging::open(&opened)).await??;
     let listener = TcpListener::bind(config.listen).await?;

@@ -9,9 +9,11 @@ pub mod api;
 pub mod domain;
 pub mod error;
 pub mod hub;
+pub mod policy;
 pub mod store;
 
 use clickclack_common::assertion::{AssertionKey, DEV_INTERNAL_KEY};
+use clickclack_common::caller_policy::{CallerKeys, CallerPolicy};
 use clickclack_common::db::{self, PgPool};
 use clickclack_proto::realtime::realtime_service_server::RealtimeServiceServer;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
@@ -101,9 +103,13 @@ impl Realtime {
         clickclack_common::grpc::server()
             .add_service(health_service)
             .add_service(clickclack_common::grpc::reflection_service())
-            .add_service(tonic::service::interceptor::InterceptedService::new(
+            .add_service(CallerPolicy::new(
                 api,
-                self.key.interceptor(),
+                CallerKeys {
+                    internal: self.key,
+                    operator: None,
+                },
+                policy::callers,
             ))
             .serve_with_incoming_shutdown(
                 clickclack_common::grpc::incoming(listener),
@@ -116,6 +122,11 @@ impl Realtime {
 
 /// Runs the service as its own process.
 pub async fn run(config: RealtimeConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    clickclack_common::caller_policy::refuse_dev_key(
+        "CLICKCLACK_INTERNAL_KEY",
+        &config.internal_key,
+        DEV_INTERNAL_KEY,
+    )?;
     let opened = config.clone();
     let realtime = tokio::task::spawn_blocking(move || Realtime::open(&opened)).await??;
     let listener = TcpListener::bind(config.listen).await?;

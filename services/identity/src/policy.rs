@@ -1,0 +1,29 @@
+//! Who may call each identity RPC (see `clickclack_common::caller_policy`).
+//! Read it as a table: method → the kinds of caller it serves. Within a
+//! method, the domain decides what that caller may touch (a human manages
+//! only the bots the rules allow; an operator may do anything).
+
+use clickclack_common::assertion::CallerKind::{self, Gateway, Operator, Principal, Service};
+
+pub fn callers(method: &str) -> &'static [CallerKind] {
+    match method {
+        // The gateway's own work: resolving bearer tokens, watching for
+        // credential changes, signing people in and out.
+        "Authenticate" | "WatchAuthChanges" | "ConsumeMagicLink" | "RevokeSession" => &[Gateway],
+        // Lookups anyone inside the system may make.
+        "GetUser" | "GetUsers" | "GetWorkspace" | "ListMembers" | "GetMembership" => {
+            &[Principal, Gateway, Service, Operator]
+        }
+        "ListWorkspaces" | "ListBotCommands" => &[Principal, Gateway, Operator],
+        // Bot management: a signed-in human (the domain checks their role
+        // and ownership) or an operator.
+        "CreateBot" | "ListBots" | "CreateBotToken" | "ListBotTokens" | "RevokeBotToken"
+        | "RotateBotToken" | "RemoveBot" | "ListOwnedBots" | "ListAudit" => &[Principal, Operator],
+        // A bot publishing its own command menu.
+        "SetBotCommands" => &[Principal],
+        // The admin plane: operators only.
+        "CreateUser" | "ListUsers" | "CreateWorkspace" | "UpdateWorkspace" | "AddMember"
+        | "RemoveMember" | "Bootstrap" | "CreateMagicLink" => &[Operator],
+        _ => &[],
+    }
+}
