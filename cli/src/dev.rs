@@ -41,6 +41,8 @@ pub struct DevArgs {
     /// Shared secret that signs principal assertions.
     #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = DEV_INTERNAL_KEY, hide_default_value = true)]
     internal_key: String,
+    #[command(flatten)]
+    limits: clickclack_gateway::limits::LimitsConfig,
     /// The operator credential `clickclack admin` signs with.
     #[arg(long, env = "CLICKCLACK_OPERATOR_KEY", default_value = DEV_OPERATOR_KEY, hide_default_value = true)]
     operator_key: String,
@@ -62,6 +64,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             operator_key: args.operator_key.clone(),
             auth_cache_ms: 30_000,
             db_pool_size: 16,
+            limits: args.limits.clone(),
         },
         shutdown.clone(),
     )

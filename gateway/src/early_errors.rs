@@ -40,6 +40,20 @@ impl<L: Listener> Listener for JsonParseErrors<L> {
     }
 }
 
+/// The client's address, as handlers see it (`ConnectInfo<ClientAddr>`).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
+impl<L> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, JsonParseErrors<L>>>
+    for ClientAddr
+where
+    L: Listener<Addr = std::net::SocketAddr>,
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, JsonParseErrors<L>>) -> Self {
+        ClientAddr(*stream.remote_addr())
+    }
+}
+
 /// One connection; see the module documentation.
 pub struct RewriteParseErrors<S> {
     inner: S,

@@ -8,6 +8,7 @@ pub mod auth_cache;
 pub mod early_errors;
 pub mod error;
 pub mod input;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod render;
@@ -76,6 +77,8 @@ pub struct GatewayConfig {
     /// Largest upload, in bytes (larger ones get 413).
     #[arg(long, env = "CLICKCLACK_UPLOAD_MAX_BYTES", default_value_t = DEFAULT_UPLOAD_MAX_BYTES)]
     pub upload_max_bytes: u64,
+    #[command(flatten)]
+    pub limits: limits::LimitsConfig,
     /// On shutdown, how long to wait for requests in flight to finish and
     /// for every WebSocket to have been sent its 1001, in milliseconds.
     #[arg(long, env = "CLICKCLACK_SHUTDOWN_GRACE_MS", default_value_t = DEFAULT_SHUTDOWN_GRACE_MS)]
@@ -94,6 +97,7 @@ impl Default for GatewayConfig {
             internal_key: clickclack_common::assertion::DEV_INTERNAL_KEY.into(),
             upload_max_bytes: DEFAULT_UPLOAD_MAX_BYTES,
             shutdown_grace_ms: DEFAULT_SHUTDOWN_GRACE_MS,
+            limits: Default::default(),
         }
     }
 }
@@ -136,6 +140,8 @@ pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
         locations: Default::default(),
         shutdown: CancellationToken::new(),
         socket_tasks: tokio_util::task::TaskTracker::new(),
+        rate_limits: Arc::new(limits::RateLimits::new(&config.limits)?),
+        limits: config.limits.clone(),
     })
 }
 
@@ -216,6 +222,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/realtime/events", get(routes::realtime::events))
         .route("/api/realtime/ws", get(routes::realtime::socket))
         .route("/api/realtime/ephemeral", post(routes::realtime::ephemeral))
+        // Shed load on the API only: health checks answer even at capacity.
+        // At most `max_in_flight` at once (the rest get 503 at once), each
+        // answered within the request timeout (or 504).
+        .route_layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(limits::shed))
+                .load_shed()
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    state.limits.max_in_flight,
+                ))
+                .timeout(Duration::from_millis(state.limits.request_timeout_ms)),
+        )
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics))
@@ -224,6 +242,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(routes::method_not_allowed);
     api.layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(input::refuse_hostile_input))
+        .layer(axum::middleware::from_fn_with_state(
+            state.rate_limits.clone(),
+            limits::rate_limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::observe,
@@ -244,7 +266,18 @@ pub async fn serve(
     auth_cache::watch_auth_changes(state.clone(), background.clone());
     let sockets_closing = state.shutdown.clone();
     let sockets = state.socket_tasks.clone();
-    let app = router(state);
+    let rate_limits = state.rate_limits.clone();
+    let forget = background.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = every.tick() => rate_limits.forget_idle(),
+                _ = forget.cancelled() => return,
+            }
+        }
+    });
+    let app = router(state).into_make_service_with_connect_info::<early_errors::ClientAddr>();
     tracing::info!(addr = ?listener.local_addr().ok(), "gateway listening");
     // Small JSON answers must not wait out delayed ACKs.
     let listener = listener.tap_io(|tcp| {

@@ -39,6 +39,9 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The tasks serving open WebSockets, so shutdown can wait for them.
     pub socket_tasks: TaskTracker,
+    /// Rate-limit buckets and the shedding settings.
+    pub rate_limits: Arc<crate::limits::RateLimits>,
+    pub limits: crate::limits::LimitsConfig,
     /// Which workspace a channel, message, DM or upload lives in. Resources
     /// never move, so entries never go stale.
     pub locations: Arc<Mutex<HashMap<String, String>>>,

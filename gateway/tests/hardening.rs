@@ -450,3 +450,113 @@ async fn errors_before_any_handler_are_json_with_a_correlation_id() {
     }
     stack.stop().await;
 }
+
+fn header(response: &reqwest::Response, name: &str) -> Option<u64> {
+    response.headers().get(name)?.to_str().ok()?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_answer_429_with_retry_after_and_every_answer_counts_down() {
+    use clickclack_gateway::limits::LimitsConfig;
+    let stack = TestStack::start_with_limits(LimitsConfig {
+        rate_reads: "5/m".parse().unwrap(),
+        rate_writes: "3/m".parse().unwrap(),
+        rate_sign_in: "2/m".parse().unwrap(),
+        ..LimitsConfig::default()
+    })
+    .await;
+    let a = stack.bootstrap("alpha").await;
+    let (_, bot) = stack.service_bot(&a.workspace.id, "bot", "bot:write").await;
+    let (_, other) = stack
+        .service_bot(&a.workspace.id, "other", "bot:write")
+        .await;
+    let me = format!("{}/api/me", stack.http_url);
+    for n in 0..5u64 {
+        let response = stack.http.get(&me).bearer_auth(&bot).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "x-ratelimit-limit"), Some(5));
+        assert_eq!(header(&response, "x-ratelimit-remaining"), Some(4 - n));
+        assert!(header(&response, "x-ratelimit-reset").is_some());
+    }
+    let refused = stack.http.get(&me).bearer_auth(&bot).send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(header(&refused, "retry-after").unwrap() >= 1);
+    assert_eq!(header(&refused, "x-ratelimit-remaining"), Some(0));
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("rate limit"),
+        "{body}"
+    );
+    // Buckets are per token, and per class.
+    let response = stack
+        .http
+        .get(&me)
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let post = stack
+        .http
+        .post(format!(
+            "{}/api/channels/{}/messages",
+            stack.http_url, a.general.id
+        ))
+        .bearer_auth(&bot)
+        .json(&json!({ "body": "writes have their own bucket" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 201);
+    assert_eq!(header(&post, "x-ratelimit-limit"), Some(3));
+
+    // Sign-in routes count per address, with no token at all.
+    let consume = format!("{}/api/auth/magic/consume", stack.http_url);
+    for _ in 0..2 {
+        let response = stack
+            .http
+            .post(&consume)
+            .json(&json!({ "token": "mgt_made_up" }))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(response.status(), 429);
+    }
+    let response = stack
+        .http
+        .post(&consume)
+        .json(&json!({ "token": "mgt_made_up" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert!(header(&response, "retry-after").is_some());
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_capacity_the_api_sheds_with_503_and_health_still_answers() {
+    use clickclack_gateway::limits::LimitsConfig;
+    let stack = TestStack::start_with_limits(LimitsConfig {
+        max_in_flight: 0,
+        ..LimitsConfig::default()
+    })
+    .await;
+    let a = stack.bootstrap("alpha").await;
+    let (_, bot) = stack.service_bot(&a.workspace.id, "bot", "bot:write").await;
+    let response = stack
+        .http
+        .get(format!("{}/api/me", stack.http_url))
+        .bearer_auth(&bot)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(header(&response, "retry-after").is_some());
+    assert!(response.headers().contains_key("x-correlation-id"));
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"].is_string());
+    let health = stack.get("/healthz", None).await;
+    assert_eq!(health.status(), 200);
+    stack.stop().await;
+}

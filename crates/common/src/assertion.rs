@@ -143,7 +143,9 @@ impl Claims {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AssertionError {
-    #[error("a signing key (CLICKCLACK_INTERNAL_KEY, CLICKCLACK_OPERATOR_KEY) must be at least 32 bytes")]
+    #[error(
+        "a signing key (CLICKCLACK_INTERNAL_KEY, CLICKCLACK_OPERATOR_KEY) must be at least 32 bytes"
+    )]
     WeakKey,
     #[error("invalid principal assertion: {0}")]
     Invalid(#[from] jsonwebtoken::errors::Error),

@@ -44,6 +44,8 @@ pub struct StackConfig {
     pub auth_cache_ms: u64,
     /// Connections per service pool.
     pub db_pool_size: u32,
+    /// The gateway's rate limits and load shedding.
+    pub limits: clickclack_gateway::limits::LimitsConfig,
 }
 
 /// A started stack. Dropping it aborts every service; [`RunningStack::stop`]
@@ -145,6 +147,7 @@ impl RunningStack {
             realtime_addr: format!("http://{realtime_addr}"),
             internal_key: config.internal_key.clone(),
             upload_max_bytes: config.upload_max_bytes,
+            limits: config.limits.clone(),
             ..GatewayConfig::default()
         };
         let mut services = JoinSet::new();

@@ -1,6 +1,7 @@
 use crate::TestDatabase;
 use clickclack_common::assertion::{AssertionKey, Claims, DEV_INTERNAL_KEY, DEV_OPERATOR_KEY};
 use clickclack_common::grpc::{Peer, traced_as};
+use clickclack_gateway::limits::LimitsConfig;
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_stack::{RunningStack, StackConfig};
@@ -22,6 +23,19 @@ pub struct TestStack {
     pub db: TestDatabase,
 }
 
+/// Rate limits far above what any test sends, so only the tests about
+/// limits meet them.
+fn unlimited() -> LimitsConfig {
+    let off = "0/s".parse().expect("a rate");
+    LimitsConfig {
+        rate_reads: off,
+        rate_writes: off,
+        rate_uploads: off,
+        rate_sign_in: off,
+        ..LimitsConfig::default()
+    }
+}
+
 /// A bootstrapped workspace, its human owner and its `general` channel.
 pub struct Bootstrapped {
     pub workspace: pb::Workspace,
@@ -39,9 +53,18 @@ impl TestStack {
     }
 
     pub async fn start_with_auth_cache_ms(auth_cache_ms: u64) -> TestStack {
+        Self::start_with(auth_cache_ms, unlimited()).await
+    }
+
+    /// Starts the stack with the given rate limits and shedding.
+    pub async fn start_with_limits(limits: LimitsConfig) -> TestStack {
+        Self::start_with(500, limits).await
+    }
+
+    async fn start_with(auth_cache_ms: u64, limits: LimitsConfig) -> TestStack {
         let db = TestDatabase::create().await;
         let upload_dir = std::env::temp_dir().join(db.name());
-        let stack = Self::run_services(&db.url, &upload_dir, auth_cache_ms).await;
+        let stack = Self::run_services(&db.url, &upload_dir, auth_cache_ms, &limits).await;
         TestStack {
             http_url: stack.http_url(),
             identity_url: stack.identity_url(),
@@ -57,13 +80,14 @@ impl TestStack {
     /// A second copy of every service and the gateway on the same database,
     /// as a second replica in a deployment would be.
     pub async fn start_replica(&self) -> RunningStack {
-        Self::run_services(&self.db.url, &self.upload_dir, 500).await
+        Self::run_services(&self.db.url, &self.upload_dir, 500, &unlimited()).await
     }
 
     async fn run_services(
         database_url: &str,
         upload_dir: &std::path::Path,
         auth_cache_ms: u64,
+        limits: &LimitsConfig,
     ) -> RunningStack {
         RunningStack::start(
             StackConfig {
@@ -78,6 +102,7 @@ impl TestStack {
                 operator_key: DEV_OPERATOR_KEY.into(),
                 auth_cache_ms,
                 db_pool_size: 4,
+                limits: limits.clone(),
             },
             CancellationToken::new(),
         )
