@@ -181,6 +181,9 @@ pub fn bearer_from_headers(headers: &HeaderMap) -> Result<RawToken, ApiError> {
     Ok(RawToken::from_presented(token.trim()))
 }
 
+/// The longest a request waits for identity to resolve its token.
+const AUTHENTICATE_TIMEOUT: Duration = Duration::from_millis(1000);
+
 /// Why a credential was not accepted.
 #[derive(Debug)]
 pub enum Refused {
@@ -245,10 +248,13 @@ async fn resolve(
     }
     state.metrics.auth_cache_misses.inc();
     let generation = state.auth_cache.generation();
-    let request = pb::AuthenticateRequest {
+    let mut request = tonic::Request::new(pb::AuthenticateRequest {
         token: token.expose().to_owned(),
         workspace: workspace.to_owned(),
-    };
+    });
+    // Normally a few milliseconds: a caller waits at most this long while
+    // identity is unreachable, then gets 503 and retries.
+    request.set_timeout(AUTHENTICATE_TIMEOUT);
     let answer = state.identity.clone().authenticate(request).await;
     let principal = match answer {
         Ok(response) => Arc::new(
@@ -259,6 +265,13 @@ async fn resolve(
             return Err(match status.code() {
                 Code::Unauthenticated => Refused::Credential(status.message().into()),
                 Code::PermissionDenied => Refused::Access(status.message().into()),
+                Code::DeadlineExceeded | Code::Cancelled | Code::Unavailable => {
+                    tracing::warn!(error = %status.message(), "identity unreachable");
+                    Refused::Unavailable(ApiError::new(
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "identity is unreachable; retry shortly",
+                    ))
+                }
                 _ => Refused::Unavailable(status.into()),
             });
         }

@@ -23,6 +23,21 @@ pub struct TestStack {
     pub db: TestDatabase,
 }
 
+/// Where the services listen and the key they sign internal calls with.
+struct Listen {
+    ip: std::net::IpAddr,
+    internal_key: String,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Listen {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            internal_key: DEV_INTERNAL_KEY.into(),
+        }
+    }
+}
+
 /// Rate limits far above what any test sends, so only the tests about
 /// limits meet them.
 fn unlimited() -> LimitsConfig {
@@ -62,9 +77,27 @@ impl TestStack {
     }
 
     async fn start_with(auth_cache_ms: u64, limits: LimitsConfig) -> TestStack {
+        Self::start_on(Listen::default(), auth_cache_ms, limits).await
+    }
+
+    /// Starts the services listening on `ip` (for a gateway in another
+    /// network namespace to reach) and signing with `internal_key`.
+    pub async fn start_exposed(ip: std::net::IpAddr, internal_key: &str) -> TestStack {
+        Self::start_on(
+            Listen {
+                ip,
+                internal_key: internal_key.to_owned(),
+            },
+            500,
+            unlimited(),
+        )
+        .await
+    }
+
+    async fn start_on(listen: Listen, auth_cache_ms: u64, limits: LimitsConfig) -> TestStack {
         let db = TestDatabase::create().await;
         let upload_dir = std::env::temp_dir().join(db.name());
-        let stack = Self::run_services(&db.url, &upload_dir, auth_cache_ms, &limits).await;
+        let stack = Self::run_services(&db.url, &upload_dir, auth_cache_ms, &limits, &listen).await;
         TestStack {
             http_url: stack.http_url(),
             identity_url: stack.identity_url(),
@@ -80,7 +113,14 @@ impl TestStack {
     /// A second copy of every service and the gateway on the same database,
     /// as a second replica in a deployment would be.
     pub async fn start_replica(&self) -> RunningStack {
-        Self::run_services(&self.db.url, &self.upload_dir, 500, &unlimited()).await
+        Self::run_services(
+            &self.db.url,
+            &self.upload_dir,
+            500,
+            &unlimited(),
+            &Listen::default(),
+        )
+        .await
     }
 
     async fn run_services(
@@ -88,17 +128,19 @@ impl TestStack {
         upload_dir: &std::path::Path,
         auth_cache_ms: u64,
         limits: &LimitsConfig,
+        listen: &Listen,
     ) -> RunningStack {
+        let any_port = |ip| std::net::SocketAddr::new(ip, 0);
         RunningStack::start(
             StackConfig {
                 database_url: database_url.into(),
-                identity_listen: "127.0.0.1:0".parse().expect("addr"),
-                messaging_listen: "127.0.0.1:0".parse().expect("addr"),
-                realtime_listen: "127.0.0.1:0".parse().expect("addr"),
+                identity_listen: any_port(listen.ip),
+                messaging_listen: any_port(listen.ip),
+                realtime_listen: any_port(listen.ip),
                 http_addr: "127.0.0.1:0".parse().expect("addr"),
                 upload_dir: upload_dir.to_path_buf(),
                 upload_max_bytes: TEST_UPLOAD_MAX_BYTES,
-                internal_key: DEV_INTERNAL_KEY.into(),
+                internal_key: listen.internal_key.clone(),
                 operator_key: DEV_OPERATOR_KEY.into(),
                 auth_cache_ms,
                 db_pool_size: 4,
