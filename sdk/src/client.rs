@@ -1,5 +1,6 @@
 //! The typed HTTP client.
 
+use crate::backoff::Backoff;
 use crate::error::{Error, Result, api_error};
 use crate::socket::{self, Socket};
 use crate::types::{
@@ -170,7 +171,9 @@ impl Client {
 
     /// `POST /api/channels/{id}/messages`. With a `nonce`, repeating the call
     /// returns the original message (`created: false`) instead of posting
-    /// twice, so retries are safe.
+    /// twice, so retries are safe. Without one a random nonce is used. A
+    /// transient failure (a dropped connection, 408, 429, 5xx) is retried up
+    /// to [`WRITE_ATTEMPTS`] times in all with the same nonce.
     pub async fn post_message(
         &self,
         channel_id: &str,
@@ -329,14 +332,32 @@ impl Client {
             #[serde(default)]
             thread_state: Option<ThreadState>,
         }
-        let mut payload = json!({ "body": text });
-        if let Some(nonce) = nonce {
-            payload["nonce"] = json!(nonce);
-        }
-        let request = self
-            .request(Method::POST, self.url(segments))
-            .json(&payload);
-        let (status, body) = self.send(request).await?;
+        // Every write carries a nonce, so a retry can never post twice: a
+        // 5xx or a dropped connection means "outcome unknown", and the same
+        // nonce makes the server return the original if it was committed.
+        let nonce = nonce.map_or_else(new_nonce, str::to_owned);
+        let payload = json!({ "body": text, "nonce": nonce });
+        let mut backoff = Backoff::new(WRITE_RETRY_BASE, WRITE_RETRY_CAP);
+        let (status, body) = loop {
+            let request = self
+                .request(Method::POST, self.url(segments))
+                .json(&payload);
+            match self.send(request).await {
+                Ok(answer) => break answer,
+                Err(error) if error.is_transient() && backoff.attempt() + 1 < WRITE_ATTEMPTS => {
+                    let wait = error
+                        .retry_after()
+                        .unwrap_or_else(|| backoff.next_delay())
+                        .min(WRITE_RETRY_CAP);
+                    tracing::warn!(%error, attempt = backoff.attempt(), ?wait, "write outcome unknown; retrying with the same nonce");
+                    if error.retry_after().is_some() {
+                        backoff.next_delay();
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+                Err(error) => return Err(error),
+            }
+        };
         let body: Body = decode(segments, &body)?;
         let mut events = body.events.unwrap_or_default();
         events.extend(body.event);
@@ -364,6 +385,19 @@ impl Client {
         }
         Ok((status, body.to_vec()))
     }
+}
+
+/// How many times a write is sent at most when its outcome is unknown.
+pub const WRITE_ATTEMPTS: u32 = 4;
+const WRITE_RETRY_BASE: Duration = Duration::from_millis(200);
+const WRITE_RETRY_CAP: Duration = Duration::from_secs(5);
+
+/// A fresh nonce for a write the caller gave none.
+fn new_nonce() -> String {
+    use rand::Rng;
+    let bytes: [u8; 16] = rand::rng().random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sdk-{hex}")
 }
 
 fn push<T: ToString>(
