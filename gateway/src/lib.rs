@@ -277,6 +277,7 @@ pub async fn serve(
             }
         }
     });
+    give_back_memory(background.clone());
     let app = router(state).into_make_service_with_connect_info::<early_errors::ClientAddr>();
     tracing::info!(addr = ?listener.local_addr().ok(), "gateway listening");
     // Small JSON answers must not wait out delayed ACKs.
@@ -318,6 +319,29 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// After a burst (thousands of sockets or requests come and gone), glibc's
+/// allocator keeps the freed memory for reuse and the process stays large.
+/// Every few seconds, hand what is free back to the system. Measured with
+/// `bench --bin overload` (README, Benchmarks).
+fn give_back_memory(shutdown: CancellationToken) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    // SAFETY: malloc_trim only releases free pages of the
+                    // allocator's own heaps; it is safe to call at any time.
+                    let _ = tokio::task::spawn_blocking(|| unsafe { libc::malloc_trim(0) }).await;
+                }
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    });
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = shutdown;
 }
 
 /// Runs the gateway as its own process.

@@ -117,7 +117,7 @@ pub struct LimitsConfig {
     #[arg(long, env = "CLICKCLACK_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
     /// Requests handled at once; more are shed with 503 and `Retry-After`.
-    #[arg(long, env = "CLICKCLACK_MAX_IN_FLIGHT", default_value_t = 512)]
+    #[arg(long, env = "CLICKCLACK_MAX_IN_FLIGHT", default_value_t = 128)]
     pub max_in_flight: usize,
     /// A request still unanswered after this long answers 504.
     #[arg(long, env = "CLICKCLACK_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
@@ -132,7 +132,7 @@ impl Default for LimitsConfig {
             rate_uploads: "5/s".parse().expect("valid"),
             rate_sign_in: "10/m".parse().expect("valid"),
             client_ip_header: None,
-            max_in_flight: 512,
+            max_in_flight: 128,
             request_timeout_ms: 30_000,
         }
     }
