@@ -269,7 +269,7 @@ async fn resolve(
                     tracing::warn!(error = %status.message(), "identity unreachable");
                     Refused::Unavailable(ApiError::new(
                         axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                        "identity is unreachable; retry shortly",
+                        "identity is unavailable; retry shortly",
                     ))
                 }
                 _ => Refused::Unavailable(status.into()),
