@@ -199,8 +199,10 @@ async fn nul_characters_are_refused_at_the_edge_with_400() {
     stack.stop().await;
 }
 
-/// One HTTP/1.1 response read off a raw connection: (status, headers).
-async fn read_response(reader: &mut BufReader<TcpStream>) -> (u16, String) {
+/// One HTTP/1.1 response read off a raw connection: (status, head, body).
+/// The body is `Content-Length` bytes, or everything until the server
+/// closes when there is none.
+async fn read_response(reader: &mut BufReader<TcpStream>) -> (u16, String, Vec<u8>) {
     let mut head = String::new();
     loop {
         let mut line = String::new();
@@ -215,17 +217,23 @@ async fn read_response(reader: &mut BufReader<TcpStream>) -> (u16, String) {
         head.push_str(&line);
     }
     let status = head[9..12].parse().expect("a status code");
-    let length: usize = head
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await.expect("the body");
-    (status, head)
+    let length: Option<usize> = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse().ok())?
+    });
+    let mut body = Vec::new();
+    match length {
+        Some(length) => {
+            body.resize(length, 0);
+            reader.read_exact(&mut body).await.expect("the body");
+        }
+        None => {
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), reader.read_to_end(&mut body)).await;
+        }
+    }
+    (status, head, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -266,10 +274,10 @@ async fn early_error_answers_leave_the_keep_alive_connection_usable() {
             .write_all(both.as_bytes())
             .await
             .unwrap();
-        let (status, _) = read_response(&mut connection).await;
+        let (status, _, _) = read_response(&mut connection).await;
         assert!((400..500).contains(&status), "pair {pair}: {status}");
         answers += 1;
-        let (status, _) = read_response(&mut connection).await;
+        let (status, _, _) = read_response(&mut connection).await;
         assert_eq!(status, 200, "pair {pair}: the next request is answered");
         answers += 1;
     }
@@ -365,37 +373,7 @@ async fn raw_exchange(addr: &str, request: &[u8]) -> (u16, String, Value) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     // The server may answer and close before it has read everything.
     let _ = stream.write_all(request).await;
-    let mut reader = BufReader::new(stream);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        let read = tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut line))
-            .await
-            .expect("an answer in time")
-            .expect("read");
-        assert!(read > 0, "closed without an answer; head so far: {head:?}");
-        if line == "\r\n" {
-            break;
-        }
-        head.push_str(&line);
-    }
-    let status = head[9..12].parse().unwrap();
-    let length: Option<usize> = head.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.eq_ignore_ascii_case("content-length")
-            .then(|| value.trim().parse().ok())?
-    });
-    let mut body = Vec::new();
-    match length {
-        Some(length) => {
-            body.resize(length, 0);
-            reader.read_exact(&mut body).await.expect("the body");
-        }
-        None => {
-            let _ =
-                tokio::time::timeout(Duration::from_secs(5), reader.read_to_end(&mut body)).await;
-        }
-    }
+    let (status, head, body) = read_response(&mut BufReader::new(stream)).await;
     (
         status,
         head,

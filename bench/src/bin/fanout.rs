@@ -42,10 +42,7 @@ struct Args {
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+    clickclack_bench::percentile(sorted, p).unwrap_or(0.0)
 }
 
 fn summary(mut values: Vec<f64>) -> Value {

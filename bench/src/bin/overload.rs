@@ -13,6 +13,7 @@
 //! itself after `--seconds` plus the settle time.
 
 use clap::Parser;
+use clickclack_bench::percentile_ms;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -50,14 +51,6 @@ fn rss_kib(pid: Option<u32>) -> Option<u64> {
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|value| value.split_whitespace().next()?.parse().ok())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index].as_secs_f64() * 1000.0
 }
 
 #[tokio::main]
@@ -138,9 +131,9 @@ async fn main() -> anyhow::Result<()> {
             "answered_ok_per_second": latencies.len() as f64 / args.seconds as f64,
             "statuses": *statuses.lock().unwrap(),
             "ok_latency_ms": {
-                "p50": percentile(&latencies, 0.50),
-                "p99": percentile(&latencies, 0.99),
-                "max": percentile(&latencies, 1.0),
+                "p50": percentile_ms(&latencies, 0.50),
+                "p99": percentile_ms(&latencies, 0.99),
+                "max": percentile_ms(&latencies, 1.0),
             },
             "rss_kib": {
                 "before": before,

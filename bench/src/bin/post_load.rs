@@ -10,8 +10,9 @@
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use clickclack_bench::percentile_ms;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Parser)]
 struct Args {
@@ -30,14 +31,6 @@ struct Args {
     /// Posts per writer.
     #[arg(long, default_value_t = 200)]
     posts: usize,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index].as_secs_f64() * 1000.0
 }
 
 #[tokio::main]
@@ -94,9 +87,9 @@ async fn main() -> anyhow::Result<()> {
             "seconds": elapsed.as_secs_f64(),
             "posts_per_second": total as f64 / elapsed.as_secs_f64(),
             "latency_ms": {
-                "p50": percentile(&latencies, 0.50),
-                "p99": percentile(&latencies, 0.99),
-                "max": percentile(&latencies, 1.0),
+                "p50": percentile_ms(&latencies, 0.50),
+                "p99": percentile_ms(&latencies, 0.99),
+                "max": percentile_ms(&latencies, 1.0),
             },
         })
     );
