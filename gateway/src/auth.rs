@@ -347,8 +347,11 @@ impl FromRequestParts<AppState> for Arc<Principal> {
         }
         // The session itself first: nothing is looked up for a caller who
         // is not signed in, so 401 never depends on whether an id exists.
-        authenticate(state, token.clone(), "").await?;
+        let signed_in = authenticate(state, token.clone(), "").await?;
         let (workspace, located) = target_workspace(state, parts).await?;
+        if workspace.is_empty() {
+            return Ok(signed_in);
+        }
         match authenticate(state, token, &workspace).await {
             // A resource in a workspace the human is not in stays invisible.
             Err(error) if located && error.status == axum::http::StatusCode::FORBIDDEN => {

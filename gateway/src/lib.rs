@@ -267,15 +267,8 @@ pub async fn serve(
     let sockets_closing = state.shutdown.clone();
     let sockets = state.socket_tasks.clone();
     let rate_limits = state.rate_limits.clone();
-    let forget = background.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tokio::select! {
-                _ = every.tick() => rate_limits.forget_idle(),
-                _ = forget.cancelled() => return,
-            }
-        }
+    every(Duration::from_secs(60), background.clone(), move || {
+        rate_limits.forget_idle()
     });
     give_back_memory(background.clone());
     let app = router(state).into_make_service_with_connect_info::<early_errors::ClientAddr>();
@@ -327,21 +320,28 @@ pub async fn serve(
 /// `bench --bin overload` (README, Benchmarks).
 fn give_back_memory(shutdown: CancellationToken) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    every(Duration::from_secs(5), shutdown, || {
+        // SAFETY: malloc_trim only releases free pages of the allocator's
+        // own heaps; it is safe to call at any time.
+        unsafe { libc::malloc_trim(0) };
+    });
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = shutdown;
+}
+
+/// Runs `work` off the async threads every `period` until `shutdown`.
+fn every(period: Duration, shutdown: CancellationToken, work: impl Fn() + Clone + Send + 'static) {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(5));
+        let mut ticks = tokio::time::interval(period);
         loop {
             tokio::select! {
-                _ = every.tick() => {
-                    // SAFETY: malloc_trim only releases free pages of the
-                    // allocator's own heaps; it is safe to call at any time.
-                    let _ = tokio::task::spawn_blocking(|| unsafe { libc::malloc_trim(0) }).await;
+                _ = ticks.tick() => {
+                    let _ = tokio::task::spawn_blocking(work.clone()).await;
                 }
                 _ = shutdown.cancelled() => return,
             }
         }
     });
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = shutdown;
 }
 
 /// Runs the gateway as its own process.

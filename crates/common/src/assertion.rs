@@ -110,9 +110,10 @@ impl Claims {
         Claims::new("gateway", "gateway", "", "", &BTreeSet::new())
     }
 
-    /// A service (`svc:messaging`, ...) acting as itself.
-    pub fn service(name: &str) -> Claims {
-        Claims::new(name, "service", "", "", &BTreeSet::new())
+    /// A service (`svc:messaging`, ...) acting as itself, for `workspace`
+    /// when the call concerns one (`""` otherwise).
+    pub fn service(name: &str, workspace: &str) -> Claims {
+        Claims::new(name, "service", workspace, "service", &BTreeSet::new())
     }
 
     /// An operator; `acting_as` optionally names the user and workspace an

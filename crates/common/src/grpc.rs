@@ -25,16 +25,21 @@ pub fn status(code: tonic::Code, message: impl Into<String>) -> tonic::Status {
 }
 
 /// `message` cut to [`MAX_STATUS_MESSAGE`] bytes at a character boundary.
-pub fn bounded(mut message: String) -> String {
-    if message.len() > MAX_STATUS_MESSAGE {
-        let mut end = MAX_STATUS_MESSAGE - 3;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-        message.push_str("...");
+pub fn bounded(message: String) -> String {
+    if message.len() <= MAX_STATUS_MESSAGE {
+        return message;
     }
-    message
+    format!("{}...", prefix_within(&message, MAX_STATUS_MESSAGE - 3))
+}
+
+/// The longest prefix of `text` that fits in `max` bytes without splitting
+/// a character.
+pub fn prefix_within(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// How often the health watcher probes the database.

@@ -16,7 +16,7 @@ use clickclack_proto::realtime as rt;
 use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -225,13 +225,7 @@ impl Relay {
         event_type: &str,
         payload: serde_json::Value,
     ) {
-        let claims = Claims::new(
-            self.producer,
-            "service",
-            workspace_id,
-            "service",
-            &BTreeSet::new(),
-        );
+        let claims = Claims::service(self.producer, workspace_id);
         let event = rt::Event {
             r#type: event_type.to_owned(),
             workspace_id: workspace_id.to_owned(),
@@ -289,7 +283,7 @@ impl Relay {
                     audience: row.audience,
                 })
                 .collect();
-            let claims = Claims::new(self.producer, "service", "", "service", &BTreeSet::new());
+            let claims = Claims::service(self.producer, "");
             let appended = self
                 .realtime
                 .clone()

@@ -55,7 +55,7 @@ impl TestStack {
     /// id); returns them with their cursors.
     pub async fn append_events(&self, events: Vec<rt::Event>) -> Vec<rt::Event> {
         let key = AssertionKey::from_secret(DEV_INTERNAL_KEY).expect("dev key");
-        let claims = Claims::new("svc:test", "service", "", "", &Default::default());
+        let claims = Claims::service("svc:test", "");
         let mut realtime = RealtimeServiceClient::connect(self.realtime_url.clone())
             .await
             .expect("connect to realtime");

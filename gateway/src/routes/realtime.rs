@@ -186,11 +186,7 @@ fn expiry_deadline(principal: &Principal) -> tokio::time::Instant {
 
 /// Close reasons are at most 123 bytes (RFC 6455 §5.5).
 fn close_reason(reason: &str) -> String {
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    reason[..end].to_owned()
+    clickclack_common::grpc::prefix_within(reason, 123).to_owned()
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
