@@ -16,6 +16,9 @@ const SECRET_BEARING: [&str; 8] = [
     "clickclack.identity.v1.RevokeSessionRequest",
 ];
 
+/// Serialisation for messages the gateway sends as JSON as they are.
+const JSON_OUT: &str = "#[serde_with::skip_serializing_none]\n#[derive(serde::Serialize)]";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // SAFETY: build scripts are single-threaded; nothing else reads the
     // environment while we set it.
@@ -32,12 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The raw bearer token must never reach a log line through `{:?}`.
         .skip_debug(SECRET_BEARING)
         // Messaging's field names are API.md's, so the gateway serialises
-        // these messages straight to JSON. Byte payloads never go out as JSON.
-        .type_attribute(".clickclack.messaging.v1", "#[derive(serde::Serialize)]")
-        .type_attribute(
-            ".clickclack.realtime.v1.Event",
-            "#[derive(serde::Serialize)]",
-        )
+        // these messages straight to JSON. Unset optional fields are left
+        // out rather than sent as null (API.md §0). Byte payloads never go
+        // out as JSON.
+        .type_attribute(".clickclack.messaging.v1", JSON_OUT)
+        .type_attribute(".clickclack.realtime.v1.Event", JSON_OUT)
         .field_attribute(
             ".clickclack.messaging.v1.CreateUploadRequest.content",
             "#[serde(skip)]",

@@ -46,13 +46,12 @@ pub fn require<T>(value: Option<T>, what: &str) -> Result<T, ApiError> {
 
 /// Messages with `author` filled in, from one directory lookup.
 pub async fn messages(state: &AppState, messages: &[pb::Message]) -> Result<Vec<Value>, ApiError> {
-    let users = state
-        .users
-        .lookup(
-            &state.identity,
-            messages.iter().map(|m| m.author_id.clone()),
-        )
-        .await?;
+    let mut people: Vec<String> = Vec::with_capacity(messages.len());
+    for message in messages {
+        people.push(message.author_id.clone());
+        people.extend(message.quoted_author_id.clone());
+    }
+    let users = state.users.lookup(&state.identity, people).await?;
     Ok(messages.iter().map(|m| message_with(m, &users)).collect())
 }
 
@@ -65,6 +64,13 @@ pub async fn message(state: &AppState, message: &pb::Message) -> Result<Value, A
 fn message_with(message: &pb::Message, users: &HashMap<String, wire::User>) -> Value {
     let mut value = serde_json::to_value(message).expect("messages serialise");
     value["author"] = serde_json::to_value(users.get(&message.author_id)).expect("users serialise");
+    if let Some(quoted) = message
+        .quoted_author_id
+        .as_ref()
+        .and_then(|id| users.get(id))
+    {
+        value["quoted_author"] = serde_json::to_value(quoted).expect("users serialise");
+    }
     value
 }
 

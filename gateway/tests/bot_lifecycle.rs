@@ -26,22 +26,10 @@ async fn call_at(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = http.request(method, format!("{base}{path}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body: {text}"))
-    };
-    (status, body)
+    let answer = clickclack_testkit::Api::new(base, http.clone())
+        .call(method, path, token, body.as_ref())
+        .await;
+    (answer.status, answer.body)
 }
 
 async fn post(stack: &TestStack, path: &str, token: &str, body: Value) -> (u16, Value) {
@@ -654,7 +642,7 @@ async fn every_bot_change_is_in_the_audit_log() {
     let audit = format!("/api/workspaces/{}/audit-log", c.workspace);
     let (status, log) = get(&stack, &audit, &c.owner).await;
     assert_eq!(status, 200, "{log}");
-    let entries = log["entries"].as_array().unwrap();
+    let entries = log["audit_log_entries"].as_array().unwrap();
     let find = |action: &str, target: &str| {
         entries
             .iter()

@@ -16,6 +16,9 @@ pub const BOT_TOKEN: &str = "btok_";
 pub const SESSION: &str = "ses_";
 pub const MAGIC_LINK: &str = "mgl_";
 pub const AUDIT: &str = "aud_";
+pub const BOT_COMMAND: &str = "bcm_";
+pub const SETUP_CODE: &str = "bsc_";
+pub const INVITE: &str = "inv_";
 
 /// A fresh id with the given prefix.
 pub fn new_id(prefix: &str) -> String {

@@ -6,6 +6,7 @@ use clickclack_proto::identity as pb;
 use serde::Serialize;
 
 /// `User` of API.md §2. Emails stay private: they are not part of it.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct User {
     pub id: String,
@@ -14,7 +15,6 @@ pub struct User {
     pub handle: String,
     pub avatar_url: String,
     pub created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_user_id: Option<String>,
 }
 
@@ -33,6 +33,7 @@ impl From<pb::User> for User {
 }
 
 /// `Workspace` of API.md §3, with the caller's `role`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Workspace {
     pub id: String,
@@ -41,7 +42,6 @@ pub struct Workspace {
     pub route_id: String,
     pub icon_url: String,
     pub created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
 }
 
@@ -68,12 +68,12 @@ impl From<pb::Workspace> for Workspace {
 }
 
 /// `BotToken` of API.md §10: metadata only, never the raw token or its hash.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BotToken {
     pub id: String,
     pub bot_user_id: String,
     pub workspace_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_user_id: Option<String>,
     pub name: String,
     pub scopes: Vec<String>,
@@ -82,7 +82,6 @@ pub struct BotToken {
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
     /// The token this one replaced by rotation.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub replaces_token_id: Option<String>,
 }
 
@@ -105,7 +104,8 @@ impl From<pb::BotToken> for BotToken {
 }
 
 /// One audit-log entry; `detail` is the JSON object identity recorded, and
-/// `actor_user_id` is null for an operator at the CLI.
+/// `actor_user_id` is absent for an operator at the CLI.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AuditEntry {
     pub id: String,
@@ -120,7 +120,9 @@ pub struct AuditEntry {
 impl From<pb::AuditEntry> for AuditEntry {
     fn from(entry: pb::AuditEntry) -> Self {
         AuditEntry {
-            detail: serde_json::from_str(&entry.detail_json).unwrap_or(serde_json::Value::Null),
+            detail: without_nulls(
+                serde_json::from_str(&entry.detail_json).unwrap_or_else(|_| serde_json::json!({})),
+            ),
             id: entry.id,
             workspace_id: entry.workspace_id,
             actor_user_id: entry.actor_user_id,
@@ -131,7 +133,18 @@ impl From<pb::AuditEntry> for AuditEntry {
     }
 }
 
+/// Drops `null` members of an object: unset fields are omitted (API.md §0).
+fn without_nulls(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(fields) => {
+            serde_json::Value::Object(fields.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
+        other => other,
+    }
+}
+
 /// A workspace membership, for operators.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Member {
     pub workspace_id: String,

@@ -6,11 +6,14 @@
 //!   Postgres container is started with testcontainers instead.
 //! - [`TestStack`]: every service plus the gateway, in-process, on ephemeral
 //!   ports, against such a database, with a real HTTP client.
+//! - [`Api`]: the one HTTP client of the tests; it also checks that every
+//!   answer is JSON with no `null` inside.
 //! - [`capture_logs`]: records every log line of the process, so a test can
 //!   assert that no secret was ever logged.
 
 mod database;
 mod event_log;
+pub mod http;
 mod logs;
 mod sessions;
 mod stack;
@@ -18,5 +21,6 @@ pub mod ws;
 
 pub use database::TestDatabase;
 pub use event_log::LoggedEvent;
+pub use http::{Answer, Api};
 pub use logs::{LogCapture, capture_logs};
 pub use stack::{Bootstrapped, TEST_UPLOAD_MAX_BYTES, TestStack};

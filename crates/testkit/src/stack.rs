@@ -241,6 +241,11 @@ impl TestStack {
         (created.bot.expect("bot"), created.token)
     }
 
+    /// The test HTTP client, pointed at this stack's gateway.
+    pub fn api(&self) -> crate::Api {
+        crate::Api::new(self.http_url.clone(), self.http.clone())
+    }
+
     /// `GET {path}` with an optional bearer token.
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         let mut request = self.http.get(format!("{}{path}", self.http_url));

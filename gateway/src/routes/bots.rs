@@ -321,7 +321,7 @@ pub struct AuditQuery {
     before: String,
 }
 
-/// `GET /api/workspaces/{id}/audit-log?limit=&before=` → `{entries}`,
+/// `GET /api/workspaces/{id}/audit-log?limit=&before=` → `{audit_log_entries}`,
 /// newest first (owners and moderators).
 pub async fn audit_log(
     State(state): State<AppState>,
@@ -348,7 +348,7 @@ pub async fn audit_log(
         .await?
         .into_inner();
     let entries: Vec<wire::AuditEntry> = list.entries.into_iter().map(Into::into).collect();
-    Ok(Json(json!({ "entries": entries })))
+    Ok(Json(json!({ "audit_log_entries": entries })))
 }
 
 #[derive(Deserialize)]
@@ -366,20 +366,41 @@ pub struct CommandsBody {
     commands: Option<Vec<CommandEntry>>,
 }
 
-fn commands_json(list: pb::BotCommandList) -> Value {
+/// `{bot_commands}` rows with their bot's public card (API.md §10).
+async fn commands_json(state: &AppState, list: pb::BotCommandList) -> ApiResult<Value> {
+    let bots = state
+        .users
+        .lookup(
+            &state.identity,
+            list.bot_commands.iter().map(|c| c.bot_user_id.clone()),
+        )
+        .await?;
     let commands: Vec<Value> = list
         .bot_commands
         .into_iter()
         .map(|c| {
+            let bot = bots.get(&c.bot_user_id).map(|bot| {
+                json!({
+                    "id": bot.id,
+                    "handle": bot.handle,
+                    "display_name": bot.display_name,
+                    "avatar_url": bot.avatar_url,
+                })
+            });
             json!({
+                "id": c.id,
+                "workspace_id": c.workspace_id,
                 "bot_user_id": c.bot_user_id,
                 "command": c.command,
                 "description": c.description,
-                "args_hint": c.args_hint,
+                "args_hint": c.args_hint.unwrap_or_default(),
+                "bot": bot.unwrap_or_else(|| json!({ "id": c.bot_user_id })),
+                "created_at": c.created_at,
+                "updated_at": c.updated_at,
             })
         })
         .collect();
-    json!({ "bot_commands": commands })
+    Ok(json!({ "bot_commands": commands }))
 }
 
 /// `PUT /api/bots/self/commands {commands}` → `{bot_commands}` (bot tokens).
@@ -411,6 +432,7 @@ pub async fn set_commands(
                             command: c.command,
                             description: c.description,
                             args_hint: c.args_hint,
+                            ..Default::default()
                         })
                         .collect(),
                 },
@@ -418,7 +440,7 @@ pub async fn set_commands(
         )
         .await?
         .into_inner();
-    Ok(Json(commands_json(list)))
+    Ok(Json(commands_json(&state, list).await?))
 }
 
 /// `GET /api/workspaces/{id}/bot-commands` → `{bot_commands}`.
@@ -440,5 +462,5 @@ pub async fn list_commands(
         ))
         .await?
         .into_inner();
-    Ok(Json(commands_json(list)))
+    Ok(Json(commands_json(&state, list).await?))
 }

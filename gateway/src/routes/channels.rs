@@ -39,6 +39,12 @@ pub struct CreateChannel {
     display_title: Option<String>,
     #[serde(default)]
     sidebar_section: Option<String>,
+    #[serde(default)]
+    external_managed: bool,
+    #[serde(default)]
+    external_ref: Option<String>,
+    #[serde(default)]
+    external_url: Option<String>,
 }
 
 /// `POST /api/workspaces/{id}/channels` → 201 `{channel, event}`.
@@ -59,6 +65,9 @@ pub async fn create(
                 kind: body.kind.unwrap_or_default(),
                 display_title: body.display_title,
                 sidebar_section: body.sidebar_section,
+                external_managed: body.external_managed,
+                external_ref: body.external_ref,
+                external_url: body.external_url,
                 if_missing: false,
             },
         ))
@@ -82,7 +91,29 @@ pub struct UpdateChannel {
     #[serde(default)]
     archived: Option<bool>,
     #[serde(default)]
-    display_title: Option<String>,
+    external_managed: Option<bool>,
+    // For the labels, `null` or `""` clears; an absent key leaves it alone.
+    #[serde(default, deserialize_with = "present")]
+    display_title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    external_ref: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    external_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    sidebar_section: Option<Option<String>>,
+}
+
+/// Tells a key sent as `null` (`Some(None)`) from a missing key (`None`).
+fn present<'de, D>(deserializer: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// What a PATCH label becomes on the wire to messaging: `""` clears.
+fn label(value: Option<Option<String>>) -> Option<String> {
+    value.map(Option::unwrap_or_default)
 }
 
 /// `PATCH /api/channels/{id}` → `{channel, event}`.
@@ -102,7 +133,11 @@ pub async fn update(
                 name: body.name,
                 kind: body.kind,
                 archived: body.archived,
-                display_title: body.display_title,
+                display_title: label(body.display_title),
+                external_managed: body.external_managed,
+                external_ref: label(body.external_ref),
+                external_url: label(body.external_url),
+                sidebar_section: label(body.sidebar_section),
             },
         ))
         .await?

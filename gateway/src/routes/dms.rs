@@ -40,9 +40,12 @@ pub async fn open(
             "a conversation has at most 32 members",
         ));
     }
-    // Every member must belong to the workspace (identity knows who does).
+    // Every member must belong to the workspace (identity knows who does);
+    // members may be named by id or by handle.
+    let mut member_ids = Vec::with_capacity(body.member_ids.len());
     for member in &body.member_ids {
         if member == &principal.user.id {
+            member_ids.push(member.clone());
             continue;
         }
         let check = state
@@ -54,7 +57,16 @@ pub async fn open(
             })
             .await;
         match check {
-            Ok(_) => {}
+            Ok(found) => {
+                let user = render::require(found.into_inner().user, "member")?;
+                member_ids.push(user.id);
+            }
+            Err(status) if status.code() == Code::NotFound && !member.starts_with("usr_") => {
+                let shown: String = member.chars().take(64).collect();
+                return Err(ApiError::not_found(format!(
+                    "no member with handle {shown:?} in this workspace"
+                )));
+            }
             Err(status) if status.code() == Code::NotFound => {
                 return Err(ApiError::bad_request(format!(
                     "{member} is not a member of this workspace"
@@ -65,12 +77,7 @@ pub async fn open(
     }
     let reply = state
         .messaging()
-        .open_conversation(state.signed(
-            &principal,
-            pb::OpenConversationRequest {
-                member_ids: body.member_ids,
-            },
-        ))
+        .open_conversation(state.signed(&principal, pb::OpenConversationRequest { member_ids }))
         .await?
         .into_inner();
     let conversation = render::conversation(

@@ -438,6 +438,8 @@ pub async fn ephemeral(
             ))
             .await?
             .into_inner();
+        // The payload names its target too (typing indicators read it there).
+        payload.insert("channel_id".into(), json!(channel.id));
         channel_id = Some(channel.id);
     }
     if let Some(id) = body.direct_conversation_id {

@@ -63,7 +63,10 @@ pub async fn search(
         .zip(rendered)
         .map(|(hit, message)| json!({ "message": message, "rank": hit.rank, "snippet": hit.snippet }))
         .collect();
-    Ok(Json(
-        json!({ "results": results, "next_cursor": found.next_cursor }),
-    ))
+    let mut answer = json!({ "results": results });
+    // Absent on the last page: unset fields are omitted, never null.
+    if let Some(cursor) = found.next_cursor {
+        answer["next_cursor"] = json!(cursor);
+    }
+    Ok(Json(answer))
 }

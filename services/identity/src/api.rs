@@ -483,11 +483,7 @@ impl IdentityService for IdentityApi {
         let req = request.into_inner();
         let found = self
             .with_conn(move |conn| {
-                let member = store::members::find(conn, &req.workspace_id, &req.user_id)?;
-                match member {
-                    Some(member) => Ok(Some((member, domain::require_user(conn, &req.user_id)?))),
-                    None => Ok(None),
-                }
+                domain::members::find_member(conn, &req.workspace_id, &req.user_id)
             })
             .await?;
         let (member, user) =
@@ -688,6 +684,10 @@ fn command_list_pb(rows: Vec<crate::store::commands::BotCommandRow>) -> pb::BotC
                 command: row.command,
                 description: row.description,
                 args_hint: row.args_hint,
+                id: row.id,
+                workspace_id: row.workspace_id,
+                created_at: rfc3339(&row.created_at),
+                updated_at: rfc3339(&row.updated_at),
             })
             .collect(),
     }

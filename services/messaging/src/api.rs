@@ -94,6 +94,9 @@ impl MessagingService for MessagingApi {
             kind: req.kind,
             display_title: req.display_title,
             sidebar_section: req.sidebar_section,
+            external_managed: req.external_managed,
+            external_ref: req.external_ref,
+            external_url: req.external_url,
             if_missing: req.if_missing,
         };
         let (channel, event) = self
@@ -117,6 +120,10 @@ impl MessagingService for MessagingApi {
             kind: req.kind,
             archived: req.archived,
             display_title: req.display_title,
+            external_managed: req.external_managed,
+            external_ref: req.external_ref,
+            external_url: req.external_url,
+            sidebar_section: req.sidebar_section,
         };
         let (channel, event) = self
             .run(&request, move |conn, caller| {

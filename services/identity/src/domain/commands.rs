@@ -6,6 +6,7 @@ use crate::error::{IdentityError, Result};
 use crate::store::commands::{self, BotCommandRow};
 use crate::store::members;
 use chrono::Utc;
+use clickclack_common::ids;
 use diesel::{Connection, PgConnection};
 use std::collections::HashSet;
 
@@ -69,6 +70,8 @@ pub fn set_commands(
             description,
             args_hint,
             updated_at: now,
+            id: ids::new_id(ids::BOT_COMMAND),
+            created_at: now,
         });
     }
     conn.transaction(|conn| {
@@ -78,8 +81,16 @@ pub fn set_commands(
                 "this bot is no longer a member of its workspace".into(),
             ));
         }
+        // A command the bot already had keeps its id and creation time.
+        let before = commands::list_for_bot(conn, bot_user_id, workspace_id)?;
+        for row in &mut rows {
+            if let Some(old) = before.iter().find(|old| old.command == row.command) {
+                row.id = old.id.clone();
+                row.created_at = old.created_at;
+            }
+        }
         commands::replace(conn, bot_user_id, workspace_id, &rows)?;
-        Ok(rows)
+        Ok(commands::list_for_bot(conn, bot_user_id, workspace_id)?)
     })
 }
 

@@ -202,3 +202,27 @@ fn ensure_not_last_owner(
     }
     Ok(())
 }
+
+/// A member named by user id or by handle (`@name` works too), with the
+/// user; `None` when no such member exists.
+pub fn find_member(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+    user_or_handle: &str,
+) -> Result<Option<(MemberRow, UserRow)>> {
+    let member = if user_or_handle.starts_with(clickclack_common::ids::USER) {
+        members::find(conn, workspace_id, user_or_handle)?
+    } else {
+        match super::rules::normalize_handle(user_or_handle) {
+            Ok(handle) => members::find_by_handle(conn, workspace_id, &handle)?,
+            Err(_) => None,
+        }
+    };
+    match member {
+        Some(member) => {
+            let user = require_user(conn, &member.user_id)?;
+            Ok(Some((member, user)))
+        }
+        None => Ok(None),
+    }
+}

@@ -1,6 +1,6 @@
 //! Bots' slash-command menus.
 
-use super::schema::bot_commands;
+use super::schema::{bot_commands, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -14,6 +14,8 @@ pub struct BotCommandRow {
     pub description: String,
     pub args_hint: Option<String>,
     pub updated_at: DateTime<Utc>,
+    pub id: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Replaces one bot's menu in a workspace.
@@ -43,14 +45,29 @@ pub fn delete_for_bot(
     .execute(conn)
 }
 
-/// Every menu in a workspace, grouped by bot, each in its given order.
+/// Every menu in a workspace, sorted by bot handle, then command.
 pub fn list_in_workspace(
     conn: &mut PgConnection,
     workspace_id: &str,
 ) -> QueryResult<Vec<BotCommandRow>> {
     bot_commands::table
+        .inner_join(users::table.on(users::id.eq(bot_commands::bot_user_id)))
         .filter(bot_commands::workspace_id.eq(workspace_id))
-        .order((bot_commands::bot_user_id, bot_commands::position))
+        .order((users::handle, bot_commands::command))
+        .select(BotCommandRow::as_select())
+        .load(conn)
+}
+
+/// One bot's current menu in a workspace, sorted by command.
+pub fn list_for_bot(
+    conn: &mut PgConnection,
+    bot_user_id: &str,
+    workspace_id: &str,
+) -> QueryResult<Vec<BotCommandRow>> {
+    bot_commands::table
+        .filter(bot_commands::bot_user_id.eq(bot_user_id))
+        .filter(bot_commands::workspace_id.eq(workspace_id))
+        .order(bot_commands::command)
         .select(BotCommandRow::as_select())
         .load(conn)
 }

@@ -32,6 +32,20 @@ pub fn find(
         .optional()
 }
 
+/// The member of a workspace with this (normalised) handle.
+pub fn find_by_handle(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+    handle: &str,
+) -> QueryResult<Option<MemberRow>> {
+    workspace_members::table
+        .filter(workspace_members::workspace_id.eq(workspace_id))
+        .filter(workspace_members::handle.eq(handle))
+        .select(MemberRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Locks the membership row for the rest of the transaction.
 pub fn find_for_update(
     conn: &mut PgConnection,

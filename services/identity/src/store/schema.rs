@@ -21,6 +21,7 @@ diesel::table! {
         name -> Text,
         icon_url -> Text,
         created_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -103,6 +104,38 @@ diesel::table! {
         description -> Text,
         args_hint -> Nullable<Text>,
         updated_at -> Timestamptz,
+        id -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bot_setup_codes (id) {
+        id -> Text,
+        code_hash -> Bytea,
+        bot_user_id -> Text,
+        workspace_id -> Text,
+        token_name -> Text,
+        scopes -> Array<Text>,
+        defaults -> Jsonb,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        claimed_at -> Nullable<Timestamptz>,
+        claimed_token_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    workspace_invites (id) {
+        id -> Text,
+        token_hash -> Bytea,
+        workspace_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_by -> Nullable<Text>,
+        accepted_at -> Nullable<Timestamptz>,
     }
 }
 

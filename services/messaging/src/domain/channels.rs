@@ -18,6 +18,9 @@ pub struct NewChannel {
     pub kind: String,
     pub display_title: Option<String>,
     pub sidebar_section: Option<String>,
+    pub external_managed: bool,
+    pub external_ref: Option<String>,
+    pub external_url: Option<String>,
     /// Return an existing channel of that name instead of a conflict.
     pub if_missing: bool,
 }
@@ -39,6 +42,10 @@ pub fn create(
 ) -> Result<(pb::Channel, Option<rt::Event>)> {
     let name = rules::channel_name(&new.name)?;
     let kind = rules::channel_kind(&new.kind)?;
+    let display_title = rules::channel_label("display_title", new.display_title)?;
+    let sidebar_section = rules::channel_label("sidebar_section", new.sidebar_section)?;
+    let external_ref = rules::channel_label("external_ref", new.external_ref)?;
+    let external_url = rules::external_url(new.external_url)?;
     let created = conn.transaction(|conn| -> Result<_> {
         if let Some(existing) = channels::find_by_name(conn, &caller.wsp, &name)? {
             if new.if_missing {
@@ -52,15 +59,15 @@ pub fn create(
                 id: ids::new_id(ids::CHANNEL),
                 workspace_id: caller.wsp.clone(),
                 name,
-                display_title: new.display_title.filter(|t| !t.trim().is_empty()),
+                display_title,
                 kind,
                 created_by: caller.sub.clone(),
                 created_at: Utc::now(),
                 archived_at: None,
-                external_managed: false,
-                external_ref: None,
-                external_url: None,
-                sidebar_section: new.sidebar_section.filter(|s| !s.trim().is_empty()),
+                external_managed: new.external_managed,
+                external_ref,
+                external_url,
+                sidebar_section,
                 last_seq: 0,
             },
         )?;
@@ -89,7 +96,12 @@ pub struct ChannelUpdate {
     pub name: Option<String>,
     pub kind: Option<String>,
     pub archived: Option<bool>,
+    /// For the optional labels, `Some("")` clears the field.
     pub display_title: Option<String>,
+    pub external_managed: Option<bool>,
+    pub external_ref: Option<String>,
+    pub external_url: Option<String>,
+    pub sidebar_section: Option<String>,
 }
 
 pub fn update(
@@ -109,18 +121,22 @@ pub fn update(
             .as_deref()
             .map(rules::channel_kind)
             .transpose()?,
-        display_title: update
-            .display_title
-            .map(|t| Some(t.trim().to_owned()).filter(|t| !t.is_empty())),
+        display_title: cleared_or_set(update.display_title, |v| {
+            rules::channel_label("display_title", v)
+        })?,
         archived_at: update.archived.map(|archived| archived.then(Utc::now)),
+        external_managed: update.external_managed,
+        external_ref: cleared_or_set(update.external_ref, |v| {
+            rules::channel_label("external_ref", v)
+        })?,
+        external_url: cleared_or_set(update.external_url, rules::external_url)?,
+        sidebar_section: cleared_or_set(update.sidebar_section, |v| {
+            rules::channel_label("sidebar_section", v)
+        })?,
     };
-    if changes.name.is_none()
-        && changes.kind.is_none()
-        && changes.display_title.is_none()
-        && changes.archived_at.is_none()
-    {
+    if changes.is_empty() {
         return Err(MessagingError::Invalid(
-            "nothing to update: give name, kind, archived or display_title".into(),
+            "nothing to update: give name, kind, archived, display_title, external_managed, external_ref, external_url or sidebar_section".into(),
         ));
     }
     let updated = conn.transaction(|conn| -> Result<_> {
@@ -149,4 +165,13 @@ pub fn update(
         other => other,
     })?;
     Ok((render::channel(conn, &caller.sub, row)?, event))
+}
+
+/// A PATCH field: absent leaves the column alone (`None`); present sets it,
+/// and a blank value clears it (`Some(None)`).
+fn cleared_or_set(
+    raw: Option<String>,
+    check: impl FnOnce(Option<String>) -> Result<Option<String>>,
+) -> Result<Option<Option<String>>> {
+    raw.map(|value| check(Some(value))).transpose()
 }

@@ -54,6 +54,11 @@ pub fn post(conn: &mut PgConnection, caller: &Claims, new: NewMessage) -> Result
             "kind {kind} needs a bot token with the agent_activity:write scope"
         )));
     }
+    if kind == rules::KIND_MESSAGE && new.turn_id.is_some() {
+        return Err(MessagingError::Invalid(
+            "turn_id is only valid with kind agent_commentary or agent_tool".into(),
+        ));
+    }
     let nonce = rules::nonce(new.nonce.as_deref())?;
     let new = NewMessage {
         body,
@@ -110,9 +115,10 @@ fn insert(conn: &mut PgConnection, caller: &Claims, new: &NewMessage) -> Result<
     {
         return replay(conn, caller, original, &new.body);
     }
-    if let Some(quoted) = &new.quoted_message_id {
-        access::message(conn, caller, quoted, Intent::Read)?;
-    }
+    let quoted = match &new.quoted_message_id {
+        Some(id) => Some(access::message(conn, caller, id, Intent::Read)?),
+        None => None,
+    };
     let now = Utc::now();
     let id = ids::new_id(ids::MESSAGE);
     let mut row = MessageRow {
@@ -136,6 +142,9 @@ fn insert(conn: &mut PgConnection, caller: &Claims, new: &NewMessage) -> Result<
         created_at: now,
         edited_at: None,
         deleted_at: None,
+        // What was quoted, as it read then (a later edit does not change it).
+        quoted_body_snapshot: quoted.as_ref().map(|q| q.body.clone()),
+        quoted_author_id: quoted.map(|q| q.author_id),
     };
     match &new.target {
         Target::Channel(channel_id) => {
@@ -166,7 +175,10 @@ fn insert(conn: &mut PgConnection, caller: &Claims, new: &NewMessage) -> Result<
                 text(row.conversation_id.as_deref()),
             )
             .with("nonce", text(row.nonce.as_deref()))
-            .with("correlation_id", text(new.correlation_id.as_deref())),
+            .with("correlation_id", text(new.correlation_id.as_deref()))
+            // Agent activity says what it is, so runtimes can filter it.
+            .with("kind", agent_kind(&row.kind))
+            .with("turn_id", text(row.turn_id.as_deref())),
     )?;
     Ok(Posted {
         message: render::message(conn, &caller.sub, row)?,
@@ -174,6 +186,11 @@ fn insert(conn: &mut PgConnection, caller: &Claims, new: &NewMessage) -> Result<
         events: vec![event],
         thread_state: None,
     })
+}
+
+/// The `kind` of an agent-activity message; nothing for an ordinary one.
+fn agent_kind(kind: &str) -> Option<serde_json::Value> {
+    (kind != rules::KIND_MESSAGE).then(|| json!(kind))
 }
 
 /// Threads are one level deep: a reply to a reply lands under the root.

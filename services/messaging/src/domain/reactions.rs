@@ -51,6 +51,8 @@ pub fn react(
                 conn,
                 EventDraft::new(event_type, &caller.wsp)
                     .channel(message.channel_id.as_deref())
+                    // The message's channel_seq (none for thread replies).
+                    .seq(message.seq)
                     .audience(audience)
                     .with("message_id", json!(message.id))
                     .with("emoji", json!(emoji))
@@ -125,12 +127,16 @@ pub fn mark_read(
             .with("channel_id", text(channel_id.as_deref()))
             .with("direct_conversation_id", text(conversation_id.as_deref())),
         )?;
+        let read_at = rfc3339(&updated_at);
         let receipt = pb::ReadReceipt {
+            scope_id: target_id,
             user_id: caller.sub.clone(),
+            last_read_seq: seq,
+            last_read_at: read_at.clone(),
             channel_id,
             direct_conversation_id: conversation_id,
             seq,
-            updated_at: rfc3339(&updated_at),
+            updated_at: read_at,
         };
         Ok((receipt, event))
     })

@@ -89,6 +89,8 @@ fn message_pb(
         reactions,
         thread_state,
         turn_id: row.turn_id,
+        quoted_body_snapshot: row.quoted_body_snapshot,
+        quoted_author_id: row.quoted_author_id,
     }
 }
 

@@ -7,6 +7,9 @@ pub const MAX_BODY_CHARS: usize = 40_000;
 pub const MAX_NONCE_CHARS: usize = 128;
 pub const DEFAULT_PAGE: u32 = 100;
 pub const MAX_PAGE: u32 = 200;
+/// Longest channel label (`display_title`, `external_ref`, `sidebar_section`).
+pub const MAX_LABEL_CHARS: usize = 200;
+pub const MAX_URL_BYTES: usize = 2048;
 
 pub const KIND_MESSAGE: &str = "message";
 pub const AGENT_KINDS: [&str; 2] = ["agent_commentary", "agent_tool"];
@@ -42,6 +45,40 @@ pub fn channel_kind(raw: &str) -> Result<String> {
             "unknown channel kind {other:?} (use public or private)"
         ))),
     }
+}
+
+/// A channel's optional label (`display_title`, `external_ref`,
+/// `sidebar_section`): trimmed, blank means unset, bounded in length.
+pub fn channel_label(field: &str, raw: Option<String>) -> Result<Option<String>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.chars().count() > MAX_LABEL_CHARS {
+        return Err(MessagingError::Invalid(format!(
+            "{field} must be at most {MAX_LABEL_CHARS} characters"
+        )));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+/// `external_url`: blank means unset; otherwise an absolute http(s) URL, so
+/// a client rendering it as a link cannot be handed a `javascript:` one.
+pub fn external_url(raw: Option<String>) -> Result<Option<String>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let lower = value.to_ascii_lowercase();
+    let scheme_ok = lower.starts_with("https://") || lower.starts_with("http://");
+    if !scheme_ok || value.len() > MAX_URL_BYTES || value.chars().any(char::is_whitespace) {
+        return Err(MessagingError::Invalid(format!(
+            "external_url must be an http(s) URL of at most {MAX_URL_BYTES} bytes"
+        )));
+    }
+    Ok(Some(value.to_owned()))
 }
 
 /// Non-blank and at most [`MAX_BODY_CHARS`] characters.
@@ -117,6 +154,26 @@ mod tests {
         assert_eq!(channel_name("--a__b--").unwrap(), "a__b");
         assert!(channel_name(" !!! ").is_err());
         assert!(channel_name(&"x".repeat(81)).is_err());
+    }
+
+    #[test]
+    fn channel_labels_and_urls_are_bounded() {
+        assert_eq!(channel_label("x", None).unwrap(), None);
+        assert_eq!(channel_label("x", Some("  ".into())).unwrap(), None);
+        assert_eq!(
+            channel_label("x", Some(" Ops ".into())).unwrap().as_deref(),
+            Some("Ops")
+        );
+        assert!(channel_label("x", Some("a".repeat(MAX_LABEL_CHARS + 1))).is_err());
+        assert_eq!(
+            external_url(Some("https://example.com/t/1".into()))
+                .unwrap()
+                .as_deref(),
+            Some("https://example.com/t/1")
+        );
+        assert!(external_url(Some("javascript:alert(1)".into())).is_err());
+        assert!(external_url(Some("https://a b".into())).is_err());
+        assert_eq!(external_url(Some(String::new())).unwrap(), None);
     }
 
     #[test]

@@ -28,6 +28,23 @@ pub struct ChannelChanges {
     pub kind: Option<String>,
     pub display_title: Option<Option<String>>,
     pub archived_at: Option<Option<DateTime<Utc>>>,
+    pub external_managed: Option<bool>,
+    pub external_ref: Option<Option<String>>,
+    pub external_url: Option<Option<String>>,
+    pub sidebar_section: Option<Option<String>>,
+}
+
+impl ChannelChanges {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.kind.is_none()
+            && self.display_title.is_none()
+            && self.archived_at.is_none()
+            && self.external_managed.is_none()
+            && self.external_ref.is_none()
+            && self.external_url.is_none()
+            && self.sidebar_section.is_none()
+    }
 }
 
 pub fn insert(conn: &mut PgConnection, channel: &ChannelRow) -> QueryResult<ChannelRow> {

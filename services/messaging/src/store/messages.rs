@@ -26,6 +26,8 @@ pub struct MessageRow {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    pub quoted_body_snapshot: Option<String>,
+    pub quoted_author_id: Option<String>,
 }
 
 impl MessageRow {
@@ -119,7 +121,12 @@ pub fn soft_delete(
     at: DateTime<Utc>,
 ) -> QueryResult<MessageRow> {
     diesel::update(messages::table.find(id))
-        .set((messages::body.eq(""), messages::deleted_at.eq(at)))
+        .set((
+            messages::body.eq(""),
+            // The quote is content too: it goes with the body.
+            messages::quoted_body_snapshot.eq(None::<String>),
+            messages::deleted_at.eq(at),
+        ))
         .returning(MessageRow::as_returning())
         .get_result(conn)
 }

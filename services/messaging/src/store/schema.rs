@@ -34,6 +34,7 @@ diesel::table! {
     conversation_members (conversation_id, user_id) {
         conversation_id -> Text,
         user_id -> Text,
+        hidden_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -59,6 +60,8 @@ diesel::table! {
         created_at -> Timestamptz,
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        quoted_body_snapshot -> Nullable<Text>,
+        quoted_author_id -> Nullable<Text>,
     }
 }
 
