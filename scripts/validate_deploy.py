@@ -12,7 +12,10 @@ Needs no Docker engine and no cluster. It checks:
   parser); every reference (depends_on, volumes, bind
   mounts, env files, ${VARS}) resolves, images are this repo's build or
   pinned public images, every command and health check runs something the
-  runtime image has, ports and peer addresses agree, no secret is inline.
+  runtime image has, ports and peer addresses agree, no secret is inline,
+  and the container named `clickclack` serves the API with the CLI, the
+  identity address and the operator key (`docker exec clickclack clickclack
+  admin ...`).
 * k8s/: renders base and every overlay with `kubectl kustomize`, validates
   each document against the Kubernetes JSON schemas (kubernetes-validate,
   strict), then checks the things schemas cannot: probes, security
@@ -594,6 +597,34 @@ def check_compose(report: Report, image: Image, known_env: set[str]) -> None:
         if otel:
             report.check(host_of(otel) in services and port_of(otel) == 4317, f"{name}: OTLP goes to {host_of(otel)}:4317",
                          f"{name}: OTEL_EXPORTER_OTLP_ENDPOINT={otel} is not the collector's OTLP/gRPC port")
+
+    # The install guide runs `docker exec clickclack clickclack admin ...`
+    # with no flags: the container named clickclack serves the API, carries
+    # the CLI, and its environment names identity and the operator key.
+    named = [name for name, service in services.items() if service.get("container_name") == "clickclack"]
+    if report.check(len(named) == 1, "one container is named clickclack (docker exec clickclack clickclack admin ...)",
+                    "no service has container_name: clickclack, so the guide's `docker exec clickclack ...` fails"):
+        name = named[0]
+        service = services[name]
+        command = service.get("command")
+        words = command if isinstance(command, list) else shlex.split(command or "")
+        report.check((words[0] if words else GATEWAY[0]) == GATEWAY[0], f"container clickclack ({name}) serves the API",
+                     f"container clickclack ({name}) does not run {GATEWAY[0]}")
+        report.check(name in project_services and "clickclack" in image.binaries,
+                     "container clickclack has the clickclack CLI on PATH",
+                     f"container clickclack ({name}) does not run the image with the clickclack CLI")
+        env = {k: resolved(v) for k, v in compose_env(service).items()}
+        identity_addr = env.get(SERVICES["identity"][2], "")
+        identity_host = host_of(identity_addr)
+        identity_program = ((services.get(identity_host) or {}).get("command") or [None])[0] if identity_host else None
+        report.check(identity_program == SERVICES["identity"][0],
+                     f"container clickclack: the CLI reaches identity at {identity_addr}",
+                     f"container clickclack: {SERVICES['identity'][2]}={identity_addr!r} does not name the identity service")
+        operator_key = env.get("CLICKCLACK_OPERATOR_KEY")
+        identity_key = compose_env(services.get(identity_host) or {}).get("CLICKCLACK_OPERATOR_KEY")
+        report.check(bool(operator_key) and operator_key == identity_key,
+                     "container clickclack: the CLI signs with identity's CLICKCLACK_OPERATOR_KEY",
+                     "container clickclack: CLICKCLACK_OPERATOR_KEY is missing or differs from identity's")
 
     collector = ROOT / "deploy" / "otel-collector.yaml"
     if report.check(collector.is_file(), "deploy/otel-collector.yaml exists"):

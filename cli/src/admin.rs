@@ -8,6 +8,7 @@ use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
 use clickclack_common::assertion::{AssertionKey, Claims};
 use clickclack_common::grpc::{Peer, traced_as};
+use clickclack_common::ids;
 use clickclack_common::wire;
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
@@ -70,6 +71,7 @@ enum MagicLinkCommand {
     /// Issue a link for a human (created when the email is new); exchange
     /// it with `POST /api/auth/magic/consume {token}` for a session.
     Create {
+        /// The human's email; a user is created when it is new.
         #[arg(long)]
         email: String,
         /// Display name for a new user; defaults to the email's local part.
@@ -88,8 +90,10 @@ enum MagicLinkCommand {
 enum AuditCommand {
     /// A workspace's entries, newest first.
     List {
+        /// Workspace id (wsp_...) or slug.
         #[arg(long)]
         workspace: String,
+        /// At most this many entries.
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
@@ -103,29 +107,36 @@ struct BootstrapArgs {
     /// The owner's email.
     #[arg(long)]
     email: String,
+    /// The new workspace's name.
     #[arg(long, default_value = "Default")]
     workspace_name: String,
-    /// Defaults to one made from the workspace name.
+    /// The new workspace's slug; defaults to one made from the workspace name.
     #[arg(long, default_value = "")]
     workspace_slug: String,
 }
 
 #[derive(Subcommand)]
 enum WorkspaceCommand {
+    /// Create an empty workspace (`bootstrap` also creates its owner).
     Create {
+        /// The workspace's name.
         #[arg(long)]
         name: String,
+        /// URL-friendly name; defaults to one made from the name.
         #[arg(long, default_value = "")]
         slug: String,
     },
+    /// List every workspace.
     List,
     /// Rename a workspace (members see workspace.updated).
     Update {
-        /// Workspace id or slug.
+        /// Workspace id (wsp_...) or slug.
         #[arg(long)]
         workspace: String,
+        /// The new name.
         #[arg(long)]
         name: Option<String>,
+        /// The new icon URL.
         #[arg(long)]
         icon_url: Option<String>,
     },
@@ -133,23 +144,27 @@ enum WorkspaceCommand {
 
 #[derive(Subcommand)]
 enum UserCommand {
+    /// Create a human user (add them to a workspace with `member add`).
     Create {
         /// Display name.
         #[arg(long)]
         name: String,
+        /// Email address, unique across the deployment.
         #[arg(long)]
         email: String,
         /// Defaults to the email's local part.
         #[arg(long, default_value = "")]
         handle: String,
     },
+    /// List every user, humans and bots.
     List,
 }
 
 #[derive(Subcommand)]
 enum MemberCommand {
+    /// Add a user to a workspace with a role.
     Add {
-        /// Workspace id or slug.
+        /// Workspace id (wsp_...) or slug.
         #[arg(long)]
         workspace: String,
         /// User id (usr_...).
@@ -159,13 +174,18 @@ enum MemberCommand {
         #[arg(long, default_value = "member")]
         role: String,
     },
+    /// Remove a user from a workspace.
     Remove {
+        /// Workspace id (wsp_...) or slug.
         #[arg(long)]
         workspace: String,
+        /// User id (usr_...).
         #[arg(long)]
         user: String,
     },
+    /// List a workspace's members, humans and bots.
     List {
+        /// Workspace id (wsp_...) or slug.
         #[arg(long)]
         workspace: String,
     },
@@ -177,6 +197,7 @@ enum BotCommand {
     Create(BotCreateArgs),
     /// List a workspace's bots with their token metadata.
     List {
+        /// Workspace id (wsp_...) or slug.
         #[arg(long)]
         workspace: String,
     },
@@ -186,9 +207,10 @@ enum BotCommand {
     /// Remove a bot from its workspace: its membership, tokens and command
     /// menu go at once.
     Remove {
+        /// Workspace id (wsp_...) or slug.
         #[arg(long)]
         workspace: String,
-        /// The bot's user id.
+        /// The bot: its user id (usr_...) or its handle (name or @name).
         #[arg(long)]
         bot: String,
     },
@@ -196,7 +218,7 @@ enum BotCommand {
 
 #[derive(Args)]
 struct BotCreateArgs {
-    /// Workspace id or slug.
+    /// Workspace id (wsp_...) or slug.
     #[arg(long)]
     workspace: String,
     /// A human member who owns the bot; omit for a service bot.
@@ -209,9 +231,11 @@ struct BotCreateArgs {
     /// Display name.
     #[arg(long)]
     name: String,
-    /// Defaults to one made from the name.
+    /// The bot's @handle, unique in the workspace; defaults to one made from
+    /// the name.
     #[arg(long, default_value = "")]
     handle: String,
+    /// URL of the bot's avatar image.
     #[arg(long, default_value = "")]
     avatar_url: String,
     /// bot:read, bot:write, bot:admin, or comma-separated concrete scopes.
@@ -229,16 +253,21 @@ struct BotCreateArgs {
 enum TokenCommand {
     /// Mint another token for a bot.
     Create {
-        /// The bot's user id.
+        /// The bot: its user id (usr_...) or its handle (name or @name).
         #[arg(long)]
         bot: String,
-        /// Workspace id or slug; defaults to the bot's own.
+        /// Workspace id (wsp_...) or slug; defaults to the bot's own.
         #[arg(long, default_value = "")]
         workspace: String,
+        /// A label for the runtime that will hold the token.
         #[arg(long, visible_alias = "token-name", default_value = "default")]
         name: String,
+        /// bot:read, bot:write, bot:admin, or comma-separated concrete scopes.
         #[arg(long, default_value = "bot:write")]
         scopes: String,
+        /// Who is minting it (usr_...): the owner for a user-owned bot, or a
+        /// workspace owner/moderator for a service bot; omit to act as the
+        /// operator.
         #[arg(long)]
         created_by: Option<String>,
         /// Print only the raw token and a newline.
@@ -247,19 +276,23 @@ enum TokenCommand {
     },
     /// List a bot's tokens (metadata only), newest first.
     List {
+        /// The bot: its user id (usr_...) or its handle (name or @name).
         #[arg(long)]
         bot: String,
+        /// Workspace id (wsp_...) or slug; defaults to the bot's own.
         #[arg(long, default_value = "")]
         workspace: String,
     },
     /// Revoke a token; it stops working at once.
     Revoke {
+        /// The token's id (btok_...), from `bot token list`.
         #[arg(long)]
         token_id: String,
     },
     /// Mint a token with the same name and scopes; the old one keeps working
     /// for the grace period, then is revoked.
     Rotate {
+        /// The token's id (btok_...), from `bot token list`.
         #[arg(long)]
         token_id: String,
         /// How long the old token keeps working, e.g. 10m (default 0: now).
@@ -632,6 +665,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             created_by,
             plain,
         })) => {
+            let bot = resolve_bot(&mut identity, &workspace, &bot).await?;
             let created = identity
                 .create_bot_token(pb::CreateBotTokenRequest {
                     workspace,
@@ -666,6 +700,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
         }
         AdminCommand::Bot(BotCommand::Token(TokenCommand::List { bot, workspace })) => {
+            let bot = resolve_bot(&mut identity, &workspace, &bot).await?;
             let list = identity
                 .list_bot_tokens(pb::ListBotTokensRequest {
                     workspace,
@@ -769,6 +804,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
         }
         AdminCommand::Bot(BotCommand::Remove { workspace, bot }) => {
+            let bot = resolve_bot(&mut identity, &workspace, &bot).await?;
             let removed = identity
                 .remove_bot(pb::RemoveBotRequest {
                     workspace,
@@ -884,6 +920,68 @@ fn print_member(as_json: bool, key: &str, member: pb::Member, verb: &str) -> any
         user.id, user.handle, member.role, member.workspace_id
     );
     Ok(())
+}
+
+/// The user id of the bot `--bot` names: a user id (`usr_...`) as given, or
+/// a handle (`name` or `@name`) looked up among the bots of `workspace` (id
+/// or slug), or of every workspace when none is named.
+async fn resolve_bot(
+    identity: &mut IdentityServiceClient<Peer>,
+    workspace: &str,
+    bot: &str,
+) -> anyhow::Result<String> {
+    let bot = bot.trim();
+    if !bot.starts_with('@') && ids::has_prefix(bot, ids::USER) {
+        return Ok(bot.to_owned());
+    }
+    let handle = bot.strip_prefix('@').unwrap_or(bot).to_lowercase();
+    if handle.is_empty() {
+        return Err(anyhow!(
+            "--bot needs a bot's user id (usr_...) or handle (@name)"
+        ));
+    }
+    let workspace = workspace.trim();
+    let workspaces = if workspace.is_empty() {
+        identity
+            .list_workspaces(pb::ListWorkspacesRequest {
+                member_user_id: None,
+            })
+            .await
+            .rpc()?
+            .workspaces
+            .into_iter()
+            .map(|w| w.id)
+            .collect()
+    } else {
+        vec![workspace.to_owned()]
+    };
+    let mut found = Vec::new();
+    for key in workspaces {
+        let list = identity
+            .list_bots(pb::ListBotsRequest {
+                workspace: key,
+                actor_user_id: None,
+            })
+            .await
+            .rpc()?;
+        found.extend(
+            list.bots
+                .into_iter()
+                .filter_map(|b| b.bot)
+                .filter(|b| b.handle == handle)
+                .map(|b| b.id),
+        );
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 if workspace.is_empty() => Err(anyhow!("no bot has the handle @{handle}")),
+        0 => Err(anyhow!(
+            "no bot with the handle @{handle} in workspace {workspace}"
+        )),
+        n => Err(anyhow!(
+            "{n} bots in different workspaces have the handle @{handle}: pass --workspace or the bot's user id"
+        )),
+    }
 }
 
 /// A client whose every call is signed with the operator credential.

@@ -36,6 +36,7 @@ enum Command {
 
 #[derive(clap::Args)]
 struct MigrateArgs {
+    /// Postgres URL of the database every service keeps its schema in.
     #[arg(
         long,
         env = "DATABASE_URL",

@@ -11,27 +11,36 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 
 /// Prints rows as left-aligned columns.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+    print!("{}", render_table(headers, rows));
+}
+
+/// Rows as left-aligned columns under a header line; every line, the last
+/// one included, ends with a newline.
+fn render_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<String>| {
+    let mut text = String::new();
+    let mut line = |cells: Vec<String>| {
         let padded: Vec<String> = cells
             .iter()
             .zip(&widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        text.push_str(padded.join("  ").trim_end());
+        text.push('\n');
     };
     line(headers.iter().map(|h| h.to_string()).collect());
     if rows.is_empty() {
-        println!("(none)");
+        line(vec!["(none)".to_owned()]);
     }
     for row in rows {
         line(row);
     }
+    text
 }
 
 /// Collapses an error chain into one line.
@@ -42,4 +51,26 @@ pub fn one_line(error: &anyhow::Error) -> String {
         .collect::<Vec<_>>()
         .join(": ")
         .replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render_table;
+
+    #[test]
+    fn tables_align_columns_and_end_with_a_newline() {
+        let text = render_table(
+            &["ID", "NAME"],
+            vec![
+                vec!["usr_1".into(), "Ada".into()],
+                vec!["usr_22".into(), "".into()],
+            ],
+        );
+        assert_eq!(text, "ID      NAME\nusr_1   Ada\nusr_22\n");
+    }
+
+    #[test]
+    fn an_empty_table_says_none_and_ends_with_a_newline() {
+        assert_eq!(render_table(&["ID", "NAME"], vec![]), "ID  NAME\n(none)\n");
+    }
 }

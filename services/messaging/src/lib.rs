@@ -53,6 +53,7 @@ pub struct MessagingConfig {
     pub upload_max_bytes: u64,
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// Largest number of pooled database connections.
     #[arg(long, env = "CLICKCLACK_MESSAGING_DB_POOL", default_value_t = 16)]
     pub db_pool_size: u32,
     /// Realtime service gRPC address; events are delivered there.

@@ -41,6 +41,7 @@ pub struct RealtimeConfig {
     /// Shared secret that signs principal assertions (at least 32 bytes).
     #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = DEV_INTERNAL_KEY, hide_default_value = true)]
     pub internal_key: String,
+    /// Largest number of pooled database connections.
     #[arg(long, env = "CLICKCLACK_REALTIME_DB_POOL", default_value_t = 16)]
     pub db_pool_size: u32,
     /// Prometheus metrics address (`GET /metrics`); not served when unset.
