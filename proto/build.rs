@@ -5,7 +5,7 @@
 
 /// Messages that carry a raw secret; `src/lib.rs` gives them a Debug that
 /// redacts it.
-const SECRET_BEARING: [&str; 8] = [
+const SECRET_BEARING: [&str; 11] = [
     "clickclack.identity.v1.AuthenticateRequest",
     "clickclack.identity.v1.CreateBotResponse",
     "clickclack.identity.v1.CreateBotTokenResponse",
@@ -14,6 +14,9 @@ const SECRET_BEARING: [&str; 8] = [
     "clickclack.identity.v1.ConsumeMagicLinkRequest",
     "clickclack.identity.v1.ConsumeMagicLinkResponse",
     "clickclack.identity.v1.RevokeSessionRequest",
+    "clickclack.identity.v1.CreateSetupCodeResponse",
+    "clickclack.identity.v1.ClaimSetupCodeRequest",
+    "clickclack.identity.v1.ClaimSetupCodeResponse",
 ];
 
 /// Serialisation for messages the gateway sends as JSON as they are.

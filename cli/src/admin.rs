@@ -204,6 +204,9 @@ enum BotCommand {
     /// Mint, list, rotate and revoke bot tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// One-time setup codes a runtime trades for a token (no token pasting).
+    #[command(subcommand, name = "setup-code")]
+    SetupCode(SetupCodeCommand),
     /// Remove a bot from its workspace: its membership, tokens and command
     /// menu go at once.
     Remove {
@@ -247,6 +250,32 @@ struct BotCreateArgs {
     /// Print only the raw token and a newline.
     #[arg(long, conflicts_with = "json")]
     plain: bool,
+}
+
+#[derive(Subcommand)]
+enum SetupCodeCommand {
+    /// Mint a code (XXXX-XXXX-XXXX, valid 10 minutes, usable once); the
+    /// runtime claims it at POST /api/bot-setup-codes/claim.
+    Create {
+        /// Workspace id (wsp_...) or slug.
+        #[arg(long)]
+        workspace: String,
+        /// The bot: its user id (usr_...) or its handle (name or @name).
+        #[arg(long)]
+        bot: String,
+        /// bot:read, bot:write, bot:admin, or comma-separated concrete scopes.
+        #[arg(long, default_value = "bot:write")]
+        scopes: String,
+        /// A label for the runtime that will claim it (the token's name).
+        #[arg(long, default_value = "setup-code")]
+        token_name: String,
+        /// Who is minting it (usr_...); omit to act as the operator.
+        #[arg(long)]
+        created_by: Option<String>,
+        /// Print only the code and a newline.
+        #[arg(long, conflicts_with = "json")]
+        plain: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -696,6 +725,54 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                     "Token (shown only this once; store it in the runtime's secret store now):"
                 );
                 println!("{}", created.token);
+                Ok(())
+            }
+        }
+        AdminCommand::Bot(BotCommand::SetupCode(SetupCodeCommand::Create {
+            workspace,
+            bot,
+            scopes,
+            token_name,
+            created_by,
+            plain,
+        })) => {
+            let bot = resolve_bot(&mut identity, &workspace, &bot).await?;
+            let created = identity
+                .create_setup_code(pb::CreateSetupCodeRequest {
+                    workspace,
+                    bot_user_id: bot,
+                    token_name,
+                    scopes: vec![scopes],
+                    defaults_json: String::new(),
+                    created_by,
+                })
+                .await
+                .rpc()?;
+            let setup_code = created
+                .setup_code
+                .context("identity returned no setup code")?;
+            if plain {
+                println!("{}", created.code);
+                Ok(())
+            } else if as_json {
+                output::json(&json!({
+                    "code": created.code,
+                    "id": setup_code.id,
+                    "bot_user_id": setup_code.bot_user_id,
+                    "workspace_id": setup_code.workspace_id,
+                    "token_name": setup_code.token_name,
+                    "scopes": setup_code.scopes,
+                    "expires_at": setup_code.expires_at,
+                }))
+            } else {
+                println!(
+                    "Setup code {} for {} (token \"{}\")",
+                    setup_code.id, setup_code.bot_user_id, setup_code.token_name
+                );
+                println!("  scopes   {}", setup_code.scopes.join(" "));
+                println!("  expires  {} (usable once)", setup_code.expires_at);
+                println!();
+                println!("{}", created.code);
                 Ok(())
             }
         }

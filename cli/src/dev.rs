@@ -43,6 +43,8 @@ pub struct DevArgs {
     internal_key: String,
     #[command(flatten)]
     limits: clickclack_gateway::limits::LimitsConfig,
+    #[command(flatten)]
+    mail: clickclack_gateway::mail::MailConfig,
     /// The operator credential `clickclack admin` signs with.
     #[arg(long, env = "CLICKCLACK_OPERATOR_KEY", default_value = DEV_OPERATOR_KEY, hide_default_value = true)]
     operator_key: String,
@@ -65,6 +67,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             auth_cache_ms: 30_000,
             db_pool_size: 16,
             limits: args.limits.clone(),
+            // A developer without SMTP gets sign-in links on this machine.
+            mail: clickclack_gateway::mail::MailConfig {
+                dev_links: true,
+                ..args.mail.clone()
+            },
         },
         shutdown.clone(),
     )

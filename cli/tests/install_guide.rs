@@ -418,3 +418,86 @@ fn every_command_and_option_has_a_help_line() {
         undocumented.join("\n")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setup_code_from_the_cli_is_claimed_for_a_token() {
+    let stack = TestStack::start().await;
+    stack.bootstrap("acme").await;
+    ok(
+        &stack,
+        &[
+            "admin",
+            "bot",
+            "create",
+            "--workspace",
+            "acme",
+            "--name",
+            "OpenClaw",
+            "--handle",
+            "openclaw",
+            "--plain",
+        ],
+    )
+    .await;
+    let run = ok(
+        &stack,
+        &[
+            "admin",
+            "bot",
+            "setup-code",
+            "create",
+            "--workspace",
+            "acme",
+            "--bot",
+            "@openclaw",
+            "--scopes",
+            "bot:read",
+            "--token-name",
+            "laptop",
+            "--plain",
+        ],
+    )
+    .await;
+    let code = run.stdout.trim_end_matches('\n');
+    assert_eq!(
+        run.stdout.lines().count(),
+        1,
+        "--plain prints only the code"
+    );
+    assert_eq!(code.len(), 14, "XXXX-XXXX-XXXX: {code:?}");
+
+    let claimed = stack
+        .api()
+        .post(
+            "/api/bot-setup-codes/claim",
+            None,
+            serde_json::json!({ "code": code }),
+        )
+        .await
+        .expect(200, "claim the CLI's code");
+    assert_eq!(claimed["bot"]["handle"], "openclaw");
+    let token = claimed["token"].as_str().unwrap();
+    let me = stack
+        .api()
+        .get("/api/me", Some(token))
+        .await
+        .expect(200, "me");
+    assert_eq!(me["user"]["handle"], "openclaw");
+
+    let unknown = clickclack(
+        &stack,
+        &[
+            "admin",
+            "bot",
+            "setup-code",
+            "create",
+            "--workspace",
+            "acme",
+            "--bot",
+            "@ghost",
+        ],
+    )
+    .await;
+    assert_ne!(unknown.code, 0);
+    assert!(unknown.stderr.contains("@ghost"), "{}", unknown.stderr);
+}

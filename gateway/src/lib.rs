@@ -9,6 +9,7 @@ pub mod early_errors;
 pub mod error;
 pub mod input;
 pub mod limits;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod render;
@@ -83,6 +84,8 @@ pub struct GatewayConfig {
     /// for every WebSocket to have been sent its 1001, in milliseconds.
     #[arg(long, env = "CLICKCLACK_SHUTDOWN_GRACE_MS", default_value_t = DEFAULT_SHUTDOWN_GRACE_MS)]
     pub shutdown_grace_ms: u64,
+    #[command(flatten)]
+    pub mail: mail::MailConfig,
 }
 
 impl Default for GatewayConfig {
@@ -98,6 +101,7 @@ impl Default for GatewayConfig {
             upload_max_bytes: DEFAULT_UPLOAD_MAX_BYTES,
             shutdown_grace_ms: DEFAULT_SHUTDOWN_GRACE_MS,
             limits: Default::default(),
+            mail: Default::default(),
         }
     }
 }
@@ -142,6 +146,8 @@ pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
         socket_tasks: tokio_util::task::TaskTracker::new(),
         rate_limits: Arc::new(limits::RateLimits::new(&config.limits)?),
         limits: config.limits.clone(),
+        public_url: config.mail.public_url(),
+        mailer: Arc::new(mail::Mailer::from_config(&config.mail)?),
     })
 }
 
@@ -163,6 +169,11 @@ pub fn router(state: AppState) -> Router {
             "/api/workspaces/{id}/bots/{bot_id}/tokens",
             get(bots::tokens).post(bots::mint),
         )
+        .route(
+            "/api/workspaces/{id}/bots/{bot_id}/setup-codes",
+            post(bots::create_setup_code),
+        )
+        .route("/api/bot-setup-codes/claim", post(bots::claim_setup_code))
         .route(
             "/api/workspaces/{id}/bots/{bot_id}/membership",
             axum::routing::delete(bots::remove),

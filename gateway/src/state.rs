@@ -45,6 +45,11 @@ pub struct AppState {
     /// Which workspace a channel, message, DM or upload lives in. Resources
     /// never move, so entries never go stale.
     pub locations: Arc<Mutex<HashMap<String, String>>>,
+    /// Where people and runtimes reach this deployment
+    /// (`CLICKCLACK_PUBLIC_URL`, no trailing slash), when configured.
+    pub public_url: Option<String>,
+    /// How magic links are delivered.
+    pub mailer: Arc<crate::mail::Mailer>,
 }
 
 /// The location cache stops growing here (it is then simply cleared).

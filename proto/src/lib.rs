@@ -27,7 +27,10 @@ pub mod clickclack {
                 CreateMagicLinkResponse,
                 ConsumeMagicLinkRequest,
                 ConsumeMagicLinkResponse,
-                RevokeSessionRequest
+                RevokeSessionRequest,
+                CreateSetupCodeResponse,
+                ClaimSetupCodeRequest,
+                ClaimSetupCodeResponse
             );
         }
     }

@@ -18,6 +18,30 @@ pub const MAGIC_LINK_PREFIX: &str = "mgt_";
 
 /// Random bytes behind every secret: 256 bits, well above the 128 required.
 const SECRET_BYTES: usize = 32;
+const SETUP_CODE_LEN: usize = 12;
+const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// A setup code as a person types it (any case, dashes and spaces anywhere)
+/// in its stored form; `None` when it cannot be a setup code.
+pub fn normalize_setup_code(typed: &str) -> Option<RawToken> {
+    let code: String = typed
+        .chars()
+        .filter(|c| *c != '-' && !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let valid = code.len() == SETUP_CODE_LEN && code.bytes().all(|b| BASE32.contains(&b));
+    valid.then_some(RawToken(code))
+}
+
+/// `ABCDEFGHJKLM` → `ABCD-EFGH-JKLM`.
+pub fn display_setup_code(code: &RawToken) -> String {
+    let chars: Vec<char> = code.expose().chars().collect();
+    chars
+        .chunks(4)
+        .map(|chunk| chunk.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
 
 /// A raw secret such as `ccb_...`. Deliberately not `Debug`/`Display`.
 pub struct RawToken(String);
@@ -28,6 +52,21 @@ impl RawToken {
         let mut bytes = [0u8; SECRET_BYTES];
         rand::fill(&mut bytes);
         RawToken(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// A bot setup code: 12 characters of RFC 4648 base32 (60 bits) from
+    /// the OS CSPRNG, normalised (no dashes). Show it with
+    /// [`display_setup_code`]; it is short-lived and claims are rate-limited,
+    /// so 60 bits leave nothing to guess.
+    pub fn generate_setup_code() -> RawToken {
+        let mut bytes = [0u8; SETUP_CODE_LEN];
+        rand::fill(&mut bytes);
+        RawToken(
+            bytes
+                .iter()
+                .map(|b| BASE32[usize::from(b & 31)] as char)
+                .collect(),
+        )
     }
 
     /// Wraps a secret a caller presented (for hashing, never for storing).
@@ -139,5 +178,22 @@ mod tests {
     fn hash_debug_reveals_nothing() {
         let hash = RawToken::from_presented("ccb_secret").hash();
         assert_eq!(format!("{hash:?}"), "TokenHash(..)");
+    }
+
+    #[test]
+    fn setup_codes_are_base32_and_typed_loosely() {
+        let code = RawToken::generate_setup_code();
+        assert_eq!(code.expose().len(), 12);
+        let shown = display_setup_code(&code);
+        assert_eq!(shown.len(), 14);
+        assert_eq!(shown.matches('-').count(), 2);
+        let typed = shown.to_lowercase();
+        let back = normalize_setup_code(&typed).expect("normalises");
+        assert_eq!(back.hash().as_bytes(), code.hash().as_bytes());
+        assert!(
+            normalize_setup_code("ABCD-EFGH-JKL1").is_none(),
+            "1 is not base32"
+        );
+        assert!(normalize_setup_code("ABCD-EFGH").is_none(), "too short");
     }
 }

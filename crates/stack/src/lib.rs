@@ -46,6 +46,8 @@ pub struct StackConfig {
     pub db_pool_size: u32,
     /// The gateway's rate limits and load shedding.
     pub limits: clickclack_gateway::limits::LimitsConfig,
+    /// Magic-link delivery and the public URL.
+    pub mail: clickclack_gateway::mail::MailConfig,
 }
 
 /// A started stack. Dropping it aborts every service; [`RunningStack::stop`]
@@ -148,6 +150,7 @@ impl RunningStack {
             internal_key: config.internal_key.clone(),
             upload_max_bytes: config.upload_max_bytes,
             limits: config.limits.clone(),
+            mail: config.mail.clone(),
             ..GatewayConfig::default()
         };
         let mut services = JoinSet::new();

@@ -85,6 +85,16 @@ impl TestDatabase {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Runs one SQL statement on this database (schema-qualify table names:
+    /// `identity.…`); answers the rows it touched. For arranging states a
+    /// test cannot wait for, such as an expired code.
+    pub fn execute(&self, sql: &str) -> usize {
+        let mut conn = PgConnection::establish(&self.url).expect("connect to the test database");
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .expect("statement")
+    }
 }
 
 impl Drop for TestDatabase {

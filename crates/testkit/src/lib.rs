@@ -16,6 +16,7 @@ mod event_log;
 pub mod http;
 mod logs;
 mod sessions;
+pub mod smtp;
 mod stack;
 pub mod ws;
 
@@ -23,4 +24,4 @@ pub use database::TestDatabase;
 pub use event_log::LoggedEvent;
 pub use http::{Answer, Api};
 pub use logs::{LogCapture, capture_logs};
-pub use stack::{Bootstrapped, TEST_UPLOAD_MAX_BYTES, TestStack};
+pub use stack::{Bootstrapped, MailConfig, TEST_UPLOAD_MAX_BYTES, TestStack};

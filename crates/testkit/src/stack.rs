@@ -2,6 +2,7 @@ use crate::TestDatabase;
 use clickclack_common::assertion::{AssertionKey, Claims, DEV_INTERNAL_KEY, DEV_OPERATOR_KEY};
 use clickclack_common::grpc::{Peer, traced_as};
 use clickclack_gateway::limits::LimitsConfig;
+pub use clickclack_gateway::mail::MailConfig;
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_stack::{RunningStack, StackConfig};
@@ -27,6 +28,7 @@ pub struct TestStack {
 struct Listen {
     ip: std::net::IpAddr,
     internal_key: String,
+    mail: MailConfig,
 }
 
 impl Default for Listen {
@@ -34,6 +36,11 @@ impl Default for Listen {
         Listen {
             ip: std::net::Ipv4Addr::LOCALHOST.into(),
             internal_key: DEV_INTERNAL_KEY.into(),
+            // As in `clickclack dev`: no SMTP, links go back to loopback.
+            mail: MailConfig {
+                dev_links: true,
+                ..MailConfig::default()
+            },
         }
     }
 }
@@ -80,6 +87,19 @@ impl TestStack {
         Self::start_on(Listen::default(), auth_cache_ms, limits).await
     }
 
+    /// Starts the stack with this magic-link delivery and public URL.
+    pub async fn start_with_mail(mail: MailConfig) -> TestStack {
+        Self::start_on(
+            Listen {
+                mail,
+                ..Listen::default()
+            },
+            500,
+            unlimited(),
+        )
+        .await
+    }
+
     /// Starts the services listening on `ip` (for a gateway in another
     /// network namespace to reach) and signing with `internal_key`.
     pub async fn start_exposed(ip: std::net::IpAddr, internal_key: &str) -> TestStack {
@@ -87,6 +107,7 @@ impl TestStack {
             Listen {
                 ip,
                 internal_key: internal_key.to_owned(),
+                ..Listen::default()
             },
             500,
             unlimited(),
@@ -145,6 +166,7 @@ impl TestStack {
                 auth_cache_ms,
                 db_pool_size: 4,
                 limits: limits.clone(),
+                mail: listen.mail.clone(),
             },
             CancellationToken::new(),
         )

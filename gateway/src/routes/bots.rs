@@ -464,3 +464,106 @@ pub async fn list_commands(
         .into_inner();
     Ok(Json(commands_json(&state, list).await?))
 }
+
+#[derive(Deserialize)]
+pub struct SetupCodeBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scopes: Option<Value>,
+    #[serde(default)]
+    defaults: Option<Value>,
+}
+
+/// `POST /api/workspaces/{id}/bots/{bot_id}/setup-codes` → 201 `{setup_code}`:
+/// a one-time code a runtime trades for a token (same rights as minting).
+pub async fn create_setup_code(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path((workspace, bot_id)): Path<(String, String)>,
+    Json(body): Json<SetupCodeBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    principal.require_session()?;
+    let created = state
+        .identity
+        .clone()
+        .create_setup_code(state.signed(
+            &principal,
+            pb::CreateSetupCodeRequest {
+                workspace,
+                bot_user_id: bot_id,
+                token_name: body.name,
+                scopes: scopes_from(&body.scopes)?,
+                defaults_json: body.defaults.map(|d| d.to_string()).unwrap_or_default(),
+                created_by: Some(principal.user.id.clone()),
+            },
+        ))
+        .await?
+        .into_inner();
+    let code = crate::render::require(created.setup_code, "setup code")?;
+    let mut setup_code = json!({
+        "id": code.id,
+        "bot_user_id": code.bot_user_id,
+        "workspace_id": code.workspace_id,
+        "token_name": code.token_name,
+        "scopes": code.scopes,
+        "defaults": defaults_object(&code.defaults_json),
+        "created_by": code.created_by,
+        "created_at": code.created_at,
+        "expires_at": code.expires_at,
+        "code": created.code,
+    });
+    if let Some(url) = &state.public_url {
+        setup_code["api_base_url"] = json!(url);
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "setup_code": setup_code })),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ClaimBody {
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /api/bot-setup-codes/claim {code}` (no auth) → `{token, bot,
+/// workspace, defaults, api_base_url?}`. Unknown, expired and used codes
+/// are all 404; the sign-in rate limit per address stops guessing.
+pub async fn claim_setup_code(
+    State(state): State<AppState>,
+    Json(body): Json<ClaimBody>,
+) -> ApiResult<Json<Value>> {
+    if body.code.trim().is_empty() {
+        return Err(ApiError::bad_request("code is required"));
+    }
+    let claimed = state
+        .identity
+        .clone()
+        .claim_setup_code(pb::ClaimSetupCodeRequest { code: body.code })
+        .await?
+        .into_inner();
+    let bot = crate::render::require(claimed.bot, "bot")?;
+    let workspace = crate::render::require(claimed.workspace, "workspace")?;
+    let workspace = wire::Workspace::from(workspace);
+    let mut answer = json!({
+        "token": claimed.token,
+        "bot": { "id": bot.id, "handle": bot.handle, "display_name": bot.display_name },
+        "workspace": {
+            "id": workspace.id,
+            "route_id": workspace.route_id,
+            "slug": workspace.slug,
+            "name": workspace.name,
+        },
+        "defaults": defaults_object(&claimed.defaults_json),
+    });
+    if let Some(url) = &state.public_url {
+        answer["api_base_url"] = json!(url);
+    }
+    Ok(Json(answer))
+}
+
+fn defaults_object(stored: &str) -> Value {
+    serde_json::from_str(stored).unwrap_or_else(|_| json!({}))
+}

@@ -1,10 +1,13 @@
 //! Human sign-in (API.md §10): magic links become sessions.
 
 use crate::auth::Principal;
+use crate::early_errors::ClientAddr;
 use crate::error::{ApiError, ApiResult};
+use crate::mail::Mailer;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use clickclack_common::wire;
 use clickclack_proto::identity as pb;
@@ -47,24 +50,79 @@ pub async fn consume(
 pub struct RequestBody {
     #[serde(default)]
     email: String,
+    #[serde(default)]
+    display_name: String,
 }
 
-/// `POST /api/auth/magic/request {email}` → 202. This deployment has no
-/// mail transport, so nothing is sent: operators issue links with
-/// `clickclack admin magic-link create`. The answer is the same whether or
-/// not the address belongs to anyone, so it reveals nothing.
-pub async fn request(Json(body): Json<RequestBody>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let email = body.email.trim();
-    if email.is_empty() || !email.contains('@') || email.len() > 254 {
+/// `POST /api/auth/magic/request {email, display_name?}`: mails a sign-in
+/// link (creating the account when the address is new) and answers 202
+/// whatever the address, so the answer reveals nothing. In `clickclack dev`
+/// without SMTP, a caller on this machine gets 201 `{magic_link, token}`
+/// and the link is printed; with no transport at all, 501.
+pub async fn request(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<ClientAddr>,
+    headers: HeaderMap,
+    Json(body): Json<RequestBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let email = body.email.trim().to_owned();
+    if email.is_empty() || email.len() > 254 || email.parse::<lettre::Address>().is_err() {
         return Err(ApiError::bad_request("a valid email is required"));
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({
-            "status": "accepted",
-            "delivery": "none: ask an operator for a sign-in link (clickclack admin magic-link create)",
-        })),
-    ))
+    let dev_reply = match state.mailer.as_ref() {
+        Mailer::Disabled => {
+            return Err(ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "this deployment has no mail transport: set CLICKCLACK_SMTP_URL, or ask an operator for a sign-in link (clickclack admin magic-link create)",
+            ));
+        }
+        Mailer::DevConsole if !client.0.ip().is_loopback() => {
+            return Err(ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "no mail transport; development sign-in links are only given to this machine",
+            ));
+        }
+        Mailer::DevConsole => true,
+        Mailer::Smtp { .. } => false,
+    };
+    let link = state
+        .identity
+        .clone()
+        .create_magic_link(pb::CreateMagicLinkRequest {
+            email: email.clone(),
+            display_name: body.display_name.trim().to_owned(),
+            ttl_seconds: 0,
+        })
+        .await?
+        .into_inner();
+    let url = format!("{}/?magic={}", link_base(&state, &headers), link.token);
+    if dev_reply {
+        // Development only: the console is where the developer looks.
+        println!("sign-in link for {email}: {url}");
+        return Ok((
+            StatusCode::CREATED,
+            Json(json!({ "magic_link": url, "token": link.token })),
+        ));
+    }
+    state.mailer.send_magic_link(&email, url);
+    Ok((StatusCode::ACCEPTED, Json(json!({ "status": "accepted" }))))
+}
+
+/// Where sign-in links point: the configured public URL, else this request's
+/// own origin (fine for development; set CLICKCLACK_PUBLIC_URL in production).
+fn link_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.public_url {
+        return url.clone();
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
 }
 
 /// `POST /api/auth/logout` → `{ok: true}`: ends the calling session.

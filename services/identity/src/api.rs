@@ -3,7 +3,7 @@
 
 use crate::changes::{self, AuthChanges};
 use crate::domain::audit::Actor;
-use crate::domain::{self, auth, bots, commands, members, sessions, workspaces};
+use crate::domain::{self, auth, bots, commands, members, sessions, setup_codes, workspaces};
 use crate::error::IdentityError;
 use crate::store;
 use crate::store::members::MemberRow;
@@ -588,6 +588,66 @@ impl IdentityService for IdentityApi {
         Ok(Response::new(pb::CreateBotTokenResponse {
             bot_token: Some(token_pb(issued.row, bot.owner_user_id)),
             token: issued.raw.into_exposed(),
+        }))
+    }
+
+    async fn create_setup_code(
+        &self,
+        request: Request<pb::CreateSetupCodeRequest>,
+    ) -> Reply<pb::CreateSetupCodeResponse> {
+        let created_by = acting(&request, request.get_ref().created_by.clone())?
+            .user_id()
+            .map(str::to_owned);
+        let req = request.into_inner();
+        let defaults = if req.defaults_json.trim().is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&req.defaults_json)
+                .map_err(|_| Status::invalid_argument("defaults must be a JSON object"))?
+        };
+        let new = setup_codes::NewSetupCode {
+            workspace: req.workspace,
+            bot_user_id: req.bot_user_id,
+            token_name: req.token_name,
+            scopes: req.scopes,
+            defaults,
+            created_by,
+        };
+        let (row, code) = self
+            .with_conn(move |conn| setup_codes::create(conn, new))
+            .await?;
+        tracing::info!(bot = %row.bot_user_id, setup_code = %row.id, "minted bot setup code");
+        Ok(Response::new(pb::CreateSetupCodeResponse {
+            code: clickclack_common::token::display_setup_code(&code),
+            setup_code: Some(pb::SetupCode {
+                id: row.id,
+                bot_user_id: row.bot_user_id,
+                workspace_id: row.workspace_id,
+                token_name: row.token_name,
+                scopes: row.scopes,
+                defaults_json: row.defaults.to_string(),
+                created_by: row.created_by,
+                created_at: rfc3339(&row.created_at),
+                expires_at: rfc3339(&row.expires_at),
+            }),
+        }))
+    }
+
+    async fn claim_setup_code(
+        &self,
+        request: Request<pb::ClaimSetupCodeRequest>,
+    ) -> Reply<pb::ClaimSetupCodeResponse> {
+        let typed = request.into_inner().code;
+        let claimed = self
+            .with_conn(move |conn| setup_codes::claim(conn, &typed))
+            .await?;
+        tracing::info!(bot = %claimed.bot.id, token = %claimed.token.row.id, "claimed bot setup code");
+        Ok(Response::new(pb::ClaimSetupCodeResponse {
+            setup_code_id: claimed.setup_code_id,
+            token: claimed.token.raw.into_exposed(),
+            bot: Some(user_pb(claimed.bot)),
+            workspace: Some(workspace_pb(claimed.workspace, Some("bot".into()))),
+            defaults_json: claimed.defaults.to_string(),
         }))
     }
 

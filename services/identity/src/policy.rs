@@ -9,7 +9,11 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
     match method {
         // The gateway's own work: resolving bearer tokens, watching for
         // credential changes, signing people in and out.
-        "Authenticate" | "WatchAuthChanges" | "ConsumeMagicLink" | "RevokeSession" => &[Gateway],
+        "Authenticate" | "WatchAuthChanges" | "ConsumeMagicLink" | "RevokeSession"
+        | "ClaimSetupCode" => &[Gateway],
+        // Sign-in links: mailed on request through the gateway, or issued
+        // by an operator at the CLI.
+        "CreateMagicLink" => &[Gateway, Operator],
         // Lookups anyone inside the system may make.
         "GetUser" | "GetUsers" | "GetWorkspace" | "ListMembers" | "GetMembership" => {
             &[Principal, Gateway, Service, Operator]
@@ -18,12 +22,14 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         // Bot management: a signed-in human (the domain checks their role
         // and ownership) or an operator.
         "CreateBot" | "ListBots" | "CreateBotToken" | "ListBotTokens" | "RevokeBotToken"
-        | "RotateBotToken" | "RemoveBot" | "ListOwnedBots" | "ListAudit" => &[Principal, Operator],
+        | "RotateBotToken" | "RemoveBot" | "ListOwnedBots" | "ListAudit" | "CreateSetupCode" => {
+            &[Principal, Operator]
+        }
         // A bot publishing its own command menu.
         "SetBotCommands" => &[Principal],
         // The admin plane: operators only.
         "CreateUser" | "ListUsers" | "CreateWorkspace" | "UpdateWorkspace" | "AddMember"
-        | "RemoveMember" | "Bootstrap" | "CreateMagicLink" => &[Operator],
+        | "RemoveMember" | "Bootstrap" => &[Operator],
         _ => &[],
     }
 }

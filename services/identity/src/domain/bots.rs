@@ -143,32 +143,75 @@ pub fn create_token(
 ) -> Result<(UserRow, IssuedToken)> {
     let scope_names = expand_scopes(requested_scopes)?;
     let token_name = validate_token_name(name)?;
-    let created_by = non_empty(created_by);
+    let actor = Actor::from_optional(non_empty(created_by));
     conn.transaction(|conn| {
-        let bot = require_bot(conn, bot_user_id)?;
-        let workspace = bot_workspace(conn, workspace_key, &bot)?;
-        require_home(conn, &bot, &workspace)?;
-        let actor = Actor::from_optional(created_by);
-        let created_by = authorize_minting(conn, &workspace, &bot, &actor)?;
-        let token = issue_token(
-            conn,
-            &bot.id,
-            &workspace.id,
-            &token_name,
-            scope_names,
-            created_by,
-            None,
-        )?;
-        audit::record(
-            conn,
-            &workspace.id,
-            &actor,
-            "bot_token.created",
-            &token.row.id,
-            json!({"bot_user_id": bot.id, "name": token.row.name, "scopes": token.row.scopes}),
-        )?;
-        Ok((bot, token))
+        let target = minting_target(conn, workspace_key, bot_user_id, &actor)?;
+        let token = mint(conn, &target, &token_name, scope_names, &actor, json!({}))?;
+        Ok((target.bot, token))
     })
+}
+
+/// A bot a token may be minted for, where, and who is recorded as minting.
+pub(super) struct MintTarget {
+    pub bot: UserRow,
+    pub workspace: WorkspaceRow,
+    pub created_by: Option<String>,
+}
+
+/// Checks that `actor` may mint a token for the bot (API.md §10's rules).
+pub(super) fn minting_target(
+    conn: &mut PgConnection,
+    workspace_key: &str,
+    bot_user_id: &str,
+    actor: &Actor,
+) -> Result<MintTarget> {
+    let bot = require_bot(conn, bot_user_id)?;
+    let workspace = bot_workspace(conn, workspace_key, &bot)?;
+    require_home(conn, &bot, &workspace)?;
+    let created_by = authorize_minting(conn, &workspace, &bot, actor)?;
+    Ok(MintTarget {
+        bot,
+        workspace,
+        created_by,
+    })
+}
+
+/// Issues the token and records `bot_token.created`; `detail` adds to the
+/// audit entry (a setup code's id, say).
+pub(super) fn mint(
+    conn: &mut PgConnection,
+    target: &MintTarget,
+    token_name: &str,
+    scope_names: Vec<String>,
+    actor: &Actor,
+    detail: serde_json::Value,
+) -> Result<IssuedToken> {
+    let token = issue_token(
+        conn,
+        &target.bot.id,
+        &target.workspace.id,
+        token_name,
+        scope_names,
+        target.created_by.clone(),
+        None,
+    )?;
+    let mut entry = json!({
+        "bot_user_id": target.bot.id,
+        "name": token.row.name,
+        "scopes": token.row.scopes,
+    });
+    if let (Some(entry), Some(extra)) = (entry.as_object_mut(), detail.as_object()) {
+        entry.extend(extra.clone());
+    }
+    audit::record(
+        conn,
+        &target.workspace.id,
+        actor,
+        "bot_token.created",
+        &token.row.id,
+        entry,
+    )?;
+    Ok(token)
 }
 
 /// The workspace's bots, each with its tokens there (newest first). Owners,
@@ -563,14 +606,14 @@ fn require_human_owner(
     Ok(())
 }
 
-fn expand_scopes(requested: &[String]) -> Result<Vec<String>> {
+pub(super) fn expand_scopes(requested: &[String]) -> Result<Vec<String>> {
     scopes::expand(requested)
         .map(|set| scopes::names(&set))
         .map_err(|e| IdentityError::Invalid(e.to_string()))
 }
 
 /// Token names label a runtime (`openclaw-prod`); default `default`.
-fn validate_token_name(raw: &str) -> Result<String> {
+pub(super) fn validate_token_name(raw: &str) -> Result<String> {
     let name = raw.trim();
     if name.is_empty() {
         return Ok("default".into());
@@ -583,6 +626,6 @@ fn validate_token_name(raw: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
+pub(super) fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }

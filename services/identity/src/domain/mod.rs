@@ -8,6 +8,7 @@ pub mod commands;
 pub mod members;
 pub mod rules;
 pub mod sessions;
+pub mod setup_codes;
 pub mod users;
 pub mod workspaces;
 

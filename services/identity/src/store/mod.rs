@@ -8,6 +8,7 @@ pub mod commands;
 pub mod members;
 pub mod schema;
 pub mod sessions;
+pub mod setup_codes;
 pub mod tokens;
 pub mod users;
 pub mod workspaces;
