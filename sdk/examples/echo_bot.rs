@@ -2,11 +2,12 @@
 //! `echo: <text>`. Ctrl-C stops it; it resumes where it left off.
 //!
 //! ```sh
-//! CLICKCLACK_URL=http://127.0.0.1:8080 CLICKCLACK_TOKEN=ccb_... \
+//! CLICKCLACK_URL=https://app.clickclack.chat CLICKCLACK_TOKEN=ccb_... \
 //!   cargo run -p clickclack-sdk --example echo_bot
 //! ```
 //!
-//! Optional: `CLICKCLACK_WORKSPACE_ID` (default: the token's workspace),
+//! Optional: `CLICKCLACK_CA_CERT` (a PEM file of extra CAs to trust),
+//! `CLICKCLACK_WORKSPACE_ID` (default: the token's workspace),
 //! `CLICKCLACK_CURSOR_FILE` (default `.clickclack-cursor`), `RUST_LOG`
 //! (default `info`).
 
@@ -14,17 +15,14 @@ use anyhow::Context as _;
 use clickclack_sdk::{Bot, Client, DEFAULT_CURSOR_FILE, FileCursorStore, echo};
 use tracing_subscriber::EnvFilter;
 
-fn env(name: &str) -> anyhow::Result<String> {
-    std::env::var(name).with_context(|| format!("set {name}"))
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
 
-    let client = Client::new(&env("CLICKCLACK_URL")?, env("CLICKCLACK_TOKEN")?)?;
+    // CLICKCLACK_URL, CLICKCLACK_TOKEN and, for a private CA, CLICKCLACK_CA_CERT.
+    let client = Client::from_env()?;
     let cursor_file =
         std::env::var("CLICKCLACK_CURSOR_FILE").unwrap_or_else(|_| DEFAULT_CURSOR_FILE.into());
     let mut builder = Bot::builder(client)

@@ -3,6 +3,7 @@
 use crate::backoff::Backoff;
 use crate::error::{Error, Result, api_error};
 use crate::socket::{self, Socket};
+use crate::tls;
 use crate::types::{
     Channel, Event, EventPage, Message, MessagePage, Posted, Thread, ThreadState, User, Workspace,
 };
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -38,6 +40,8 @@ struct Inner {
     base: Url,
     /// `Bearer <token>`, marked sensitive.
     authorization: HeaderValue,
+    /// For `wss://` (the HTTP client was built with the same config).
+    tls: Arc<rustls::ClientConfig>,
 }
 
 impl fmt::Debug for Client {
@@ -85,51 +89,153 @@ pub struct ThreadQuery {
     pub limit: Option<u32>,
 }
 
-impl Client {
-    /// A client for the gateway at `base_url` (e.g. `http://127.0.0.1:8080`,
-    /// optionally with a path prefix) with default timeouts.
-    ///
-    /// Only `http://` is accepted: the workspace builds its HTTP and
-    /// WebSocket libraries without TLS, so reach a remote gateway through a
-    /// TLS-terminating proxy or a private network.
-    pub fn new(base_url: &str, token: impl Into<String>) -> Result<Client> {
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()?;
-        Self::with_http_client(base_url, token, http)
+/// The environment variables [`Client::from_env`] reads.
+pub const ENV_URL: &str = "CLICKCLACK_URL";
+pub const ENV_TOKEN: &str = "CLICKCLACK_TOKEN";
+/// A path to a PEM file of extra CA certificates to trust (optional).
+pub const ENV_CA_CERT: &str = "CLICKCLACK_CA_CERT";
+
+/// Configures a [`Client`]; see [`Client::builder`].
+pub struct ClientBuilder {
+    base_url: String,
+    token: String,
+    extra_roots: Vec<ExtraRoot>,
+    http: Option<reqwest::Client>,
+}
+
+enum ExtraRoot {
+    Pem(Vec<u8>),
+    File(PathBuf),
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("token", &"<redacted>")
+            .field("extra_roots", &self.extra_roots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Also trust the CA certificate(s) in `pem` (one or more `CERTIFICATE`
+    /// blocks), on top of the system's roots, for HTTP and the realtime
+    /// WebSocket alike: for a deployment whose certificate comes from a
+    /// private CA. May be called more than once.
+    pub fn extra_root_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots.push(ExtraRoot::Pem(pem.into()));
+        self
     }
 
-    /// Like [`Client::new`] with your own `reqwest::Client` (timeouts,
-    /// proxies, connection pool).
-    pub fn with_http_client(
-        base_url: &str,
-        token: impl Into<String>,
-        http: reqwest::Client,
-    ) -> Result<Client> {
+    /// Like [`ClientBuilder::extra_root_ca_pem`], reading the PEM file at
+    /// `path` when the client is built.
+    pub fn extra_root_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.extra_roots.push(ExtraRoot::File(path.into()));
+        self
+    }
+
+    /// Your own `reqwest::Client` for HTTP (timeouts, proxies, connection
+    /// pool). Its own TLS settings then apply to HTTP; the extra CAs given
+    /// here still apply to the WebSocket.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    pub fn build(self) -> Result<Client> {
         let invalid = |reason: &str| Error::InvalidUrl {
-            url: base_url.to_owned(),
+            url: self.base_url.clone(),
             reason: reason.to_owned(),
         };
-        let base = Url::parse(base_url).map_err(|e| invalid(&e.to_string()))?;
-        if base.scheme() != "http" {
-            return Err(invalid(
-                "the scheme must be http (this build has no TLS for https)",
-            ));
+        let base = Url::parse(&self.base_url).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(invalid("the scheme must be http or https"));
         }
         if base.host_str().is_none() || base.query().is_some() || base.fragment().is_some() {
-            return Err(invalid("expected a plain http://host[:port][/prefix] URL"));
+            return Err(invalid(
+                "expected a plain http(s)://host[:port][/prefix] URL",
+            ));
         }
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.into()))
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token))
             .map_err(|_| Error::InvalidToken)?;
         authorization.set_sensitive(true);
+
+        let mut extra = Vec::new();
+        for root in &self.extra_roots {
+            extra.extend(match root {
+                ExtraRoot::Pem(pem) => tls::parse_pem(pem, "extra CA certificate")?,
+                ExtraRoot::File(path) => {
+                    let origin = format!("CA file {}", path.display());
+                    let pem = std::fs::read(path).map_err(|error| {
+                        Error::TlsConfig(format!("{origin}: cannot read it: {error}"))
+                    })?;
+                    tls::parse_pem(&pem, &origin)?
+                }
+            });
+        }
+        let tls = tls::client_config(&extra)?;
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .timeout(REQUEST_TIMEOUT)
+                .connect_timeout(CONNECT_TIMEOUT)
+                .tls_backend_preconfigured(tls.clone())
+                .build()?,
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base,
                 authorization,
+                tls: Arc::new(tls),
             }),
         })
+    }
+}
+
+impl Client {
+    /// A client for the gateway at `base_url` (e.g. `http://127.0.0.1:8080`
+    /// or `https://app.clickclack.chat`, optionally with a path prefix) with
+    /// default timeouts. `https://` is verified against the system's trust
+    /// roots; the realtime WebSocket follows the scheme (`ws://` or
+    /// `wss://`). For a private CA use [`Client::builder`].
+    pub fn new(base_url: &str, token: impl Into<String>) -> Result<Client> {
+        Self::builder(base_url, token).build()
+    }
+
+    /// Configures a client: extra trusted CAs, your own `reqwest::Client`.
+    pub fn builder(base_url: &str, token: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            base_url: base_url.to_owned(),
+            token: token.into(),
+            extra_roots: Vec::new(),
+            http: None,
+        }
+    }
+
+    /// A client configured by the environment: `CLICKCLACK_URL`,
+    /// `CLICKCLACK_TOKEN` and, optionally, `CLICKCLACK_CA_CERT` (a PEM file
+    /// of extra CA certificates to trust).
+    pub fn from_env() -> Result<Client> {
+        let url = std::env::var(ENV_URL).map_err(|_| Error::Config("CLICKCLACK_URL is not set"))?;
+        let token =
+            std::env::var(ENV_TOKEN).map_err(|_| Error::Config("CLICKCLACK_TOKEN is not set"))?;
+        let mut builder = Self::builder(&url, token);
+        if let Some(path) = std::env::var_os(ENV_CA_CERT).filter(|path| !path.is_empty()) {
+            builder = builder.extra_root_ca_file(path);
+        }
+        builder.build()
+    }
+
+    /// Like [`Client::new`] with your own `reqwest::Client` (timeouts,
+    /// proxies, connection pool); see [`ClientBuilder::http_client`].
+    pub fn with_http_client(
+        base_url: &str,
+        token: impl Into<String>,
+        http: reqwest::Client,
+    ) -> Result<Client> {
+        Self::builder(base_url, token).http_client(http).build()
     }
 
     pub fn base_url(&self) -> &Url {
@@ -275,7 +381,7 @@ impl Client {
         workspace_id: &str,
         after_cursor: &str,
     ) -> Result<Socket> {
-        let mut url = self.url(&["api", "realtime", "ws"]);
+        let mut url = self.websocket_url(&["api", "realtime", "ws"]);
         {
             let mut query = url.query_pairs_mut();
             query.append_pair("workspace_id", workspace_id);
@@ -286,7 +392,7 @@ impl Client {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_FRAME))
             .max_frame_size(Some(MAX_FRAME));
-        socket::connect(&url, &self.inner.authorization, config).await
+        socket::connect(&url, &self.inner.authorization, config, &self.inner.tls).await
     }
 
     /// The base URL with `segments` appended as path segments (escaped, so
@@ -297,6 +403,16 @@ impl Client {
             .expect("checked in Client::new: the base URL can be a base")
             .pop_if_empty()
             .extend(segments);
+        url
+    }
+
+    /// Like [`Client::url`] with the WebSocket scheme that matches the
+    /// base: `https` becomes `wss`, `http` becomes `ws`.
+    fn websocket_url(&self, segments: &[&str]) -> Url {
+        let mut url = self.url(segments);
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        url.set_scheme(scheme)
+            .expect("http(s) and ws(s) are all special schemes");
         url
     }
 
@@ -436,9 +552,43 @@ mod tests {
     }
 
     #[test]
+    fn the_websocket_follows_the_base_scheme() {
+        let client = Client::new("https://example.test/chat", "t").unwrap();
+        assert_eq!(
+            client.websocket_url(&["api", "realtime", "ws"]).as_str(),
+            "wss://example.test/chat/api/realtime/ws"
+        );
+        let client = Client::new("http://example.test:8080", "t").unwrap();
+        assert_eq!(
+            client.websocket_url(&["api", "realtime", "ws"]).as_str(),
+            "ws://example.test:8080/api/realtime/ws"
+        );
+        let client = Client::new("https://example.test:443", "t").unwrap();
+        assert_eq!(
+            client.websocket_url(&["x"]).as_str(),
+            "wss://example.test/x"
+        );
+    }
+
+    #[test]
+    fn extra_cas_must_be_certificates() {
+        let built = Client::builder("https://example.test", "t")
+            .extra_root_ca_pem("no certificate here")
+            .build();
+        assert!(matches!(built, Err(Error::TlsConfig(_))), "{built:?}");
+        let built = Client::builder("https://example.test", "t")
+            .extra_root_ca_file("/nonexistent/ca.pem")
+            .build();
+        let error = built.unwrap_err();
+        assert!(matches!(error, Error::TlsConfig(_)), "{error}");
+        assert!(error.to_string().contains("/nonexistent/ca.pem"), "{error}");
+    }
+
+    #[test]
     fn the_token_never_shows_in_debug_output() {
         let client = Client::new("http://example.test", "ccb_topsecret").unwrap();
-        let shown = format!("{client:?} {:?}", client.inner.authorization);
+        let builder = Client::builder("http://example.test", "ccb_topsecret");
+        let shown = format!("{client:?} {:?} {builder:?}", client.inner.authorization);
         assert!(!shown.contains("topsecret"), "{shown}");
     }
 
@@ -446,7 +596,7 @@ mod tests {
     fn bad_base_urls_and_tokens_are_refused() {
         for url in [
             "ftp://example.test",
-            "https://example.test",
+            "ws://example.test",
             "http://x.test/?q=1",
         ] {
             assert!(

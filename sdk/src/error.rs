@@ -34,6 +34,23 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// The TLS handshake with the server failed: most often its certificate
+    /// is not issued by a CA this client trusts (see
+    /// [`crate::ClientBuilder::extra_root_ca_pem`] and `CLICKCLACK_CA_CERT`),
+    /// has expired, or names another host. Not transient: retrying cannot
+    /// help until the certificate or the trusted roots change.
+    #[error("TLS handshake with {host} failed: {source}{}", tls_hint(.source))]
+    Tls {
+        host: String,
+        #[source]
+        source: rustls::Error,
+    },
+
+    /// TLS could not be set up: an extra CA that cannot be read or is not a
+    /// PEM certificate.
+    #[error("TLS configuration: {0}")]
+    TlsConfig(String),
+
     #[error("invalid base URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
 
@@ -54,8 +71,9 @@ pub enum Error {
     #[error("cursor store: {0}")]
     CursorStore(#[source] std::io::Error),
 
-    /// A builder was used without a required part.
-    #[error("bot configuration: {0}")]
+    /// A builder was used without a required part, or [`crate::Client::from_env`]
+    /// found a variable unset.
+    #[error("configuration: {0}")]
     Config(&'static str),
 }
 
@@ -83,7 +101,7 @@ impl Error {
     }
 
     /// True for failures that may go away on their own: transport errors,
-    /// 408, 429 and 5xx.
+    /// 408, 429 and 5xx. A refused TLS handshake ([`Error::Tls`]) is not one.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Http(_) | Error::WebSocket(_) => true,
@@ -94,14 +112,37 @@ impl Error {
 }
 
 impl From<reqwest::Error> for Error {
+    /// A failed TLS handshake becomes [`Error::Tls`], anything else
+    /// [`Error::Http`].
     fn from(error: reqwest::Error) -> Self {
-        Error::Http(error)
+        match crate::tls::find_tls_error(&error) {
+            Some(source) => Error::Tls {
+                host: error
+                    .url()
+                    .and_then(|url| url.host_str())
+                    .unwrap_or("the server")
+                    .to_owned(),
+                source,
+            },
+            None => Error::Http(error),
+        }
     }
 }
 
 impl From<tokio_tungstenite::tungstenite::Error> for Error {
     fn from(error: tokio_tungstenite::tungstenite::Error) -> Self {
         Error::WebSocket(Box::new(error))
+    }
+}
+
+/// A pointer to the fix when the server's certificate was refused.
+fn tls_hint(error: &rustls::Error) -> &'static str {
+    match error {
+        rustls::Error::InvalidCertificate(_) => {
+            " (if the server uses a private CA, trust it with ClientBuilder::extra_root_ca_pem \
+             or CLICKCLACK_CA_CERT)"
+        }
+        _ => "",
     }
 }
 

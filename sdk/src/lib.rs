@@ -27,9 +27,11 @@
 //! # }
 //! ```
 //!
-//! Transport is plain `http://` (and `ws://` for realtime): the workspace
-//! builds reqwest and tungstenite without TLS, so reach a remote gateway
-//! through a TLS-terminating proxy or a private network.
+//! Both `http://` and `https://` base URLs work; the realtime WebSocket
+//! follows (`ws://` / `wss://`). TLS is rustls, verified against the
+//! system's roots plus any extra CA given to [`Client::builder`]
+//! ([`ClientBuilder::extra_root_ca_pem`]) or, with [`Client::from_env`], in
+//! `CLICKCLACK_CA_CERT`.
 
 pub mod backoff;
 mod bot;
@@ -38,6 +40,7 @@ mod cursor;
 pub mod echo;
 mod error;
 mod socket;
+mod tls;
 mod types;
 
 pub use backoff::Backoff;
@@ -45,7 +48,9 @@ pub use bot::{
     Bot, BotBuilder, BotHandle, BotStatus, Context, DEFAULT_CURSOR_FILE, HandlerError,
     HandlerResult,
 };
-pub use client::{Client, MessageQuery, ThreadQuery};
+pub use client::{
+    Client, ClientBuilder, ENV_CA_CERT, ENV_TOKEN, ENV_URL, MessageQuery, ThreadQuery,
+};
 pub use cursor::{CursorStore, FileCursorStore, MemoryCursorStore};
 pub use error::{Error, Result};
 pub use types::{

@@ -5,20 +5,30 @@
 //! token included, at TRACE level, and a bot's logs must never hold its
 //! token. Once the server has answered 101, tungstenite takes over the
 //! connection as usual.
+//!
+//! `wss://` runs the same upgrade over TLS, with the client's rustls config
+//! (the one its HTTP client uses).
 
 use crate::error::{Error, api_error};
+use crate::tls;
 use reqwest::header::HeaderValue;
 use std::io;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_util::either::Either;
 use url::Url;
 
-pub(crate) type Socket = WebSocketStream<TcpStream>;
+/// Plain TCP for `ws://`, TLS over TCP for `wss://`.
+pub(crate) type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
+pub(crate) type Socket = WebSocketStream<Stream>;
 
 /// Largest response head accepted during the upgrade.
 const MAX_HEAD: usize = 64 * 1024;
@@ -36,25 +46,49 @@ fn invalid(what: &str) -> Error {
     ))
 }
 
-/// Opens `url` (an `http://` URL: the upgrade is an HTTP request) as a
-/// WebSocket, sending `authorization` as the `Authorization` header. A
-/// refused upgrade comes back as [`Error::Api`] with the server's status
-/// and `{"error"}` text.
+/// Opens `url` (`ws://` or `wss://`) as a WebSocket, sending
+/// `authorization` as the `Authorization` header; `wss://` is verified with
+/// `tls`. A refused upgrade comes back as [`Error::Api`] with the server's
+/// status and `{"error"}` text, a refused TLS handshake as [`Error::Tls`].
 pub(crate) async fn connect(
     url: &Url,
     authorization: &HeaderValue,
     config: WebSocketConfig,
+    tls: &Arc<rustls::ClientConfig>,
 ) -> Result<Socket, Error> {
-    // Checked in `Client::new`: http, with a host.
+    let secure = match url.scheme() {
+        "ws" => false,
+        "wss" => true,
+        _ => return Err(invalid("the URL is not ws:// or wss://")),
+    };
     let host = url
         .host_str()
         .ok_or_else(|| invalid("the URL has no host"))?;
-    let port = url.port_or_known_default().unwrap_or(80);
-    let mut stream = TcpStream::connect(format!("{host}:{port}"))
+    let port = url
+        .port_or_known_default()
+        .unwrap_or(if secure { 443 } else { 80 });
+    let tcp = TcpStream::connect(format!("{host}:{port}"))
         .await
         .map_err(io_error)?;
     // Frames are small and latency matters more than packing.
-    let _ = stream.set_nodelay(true);
+    let _ = tcp.set_nodelay(true);
+    let mut stream: Stream = if secure {
+        let name =
+            tls::server_name(url).ok_or_else(|| invalid("the host is not a valid TLS name"))?;
+        let connected = TlsConnector::from(tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|error| match tls::find_tls_error(&error) {
+                Some(source) => Error::Tls {
+                    host: host.to_owned(),
+                    source,
+                },
+                None => io_error(error),
+            })?;
+        Either::Right(Box::new(connected))
+    } else {
+        Either::Left(tcp)
+    };
 
     let key = generate_key();
     let target = match url.query() {
@@ -78,6 +112,8 @@ pub(crate) async fn connect(
     request.extend_from_slice(authorization.as_bytes());
     request.extend_from_slice(b"\r\n\r\n");
     stream.write_all(&request).await.map_err(io_error)?;
+    // TLS buffers what is written until flushed.
+    stream.flush().await.map_err(io_error)?;
 
     // The response head; whatever follows it (the first frames of the
     // replay, or an error body) stays in `rest`.
@@ -126,7 +162,10 @@ pub(crate) async fn connect(
     Ok(WebSocketStream::from_partially_read(stream, rest, Role::Client, Some(config)).await)
 }
 
-async fn read_some(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<usize, Error> {
+async fn read_some(
+    stream: &mut (impl AsyncRead + Unpin),
+    buffer: &mut Vec<u8>,
+) -> Result<usize, Error> {
     let mut chunk = [0u8; 4096];
     let read = stream.read(&mut chunk).await.map_err(io_error)?;
     buffer.extend_from_slice(&chunk[..read]);
