@@ -5,7 +5,7 @@
 
 /// Messages that carry a raw secret; `src/lib.rs` gives them a Debug that
 /// redacts it.
-const SECRET_BEARING: [&str; 11] = [
+const SECRET_BEARING: [&str; 13] = [
     "clickclack.identity.v1.AuthenticateRequest",
     "clickclack.identity.v1.CreateBotResponse",
     "clickclack.identity.v1.CreateBotTokenResponse",
@@ -17,6 +17,8 @@ const SECRET_BEARING: [&str; 11] = [
     "clickclack.identity.v1.CreateSetupCodeResponse",
     "clickclack.identity.v1.ClaimSetupCodeRequest",
     "clickclack.identity.v1.ClaimSetupCodeResponse",
+    "clickclack.identity.v1.CreateInviteResponse",
+    "clickclack.identity.v1.AcceptInviteRequest",
 ];
 
 /// Serialisation for messages the gateway sends as JSON as they are.

@@ -458,6 +458,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                     workspace,
                     name,
                     icon_url,
+                    slug: None,
                 })
                 .await
                 .rpc()?;

@@ -156,7 +156,10 @@ pub fn router(state: AppState) -> Router {
     // Multipart bodies may be as large as an upload (plus form overhead).
     let upload_body_limit = DefaultBodyLimit::max(state.upload_max_bytes as usize + 64 * 1024);
     let api = Router::new()
-        .route("/api/me", get(routes::me::get_me))
+        .route(
+            "/api/me",
+            get(routes::me::get_me).patch(routes::account::update_me),
+        )
         .route("/api/me/bots", get(bots::mine))
         .route("/api/auth/magic/consume", post(sessions::consume))
         .route("/api/auth/magic/request", post(sessions::request))
@@ -189,8 +192,41 @@ pub fn router(state: AppState) -> Router {
             "/api/bots/self/commands",
             axum::routing::put(bots::set_commands),
         )
-        .route("/api/workspaces", get(routes::workspaces::list))
-        .route("/api/workspaces/{id}", get(routes::workspaces::get))
+        .route(
+            "/api/workspaces",
+            get(routes::workspaces::list).post(routes::account::create_workspace),
+        )
+        .route(
+            "/api/workspaces/{id}",
+            get(routes::workspaces::get)
+                .patch(routes::account::update_workspace)
+                .delete(routes::account::delete_workspace),
+        )
+        .route(
+            "/api/workspaces/{id}/transfer-ownership",
+            post(routes::account::transfer_ownership),
+        )
+        .route(
+            "/api/workspaces/{id}/members",
+            get(routes::account::members),
+        )
+        .route(
+            "/api/workspaces/{id}/invites",
+            post(routes::account::create_invite),
+        )
+        .route(
+            "/api/invites/{token}/accept",
+            post(routes::account::accept_invite),
+        )
+        .route(
+            "/api/bots/{bot_id}/tokens",
+            get(routes::account::legacy_tokens).post(routes::account::legacy_mint),
+        )
+        .route(
+            "/api/bots/{bot_id}",
+            axum::routing::delete(routes::account::delete_bot),
+        )
+        .route("/api/event-types", get(routes::account::event_types))
         .route(
             "/api/workspaces/{id}/channels",
             get(channels::list).post(channels::create),
@@ -217,7 +253,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/messages/{id}/attachments", post(uploads::attach))
         .route("/api/dms", get(dms::list).post(dms::open))
-        .route("/api/dms/{id}", get(dms::get))
+        .route(
+            "/api/dms/{id}",
+            get(dms::get).delete(routes::account::hide_dm),
+        )
         .route(
             "/api/dms/{id}/messages",
             get(dms::list_messages).post(dms::post),

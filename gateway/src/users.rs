@@ -27,6 +27,12 @@ impl UserDirectory {
         }
     }
 
+    /// Drops one user, so their next appearance shows a profile just edited
+    /// here (other gateways catch up within the TTL).
+    pub fn forget(&self, id: &str) {
+        self.cache.lock().expect("user cache lock").remove(id);
+    }
+
     /// The users with these ids; unknown ids are left out.
     pub async fn lookup(
         &self,

@@ -955,7 +955,7 @@ async fn identity_changes_reach_sockets_through_the_log() {
         .update_workspace(pb::UpdateWorkspaceRequest {
             workspace: ws.clone(),
             name: Some("Acme Corp".into()),
-            icon_url: None,
+            ..Default::default()
         })
         .await
         .unwrap();

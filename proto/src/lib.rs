@@ -30,7 +30,9 @@ pub mod clickclack {
                 RevokeSessionRequest,
                 CreateSetupCodeResponse,
                 ClaimSetupCodeRequest,
-                ClaimSetupCodeResponse
+                ClaimSetupCodeResponse,
+                CreateInviteResponse,
+                AcceptInviteRequest
             );
         }
     }

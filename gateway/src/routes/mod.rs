@@ -1,5 +1,6 @@
 //! HTTP routes, one module per area of API.md.
 
+pub mod account;
 pub mod bots;
 pub mod channels;
 pub mod dms;

@@ -110,7 +110,7 @@ pub async fn request(
 
 /// Where sign-in links point: the configured public URL, else this request's
 /// own origin (fine for development; set CLICKCLACK_PUBLIC_URL in production).
-fn link_base(state: &AppState, headers: &HeaderMap) -> String {
+pub fn link_base(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.public_url {
         return url.clone();
     }

@@ -3,7 +3,9 @@
 
 use crate::changes::{self, AuthChanges};
 use crate::domain::audit::Actor;
-use crate::domain::{self, auth, bots, commands, members, sessions, setup_codes, workspaces};
+use crate::domain::{
+    self, auth, bots, commands, members, self_service, sessions, setup_codes, workspaces,
+};
 use crate::error::IdentityError;
 use crate::store;
 use crate::store::members::MemberRow;
@@ -96,6 +98,14 @@ fn acting<T>(request: &Request<T>, named: Option<String>) -> Result<Actor, Statu
         )),
     }
 }
+/// The signed-in human making the call; anyone else is refused.
+fn required_human<T>(request: &Request<T>) -> Result<String, Status> {
+    caller(request)?
+        .human()
+        .map(str::to_owned)
+        .ok_or_else(|| Status::permission_denied("only a signed-in human can do this"))
+}
+
 type ChangeStream = Pin<Box<dyn Stream<Item = Result<pb::AuthChange, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -372,11 +382,19 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::CreateWorkspaceRequest>,
     ) -> Reply<pb::Workspace> {
+        // A signed-in human founds it and owns it; an operator makes an
+        // empty one (and adds members with AddMember).
+        // (A bot's assertion is refused here.)
+        let founder = acting(&request, None)?.user_id().map(str::to_owned);
         let req = request.into_inner();
-        let workspace = self
-            .with_conn(move |conn| workspaces::create_workspace(conn, &req.name, &req.slug))
+        let (workspace, role) = self
+            .write(move |conn| match founder {
+                Some(owner) => self_service::found_workspace(conn, &owner, &req.name, &req.slug)
+                    .map(|w| (w, Some("owner".to_owned()))),
+                None => workspaces::create_workspace(conn, &req.name, &req.slug).map(|w| (w, None)),
+            })
             .await?;
-        Ok(Response::new(workspace_pb(workspace, None)))
+        Ok(Response::new(workspace_pb(workspace, role)))
     }
 
     async fn get_workspace(
@@ -421,18 +439,96 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::UpdateWorkspaceRequest>,
     ) -> Reply<pb::Workspace> {
+        let actor = acting(&request, None)?;
         let req = request.into_inner();
         let workspace = self
             .write(move |conn| {
+                self_service::require_manager(conn, &req.workspace, &actor)?;
                 workspaces::update_workspace(
                     conn,
                     &req.workspace,
                     req.name.as_deref(),
+                    req.slug.as_deref(),
                     req.icon_url.as_deref(),
                 )
             })
             .await?;
         Ok(Response::new(workspace_pb(workspace, None)))
+    }
+
+    async fn update_profile(&self, request: Request<pb::UpdateProfileRequest>) -> Reply<pb::User> {
+        let user_id = required_human(&request)?;
+        let req = request.into_inner();
+        let user = self
+            .change_credentials(move |conn| {
+                self_service::update_profile(
+                    conn,
+                    &user_id,
+                    req.display_name.as_deref(),
+                    req.handle.as_deref(),
+                    req.avatar_url.as_deref(),
+                )
+            })
+            .await?;
+        Ok(Response::new(user_pb(user)))
+    }
+
+    async fn delete_workspace(
+        &self,
+        request: Request<pb::DeleteWorkspaceRequest>,
+    ) -> Reply<pb::Workspace> {
+        let user_id = required_human(&request)?;
+        let key = request.into_inner().workspace;
+        let workspace = self
+            .change_credentials(move |conn| self_service::delete_workspace(conn, &user_id, &key))
+            .await?;
+        Ok(Response::new(workspace_pb(workspace, None)))
+    }
+
+    async fn transfer_ownership(
+        &self,
+        request: Request<pb::TransferOwnershipRequest>,
+    ) -> Reply<pb::Workspace> {
+        let user_id = required_human(&request)?;
+        let req = request.into_inner();
+        let workspace = self
+            .change_credentials(move |conn| {
+                self_service::transfer_ownership(conn, &user_id, &req.workspace, &req.user_id)
+            })
+            .await?;
+        Ok(Response::new(workspace_pb(
+            workspace,
+            Some("moderator".into()),
+        )))
+    }
+
+    async fn create_invite(
+        &self,
+        request: Request<pb::CreateInviteRequest>,
+    ) -> Reply<pb::CreateInviteResponse> {
+        let user_id = required_human(&request)?;
+        let key = request.into_inner().workspace;
+        let (invite, secret) = self
+            .with_conn(move |conn| self_service::create_invite(conn, &user_id, &key))
+            .await?;
+        Ok(Response::new(pb::CreateInviteResponse {
+            id: invite.id,
+            token: secret.into_exposed(),
+            expires_at: rfc3339(&invite.expires_at),
+            workspace_id: invite.workspace_id,
+        }))
+    }
+
+    async fn accept_invite(
+        &self,
+        request: Request<pb::AcceptInviteRequest>,
+    ) -> Reply<pb::Workspace> {
+        let user_id = required_human(&request)?;
+        let presented = RawToken::from_presented(request.into_inner().token);
+        let (workspace, member) = self
+            .change_credentials(move |conn| self_service::accept_invite(conn, &user_id, &presented))
+            .await?;
+        Ok(Response::new(workspace_pb(workspace, Some(member.role))))
     }
 
     async fn add_member(&self, request: Request<pb::AddMemberRequest>) -> Reply<pb::Member> {

@@ -25,11 +25,15 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         | "RotateBotToken" | "RemoveBot" | "ListOwnedBots" | "ListAudit" | "CreateSetupCode" => {
             &[Principal, Operator]
         }
+        // A signed-in human's own account and workspaces (the domain checks
+        // roles; `human()` refuses bots).
+        "UpdateProfile" | "DeleteWorkspace" | "TransferOwnership" | "CreateInvite"
+        | "AcceptInvite" => &[Principal],
+        "CreateWorkspace" | "UpdateWorkspace" => &[Principal, Operator],
         // A bot publishing its own command menu.
         "SetBotCommands" => &[Principal],
         // The admin plane: operators only.
-        "CreateUser" | "ListUsers" | "CreateWorkspace" | "UpdateWorkspace" | "AddMember"
-        | "RemoveMember" | "Bootstrap" => &[Operator],
+        "CreateUser" | "ListUsers" | "AddMember" | "RemoveMember" | "Bootstrap" => &[Operator],
         _ => &[],
     }
 }

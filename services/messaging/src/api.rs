@@ -337,6 +337,16 @@ impl MessagingService for MessagingApi {
         Ok(Response::new(conversation))
     }
 
+    async fn hide_conversation(
+        &self,
+        request: Request<pb::GetConversationRequest>,
+    ) -> Reply<pb::HideConversationReply> {
+        let id = request.get_ref().conversation_id.clone();
+        self.run(&request, move |conn, caller| dms::hide(conn, caller, &id))
+            .await?;
+        Ok(Response::new(pb::HideConversationReply {}))
+    }
+
     async fn add_reaction(
         &self,
         request: Request<pb::ReactionRequest>,

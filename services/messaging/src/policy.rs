@@ -13,8 +13,8 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         "CreateChannel" => &[Principal, Operator],
         "ListChannels" | "UpdateChannel" | "GetChannel" | "PostMessage" | "GetMessage"
         | "GetMessageByNonce" | "ListMessages" | "EditMessage" | "DeleteMessage" | "GetThread"
-        | "OpenConversation" | "ListConversations" | "GetConversation" | "AddReaction"
-        | "RemoveReaction" | "MarkRead" | "CreateUpload" | "GetUploadByNonce"
+        | "OpenConversation" | "ListConversations" | "GetConversation" | "HideConversation"
+        | "AddReaction" | "RemoveReaction" | "MarkRead" | "CreateUpload" | "GetUploadByNonce"
         | "DownloadUpload" | "AttachUpload" | "Search" => &[Principal],
         _ => &[],
     }

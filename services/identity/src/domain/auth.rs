@@ -73,6 +73,11 @@ fn authenticate_bot(conn: &mut PgConnection, presented: &RawToken) -> Result<Aut
     let bot = users::find(conn, &token.bot_user_id)?
         .filter(|user| user.kind == BOT)
         .ok_or_else(invalid)?;
+    if crate::store::workspaces::find_by_id_or_slug(conn, &token.workspace_id)?.is_none() {
+        return Err(IdentityError::Unauthenticated(
+            "this bot's workspace has been deleted".into(),
+        ));
+    }
     if members::find(conn, &token.workspace_id, &bot.id)?.is_none() {
         return Err(IdentityError::Forbidden(
             "this bot is no longer a member of its workspace".into(),

@@ -375,8 +375,8 @@ pub fn remove_bot(
     actor: &Actor,
 ) -> Result<(UserRow, usize, WorkspaceRow)> {
     conn.transaction(|conn| {
-        let workspace = resolve_workspace(conn, workspace_key)?;
         let bot = require_bot(conn, bot_user_id)?;
+        let workspace = bot_workspace(conn, workspace_key, &bot)?;
         require_home(conn, &bot, &workspace)?;
         super::require_manager(conn, &workspace, actor, "remove bots")?;
         let member = members::find_for_update(conn, &workspace.id, &bot.id)?.ok_or_else(|| {

@@ -7,6 +7,7 @@ pub mod bots;
 pub mod commands;
 pub mod members;
 pub mod rules;
+pub mod self_service;
 pub mod sessions;
 pub mod setup_codes;
 pub mod users;

@@ -35,14 +35,16 @@ fn new_workspace(name: &str, slug: &str) -> Result<WorkspaceRow> {
         name,
         icon_url: String::new(),
         created_at: Utc::now(),
+        deleted_at: None,
     })
 }
 
-/// Renames a workspace or changes its icon; records `workspace.updated`.
+/// Renames a workspace, changes its slug or icon; records `workspace.updated`.
 pub fn update_workspace(
     conn: &mut PgConnection,
     key: &str,
     name: Option<&str>,
+    slug: Option<&str>,
     icon_url: Option<&str>,
 ) -> Result<WorkspaceRow> {
     let name = name
@@ -54,9 +56,19 @@ pub fn update_workspace(
             })
         })
         .transpose()?;
-    if name.is_none() && icon_url.is_none() {
+    let slug = slug.map(rules::validate_slug).transpose()?;
+    if let Some(url) = icon_url
+        && !(url.trim().is_empty()
+            || url.trim().starts_with("https://")
+            || url.trim().starts_with("http://"))
+    {
         return Err(crate::error::IdentityError::Invalid(
-            "nothing to update: give a name or an icon_url".into(),
+            "icon_url must be an http(s) URL".into(),
+        ));
+    }
+    if name.is_none() && slug.is_none() && icon_url.is_none() {
+        return Err(crate::error::IdentityError::Invalid(
+            "nothing to update: give a name, slug or icon_url".into(),
         ));
     }
     conn.transaction(|conn| {
@@ -65,8 +77,12 @@ pub fn update_workspace(
             conn,
             &workspace.id,
             name.as_deref(),
+            slug.as_deref(),
             icon_url.map(str::trim),
-        )?;
+        )
+        .map_err(|e| {
+            conflict_on_duplicate(e, || "that workspace slug is already taken".to_owned())
+        })?;
         record(
             conn,
             EventDraft::new("workspace.updated", &updated.id)
@@ -93,17 +109,26 @@ pub fn bootstrap(
             None => super::users::create_human(conn, owner_name, &email, "")?,
         };
         let workspace = create_workspace(conn, workspace_name, workspace_slug)?;
-        members::insert(
-            conn,
-            &MemberRow {
-                workspace_id: workspace.id.clone(),
-                user_id: owner.id.clone(),
-                role: rules::Role::Owner.as_str().into(),
-                handle: owner.handle.clone(),
-                joined_at: Utc::now(),
-            },
-        )?;
-        super::members::joined(conn, &workspace.id, &owner, rules::Role::Owner)?;
+        make_owner(conn, &workspace, &owner)?;
         Ok((workspace, owner))
     })
+}
+
+/// Makes a human the first member and owner of a new workspace.
+pub fn make_owner(
+    conn: &mut PgConnection,
+    workspace: &WorkspaceRow,
+    owner: &UserRow,
+) -> Result<()> {
+    members::insert(
+        conn,
+        &MemberRow {
+            workspace_id: workspace.id.clone(),
+            user_id: owner.id.clone(),
+            role: rules::Role::Owner.as_str().into(),
+            handle: owner.handle.clone(),
+            joined_at: Utc::now(),
+        },
+    )?;
+    super::members::joined(conn, &workspace.id, owner, rules::Role::Owner)
 }

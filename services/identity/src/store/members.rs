@@ -72,6 +72,18 @@ pub fn set_role(
         .get_result(conn)
 }
 
+/// Changes a user's handle in every workspace they belong to (a taken
+/// handle fails the unique constraint).
+pub fn rename_everywhere(
+    conn: &mut PgConnection,
+    user_id: &str,
+    handle: &str,
+) -> QueryResult<usize> {
+    diesel::update(workspace_members::table.filter(workspace_members::user_id.eq(user_id)))
+        .set(workspace_members::handle.eq(handle))
+        .execute(conn)
+}
+
 pub fn delete(conn: &mut PgConnection, workspace_id: &str, user_id: &str) -> QueryResult<usize> {
     diesel::delete(workspace_members::table.find((workspace_id, user_id))).execute(conn)
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bots;
 pub mod changes;
 pub mod commands;
+pub mod invites;
 pub mod members;
 pub mod schema;
 pub mod sessions;

@@ -22,6 +22,28 @@ pub fn insert(conn: &mut PgConnection, user: &UserRow) -> QueryResult<UserRow> {
         .get_result(conn)
 }
 
+/// Sets the given profile fields; `None` leaves a field as it is.
+pub fn update_profile(
+    conn: &mut PgConnection,
+    id: &str,
+    display_name: Option<&str>,
+    handle: Option<&str>,
+    avatar_url: Option<&str>,
+) -> QueryResult<UserRow> {
+    let current: UserRow = users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)?;
+    diesel::update(users::table.find(id))
+        .set((
+            users::display_name.eq(display_name.unwrap_or(&current.display_name)),
+            users::handle.eq(handle.unwrap_or(&current.handle)),
+            users::avatar_url.eq(avatar_url.unwrap_or(&current.avatar_url)),
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+}
+
 pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)

@@ -10,6 +10,8 @@ pub struct WorkspaceRow {
     pub name: String,
     pub icon_url: String,
     pub created_at: DateTime<Utc>,
+    /// Set by a soft delete; such a workspace is gone from every lookup.
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 pub fn insert(conn: &mut PgConnection, workspace: &WorkspaceRow) -> QueryResult<WorkspaceRow> {
@@ -23,6 +25,7 @@ pub fn insert(conn: &mut PgConnection, workspace: &WorkspaceRow) -> QueryResult<
 pub fn find_by_id_or_slug(conn: &mut PgConnection, key: &str) -> QueryResult<Option<WorkspaceRow>> {
     workspaces::table
         .filter(workspaces::id.eq(key).or(workspaces::slug.eq(key)))
+        .filter(workspaces::deleted_at.is_null())
         .select(WorkspaceRow::as_select())
         .first(conn)
         .optional()
@@ -39,6 +42,7 @@ pub fn update(
     conn: &mut PgConnection,
     id: &str,
     name: Option<&str>,
+    slug: Option<&str>,
     icon_url: Option<&str>,
 ) -> QueryResult<WorkspaceRow> {
     let current: WorkspaceRow = workspaces::table
@@ -48,8 +52,20 @@ pub fn update(
     diesel::update(workspaces::table.find(id))
         .set((
             workspaces::name.eq(name.unwrap_or(&current.name)),
+            workspaces::slug.eq(slug.unwrap_or(&current.slug)),
             workspaces::icon_url.eq(icon_url.unwrap_or(&current.icon_url)),
         ))
+        .returning(WorkspaceRow::as_returning())
+        .get_result(conn)
+}
+
+pub fn soft_delete(
+    conn: &mut PgConnection,
+    id: &str,
+    at: DateTime<Utc>,
+) -> QueryResult<WorkspaceRow> {
+    diesel::update(workspaces::table.find(id))
+        .set(workspaces::deleted_at.eq(at))
         .returning(WorkspaceRow::as_returning())
         .get_result(conn)
 }
@@ -60,6 +76,7 @@ pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
 
 pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<WorkspaceRow>> {
     workspaces::table
+        .filter(workspaces::deleted_at.is_null())
         .order(workspaces::created_at.asc())
         .select(WorkspaceRow::as_select())
         .load(conn)
@@ -73,6 +90,7 @@ pub fn list_for_member(
     workspaces::table
         .inner_join(workspace_members::table)
         .filter(workspace_members::user_id.eq(user_id))
+        .filter(workspaces::deleted_at.is_null())
         .order(workspaces::created_at.asc())
         .select((WorkspaceRow::as_select(), workspace_members::role))
         .load(conn)

@@ -63,8 +63,17 @@ pub fn open(
         }
         other => other?,
     };
+    // Opening a conversation the caller had hidden shows it again.
+    conversations::set_hidden(conn, &row.id, &caller.sub, None)?;
     let conversation = render::conversations(conn, &caller.sub, vec![row])?.remove(0);
     Ok((conversation, created))
+}
+
+/// Hides a conversation from the caller's list until its next message.
+pub fn hide(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<()> {
+    let row = access::conversation(conn, caller, id)?;
+    conversations::set_hidden(conn, &row.id, &caller.sub, Some(Utc::now()))?;
+    Ok(())
 }
 
 pub fn list(conn: &mut PgConnection, caller: &Claims) -> Result<Vec<pb::Conversation>> {

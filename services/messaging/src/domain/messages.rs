@@ -157,6 +157,7 @@ fn insert(conn: &mut PgConnection, caller: &Claims, new: &NewMessage) -> Result<
             let conversation = access::conversation(conn, caller, conversation_id)?;
             row.conversation_id = Some(conversation.id.clone());
             row.seq = Some(conversations::next_seq(conn, &conversation.id)?);
+            conversations::show_to_all(conn, &conversation.id)?;
         }
         Target::Thread(parent_id) => return insert_reply(conn, caller, new, row, parent_id),
     }

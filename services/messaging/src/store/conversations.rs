@@ -36,6 +36,29 @@ pub fn insert(
     Ok(row)
 }
 
+/// Hides (`Some(time)`) or shows (`None`) a conversation for one member.
+pub fn set_hidden(
+    conn: &mut PgConnection,
+    id: &str,
+    user_id: &str,
+    hidden_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> QueryResult<usize> {
+    diesel::update(conversation_members::table.find((id, user_id)))
+        .set(conversation_members::hidden_at.eq(hidden_at))
+        .execute(conn)
+}
+
+/// A new message shows the conversation again to every member.
+pub fn show_to_all(conn: &mut PgConnection, id: &str) -> QueryResult<usize> {
+    diesel::update(
+        conversation_members::table
+            .filter(conversation_members::conversation_id.eq(id))
+            .filter(conversation_members::hidden_at.is_not_null()),
+    )
+    .set(conversation_members::hidden_at.eq(None::<chrono::DateTime<chrono::Utc>>))
+    .execute(conn)
+}
+
 pub fn find_by_key(
     conn: &mut PgConnection,
     workspace_id: &str,
@@ -75,6 +98,7 @@ pub fn list_for_member(
         .inner_join(conversation_members::table)
         .filter(conversations::workspace_id.eq(workspace_id))
         .filter(conversation_members::user_id.eq(user_id))
+        .filter(conversation_members::hidden_at.is_null())
         .order((conversations::created_at.asc(), conversations::id.asc()))
         .select(ConversationRow::as_select())
         .load(conn)

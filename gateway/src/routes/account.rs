@@ -1,0 +1,434 @@
+//! What people do for themselves (API.md §2, §3): their profile, the
+//! workspaces they found and run, invites and the member list. Human
+//! sessions only: a bot token gets 403 here.
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::render;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use clickclack_common::wire;
+use clickclack_proto::identity as pb;
+use clickclack_proto::messaging as messaging_pb;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+pub struct ProfileBody {
+    display_name: Option<String>,
+    handle: Option<String>,
+    avatar_url: Option<String>,
+}
+
+/// `PATCH /api/me {display_name?, handle?, avatar_url?}` → `{user}`.
+pub async fn update_me(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Json(body): Json<ProfileBody>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let user = state
+        .identity
+        .clone()
+        .update_profile(state.signed(
+            &principal,
+            pb::UpdateProfileRequest {
+                display_name: body.display_name,
+                handle: body.handle,
+                avatar_url: body.avatar_url,
+            },
+        ))
+        .await?
+        .into_inner();
+    state.users.forget(&user.id);
+    Ok(Json(json!({ "user": wire::User::from(user) })))
+}
+
+#[derive(Deserialize)]
+pub struct NewWorkspace {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    slug: String,
+}
+
+/// `POST /api/workspaces {name, slug?}` → 201 `{workspace}`: the caller
+/// owns it, and it starts with `#general`.
+pub async fn create_workspace(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Json(body): Json<NewWorkspace>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    principal.require_session()?;
+    let workspace = state
+        .identity
+        .clone()
+        .create_workspace(state.signed(
+            &principal,
+            pb::CreateWorkspaceRequest {
+                name: body.name,
+                slug: body.slug,
+            },
+        ))
+        .await?
+        .into_inner();
+    // #general is messaging's; the new owner's assertion now names the
+    // workspace, so messaging places the channel there.
+    let mut claims = principal.claims();
+    claims.wsp = workspace.id.clone();
+    claims.role = "owner".into();
+    state
+        .messaging()
+        .create_channel(state.assertions.request(
+            &claims,
+            messaging_pb::CreateChannelRequest {
+                name: "general".into(),
+                kind: "public".into(),
+                if_missing: true,
+                ..Default::default()
+            },
+        ))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "workspace": wire::Workspace::from(workspace) })),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct WorkspaceChanges {
+    name: Option<String>,
+    slug: Option<String>,
+    icon_url: Option<String>,
+}
+
+/// `PATCH /api/workspaces/{id} {name?, slug?, icon_url?}` → `{workspace}`
+/// (owners and moderators).
+pub async fn update_workspace(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(workspace): Path<String>,
+    Json(body): Json<WorkspaceChanges>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let updated = state
+        .identity
+        .clone()
+        .update_workspace(state.signed(
+            &principal,
+            pb::UpdateWorkspaceRequest {
+                workspace,
+                name: body.name,
+                icon_url: body.icon_url,
+                slug: body.slug,
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(json!({
+        "workspace": wire::Workspace::with_role(updated, Some(principal.role.clone()))
+    })))
+}
+
+/// `DELETE /api/workspaces/{id}` → `{workspace}` (owners): a soft delete;
+/// every token and session scoped to it stops at once.
+pub async fn delete_workspace(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(workspace): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let deleted = state
+        .identity
+        .clone()
+        .delete_workspace(state.signed(&principal, pb::DeleteWorkspaceRequest { workspace }))
+        .await?
+        .into_inner();
+    Ok(Json(json!({ "workspace": wire::Workspace::from(deleted) })))
+}
+
+#[derive(Deserialize)]
+pub struct Transfer {
+    #[serde(default)]
+    user_id: String,
+}
+
+/// `POST /api/workspaces/{id}/transfer-ownership {user_id}` → `{workspace}`.
+pub async fn transfer_ownership(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(workspace): Path<String>,
+    Json(body): Json<Transfer>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    if body.user_id.trim().is_empty() {
+        return Err(ApiError::bad_request("user_id is required"));
+    }
+    let moved = state
+        .identity
+        .clone()
+        .transfer_ownership(state.signed(
+            &principal,
+            pb::TransferOwnershipRequest {
+                workspace,
+                user_id: body.user_id,
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(json!({ "workspace": wire::Workspace::from(moved) })))
+}
+
+/// `GET /api/workspaces/{id}/members` → `{members: [{user, role, joined_at}]}`.
+pub async fn members(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(workspace): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let workspace_id = state.caller_workspace(&principal, &workspace).await?;
+    let list = state
+        .identity
+        .clone()
+        .list_members(state.signed(
+            &principal,
+            pb::ListMembersRequest {
+                workspace: workspace_id,
+            },
+        ))
+        .await?
+        .into_inner();
+    let members: Vec<Value> = list
+        .members
+        .into_iter()
+        .filter_map(|member| {
+            let user = member.user.map(wire::User::from)?;
+            Some(json!({ "user": user, "role": member.role, "joined_at": member.joined_at }))
+        })
+        .collect();
+    Ok(Json(json!({ "members": members })))
+}
+
+/// `POST /api/workspaces/{id}/invites` → 201 `{invite: {id, url, expires_at}}`:
+/// a one-time link (owners and moderators).
+pub async fn create_invite(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    headers: HeaderMap,
+    Path(workspace): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    principal.require_session()?;
+    let invite = state
+        .identity
+        .clone()
+        .create_invite(state.signed(&principal, pb::CreateInviteRequest { workspace }))
+        .await?
+        .into_inner();
+    let url = format!(
+        "{}/?invite={}",
+        crate::routes::sessions::link_base(&state, &headers),
+        invite.token
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "invite": {
+                "id": invite.id,
+                "url": url,
+                "token": invite.token,
+                "workspace_id": invite.workspace_id,
+                "expires_at": invite.expires_at,
+            }
+        })),
+    ))
+}
+
+/// `POST /api/invites/{token}/accept` → `{workspace}`: the signed-in human
+/// joins as a member.
+pub async fn accept_invite(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(token): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let workspace = state
+        .identity
+        .clone()
+        .accept_invite(state.signed(&principal, pb::AcceptInviteRequest { token }))
+        .await?
+        .into_inner();
+    Ok(Json(
+        json!({ "workspace": wire::Workspace::from(workspace) }),
+    ))
+}
+
+/// `DELETE /api/dms/{id}` → `{ok: true}`: hides the conversation from the
+/// caller's list until its next message.
+pub async fn hide_dm(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(conversation_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    state
+        .messaging()
+        .hide_conversation(state.signed(
+            &principal,
+            messaging_pb::GetConversationRequest { conversation_id },
+        ))
+        .await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// `GET /api/event-types` → `{event_types: [{type, durable, description}]}`.
+/// Any signed-in caller may read it.
+pub async fn event_types(_principal: Arc<Principal>) -> ApiResult<Json<Value>> {
+    let types: Vec<Value> = EVENT_TYPES
+        .iter()
+        .map(|(kind, durable, description)| {
+            json!({ "type": kind, "durable": durable, "description": description })
+        })
+        .collect();
+    Ok(Json(json!({ "event_types": types })))
+}
+
+/// Every event a client can receive (API.md §8).
+const EVENT_TYPES: &[(&str, bool, &str)] = &[
+    (
+        "message.created",
+        true,
+        "A top-level message was posted in a channel or DM.",
+    ),
+    ("message.updated", true, "A message's body was edited."),
+    (
+        "message.deleted",
+        true,
+        "A message was deleted (its body is cleared).",
+    ),
+    (
+        "thread.reply_created",
+        true,
+        "A reply was posted in a thread.",
+    ),
+    (
+        "thread.state_updated",
+        true,
+        "A thread's reply count or last reply changed.",
+    ),
+    ("reaction.added", true, "Someone reacted to a message."),
+    ("reaction.removed", true, "Someone removed their reaction."),
+    ("channel.created", true, "A channel was created."),
+    (
+        "channel.updated",
+        true,
+        "A channel was renamed, archived or relabelled.",
+    ),
+    (
+        "channel.read",
+        true,
+        "The reader's read position moved (private to them).",
+    ),
+    (
+        "dm.read",
+        true,
+        "The reader's DM read position moved (private to them).",
+    ),
+    (
+        "member.joined",
+        true,
+        "A human or bot joined the workspace.",
+    ),
+    ("member.removed", true, "A member left or was removed."),
+    (
+        "workspace.updated",
+        true,
+        "The workspace's name, slug, icon or owner changed.",
+    ),
+    (
+        "typing.started",
+        false,
+        "Someone started typing (ephemeral).",
+    ),
+    (
+        "typing.stopped",
+        false,
+        "Someone stopped typing (ephemeral).",
+    ),
+    (
+        "presence.changed",
+        false,
+        "Someone's presence changed (ephemeral).",
+    ),
+    (
+        "agent.progress",
+        false,
+        "A bot reports progress on a task (ephemeral).",
+    ),
+    (
+        "bot_command.updated",
+        false,
+        "A bot published a new command menu (live only).",
+    ),
+    (
+        "bot.membership_removed",
+        false,
+        "A bot was removed from the workspace (live only).",
+    ),
+];
+
+/// `GET /api/bots/{bot_user_id}/tokens` → `{bot_tokens}` (legacy form of the
+/// workspace route; a bot lives in exactly one workspace).
+pub async fn legacy_tokens(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(bot_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    // An empty workspace means the bot's own (identity finds it).
+    crate::routes::bots::tokens(State(state), principal, Path((String::new(), bot_id))).await
+}
+
+/// `POST /api/bots/{bot_user_id}/tokens {name?, scopes?}` → 201 `{bot_token}`.
+pub async fn legacy_mint(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(bot_id): Path<String>,
+    body: Json<crate::routes::bots::MintBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    crate::routes::bots::mint(State(state), principal, Path((String::new(), bot_id)), body).await
+}
+
+/// `DELETE /api/bots/{bot_user_id}` → `{deleted_bot: {id, display_name,
+/// former_handle, deleted_at}}`: removes the bot from its workspace, its
+/// tokens and command menu with it.
+pub async fn delete_bot(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(bot_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let removed = state
+        .identity
+        .clone()
+        .remove_bot(state.signed(
+            &principal,
+            pb::RemoveBotRequest {
+                workspace: String::new(),
+                bot_user_id: bot_id,
+                actor_user_id: Some(principal.user.id.clone()),
+            },
+        ))
+        .await?
+        .into_inner();
+    let bot = render::require(removed.bot, "bot")?;
+    Ok(Json(json!({
+        "deleted_bot": {
+            "id": bot.id,
+            "display_name": bot.display_name,
+            "former_handle": bot.handle,
+            "deleted_at": clickclack_common::time::rfc3339(&chrono::Utc::now()),
+        }
+    })))
+}
