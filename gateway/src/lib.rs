@@ -262,6 +262,7 @@ pub fn router(state: AppState) -> Router {
             get(dms::list_messages).post(dms::post),
         )
         .route("/api/dms/{id}/read", post(channels::mark_dm_read))
+        .route("/api/dms/{id}/open", post(routes::account::show_dm))
         .route(
             "/api/uploads",
             post(uploads::create).layer(upload_body_limit),

@@ -58,6 +58,7 @@ async fn bot_tokens_get_403_on_every_human_route() {
             Some(json!({})),
         ),
         ("DELETE", format!("/api/dms/{dm}"), None),
+        ("POST", format!("/api/dms/{dm}/open"), Some(json!({}))),
         ("GET", format!("/api/bots/{}/tokens", bot.id), None),
         (
             "POST",
@@ -384,6 +385,21 @@ async fn hidden_dms_come_back_with_the_next_message() {
         .await
         .expect(200, "list");
     assert!(listed(list), "back after a new message");
+
+    // Hidden again, then reopened explicitly.
+    api.delete(&format!("/api/dms/{dm}"), Some(&owner))
+        .await
+        .expect(200, "hide again");
+    let reopened = api
+        .post(&format!("/api/dms/{dm}/open"), Some(&owner), json!({}))
+        .await
+        .expect(200, "reopen");
+    assert_eq!(reopened["conversation"]["id"], dm.as_str());
+    let list = api
+        .get(&format!("/api/dms?workspace_id={ws}"), Some(&owner))
+        .await
+        .expect(200, "list");
+    assert!(listed(list), "back after reopening");
 
     let (_, stranger) = stack.member_session(ws, "stranger", "member").await;
     api.delete(&format!("/api/dms/{dm}"), Some(&stranger))

@@ -283,6 +283,26 @@ pub async fn hide_dm(
     Ok(Json(json!({ "ok": true })))
 }
 
+/// `POST /api/dms/{id}/open` → `{conversation}`: shows a hidden DM again.
+pub async fn show_dm(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(conversation_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let conversation = state
+        .messaging()
+        .show_conversation(state.signed(
+            &principal,
+            messaging_pb::GetConversationRequest { conversation_id },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(
+        json!({ "conversation": render::conversation(&state, &conversation).await? }),
+    ))
+}
+
 /// `GET /api/event-types` → `{event_types: [{type, durable, description}]}`.
 /// Any signed-in caller may read it.
 pub async fn event_types(_principal: Arc<Principal>) -> ApiResult<Json<Value>> {

@@ -347,6 +347,17 @@ impl MessagingService for MessagingApi {
         Ok(Response::new(pb::HideConversationReply {}))
     }
 
+    async fn show_conversation(
+        &self,
+        request: Request<pb::GetConversationRequest>,
+    ) -> Reply<pb::Conversation> {
+        let id = request.get_ref().conversation_id.clone();
+        let conversation = self
+            .run(&request, move |conn, caller| dms::show(conn, caller, &id))
+            .await?;
+        Ok(Response::new(conversation))
+    }
+
     async fn add_reaction(
         &self,
         request: Request<pb::ReactionRequest>,

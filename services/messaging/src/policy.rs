@@ -14,8 +14,8 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         "ListChannels" | "UpdateChannel" | "GetChannel" | "PostMessage" | "GetMessage"
         | "GetMessageByNonce" | "ListMessages" | "EditMessage" | "DeleteMessage" | "GetThread"
         | "OpenConversation" | "ListConversations" | "GetConversation" | "HideConversation"
-        | "AddReaction" | "RemoveReaction" | "MarkRead" | "CreateUpload" | "GetUploadByNonce"
-        | "DownloadUpload" | "AttachUpload" | "Search" => &[Principal],
+        | "ShowConversation" | "AddReaction" | "RemoveReaction" | "MarkRead" | "CreateUpload"
+        | "GetUploadByNonce" | "DownloadUpload" | "AttachUpload" | "Search" => &[Principal],
         _ => &[],
     }
 }

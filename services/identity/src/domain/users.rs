@@ -28,13 +28,17 @@ pub fn create_human(
 pub fn new_human(display_name: &str, email: &str, handle: &str) -> Result<UserRow> {
     let display_name = rules::validate_display_name(display_name)?;
     let email = rules::normalize_email(email)?;
+    let id = ids::new_id(ids::USER);
     let handle = if handle.trim().is_empty() {
-        rules::derive_handle(email.split('@').next().unwrap_or_default())?
+        // A local part too short or odd for a handle (`x@…`) must not stop
+        // someone signing up: they get `user-<8 id characters>`, editable later.
+        rules::derive_handle(email.split('@').next().unwrap_or_default())
+            .unwrap_or_else(|_| format!("user-{}", &id[id.len() - 8..]))
     } else {
         rules::normalize_handle(handle)?
     };
     Ok(UserRow {
-        id: ids::new_id(ids::USER),
+        id,
         kind: HUMAN.into(),
         display_name,
         handle,
@@ -43,4 +47,18 @@ pub fn new_human(display_name: &str, email: &str, handle: &str) -> Result<UserRo
         owner_user_id: None,
         created_at: Utc::now(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_human;
+
+    #[test]
+    fn an_email_too_short_for_a_handle_still_signs_up() {
+        let user = new_human("X", "x@example.com", "").expect("a user");
+        assert!(user.handle.starts_with("user-"), "{}", user.handle);
+        assert_eq!(user.handle.len(), 13);
+        let named = new_human("Ada", "ada.l@example.com", "").expect("a user");
+        assert_eq!(named.handle, "ada-l");
+    }
 }

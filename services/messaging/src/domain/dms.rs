@@ -69,6 +69,13 @@ pub fn open(
     Ok((conversation, created))
 }
 
+/// Shows a conversation the caller had hidden.
+pub fn show(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<pb::Conversation> {
+    let row = access::conversation(conn, caller, id)?;
+    conversations::set_hidden(conn, &row.id, &caller.sub, None)?;
+    Ok(render::conversations(conn, &caller.sub, vec![row])?.remove(0))
+}
+
 /// Hides a conversation from the caller's list until its next message.
 pub fn hide(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<()> {
     let row = access::conversation(conn, caller, id)?;
