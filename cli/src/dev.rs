@@ -100,6 +100,13 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         );
     }
     println!();
+    match stack.owner_sign_in_link().await {
+        Ok(link) => {
+            println!("Open the web app as the dev owner (link works once, 15 minutes):\n  {link}")
+        }
+        Err(error) => println!("(no sign-in link for the dev owner: {error})"),
+    }
+    println!();
     println!("Create a bot and try its token:");
     println!(
         "  TOKEN=$(cargo run -q -p clickclack-cli -- admin bot create --workspace {} \\",

@@ -341,7 +341,7 @@ impl FromRequestParts<AppState> for Arc<Principal> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = Arc::new(bearer_from_headers(&parts.headers)?);
+        let token = Arc::new(crate::cookies::credential(&parts.method, &parts.headers)?);
         if !token.is_well_formed(SESSION_TOKEN_PREFIX) {
             return authenticate(state, token, "").await;
         }

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod auth_cache;
+pub mod cookies;
 pub mod early_errors;
 pub mod error;
 pub mod input;
@@ -285,6 +286,9 @@ pub fn router(state: AppState) -> Router {
                 ))
                 .timeout(Duration::from_millis(state.limits.request_timeout_ms)),
         )
+        .route("/", get(routes::web::index))
+        .route("/app.js", get(routes::web::script))
+        .route("/app.css", get(routes::web::stylesheet))
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics))

@@ -387,16 +387,35 @@ impl RunningStack {
     /// Bootstraps the `default` workspace, with a human owner and a
     /// `general` channel, when the database has no workspace yet. Returns
     /// what it created, or `None`.
-    pub async fn bootstrap_if_empty(&self) -> anyhow::Result<Option<pb::BootstrapResponse>> {
+    /// Identity, as the deployment's operator.
+    async fn operator_identity(
+        &self,
+    ) -> anyhow::Result<IdentityServiceClient<clickclack_common::grpc::Peer>> {
         let channel = tonic::transport::Channel::from_shared(self.identity_url())?
             .connect()
             .await?;
         let key = AssertionKey::operator(&self.operator_key)?;
-        let mut identity = IdentityServiceClient::new(clickclack_common::grpc::traced_as(
-            channel,
-            key,
-            Claims::deployment_operator,
-        ));
+        Ok(IdentityServiceClient::new(
+            clickclack_common::grpc::traced_as(channel, key, Claims::deployment_operator),
+        ))
+    }
+
+    /// A one-time sign-in link to the web app for the bootstrapped dev owner
+    /// (`clickclack dev` prints it at start-up).
+    pub async fn owner_sign_in_link(&self) -> anyhow::Result<String> {
+        let mut identity = self.operator_identity().await?;
+        let link = identity
+            .create_magic_link(pb::CreateMagicLinkRequest {
+                email: DEFAULT_OWNER_EMAIL.into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        Ok(format!("{}/?magic={}", self.http_url(), link.token))
+    }
+
+    pub async fn bootstrap_if_empty(&self) -> anyhow::Result<Option<pb::BootstrapResponse>> {
+        let mut identity = self.operator_identity().await?;
         let existing = identity
             .list_workspaces(pb::ListWorkspacesRequest {
                 member_user_id: None,

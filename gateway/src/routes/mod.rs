@@ -11,6 +11,7 @@ pub mod realtime;
 pub mod search;
 pub mod sessions;
 pub mod uploads;
+pub mod web;
 pub mod workspaces;
 
 use crate::error::ApiError;

@@ -116,8 +116,12 @@ fn socket_token(headers: &HeaderMap) -> Result<(RawToken, Option<String>), ApiEr
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .map(str::trim)
-        .find(|protocol| protocol.starts_with(BEARER_PROTOCOL))
-        .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+        .find(|protocol| protocol.starts_with(BEARER_PROTOCOL));
+    let Some(offered) = offered else {
+        // The web app: its session cookie, from this origin only.
+        let session = crate::cookies::credential(&axum::http::Method::GET, headers)?;
+        return Ok((session, None));
+    };
     let token = RawToken::from_presented(&offered[BEARER_PROTOCOL.len()..]);
     Ok((token, Some(offered.to_owned())))
 }

@@ -1,14 +1,18 @@
 //! Human sign-in (API.md §10): magic links become sessions.
 
 use crate::auth::Principal;
+use crate::cookies;
 use crate::early_errors::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::Mailer;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
 use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::response::AppendHeaders;
+use clickclack_common::token::RawToken;
 use clickclack_common::wire;
 use clickclack_proto::identity as pb;
 use serde::Deserialize;
@@ -22,11 +26,13 @@ pub struct ConsumeBody {
 }
 
 /// `POST /api/auth/magic/consume {token}` →
-/// `{user, session: {token, expires_at}, token}`.
+/// `{user, session: {token, expires_at}, token, csrf_token}`; also starts a
+/// browser session (the `cc_session` cookie, `HttpOnly`) for the web app.
 pub async fn consume(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(body): Json<ConsumeBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(AppendHeaders<[(HeaderName, HeaderValue); 2]>, Json<Value>)> {
     if body.token.trim().is_empty() {
         return Err(ApiError::bad_request("token is required"));
     }
@@ -39,11 +45,25 @@ pub async fn consume(
         .await?
         .into_inner();
     let user = opened.user.map(wire::User::from);
-    Ok(Json(json!({
-        "user": user,
-        "session": { "token": opened.session_token, "expires_at": opened.expires_at },
-        "token": opened.session_token,
-    })))
+    let session = RawToken::from_presented(opened.session_token.clone());
+    let max_age = chrono::DateTime::parse_from_rfc3339(&opened.expires_at)
+        .map(|at| {
+            (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                .num_seconds()
+                .max(0)
+        })
+        .unwrap_or(0);
+    let secure = cookies::behind_https(state.public_url.as_deref(), &headers);
+    let [session_cookie, csrf_cookie] = cookies::start_session(&session, max_age, secure);
+    Ok((
+        AppendHeaders([(SET_COOKIE, session_cookie), (SET_COOKIE, csrf_cookie)]),
+        Json(json!({
+            "user": user,
+            "session": { "token": opened.session_token, "expires_at": opened.expires_at },
+            "token": opened.session_token,
+            "csrf_token": cookies::csrf_token(&session),
+        })),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -125,11 +145,12 @@ pub fn link_base(state: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-/// `POST /api/auth/logout` → `{ok: true}`: ends the calling session.
+/// `POST /api/auth/logout` → `{ok: true}`: ends the calling session (and
+/// clears the browser's cookies).
 pub async fn logout(
     State(state): State<AppState>,
     principal: Arc<Principal>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(AppendHeaders<[(HeaderName, HeaderValue); 2]>, Json<Value>)> {
     principal.require_session()?;
     state
         .identity
@@ -138,5 +159,9 @@ pub async fn logout(
             token: principal.bearer().expose().to_owned(),
         })
         .await?;
-    Ok(Json(json!({ "ok": true })))
+    let [session_cookie, csrf_cookie] = cookies::end_session();
+    Ok((
+        AppendHeaders([(SET_COOKIE, session_cookie), (SET_COOKIE, csrf_cookie)]),
+        Json(json!({ "ok": true })),
+    ))
 }

@@ -1,0 +1,362 @@
+//! The web app in a real browser: headless Chromium driven over WebDriver
+//! (Debian's `chromium` and `chromium-driver`, installed by
+//! `scripts/ensure-test-tools`) against the in-process stack. On failure the
+//! page is saved to `target/web-screenshots/`; with
+//! `CLICKCLACK_UPDATE_SCREENSHOTS=1` the chat view is also written to
+//! `docs/screenshots/` for the README.
+
+use clickclack_proto::identity as pb;
+use clickclack_testkit::TestStack;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A chromedriver process on a free port; killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// The guard's Drop kills and reaps the process; clippy cannot see through it.
+#[allow(clippy::zombie_processes)]
+async fn start_driver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "chromedriver must be installed (scripts/ensure-test-tools installs chromium-driver)",
+        );
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Driver { child, url };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+async fn browser(driver: &Driver) -> Client {
+    // Two TLS back ends are linked into the test binary; pick one for the
+    // WebDriver client (it only talks plain HTTP to chromedriver anyway).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,800"],
+        }),
+    );
+    ClientBuilder::rustls()
+        .expect("rustls connector")
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a WebDriver session")
+}
+
+fn screenshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/web-screenshots")
+}
+
+async fn save_screenshot(client: &Client, name: &str) -> PathBuf {
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let path = dir.join(format!("{name}.png"));
+    if let Ok(png) = client.screenshot().await {
+        std::fs::write(&path, png).expect("write screenshot");
+    }
+    path
+}
+
+/// Clicks the element `css` finds.
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits for the element `css` finds (WebDriver's default wait).
+async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+}
+
+/// Waits for an element whose text contains `text` (10 s at most).
+async fn wait_for_text(client: &Client, css: &str, text: &str) -> fantoccini::elements::Element {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        for element in client.find_all(Locator::Css(css)).await.unwrap_or_default() {
+            if element.text().await.unwrap_or_default().contains(text) {
+                return element;
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            let shot = save_screenshot(client, "failure").await;
+            panic!(
+                "no {css} containing {text:?} within 10 s (screenshot: {})",
+                shot.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("webapp").await;
+    let ws = &boot.workspace.id;
+    let owner_email = boot.owner.email.clone().unwrap();
+    let (_, service_token) = stack.service_bot(ws, "deploy", "bot:write").await;
+    let owned = stack
+        .identity()
+        .await
+        .create_bot(pb::CreateBotRequest {
+            workspace: ws.clone(),
+            display_name: "Owner's Helper".into(),
+            handle: "helper".into(),
+            owner_user_id: Some(boot.owner.id.clone()),
+            scopes: vec!["bot:write".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("a user-owned bot")
+        .into_inner();
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+
+    // Sign in through a magic link (development mode shows it on the page).
+    client.goto(&stack.http_url).await.unwrap();
+    let email = wait_for(&client, "#email").await;
+    email.send_keys(&owner_email).await.unwrap();
+    click(&client, "form button[type=submit]").await;
+    wait_for(&client, "#magic-link")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "#title", "# general").await;
+
+    // The session is an HttpOnly cookie: no script can read it.
+    let visible_to_scripts = client
+        .execute("return document.cookie", vec![])
+        .await
+        .unwrap();
+    assert!(
+        !visible_to_scripts
+            .as_str()
+            .unwrap_or_default()
+            .contains("cc_session"),
+        "{visible_to_scripts}"
+    );
+    let local = client
+        .execute("return JSON.stringify(window.localStorage)", vec![])
+        .await
+        .unwrap();
+    assert!(
+        !local.as_str().unwrap_or_default().contains("sst_"),
+        "no secret in localStorage"
+    );
+
+    // Post from the composer (Enter sends).
+    let composer = client.find(Locator::Id("composer")).await.unwrap();
+    composer
+        .send_keys("hello from the browser\u{E007}")
+        .await
+        .unwrap();
+    wait_for_text(&client, "article.message", "hello from the browser").await;
+    let api = stack.api();
+    let listed = api
+        .get(
+            &format!("/api/channels/{}/messages", boot.general.id),
+            Some(&service_token),
+        )
+        .await
+        .expect(200, "list");
+    let posted = listed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["body"] == "hello from the browser")
+        .expect("the browser's post is stored");
+    assert_eq!(posted["author_id"], boot.owner.id.as_str());
+
+    // A bot posts through the REST API: it appears live, badged.
+    api.post(
+        &format!("/api/channels/{}/messages", boot.general.id),
+        Some(&service_token),
+        json!({ "body": "deploy finished" }),
+    )
+    .await
+    .expect(201, "service bot post");
+    api.post(
+        &format!("/api/channels/{}/messages", boot.general.id),
+        Some(&owned.token),
+        json!({ "body": "I work for the owner" }),
+    )
+    .await
+    .expect(201, "owned bot post");
+    let from_bot = wait_for_text(&client, "article.message", "deploy finished").await;
+    let badge = from_bot
+        .find(Locator::Css(".badge"))
+        .await
+        .expect("a BOT badge");
+    assert_eq!(badge.text().await.unwrap(), "BOT");
+    let from_owned = wait_for_text(&client, "article.message", "I work for the owner").await;
+    assert!(from_owned.find(Locator::Css(".badge")).await.is_ok());
+    let human = wait_for_text(&client, "article.message", "hello from the browser").await;
+    assert!(
+        human.find(Locator::Css(".badge")).await.is_err(),
+        "humans get no badge"
+    );
+
+    // Profile cards: whose bot it is, by name; or a service bot.
+    from_owned
+        .find(Locator::Css("button.author"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, ".profile .owned-by", "Bot of Owner of webapp").await;
+    let card = client.find(Locator::Css(".profile")).await.unwrap();
+    assert!(!card.text().await.unwrap().contains("usr_"), "no raw ids");
+    if std::env::var("CLICKCLACK_UPDATE_SCREENSHOTS").is_ok() {
+        let png = client.screenshot().await.unwrap();
+        let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::create_dir_all(&docs).unwrap();
+        std::fs::write(docs.join("chat.png"), png).unwrap();
+    }
+    from_bot
+        .find(Locator::Css("button.author"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, ".profile .owned-by", "Service bot").await;
+    save_screenshot(&client, "chat").await;
+
+    // The browser's cookie alone cannot write: CSRF token and Origin needed.
+    let cookie = client.get_named_cookie("cc_session").await.unwrap();
+    let csrf = client.get_named_cookie("cc_csrf").await.unwrap();
+    let jar = format!("cc_session={}", cookie.value());
+    let url = format!(
+        "{}/api/channels/{}/messages",
+        stack.http_url, boot.general.id
+    );
+    let origin = stack.http_url.clone();
+    let attempt = |origin: Option<&str>, csrf: Option<&str>| {
+        let mut request = stack
+            .http
+            .post(&url)
+            .header("cookie", &jar)
+            .json(&json!({ "body": "forged?" }));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(csrf) = csrf {
+            request = request.header("x-clickclack-csrf", csrf);
+        }
+        request.send()
+    };
+    assert_eq!(
+        attempt(Some(&origin), None).await.unwrap().status(),
+        403,
+        "no CSRF header"
+    );
+    assert_eq!(
+        attempt(Some("https://evil.example"), Some(csrf.value()))
+            .await
+            .unwrap()
+            .status(),
+        403,
+        "another origin"
+    );
+    assert_eq!(
+        attempt(Some(&origin), Some(csrf.value()))
+            .await
+            .unwrap()
+            .status(),
+        201,
+        "the app's own request"
+    );
+
+    // Signing out ends the session.
+    click(&client, "#sign-out").await;
+    wait_for(&client, "#email").await;
+    let after = stack
+        .http
+        .get(format!("{}/api/me", stack.http_url))
+        .header("cookie", &jar)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401, "the old cookie no longer works");
+
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_app_is_served_with_a_strict_policy() {
+    let stack = TestStack::start().await;
+    for (path, content_type) in [
+        ("/", "text/html"),
+        ("/app.js", "text/javascript"),
+        ("/app.css", "text/css"),
+    ] {
+        let response = stack.get(path, None).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(header("content-type").starts_with(content_type), "{path}");
+        let csp = header("content-security-policy");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        assert_eq!(header("cache-control"), "no-cache");
+        assert_eq!(header("x-content-type-options"), "nosniff");
+    }
+    let index = stack.get("/", None).await.text().await.unwrap();
+    assert!(!index.contains("<script>"), "no inline script");
+    assert!(
+        !index.contains("http://") && !index.contains("https://"),
+        "no third-party origin"
+    );
+}

@@ -1,0 +1,386 @@
+// ClickClack web app: plain ES modules, no build step, talking to the same
+// public REST + WebSocket API as every other client. The session lives in
+// an HttpOnly cookie; unsafe requests echo the CSRF cookie in a header.
+
+const app = document.getElementById("app");
+const state = {
+  me: null,
+  workspaces: [],
+  workspace: null,
+  channels: [],
+  conversations: [],
+  members: new Map(), // user id -> {user, role}
+  bots: new Map(), // bot user id -> scopes of its newest live token
+  target: null, // {kind: "channel"|"dm", id, name}
+  messages: [],
+  oldestSeq: null,
+  hasOlder: false,
+  cursor: "",
+  socket: null,
+};
+
+// --- HTTP -----------------------------------------------------------------
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)cc_csrf=([^;]+)/);
+  return match ? match[1] : "";
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["X-ClickClack-CSRF"] = csrfToken();
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(data.error || `${method} ${path} failed (${response.status})`);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+// --- DOM helpers ----------------------------------------------------------
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function time(iso) {
+  const date = new Date(iso);
+  return el("time", { class: "time", datetime: iso }, date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+}
+
+// --- Sign in --------------------------------------------------------------
+
+function showSignIn(message) {
+  const status = el("p", { role: "status" }, message || "");
+  const email = el("input", { type: "email", id: "email", name: "email", required: true, autocomplete: "email" });
+  const form = el(
+    "form",
+    {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        status.textContent = "Sending…";
+        try {
+          const answer = await api("POST", "/api/auth/magic/request", { email: email.value });
+          status.replaceChildren();
+          if (answer.magic_link) {
+            status.append("Development mode: ", el("a", { href: answer.magic_link, id: "magic-link" }, "open your sign-in link"));
+          } else {
+            status.textContent = "Check your email for a sign-in link.";
+          }
+        } catch (error) {
+          status.replaceChildren(el("span", { class: "error" }, error.message));
+        }
+      },
+    },
+    el("label", { for: "email" }, "Email"),
+    email,
+    el("button", { class: "primary", type: "submit" }, "Send sign-in link"),
+  );
+  app.replaceChildren(el("section", { class: "sign-in", "aria-labelledby": "sign-in-title" }, el("h1", { id: "sign-in-title" }, "Sign in to ClickClack"), form, status));
+  email.focus();
+}
+
+async function consumeMagicLink(token) {
+  await api("POST", "/api/auth/magic/consume", { token });
+  history.replaceState(null, "", "/");
+}
+
+// --- Workspace, sidebar, timeline -----------------------------------------
+
+async function openWorkspace(workspace) {
+  state.workspace = workspace;
+  const [channels, dms, members] = await Promise.all([
+    api("GET", `/api/workspaces/${workspace.id}/channels`),
+    api("GET", `/api/dms?workspace_id=${workspace.id}`),
+    api("GET", `/api/workspaces/${workspace.id}/members`),
+  ]);
+  state.channels = channels.channels;
+  state.conversations = dms.conversations;
+  state.members = new Map(members.members.map((m) => [m.user.id, m]));
+  state.bots = new Map();
+  try {
+    const bots = await api("GET", `/api/workspaces/${workspace.id}/bots`);
+    for (const entry of bots.bots) {
+      const live = entry.tokens.find((t) => !t.revoked_at);
+      state.bots.set(entry.bot.id, live ? live.scopes : []);
+    }
+  } catch {
+    // Members who manage no bots see none; profile cards then omit scopes.
+  }
+  const general = state.channels.find((c) => c.name === "general") || state.channels[0];
+  renderShell();
+  if (general) await openChannel(general);
+  connectRealtime();
+}
+
+function renderShell() {
+  const switcher = el(
+    "select",
+    {
+      id: "workspace-switcher",
+      "aria-label": "Workspace",
+      onchange: (event) => openWorkspace(state.workspaces.find((w) => w.id === event.target.value)),
+    },
+    state.workspaces.map((w) => el("option", { value: w.id, selected: w.id === state.workspace.id }, w.name)),
+  );
+  const channelItems = state.channels.map((channel) =>
+    el(
+      "li",
+      {},
+      el(
+        "button",
+        {
+          "data-channel": channel.id,
+          "aria-current": state.target && state.target.id === channel.id ? "true" : "false",
+          onclick: () => openChannel(channel),
+        },
+        el("span", {}, `# ${channel.display_title || channel.name}`),
+        channel.unread_count > 0 ? el("span", { class: "unread", "aria-label": `${channel.unread_count} unread` }, channel.unread_count) : null,
+      ),
+    ),
+  );
+  const dmItems = state.conversations.map((conversation) =>
+    el(
+      "li",
+      {},
+      el(
+        "button",
+        { "data-dm": conversation.id, onclick: () => openDm(conversation) },
+        conversation.members.filter((m) => m.id !== state.me.id).map((m) => m.display_name).join(", ") || "Just you",
+      ),
+    ),
+  );
+  const sidebar = el(
+    "nav",
+    { class: "sidebar", "aria-label": "Channels and direct messages" },
+    switcher,
+    el("h2", {}, "Channels"),
+    el("ul", {}, channelItems),
+    el("h2", {}, "Direct messages"),
+    el("ul", {}, dmItems),
+    el("h2", {}, "You"),
+    el("p", {}, state.me.display_name),
+    el("button", { id: "sign-out", onclick: signOut }, "Sign out"),
+  );
+  const composer = el("textarea", {
+    id: "composer",
+    "aria-label": "Message",
+    placeholder: "Message (Enter sends, Shift+Enter for a new line)",
+    onkeydown: (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        const text = composer.value;
+        if (text.trim()) {
+          composer.value = "";
+          send(text);
+        }
+      }
+    },
+  });
+  const timeline = el("section", { class: "timeline", id: "timeline", "aria-label": "Messages", tabindex: "0", onscroll: loadOlderOnScroll });
+  app.replaceChildren(
+    el(
+      "div",
+      { class: "shell" },
+      sidebar,
+      el("section", { class: "conversation" }, el("header", {}, el("h1", { id: "title" }, "")), timeline, el("div", { class: "composer" }, composer)),
+    ),
+  );
+}
+
+async function openChannel(channel) {
+  state.target = { kind: "channel", id: channel.id, name: `# ${channel.display_title || channel.name}` };
+  const page = await api("GET", `/api/channels/${channel.id}/messages?limit=50`);
+  showPage(page);
+  if (page.newest_seq) {
+    api("POST", `/api/channels/${channel.id}/read`, { seq: page.newest_seq }).catch(() => {});
+    channel.unread_count = 0;
+  }
+}
+
+async function openDm(conversation) {
+  const names = conversation.members.filter((m) => m.id !== state.me.id).map((m) => m.display_name).join(", ");
+  state.target = { kind: "dm", id: conversation.id, name: names };
+  const page = await api("GET", `/api/dms/${conversation.id}/messages?limit=50`);
+  showPage(page);
+}
+
+function showPage(page) {
+  state.messages = page.messages;
+  state.oldestSeq = page.oldest_seq ?? null;
+  state.hasOlder = Boolean(page.has_older);
+  document.querySelectorAll(".sidebar button[data-channel]").forEach((b) => b.setAttribute("aria-current", b.dataset.channel === state.target.id ? "true" : "false"));
+  document.getElementById("title").textContent = state.target.name;
+  renderTimeline(true);
+}
+
+async function loadOlderOnScroll(event) {
+  if (event.target.scrollTop > 0 || !state.hasOlder || state.target.kind !== "channel") return;
+  const before = event.target.scrollHeight;
+  const page = await api("GET", `/api/channels/${state.target.id}/messages?limit=50&before_seq=${state.oldestSeq}`);
+  state.messages = [...page.messages, ...state.messages];
+  state.oldestSeq = page.oldest_seq ?? state.oldestSeq;
+  state.hasOlder = Boolean(page.has_older);
+  renderTimeline(false);
+  event.target.scrollTop = event.target.scrollHeight - before;
+}
+
+function renderTimeline(toBottom) {
+  const timeline = document.getElementById("timeline");
+  timeline.replaceChildren(...state.messages.map(renderMessage));
+  if (toBottom) timeline.scrollTop = timeline.scrollHeight;
+}
+
+function renderMessage(message) {
+  const author = message.author || { id: message.author_id, display_name: message.author_id, kind: "human" };
+  const classes = ["message", message.pending ? "pending" : "", message.failed ? "failed" : ""].join(" ");
+  return el(
+    "article",
+    { class: classes, "data-message": message.id, "aria-label": `Message from ${author.display_name}` },
+    el("button", { class: "author", onclick: () => showProfile(author) }, author.display_name),
+    author.kind === "bot" ? el("span", { class: "badge", title: "This author is a bot" }, "BOT") : null,
+    message.created_at ? time(message.created_at) : null,
+    el("div", { class: "body" }, message.deleted_at ? "(deleted)" : message.body),
+    message.failed ? el("button", { onclick: () => retry(message) }, "Send failed: retry") : null,
+  );
+}
+
+// --- Profiles -------------------------------------------------------------
+
+function showProfile(user) {
+  document.querySelector(".profile")?.remove();
+  const lines = [el("h2", {}, user.display_name, user.kind === "bot" ? el("span", { class: "badge" }, "BOT") : null), el("p", {}, `@${user.handle}`)];
+  if (user.kind === "bot") {
+    if (user.owner_user_id) {
+      const owner = state.members.get(user.owner_user_id)?.user;
+      lines.push(
+        el(
+          "p",
+          { class: "owned-by" },
+          "Bot of ",
+          owner ? el("button", { class: "owner", onclick: () => showProfile(owner) }, owner.display_name) : "a former member",
+        ),
+      );
+    } else {
+      lines.push(el("p", { class: "owned-by" }, "Service bot"));
+    }
+    const scopes = state.bots.get(user.id);
+    if (scopes) lines.push(el("p", { class: "scopes" }, `Scopes: ${scopes.join(", ")}`));
+  } else {
+    const role = state.members.get(user.id)?.role;
+    if (role) lines.push(el("p", {}, `Role: ${role}`));
+  }
+  const close = el("button", { onclick: () => card.remove() }, "Close");
+  const card = el("aside", { class: "profile", role: "dialog", "aria-label": `Profile of ${user.display_name}` }, ...lines, close);
+  document.body.append(card);
+  close.focus();
+}
+
+// --- Sending --------------------------------------------------------------
+
+async function send(text, existing) {
+  const message = existing || { id: `pending-${crypto.randomUUID()}`, nonce: crypto.randomUUID(), body: text, author: state.me, pending: true };
+  if (!existing) state.messages.push(message);
+  message.pending = true;
+  message.failed = false;
+  renderTimeline(true);
+  const path = state.target.kind === "channel" ? `/api/channels/${state.target.id}/messages` : `/api/dms/${state.target.id}/messages`;
+  try {
+    const answer = await api("POST", path, { body: message.body, nonce: message.nonce });
+    const index = state.messages.indexOf(message);
+    const duplicate = state.messages.findIndex((m) => m.id === answer.message.id);
+    if (duplicate >= 0) state.messages.splice(index, 1);
+    else state.messages[index] = answer.message;
+  } catch {
+    message.pending = false;
+    message.failed = true;
+  }
+  renderTimeline(true);
+}
+
+function retry(message) {
+  send(message.body, message);
+}
+
+// --- Realtime -------------------------------------------------------------
+
+function connectRealtime() {
+  state.socket?.close();
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const cursor = state.cursor ? `&after_cursor=${encodeURIComponent(state.cursor)}` : "";
+  const workspace = state.workspace.id;
+  const socket = new WebSocket(`${scheme}://${location.host}/api/realtime/ws?workspace_id=${workspace}${cursor}`);
+  state.socket = socket;
+  socket.onmessage = (frame) => handleEvent(JSON.parse(frame.data));
+  socket.onclose = (close) => {
+    if (state.socket !== socket || close.code === 1008) return;
+    if (close.code === 4001) state.cursor = "";
+    setTimeout(() => state.workspace && state.workspace.id === workspace && connectRealtime(), 1000);
+  };
+}
+
+async function handleEvent(event) {
+  if (event.cursor) state.cursor = event.cursor;
+  if (event.type !== "message.created" && event.type !== "message.updated" && event.type !== "message.deleted") return;
+  const inView =
+    state.target &&
+    ((state.target.kind === "channel" && event.channel_id === state.target.id) ||
+      (state.target.kind === "dm" && event.payload.direct_conversation_id === state.target.id));
+  if (!inView) return;
+  const { message } = await api("GET", `/api/messages/${event.payload.message_id}`);
+  const index = state.messages.findIndex((m) => m.id === message.id || (m.pending && m.nonce && m.nonce === message.nonce));
+  if (index >= 0) state.messages[index] = message;
+  else state.messages.push(message);
+  renderTimeline(true);
+}
+
+// --- Start ----------------------------------------------------------------
+
+async function signOut() {
+  await api("POST", "/api/auth/logout", {}).catch(() => {});
+  state.socket?.close();
+  state.socket = null;
+  showSignIn("Signed out.");
+}
+
+async function start() {
+  const magic = new URLSearchParams(location.search).get("magic");
+  try {
+    if (magic) await consumeMagicLink(magic);
+    state.me = (await api("GET", "/api/me")).user;
+    const invite = new URLSearchParams(location.search).get("invite");
+    if (invite) {
+      await api("POST", `/api/invites/${encodeURIComponent(invite)}/accept`, {});
+      history.replaceState(null, "", "/");
+    }
+  } catch (error) {
+    showSignIn(error.status === 401 || !error.status ? "" : error.message);
+    return;
+  }
+  state.workspaces = (await api("GET", "/api/workspaces")).workspaces;
+  if (state.workspaces.length === 0) {
+    app.replaceChildren(el("p", {}, "You are not in a workspace yet. Ask for an invite link."));
+    return;
+  }
+  await openWorkspace(state.workspaces[0]);
+}
+
+start();
