@@ -310,6 +310,53 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         "the app's own request"
     );
 
+    // Bot management: create a bot, see its token once, use it, revoke it.
+    click(&client, "#open-settings").await;
+    wait_for_text(&client, "#bots-title", "Bots").await;
+    wait_for(&client, "#bot-name")
+        .await
+        .send_keys("UI Bot")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("bot-handle"))
+        .await
+        .unwrap()
+        .send_keys("ui-bot")
+        .await
+        .unwrap();
+    click(&client, "#create-bot button[type=submit]").await;
+    let secret = wait_for(&client, "#new-secret").await.text().await.unwrap();
+    assert!(secret.starts_with("ccb_"), "{secret}");
+    wait_for_text(&client, ".secret-box .warning", "shown only once").await;
+    let me = api
+        .get("/api/me", Some(&secret))
+        .await
+        .expect(200, "the new token works");
+    assert_eq!(me["user"]["display_name"], "UI Bot");
+    click(&client, ".secret-box button:last-child").await;
+    let entry = wait_for_text(&client, "article.bot-entry", "UI Bot").await;
+    let page = client.source().await.unwrap();
+    assert!(!page.contains(&secret), "the token is never shown again");
+    entry
+        .find(Locator::Css("button.revoke"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, "#revoked").await;
+    api.get("/api/me", Some(&secret))
+        .await
+        .expect_error(401, "revoked in the UI");
+    wait_for_text(&client, "article.bot-entry", "revoked").await;
+    if std::env::var("CLICKCLACK_UPDATE_SCREENSHOTS").is_ok() {
+        let png = client.screenshot().await.unwrap();
+        let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::write(docs.join("bots.png"), png).unwrap();
+    }
+    save_screenshot(&client, "bots").await;
+
     // Signing out ends the session.
     click(&client, "#sign-out").await;
     wait_for(&client, "#email").await;

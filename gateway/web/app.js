@@ -176,6 +176,7 @@ function renderShell() {
     el("ul", {}, channelItems),
     el("h2", {}, "Direct messages"),
     el("ul", {}, dmItems),
+    el("button", { id: "open-settings", onclick: openSettings }, "Workspace settings"),
     el("h2", {}, "You"),
     el("p", {}, state.me.display_name),
     el("button", { id: "sign-out", onclick: signOut }, "Sign out"),
@@ -224,6 +225,7 @@ async function openDm(conversation) {
 }
 
 function showPage(page) {
+  closeProfile();
   state.messages = page.messages;
   state.oldestSeq = page.oldest_seq ?? null;
   state.hasOlder = Boolean(page.has_older);
@@ -289,7 +291,12 @@ function showProfile(user) {
     if (role) lines.push(el("p", {}, `Role: ${role}`));
   }
   const close = el("button", { onclick: () => card.remove() }, "Close");
-  const card = el("aside", { class: "profile", role: "dialog", "aria-label": `Profile of ${user.display_name}` }, ...lines, close);
+  const card = el(
+    "aside",
+    { class: "profile", role: "dialog", "aria-label": `Profile of ${user.display_name}`, onkeydown: (event) => event.key === "Escape" && card.remove() },
+    ...lines,
+    close,
+  );
   document.body.append(card);
   close.focus();
 }
@@ -350,6 +357,242 @@ async function handleEvent(event) {
   if (index >= 0) state.messages[index] = message;
   else state.messages.push(message);
   renderTimeline(true);
+}
+
+// --- Workspace settings: bots, members, audit log --------------------------
+
+const SCOPE_CHOICES = ["bot:read", "bot:write", "bot:admin"];
+
+function closeProfile() {
+  document.querySelector(".profile")?.remove();
+}
+
+function settingsPane(...children) {
+  closeProfile();
+  const pane = el("section", { class: "settings", id: "settings", "aria-label": "Workspace settings" }, ...children);
+  document.querySelector(".conversation").replaceChildren(
+    el("header", {}, el("h1", { id: "title" }, `${state.workspace.name}: settings`), el("button", { onclick: () => openWorkspace(state.workspace) }, "Back to chat")),
+    pane,
+  );
+  return pane;
+}
+
+async function openSettings() {
+  state.target = null;
+  const [bots, members] = await Promise.all([
+    api("GET", `/api/workspaces/${state.workspace.id}/bots`),
+    api("GET", `/api/workspaces/${state.workspace.id}/members`),
+  ]);
+  state.members = new Map(members.members.map((m) => [m.user.id, m]));
+  const manages = ["owner", "moderator"].includes(state.workspace.role);
+  const notice = el("div", { id: "notice", role: "status" });
+  const sections = [notice, botsSection(bots.bots, notice), createBotForm(notice, manages), membersSection(members.members, notice, manages)];
+  if (manages) sections.push(await auditSection());
+  settingsPane(...sections);
+}
+
+function ownerLabel(bot) {
+  if (!bot.owner_user_id) return "Service bot";
+  const owner = state.members.get(bot.owner_user_id)?.user;
+  return `Bot of ${owner ? owner.display_name : "a former member"}`;
+}
+
+function botsSection(entries, notice) {
+  const rows = entries.map(({ bot, tokens }) =>
+    el(
+      "article",
+      { class: "bot-entry", "data-bot": bot.id, "aria-label": `Bot ${bot.display_name}` },
+      el("h3", {}, bot.display_name, el("span", { class: "badge" }, "BOT"), " ", el("span", { class: "scopes" }, `@${bot.handle} · ${ownerLabel(bot)}`)),
+      el(
+        "table",
+        { class: "tokens" },
+        el("thead", {}, el("tr", {}, ["Token", "Scopes", "Created", "Last used", "State", ""].map((h) => el("th", { scope: "col" }, h)))),
+        el(
+          "tbody",
+          {},
+          tokens.map((token) =>
+            el(
+              "tr",
+              { "data-token": token.id },
+              el("td", {}, token.name),
+              el("td", { class: "scopes" }, token.scopes.join(" ")),
+              el("td", {}, new Date(token.created_at).toLocaleString()),
+              el("td", {}, token.last_used_at ? new Date(token.last_used_at).toLocaleString() : "never"),
+              el("td", {}, token.revoked_at ? (new Date(token.revoked_at) > new Date() ? `ends ${new Date(token.revoked_at).toLocaleString()}` : "revoked") : "active"),
+              el(
+                "td",
+                {},
+                token.revoked_at && new Date(token.revoked_at) <= new Date()
+                  ? null
+                  : [
+                      el("button", { class: "rotate", "aria-label": `Rotate ${token.name} keeping the old token 10 minutes`, onclick: () => rotateToken(token, notice) }, "Rotate (10 min grace)"),
+                      " ",
+                      el("button", { class: "revoke", "aria-label": `Revoke ${token.name}`, onclick: () => revokeToken(token, notice) }, "Revoke"),
+                    ],
+              ),
+            ),
+          ),
+        ),
+      ),
+      el("button", { class: "mint", onclick: () => mintToken(bot, notice) }, "Mint a token"),
+      " ",
+      el("button", { class: "setup-code", onclick: () => makeSetupCode(bot, notice) }, "Create a setup code"),
+      " ",
+      el("button", { class: "remove-bot", onclick: () => removeBot(bot, notice) }, "Remove bot"),
+    ),
+  );
+  return el("section", { "aria-labelledby": "bots-title" }, el("h2", { id: "bots-title" }, "Bots"), rows.length ? rows : el("p", {}, "No bots yet."));
+}
+
+/// A raw token, shown exactly once, with a copy button and a warning.
+function showSecret(notice, label, secret, extra) {
+  const value = el("output", { id: "new-secret", class: "secret" }, secret);
+  notice.replaceChildren(
+    el(
+      "div",
+      { class: "secret-box" },
+      el("p", {}, el("strong", {}, label)),
+      value,
+      " ",
+      el("button", { id: "copy-secret", onclick: () => navigator.clipboard?.writeText(secret) }, "Copy"),
+      el("p", { class: "warning" }, "This is shown only once. Store it in the runtime's secret store now; it cannot be shown again."),
+      extra || null,
+      el("button", { onclick: () => { notice.replaceChildren(); openSettings(); } }, "Done"),
+    ),
+  );
+  value.scrollIntoView?.();
+}
+
+function failed(notice, error) {
+  notice.replaceChildren(el("p", { class: "error" }, error.message));
+}
+
+async function mintToken(bot, notice) {
+  try {
+    const { bot_token } = await api("POST", `/api/workspaces/${state.workspace.id}/bots/${bot.id}/tokens`, { name: "web", scopes: "bot:write" });
+    showSecret(notice, `New token for ${bot.display_name}`, bot_token.token);
+  } catch (error) {
+    failed(notice, error);
+  }
+}
+
+async function rotateToken(token, notice) {
+  try {
+    const answer = await api("POST", `/api/bot-tokens/${token.id}/rotate`, { grace_seconds: 600 });
+    showSecret(notice, `Rotated ${token.name}: the old token keeps working for 10 minutes`, answer.bot_token.token);
+  } catch (error) {
+    failed(notice, error);
+  }
+}
+
+async function revokeToken(token, notice) {
+  try {
+    await api("POST", `/api/bot-tokens/${token.id}/revoke`, {});
+    notice.replaceChildren(el("p", {}, `Revoked ${token.name}.`));
+    await openSettings();
+    document.getElementById("notice").replaceChildren(el("p", { id: "revoked" }, `Revoked ${token.name}.`));
+  } catch (error) {
+    failed(notice, error);
+  }
+}
+
+async function makeSetupCode(bot, notice) {
+  try {
+    const { setup_code } = await api("POST", `/api/workspaces/${state.workspace.id}/bots/${bot.id}/setup-codes`, {});
+    showSecret(notice, `Setup code for ${bot.display_name}`, setup_code.code, el("p", {}, `Valid until ${new Date(setup_code.expires_at).toLocaleString()}, once.`));
+  } catch (error) {
+    failed(notice, error);
+  }
+}
+
+async function removeBot(bot, notice) {
+  if (!confirm(`Remove ${bot.display_name}? Its tokens stop working at once.`)) return;
+  try {
+    await api("DELETE", `/api/workspaces/${state.workspace.id}/bots/${bot.id}/membership`);
+    await openSettings();
+  } catch (error) {
+    failed(notice, error);
+  }
+}
+
+function createBotForm(notice, manages) {
+  const name = el("input", { id: "bot-name", required: true, maxlength: "80" });
+  const handle = el("input", { id: "bot-handle", pattern: "@?[a-z0-9][a-z0-9_-]{1,31}" });
+  const kind = el(
+    "select",
+    { id: "bot-kind" },
+    manages ? el("option", { value: "service" }, "Service bot (no owner)") : null,
+    el("option", { value: "mine" }, "My bot (owned by me)"),
+  );
+  const scopes = el("select", { id: "bot-scopes" }, SCOPE_CHOICES.map((s) => el("option", { value: s, selected: s === "bot:write" }, s)));
+  const form = el(
+    "form",
+    {
+      id: "create-bot",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          const body = { display_name: name.value, handle: handle.value, scopes: scopes.value, token_name: "web" };
+          if (kind.value === "mine") body.owner_user_id = state.me.id;
+          const created = await api("POST", `/api/workspaces/${state.workspace.id}/bots`, body);
+          showSecret(notice, `${created.bot.display_name} is installed. Its token:`, created.bot_token.token);
+        } catch (error) {
+          failed(notice, error);
+        }
+      },
+    },
+    el("label", { for: "bot-name" }, "Display name"),
+    name,
+    el("label", { for: "bot-handle" }, "Handle (optional)"),
+    handle,
+    el("label", { for: "bot-kind" }, "Kind"),
+    kind,
+    el("label", { for: "bot-scopes" }, "Scopes"),
+    scopes,
+    el("button", { class: "primary", type: "submit" }, "Create bot"),
+  );
+  return el("section", { "aria-labelledby": "create-bot-title" }, el("h2", { id: "create-bot-title" }, "Create a bot"), form);
+}
+
+function membersSection(members, notice, manages) {
+  const invite = el(
+    "button",
+    {
+      id: "create-invite",
+      onclick: async () => {
+        try {
+          const { invite: created } = await api("POST", `/api/workspaces/${state.workspace.id}/invites`, {});
+          notice.replaceChildren(el("p", {}, "Invite link (works once, until ", new Date(created.expires_at).toLocaleString(), "): ", el("output", { id: "invite-url" }, created.url)));
+        } catch (error) {
+          failed(notice, error);
+        }
+      },
+    },
+    "Create an invite link",
+  );
+  return el(
+    "section",
+    { "aria-labelledby": "members-title" },
+    el("h2", { id: "members-title" }, "Members"),
+    el(
+      "table",
+      { class: "members" },
+      el("thead", {}, el("tr", {}, ["Name", "Kind", "Role"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, members.map((m) => el("tr", {}, el("td", {}, m.user.display_name, " ", el("span", { class: "scopes" }, `@${m.user.handle}`)), el("td", {}, m.user.kind), el("td", {}, m.role)))),
+    ),
+    manages ? invite : null,
+  );
+}
+
+async function auditSection() {
+  const { audit_log_entries: entries } = await api("GET", `/api/workspaces/${state.workspace.id}/audit-log?limit=50`);
+  const who = (id) => (id ? state.members.get(id)?.user.display_name || "a former member" : "an operator");
+  return el(
+    "section",
+    { "aria-labelledby": "audit-title" },
+    el("h2", { id: "audit-title" }, "Audit log"),
+    el("ul", { class: "audit" }, entries.map((e) => el("li", {}, new Date(e.created_at).toLocaleString(), ": ", who(e.actor_user_id), " ", e.action))),
+  );
 }
 
 // --- Start ----------------------------------------------------------------
