@@ -13,6 +13,15 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// A 1×1 PNG.
+const ONE_PIXEL_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
 /// A chromedriver process on a free port; killed on drop.
 struct Driver {
     child: Child,
@@ -264,6 +273,115 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         .unwrap();
     wait_for_text(&client, ".profile .owned-by", "Service bot").await;
     save_screenshot(&client, "chat").await;
+    click(&client, ".profile button:last-child").await;
+
+    // Reply in a thread, in the side pane.
+    let root = wait_for_text(
+        &client,
+        "#timeline article.message",
+        "hello from the browser",
+    )
+    .await;
+    root.find(Locator::Css(".open-thread"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, ".thread-pane #thread-composer")
+        .await
+        .send_keys("a reply in the thread\u{E007}")
+        .await
+        .unwrap();
+    wait_for_text(
+        &client,
+        ".thread-pane article.message",
+        "a reply in the thread",
+    )
+    .await;
+    wait_for_text(&client, "#timeline .open-thread", "1 reply").await;
+    let root_id = posted["id"].as_str().unwrap();
+    let thread = api
+        .get(
+            &format!("/api/messages/{root_id}/thread"),
+            Some(&service_token),
+        )
+        .await
+        .expect(200, "thread");
+    assert_eq!(thread["replies"][0]["body"], "a reply in the thread");
+    assert_eq!(thread["replies"][0]["author_id"], boot.owner.id.as_str());
+    click(&client, ".thread-pane header button").await;
+
+    // React.
+    let root = wait_for_text(
+        &client,
+        "#timeline article.message",
+        "hello from the browser",
+    )
+    .await;
+    root.find(Locator::Css(".add-reaction"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let pressed = wait_for_text(&client, "#timeline .reaction", "👍 1").await;
+    assert_eq!(
+        pressed.attr("aria-pressed").await.unwrap().as_deref(),
+        Some("true")
+    );
+    let reacted = api
+        .get(&format!("/api/messages/{root_id}"), Some(&service_token))
+        .await
+        .expect(200, "message");
+    assert_eq!(reacted["message"]["reactions"][0]["emoji"], "👍");
+
+    // Upload an image and see its preview.
+    let image = std::env::temp_dir().join(format!("clickclack-dot-{}.png", std::process::id()));
+    std::fs::write(&image, ONE_PIXEL_PNG).unwrap();
+    client
+        .find(Locator::Id("attach"))
+        .await
+        .unwrap()
+        .send_keys(image.to_str().unwrap())
+        .await
+        .unwrap();
+    let preview = wait_for(&client, "img.preview").await;
+    let _ = std::fs::remove_file(&image);
+    assert!(
+        preview
+            .attr("alt")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .starts_with("clickclack-dot")
+    );
+    let loaded = client
+        .execute(
+            "return document.querySelector('img.preview').naturalWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut width = loaded.as_i64().unwrap_or(0);
+    while width == 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        width = client
+            .execute(
+                "return document.querySelector('img.preview').naturalWidth",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_i64()
+            .unwrap_or(0);
+    }
+    assert_eq!(
+        width, 1,
+        "the preview image loaded through the session cookie"
+    );
+    wait_for_text(&client, ".attachment a", "Download clickclack-dot").await;
 
     // The browser's cookie alone cannot write: CSRF token and Origin needed.
     let cookie = client.get_named_cookie("cc_session").await.unwrap();

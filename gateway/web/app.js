@@ -196,13 +196,49 @@ function renderShell() {
       }
     },
   });
-  const timeline = el("section", { class: "timeline", id: "timeline", "aria-label": "Messages", tabindex: "0", onscroll: loadOlderOnScroll });
+  composer.addEventListener("input", announceTyping);
+  const fileInput = el("input", {
+    type: "file",
+    id: "attach",
+    class: "visually-hidden",
+    onchange: async (event) => {
+      for (const file of event.target.files) await uploadFile(file).catch((error) => alertError(error));
+      event.target.value = "";
+    },
+  });
+  const timeline = el("section", {
+    class: "timeline",
+    id: "timeline",
+    "aria-label": "Messages",
+    tabindex: "0",
+    onscroll: loadOlderOnScroll,
+    ondragover: (event) => event.preventDefault(),
+    ondrop: async (event) => {
+      event.preventDefault();
+      for (const file of event.dataTransfer.files) await uploadFile(file).catch((error) => alertError(error));
+    },
+  });
+  const searchBox = el("input", { type: "search", id: "search", "aria-label": "Search messages", placeholder: "Search",
+    onkeydown: (event) => { if (event.key === "Enter" && event.target.value.trim()) search(event.target.value.trim()); } });
   app.replaceChildren(
     el(
       "div",
       { class: "shell" },
       sidebar,
-      el("section", { class: "conversation" }, el("header", {}, el("h1", { id: "title" }, "")), timeline, el("div", { class: "composer" }, composer)),
+      el(
+        "section",
+        { class: "conversation" },
+        el("header", {}, el("h1", { id: "title" }, ""), searchBox),
+        timeline,
+        el(
+          "div",
+          { class: "composer" },
+          el("p", { id: "typing", class: "time", "aria-live": "polite" }),
+          composer,
+          el("label", { for: "attach", class: "attach-label" }, "Attach a file"),
+          fileInput,
+        ),
+      ),
     ),
   );
 }
@@ -251,18 +287,196 @@ function renderTimeline(toBottom) {
   if (toBottom) timeline.scrollTop = timeline.scrollHeight;
 }
 
-function renderMessage(message) {
+function renderMessage(message, inThread = false) {
   const author = message.author || { id: message.author_id, display_name: message.author_id, kind: "human" };
   const classes = ["message", message.pending ? "pending" : "", message.failed ? "failed" : ""].join(" ");
+  const mine = state.me && author.id === state.me.id && !message.pending && !message.deleted_at;
+  const real = !message.pending && !message.failed;
+  const replies = message.thread_state?.reply_count || 0;
   return el(
     "article",
     { class: classes, "data-message": message.id, "aria-label": `Message from ${author.display_name}` },
     el("button", { class: "author", onclick: () => showProfile(author) }, author.display_name),
     author.kind === "bot" ? el("span", { class: "badge", title: "This author is a bot" }, "BOT") : null,
     message.created_at ? time(message.created_at) : null,
-    el("div", { class: "body" }, message.deleted_at ? "(deleted)" : message.body),
-    message.failed ? el("button", { onclick: () => retry(message) }, "Send failed: retry") : null,
+    message.edited_at ? el("span", { class: "time", title: message.edited_at }, "(edited)") : null,
+    el("div", { class: "body" }, message.deleted_at ? "This message was deleted." : message.body),
+    (message.attachments || []).map(renderAttachment),
+    real && !message.deleted_at ? renderReactions(message) : null,
+    el(
+      "div",
+      { class: "actions" },
+      real && !inThread && !message.parent_message_id
+        ? el("button", { class: "open-thread", onclick: () => openThread(message) }, replies ? `${replies} ${replies === 1 ? "reply" : "replies"}` : "Reply in thread")
+        : null,
+      mine ? el("button", { class: "edit", onclick: () => editMessage(message) }, "Edit") : null,
+      mine ? el("button", { class: "delete", onclick: () => deleteMessage(message) }, "Delete") : null,
+    ),
+    message.failed ? el("button", { onclick: () => retry(message) }, "Couldn't send: retry") : null,
   );
+}
+
+function renderAttachment(upload) {
+  const href = `/api/uploads/${upload.id}`;
+  return el(
+    "div",
+    { class: "attachment" },
+    upload.content_type.startsWith("image/") ? el("img", { src: href, alt: upload.filename, class: "preview" }) : null,
+    el("a", { href, download: upload.filename }, `Download ${upload.filename}`),
+  );
+}
+
+const QUICK_REACTIONS = ["👍", "🎉", "👀"];
+
+function renderReactions(message) {
+  const present = message.reactions || [];
+  const buttons = present.map((r) =>
+    el(
+      "button",
+      { class: "reaction", "aria-pressed": r.reacted_by_me ? "true" : "false", "aria-label": `${r.emoji} ${r.count}`, onclick: () => react(message, r.emoji, !r.reacted_by_me) },
+      `${r.emoji} ${r.count}`,
+    ),
+  );
+  const quick = QUICK_REACTIONS.filter((emoji) => !present.some((r) => r.emoji === emoji)).map((emoji) =>
+    el("button", { class: "add-reaction", "aria-label": `React with ${emoji}`, onclick: () => react(message, emoji, true) }, emoji),
+  );
+  return el("div", { class: "reactions" }, buttons, quick);
+}
+
+async function react(message, emoji, add) {
+  const path = `/api/messages/${message.id}/reactions`;
+  const answer = add ? await api("POST", path, { emoji }) : await api("DELETE", `${path}/${encodeURIComponent(emoji)}`);
+  message.reactions = answer.reactions;
+  rerender();
+}
+
+async function editMessage(message) {
+  const dialog = el("dialog", { class: "dialog", "aria-label": "Edit message" });
+  const text = el("textarea", { "aria-label": "New text" }, message.body);
+  dialog.append(
+    el("form", { method: "dialog", onsubmit: async () => {
+      const { message: updated } = await api("PATCH", `/api/messages/${message.id}`, { body: text.value });
+      Object.assign(message, updated);
+      rerender();
+    } }, el("h2", {}, "Edit message"), text, el("button", { class: "primary", type: "submit" }, "Save"), " ", el("button", { type: "button", onclick: () => dialog.close() }, "Cancel")),
+  );
+  document.body.append(dialog);
+  dialog.addEventListener("close", () => dialog.remove());
+  dialog.showModal();
+}
+
+async function deleteMessage(message) {
+  const dialog = el("dialog", { class: "dialog", "aria-label": "Delete message" });
+  dialog.append(
+    el("p", {}, "Delete this message? Everyone will see that it was deleted."),
+    el("button", { class: "primary confirm-delete", onclick: async () => {
+      dialog.close();
+      const { message: deleted } = await api("DELETE", `/api/messages/${message.id}`);
+      Object.assign(message, deleted);
+      rerender();
+    } }, "Delete"),
+    " ",
+    el("button", { onclick: () => dialog.close() }, "Cancel"),
+  );
+  document.body.append(dialog);
+  dialog.addEventListener("close", () => dialog.remove());
+  dialog.showModal();
+}
+
+function rerender() {
+  const timeline = document.getElementById("timeline");
+  if (timeline) {
+    const top = timeline.scrollTop;
+    renderTimeline(false);
+    timeline.scrollTop = top;
+  }
+  if (state.thread) renderThread();
+}
+
+// --- Threads --------------------------------------------------------------
+
+async function openThread(root) {
+  state.thread = { root, replies: [] };
+  await loadThread();
+}
+
+async function loadThread() {
+  const page = await api("GET", `/api/messages/${state.thread.root.id}/thread?latest=true&limit=100`);
+  state.thread = { root: page.root, replies: page.replies };
+  renderThread();
+}
+
+function renderThread() {
+  document.querySelector(".thread-pane")?.remove();
+  if (!state.thread) return;
+  const composer = el("textarea", {
+    id: "thread-composer",
+    "aria-label": "Reply in thread",
+    placeholder: "Reply…",
+    onkeydown: async (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        const body = composer.value;
+        if (!body.trim()) return;
+        composer.value = "";
+        await api("POST", `/api/messages/${state.thread.root.id}/thread/replies`, { body, nonce: crypto.randomUUID() });
+        await loadThread();
+      } else if (event.key === "Escape") {
+        closeThread();
+      }
+    },
+  });
+  const pane = el(
+    "aside",
+    { class: "thread-pane", "aria-label": "Thread" },
+    el("header", {}, el("h2", {}, "Thread"), el("button", { onclick: closeThread }, "Close thread")),
+    el("div", { class: "thread-messages" }, renderMessage(state.thread.root, true), state.thread.replies.map((r) => renderMessage(r, true))),
+    composer,
+  );
+  document.querySelector(".shell").append(pane);
+}
+
+function closeThread() {
+  state.thread = null;
+  document.querySelector(".thread-pane")?.remove();
+}
+
+// --- Uploads --------------------------------------------------------------
+
+async function uploadFile(file) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const nonce = crypto.randomUUID();
+  const response = await fetch(`/api/uploads?workspace_id=${state.workspace.id}&nonce=${nonce}`, {
+    method: "POST",
+    body: form,
+    headers: { "X-ClickClack-CSRF": csrfToken() },
+    credentials: "same-origin",
+  });
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error || "upload failed");
+  const path = state.target.kind === "channel" ? `/api/channels/${state.target.id}/messages` : `/api/dms/${state.target.id}/messages`;
+  const posted = await api("POST", path, { body: file.name, nonce: crypto.randomUUID() });
+  const { message } = await api("POST", `/api/messages/${posted.message.id}/attachments`, { upload_id: data.upload.id });
+  const index = state.messages.findIndex((m) => m.id === message.id);
+  if (index >= 0) state.messages[index] = message;
+  else state.messages.push(message);
+  renderTimeline(true);
+}
+
+// --- Search ---------------------------------------------------------------
+
+async function search(query) {
+  const { results } = await api("GET", `/api/search?workspace_id=${state.workspace.id}&q=${encodeURIComponent(query)}&limit=20`);
+  document.querySelector(".thread-pane")?.remove();
+  state.thread = null;
+  const pane = el(
+    "aside",
+    { class: "thread-pane", "aria-label": "Search results" },
+    el("header", {}, el("h2", {}, `Results for “${query}”`), el("button", { onclick: () => pane.remove() }, "Close")),
+    el("div", { class: "thread-messages" }, results.length ? results.map((r) => renderMessage(r.message, true)) : el("p", {}, "Nothing found.")),
+  );
+  document.querySelector(".shell").append(pane);
 }
 
 // --- Profiles -------------------------------------------------------------
@@ -344,8 +558,45 @@ function connectRealtime() {
   };
 }
 
+function alertError(error) {
+  const typing = document.getElementById("typing");
+  if (typing) typing.replaceChildren(el("span", { class: "error" }, error.message));
+}
+
+let lastTyping = 0;
+function announceTyping() {
+  if (!state.target || state.target.kind !== "channel" || Date.now() - lastTyping < 3000) return;
+  lastTyping = Date.now();
+  api("POST", "/api/realtime/ephemeral", { workspace_id: state.workspace.id, channel_id: state.target.id, type: "typing.started" }).catch(() => {});
+}
+
+let typingTimer = null;
+function showTyping(event) {
+  if (!state.target || event.payload.channel_id !== state.target.id || event.payload.user_id === state.me.id) return;
+  const who = state.members.get(event.payload.user_id)?.user.display_name || "Someone";
+  const line = document.getElementById("typing");
+  if (!line) return;
+  line.textContent = `${who} is typing…`;
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(() => (line.textContent = ""), 5000);
+}
+
 async function handleEvent(event) {
   if (event.cursor) state.cursor = event.cursor;
+  if (event.type === "typing.started") return showTyping(event);
+  if ((event.type === "thread.reply_created" || event.type === "thread.state_updated") && state.thread && event.payload.root_message_id === state.thread.root.id) {
+    await loadThread();
+  }
+  if (event.type.startsWith("reaction.") || event.type === "thread.state_updated") {
+    const id = event.payload.message_id || event.payload.root_message_id;
+    const known = state.messages.find((m) => m.id === id);
+    if (known) {
+      const { message } = await api("GET", `/api/messages/${id}`);
+      Object.assign(known, message);
+      rerender();
+    }
+    return;
+  }
   if (event.type !== "message.created" && event.type !== "message.updated" && event.type !== "message.deleted") return;
   const inView =
     state.target &&
