@@ -159,6 +159,19 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         .await
         .expect("a user-owned bot")
         .into_inner();
+    let (_, owner_session) = stack.sign_in(&owner_email).await;
+    let ops = stack
+        .api()
+        .post(
+            &format!("/api/workspaces/{ws}/channels"),
+            Some(&owner_session),
+            json!({ "name": "ops" }),
+        )
+        .await
+        .expect(201, "a second channel")["channel"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let driver = start_driver().await;
     let client = browser(&driver).await;
 
@@ -233,6 +246,20 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     )
     .await
     .expect(201, "owned bot post");
+    // A post in another channel shows up as unread there.
+    api.post(
+        &format!("/api/channels/{ops}/messages"),
+        Some(&service_token),
+        json!({ "body": "elsewhere" }),
+    )
+    .await
+    .expect(201, "post in #ops");
+    wait_for_text(
+        &client,
+        &format!(".sidebar button[data-channel='{ops}'] .unread"),
+        "1",
+    )
+    .await;
     let from_bot = wait_for_text(&client, "article.message", "deploy finished").await;
     let badge = from_bot
         .find(Locator::Css(".badge"))
@@ -241,6 +268,10 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     assert_eq!(badge.text().await.unwrap(), "BOT");
     let from_owned = wait_for_text(&client, "article.message", "I work for the owner").await;
     assert!(from_owned.find(Locator::Css(".badge")).await.is_ok());
+    let owner_tag = from_owned.find(Locator::Css(".bot-owner")).await.unwrap();
+    assert_eq!(owner_tag.text().await.unwrap(), "Owner of webapp's");
+    let service_tag = from_bot.find(Locator::Css(".bot-owner")).await.unwrap();
+    assert_eq!(service_tag.text().await.unwrap(), "service bot");
     let human = wait_for_text(&client, "article.message", "hello from the browser").await;
     assert!(
         human.find(Locator::Css(".badge")).await.is_err(),

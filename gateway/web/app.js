@@ -298,6 +298,7 @@ function renderMessage(message, inThread = false) {
     { class: classes, "data-message": message.id, "aria-label": `Message from ${author.display_name}` },
     el("button", { class: "author", onclick: () => showProfile(author) }, author.display_name),
     author.kind === "bot" ? el("span", { class: "badge", title: "This author is a bot" }, "BOT") : null,
+    author.kind === "bot" ? el("span", { class: "bot-owner" }, botOwnerShort(author)) : null,
     message.created_at ? time(message.created_at) : null,
     message.edited_at ? el("span", { class: "time", title: message.edited_at }, "(edited)") : null,
     el("div", { class: "body" }, message.deleted_at ? "This message was deleted." : message.body),
@@ -314,6 +315,13 @@ function renderMessage(message, inThread = false) {
     ),
     message.failed ? el("button", { onclick: () => retry(message) }, "Couldn't send: retry") : null,
   );
+}
+
+/// "Peter's" for a user-owned bot, "service bot" otherwise.
+function botOwnerShort(bot) {
+  if (!bot.owner_user_id) return "service bot";
+  const owner = state.members.get(bot.owner_user_id)?.user;
+  return owner ? `${owner.display_name}'s` : "a former member's";
 }
 
 function renderAttachment(upload) {
@@ -598,6 +606,15 @@ async function handleEvent(event) {
     return;
   }
   if (event.type !== "message.created" && event.type !== "message.updated" && event.type !== "message.deleted") return;
+  if (event.type === "message.created" && event.channel_id && (!state.target || event.channel_id !== state.target.id) && event.payload.author_id !== state.me.id) {
+    const channel = state.channels.find((c) => c.id === event.channel_id);
+    if (channel) {
+      channel.unread_count = (channel.unread_count || 0) + 1;
+      const button = document.querySelector(`.sidebar button[data-channel="${channel.id}"]`);
+      button?.querySelector(".unread")?.remove();
+      button?.append(el("span", { class: "unread", "aria-label": `${channel.unread_count} unread` }, channel.unread_count > 99 ? "99+" : channel.unread_count));
+    }
+  }
   const inView =
     state.target &&
     ((state.target.kind === "channel" && event.channel_id === state.target.id) ||
