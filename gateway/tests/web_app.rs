@@ -65,6 +65,10 @@ async fn start_driver() -> Driver {
 }
 
 async fn browser(driver: &Driver) -> Client {
+    browser_sized(driver, 1200, 800).await
+}
+
+async fn browser_sized(driver: &Driver, width: u32, height: u32) -> Client {
     // Two TLS back ends are linked into the test binary; pick one for the
     // WebDriver client (it only talks plain HTTP to chromedriver anyway).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -73,7 +77,7 @@ async fn browser(driver: &Driver) -> Client {
         "goog:chromeOptions".into(),
         json!({
             "binary": "/usr/bin/chromium",
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,800"],
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", format!("--window-size={width},{height}")],
         }),
     );
     ClientBuilder::rustls()
@@ -414,6 +418,66 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     );
     wait_for_text(&client, ".attachment a", "Download clickclack-dot").await;
 
+    // Typing: a bot says it is typing; the line under the timeline shows it.
+    api.post(
+        "/api/realtime/ephemeral",
+        Some(&service_token),
+        json!({ "workspace_id": ws, "channel_id": boot.general.id, "type": "typing.started" }),
+    )
+    .await
+    .expect(202, "typing");
+    wait_for_text(&client, "#typing", "Bot deploy is typing").await;
+
+    // Edit, then delete, own messages through dialogs.
+    let own = wait_for_text(
+        &client,
+        "#timeline article.message",
+        "hello from the browser",
+    )
+    .await;
+    own.find(Locator::Css("button.edit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let editor = wait_for(&client, "dialog textarea").await;
+    editor.clear().await.unwrap();
+    editor.send_keys("hello, edited").await.unwrap();
+    click(&client, "dialog button[type=submit]").await;
+    wait_for_text(&client, "#timeline article.message", "hello, edited").await;
+    let edited = api
+        .get(&format!("/api/messages/{root_id}"), Some(&service_token))
+        .await
+        .expect(200, "edited message");
+    assert_eq!(edited["message"]["body"], "hello, edited");
+    let upload_message = wait_for_text(
+        &client,
+        "#timeline article.message",
+        "Download clickclack-dot",
+    )
+    .await;
+    upload_message
+        .find(Locator::Css("button.delete"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&client, "dialog .confirm-delete").await;
+    wait_for_text(
+        &client,
+        "#timeline article.message",
+        "This message was deleted.",
+    )
+    .await;
+
+    // Search opens its results in the side pane.
+    let search = client.find(Locator::Id("search")).await.unwrap();
+    search.send_keys("edited\u{E007}").await.unwrap();
+    wait_for_text(&client, ".thread-pane article.message", "hello, edited").await;
+    click(&client, ".thread-pane header button").await;
+
     // The browser's cookie alone cannot write: CSRF token and Origin needed.
     let cookie = client.get_named_cookie("cc_session").await.unwrap();
     let csrf = client.get_named_cookie("cc_csrf").await.unwrap();
@@ -499,6 +563,25 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         .await
         .expect_error(401, "revoked in the UI");
     wait_for_text(&client, "article.bot-entry", "revoked").await;
+
+    // Rotating keeps the old token for the grace period and shows the new one once.
+    let helper = wait_for_text(&client, "article.bot-entry", "Owner's Helper").await;
+    helper
+        .find(Locator::Css("button.rotate"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let rotated = wait_for(&client, "#new-secret").await.text().await.unwrap();
+    api.get("/api/me", Some(&rotated))
+        .await
+        .expect(200, "the rotated token works");
+    api.get("/api/me", Some(&owned.token))
+        .await
+        .expect(200, "the old one, during its grace");
+    click(&client, ".secret-box button:last-child").await;
+    wait_for_text(&client, "article.bot-entry", "ends ").await;
     if std::env::var("CLICKCLACK_UPDATE_SCREENSHOTS").is_ok() {
         let png = client.screenshot().await.unwrap();
         let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
@@ -555,4 +638,52 @@ async fn the_app_is_served_with_a_strict_policy() {
         !index.contains("http://") && !index.contains("https://"),
         "no third-party origin"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_fits_a_380_pixel_phone() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("phone").await;
+    let link = stack
+        .api()
+        .post(
+            "/api/auth/magic/request",
+            None,
+            json!({ "email": boot.owner.email.clone().unwrap() }),
+        )
+        .await
+        .expect(201, "a development sign-in link")["magic_link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let driver = start_driver().await;
+    let client = browser_sized(&driver, 380, 800).await;
+    client.goto(&link).await.unwrap();
+    wait_for_text(&client, "#title", "# general").await;
+    let composer = wait_for(&client, "#composer").await;
+    assert!(composer.is_displayed().await.unwrap());
+    let widths = client
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, inner) = (widths[0].as_i64().unwrap(), widths[1].as_i64().unwrap());
+    assert!(
+        scroll <= inner,
+        "no sideways scrolling at 380 px: {scroll} > {inner}"
+    );
+    // Every control has a name a screen reader can read.
+    let unnamed = client
+        .execute(
+            "return [...document.querySelectorAll('button, input, textarea, select')]\
+               .filter(e => !(e.getAttribute('aria-label') || e.labels?.length || e.textContent.trim()))\
+               .map(e => e.outerHTML)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(unnamed, json!([]), "unlabelled controls");
+    client.close().await.unwrap();
 }

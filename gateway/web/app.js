@@ -534,10 +534,12 @@ async function send(text, existing) {
   const path = state.target.kind === "channel" ? `/api/channels/${state.target.id}/messages` : `/api/dms/${state.target.id}/messages`;
   try {
     const answer = await api("POST", path, { body: message.body, nonce: message.nonce });
+    // The live event may have landed first (matched by nonce): then the
+    // pending entry is already replaced and there is nothing left to do.
     const index = state.messages.indexOf(message);
     const duplicate = state.messages.findIndex((m) => m.id === answer.message.id);
-    if (duplicate >= 0) state.messages.splice(index, 1);
-    else state.messages[index] = answer.message;
+    if (index >= 0 && duplicate >= 0) state.messages.splice(index, 1);
+    else if (index >= 0) state.messages[index] = answer.message;
   } catch {
     message.pending = false;
     message.failed = true;
