@@ -464,7 +464,7 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         .click()
         .await
         .unwrap();
-    click(&client, "dialog .confirm-delete").await;
+    click(&client, "dialog .confirm").await;
     wait_for_text(
         &client,
         "#timeline article.message",
@@ -547,7 +547,13 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         .await
         .expect(200, "the new token works");
     assert_eq!(me["user"]["display_name"], "UI Bot");
-    click(&client, ".secret-box button:last-child").await;
+    let done = client.find(Locator::Id("secret-done")).await.unwrap();
+    assert!(
+        !done.is_enabled().await.unwrap(),
+        "Done waits for \"I've stored it\""
+    );
+    click(&client, "#copied").await;
+    click(&client, "#secret-done").await;
     let entry = wait_for_text(&client, "article.bot-entry", "UI Bot").await;
     let page = client.source().await.unwrap();
     assert!(!page.contains(&secret), "the token is never shown again");
@@ -558,6 +564,8 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         .click()
         .await
         .unwrap();
+    wait_for_text(&client, "dialog p", "refused from its next request").await;
+    click(&client, "dialog .confirm").await;
     wait_for(&client, "#revoked").await;
     api.get("/api/me", Some(&secret))
         .await
@@ -580,7 +588,8 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     api.get("/api/me", Some(&owned.token))
         .await
         .expect(200, "the old one, during its grace");
-    click(&client, ".secret-box button:last-child").await;
+    click(&client, "#copied").await;
+    click(&client, "#secret-done").await;
     wait_for_text(&client, "article.bot-entry", "ends ").await;
     if std::env::var("CLICKCLACK_UPDATE_SCREENSHOTS").is_ok() {
         let png = client.screenshot().await.unwrap();
@@ -685,5 +694,21 @@ async fn the_app_fits_a_380_pixel_phone() {
         .await
         .unwrap();
     assert_eq!(unnamed, json!([]), "unlabelled controls");
+
+    // Found a workspace from the sidebar; it opens on its #general.
+    click(&client, "#new-workspace").await;
+    wait_for(&client, "#new-workspace-name")
+        .await
+        .send_keys("Pocket Lab")
+        .await
+        .unwrap();
+    click(&client, "dialog button[type=submit]").await;
+    wait_for_text(
+        &client,
+        "#workspace-switcher option[selected]",
+        "Pocket Lab",
+    )
+    .await;
+    wait_for_text(&client, "#title", "# general").await;
     client.close().await.unwrap();
 }

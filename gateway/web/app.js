@@ -61,6 +61,15 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
+/// "just now", "5 min ago", "3 h ago", "2 days ago".
+function relative(iso) {
+  const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86400)} days ago`;
+}
+
 function time(iso) {
   const date = new Date(iso);
   return el("time", { class: "time", datetime: iso }, date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
@@ -131,6 +140,28 @@ async function openWorkspace(workspace) {
   connectRealtime();
 }
 
+async function createWorkspace() {
+  const dialog = el("dialog", { class: "dialog", "aria-label": "Create a workspace" });
+  const name = el("input", { id: "new-workspace-name", required: true, "aria-label": "Workspace name" });
+  const error = el("p", { class: "error" });
+  dialog.append(
+    el("form", { method: "dialog", onsubmit: async (event) => {
+      event.preventDefault();
+      try {
+        const { workspace } = await api("POST", "/api/workspaces", { name: name.value });
+        dialog.close();
+        state.workspaces.push(workspace);
+        await openWorkspace(workspace);
+      } catch (failure) {
+        error.textContent = failure.message;
+      }
+    } }, el("h2", {}, "Create a workspace"), name, " ", el("button", { class: "primary", type: "submit" }, "Create"), " ", el("button", { type: "button", onclick: () => dialog.close() }, "Cancel"), error),
+  );
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
 function renderShell() {
   const switcher = el(
     "select",
@@ -141,6 +172,7 @@ function renderShell() {
     },
     state.workspaces.map((w) => el("option", { value: w.id, selected: w.id === state.workspace.id }, w.name)),
   );
+  const newWorkspace = el("button", { id: "new-workspace", "aria-label": "Create a workspace", onclick: createWorkspace }, "+ New workspace");
   const channelItems = state.channels.map((channel) =>
     el(
       "li",
@@ -172,6 +204,8 @@ function renderShell() {
     "nav",
     { class: "sidebar", "aria-label": "Channels and direct messages" },
     switcher,
+    newWorkspace,
+    el("p", { id: "connection", class: "connection", role: "status" }),
     el("h2", {}, "Channels"),
     el("ul", {}, channelItems),
     el("h2", {}, "Direct messages"),
@@ -281,9 +315,41 @@ async function loadOlderOnScroll(event) {
   event.target.scrollTop = event.target.scrollHeight - before;
 }
 
+function dayLabel(iso) {
+  const day = new Date(iso).toDateString();
+  const today = new Date();
+  const yesterday = new Date(Date.now() - 86400000);
+  if (day === today.toDateString()) return "Today";
+  if (day === yesterday.toDateString()) return "Yesterday";
+  return new Date(iso).toLocaleDateString([], { weekday: "long", month: "long", day: "numeric" });
+}
+
 function renderTimeline(toBottom) {
   const timeline = document.getElementById("timeline");
-  timeline.replaceChildren(...state.messages.map(renderMessage));
+  const nodes = [];
+  if (!state.hasOlder) {
+    nodes.push(
+      el("p", { class: "empty" }, state.target.kind === "channel" ? `Welcome to ${state.target.name}! This is the start of the channel.` : `This is the start of your conversation with ${state.target.name}.`),
+    );
+  }
+  let lastDay = null;
+  let last = null;
+  for (const message of state.messages) {
+    const day = message.created_at ? new Date(message.created_at).toDateString() : lastDay;
+    if (day && day !== lastDay) {
+      nodes.push(el("h2", { class: "day" }, dayLabel(message.created_at)));
+      last = null;
+    }
+    lastDay = day;
+    const node = renderMessage(message);
+    // Consecutive messages by one author within five minutes read as a group.
+    if (last && last.author_id === message.author_id && message.created_at && new Date(message.created_at) - new Date(last.created_at) < 300000) {
+      node.classList.add("grouped");
+    }
+    nodes.push(node);
+    last = message;
+  }
+  timeline.replaceChildren(...nodes);
   if (toBottom) timeline.scrollTop = timeline.scrollHeight;
 }
 
@@ -374,21 +440,11 @@ async function editMessage(message) {
 }
 
 async function deleteMessage(message) {
-  const dialog = el("dialog", { class: "dialog", "aria-label": "Delete message" });
-  dialog.append(
-    el("p", {}, "Delete this message? Everyone will see that it was deleted."),
-    el("button", { class: "primary confirm-delete", onclick: async () => {
-      dialog.close();
-      const { message: deleted } = await api("DELETE", `/api/messages/${message.id}`);
-      Object.assign(message, deleted);
-      rerender();
-    } }, "Delete"),
-    " ",
-    el("button", { onclick: () => dialog.close() }, "Cancel"),
-  );
-  document.body.append(dialog);
-  dialog.addEventListener("close", () => dialog.remove());
-  dialog.showModal();
+  const yes = await confirmDialog("Delete this message?", "Everyone will see that it was deleted.", "Delete");
+  if (!yes) return;
+  const { message: deleted } = await api("DELETE", `/api/messages/${message.id}`);
+  Object.assign(message, deleted);
+  rerender();
 }
 
 function rerender() {
@@ -399,6 +455,32 @@ function rerender() {
     timeline.scrollTop = top;
   }
   if (state.thread) renderThread();
+}
+
+/// A real dialog asking to confirm `action`; resolves true when confirmed.
+function confirmDialog(title, text, action) {
+  return new Promise((resolve) => {
+    const dialog = el("dialog", { class: "dialog", "aria-label": title });
+    let answered = false;
+    const answer = (yes) => {
+      answered = true;
+      dialog.close();
+      resolve(yes);
+    };
+    dialog.append(
+      el("h2", {}, title),
+      el("p", {}, text),
+      el("button", { class: "primary confirm", onclick: () => answer(true) }, action),
+      " ",
+      el("button", { onclick: () => answer(false) }, "Cancel"),
+    );
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (!answered) resolve(false);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
 }
 
 // --- Threads --------------------------------------------------------------
@@ -512,6 +594,17 @@ function showProfile(user) {
     const role = state.members.get(user.id)?.role;
     if (role) lines.push(el("p", {}, `Role: ${role}`));
   }
+  if (user.id !== state.me.id) {
+    lines.push(
+      el("button", { class: "message-user", onclick: async () => {
+        const { conversation } = await api("POST", "/api/dms", { workspace_id: state.workspace.id, member_ids: [user.id] });
+        if (!state.conversations.some((c) => c.id === conversation.id)) state.conversations.push(conversation);
+        renderShell();
+        await openDm(conversation);
+      } }, "Message"),
+      " ",
+    );
+  }
   const close = el("button", { onclick: () => card.remove() }, "Close");
   const card = el(
     "aside",
@@ -553,6 +646,11 @@ function retry(message) {
 
 // --- Realtime -------------------------------------------------------------
 
+function setConnection(text) {
+  const line = document.getElementById("connection");
+  if (line) line.textContent = text;
+}
+
 function connectRealtime() {
   state.socket?.close();
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -560,9 +658,12 @@ function connectRealtime() {
   const workspace = state.workspace.id;
   const socket = new WebSocket(`${scheme}://${location.host}/api/realtime/ws?workspace_id=${workspace}${cursor}`);
   state.socket = socket;
+  socket.onopen = () => setConnection("");
   socket.onmessage = (frame) => handleEvent(JSON.parse(frame.data));
   socket.onclose = (close) => {
-    if (state.socket !== socket || close.code === 1008) return;
+    if (state.socket !== socket) return;
+    if (close.code === 1008) return setConnection("Signed out of this workspace: sign in again.");
+    setConnection("Connecting…");
     if (close.code === 4001) state.cursor = "";
     setTimeout(() => state.workspace && state.workspace.id === workspace && connectRealtime(), 1000);
   };
@@ -657,8 +758,45 @@ async function openSettings() {
   const manages = ["owner", "moderator"].includes(state.workspace.role);
   const notice = el("div", { id: "notice", role: "status" });
   const sections = [notice, botsSection(bots.bots, notice), createBotForm(notice, manages), membersSection(members.members, notice, manages)];
+  if (manages) sections.unshift(workspaceSection(notice));
   if (manages) sections.push(await auditSection());
   settingsPane(...sections);
+}
+
+function workspaceSection(notice) {
+  const name = el("input", { id: "workspace-name", value: state.workspace.name, required: true });
+  const rename = el(
+    "form",
+    { id: "rename-workspace", onsubmit: async (event) => {
+      event.preventDefault();
+      try {
+        const { workspace } = await api("PATCH", `/api/workspaces/${state.workspace.id}`, { name: name.value });
+        Object.assign(state.workspace, workspace);
+        notice.replaceChildren(el("p", {}, `Renamed to ${workspace.name}.`));
+      } catch (error) {
+        failed(notice, error);
+      }
+    } },
+    el("label", { for: "workspace-name" }, "Name"),
+    name,
+    el("button", { type: "submit" }, "Rename"),
+  );
+  const owner = state.workspace.role === "owner";
+  const remove = el("button", { id: "delete-workspace", onclick: async () => {
+    const dialog = el("dialog", { class: "dialog", "aria-label": "Delete workspace" });
+    const confirmName = el("input", { id: "confirm-workspace-name", "aria-label": "Type the workspace name" });
+    const go = el("button", { class: "primary", disabled: true, onclick: async () => {
+      dialog.close();
+      await api("DELETE", `/api/workspaces/${state.workspace.id}`);
+      location.reload();
+    } }, "Delete workspace");
+    confirmName.addEventListener("input", () => { go.disabled = confirmName.value !== state.workspace.name; });
+    dialog.append(el("h2", {}, `Delete ${state.workspace.name}?`), el("p", {}, "Every token and session there stops at once. Type its name to confirm."), confirmName, " ", go, " ", el("button", { onclick: () => dialog.close() }, "Cancel"));
+    dialog.addEventListener("close", () => dialog.remove());
+    document.body.append(dialog);
+    dialog.showModal();
+  } }, "Delete workspace…");
+  return el("section", { "aria-labelledby": "workspace-title" }, el("h2", { id: "workspace-title" }, "Workspace"), rename, owner ? remove : null);
 }
 
 function ownerLabel(bot) {
@@ -687,7 +825,7 @@ function botsSection(entries, notice) {
               el("td", {}, token.name),
               el("td", { class: "scopes" }, token.scopes.join(" ")),
               el("td", {}, new Date(token.created_at).toLocaleString()),
-              el("td", {}, token.last_used_at ? new Date(token.last_used_at).toLocaleString() : "never"),
+              el("td", { title: token.last_used_at || "" }, token.last_used_at ? relative(token.last_used_at) : "never"),
               el("td", {}, token.revoked_at ? (new Date(token.revoked_at) > new Date() ? `ends ${new Date(token.revoked_at).toLocaleString()}` : "revoked") : "active"),
               el(
                 "td",
@@ -717,6 +855,7 @@ function botsSection(entries, notice) {
 /// A raw token, shown exactly once, with a copy button and a warning.
 function showSecret(notice, label, secret, extra) {
   const value = el("output", { id: "new-secret", class: "secret" }, secret);
+  const done = el("button", { id: "secret-done", disabled: true, onclick: () => { notice.replaceChildren(); openSettings(); } }, "Done");
   notice.replaceChildren(
     el(
       "div",
@@ -727,7 +866,9 @@ function showSecret(notice, label, secret, extra) {
       el("button", { id: "copy-secret", onclick: () => navigator.clipboard?.writeText(secret) }, "Copy"),
       el("p", { class: "warning" }, "This is shown only once. Store it in the runtime's secret store now; it cannot be shown again."),
       extra || null,
-      el("button", { onclick: () => { notice.replaceChildren(); openSettings(); } }, "Done"),
+      el("label", {}, el("input", { type: "checkbox", id: "copied", onchange: (event) => { done.disabled = !event.target.checked; } }), " I've stored it"),
+      " ",
+      done,
     ),
   );
   value.scrollIntoView?.();
@@ -756,6 +897,12 @@ async function rotateToken(token, notice) {
 }
 
 async function revokeToken(token, notice) {
+  const yes = await confirmDialog(
+    `Revoke ${token.name}?`,
+    "Every runtime using this token is refused from its next request; its open sockets close.",
+    "Revoke token",
+  );
+  if (!yes) return;
   try {
     await api("POST", `/api/bot-tokens/${token.id}/revoke`, {});
     notice.replaceChildren(el("p", {}, `Revoked ${token.name}.`));
@@ -776,7 +923,12 @@ async function makeSetupCode(bot, notice) {
 }
 
 async function removeBot(bot, notice) {
-  if (!confirm(`Remove ${bot.display_name}? Its tokens stop working at once.`)) return;
+  const yes = await confirmDialog(
+    `Remove ${bot.display_name}?`,
+    "It leaves the workspace; every token it has stops working at once and its command menu goes.",
+    "Remove bot",
+  );
+  if (!yes) return;
   try {
     await api("DELETE", `/api/workspaces/${state.workspace.id}/bots/${bot.id}/membership`);
     await openSettings();
