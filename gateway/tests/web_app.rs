@@ -110,7 +110,7 @@ async fn click(client: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("no {css}: {e}"))
         .click()
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
 }
 
 /// Waits for the element `css` finds (WebDriver's default wait).
@@ -120,6 +120,23 @@ async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
         .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("no {css}: {e}"))
+}
+
+/// Waits until nothing matches `css` (10 s at most).
+async fn wait_gone(client: &Client, css: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !client
+        .find_all(Locator::Css(css))
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{css} is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Waits for an element whose text contains `text` (10 s at most).
@@ -554,6 +571,7 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     );
     click(&client, "#copied").await;
     click(&client, "#secret-done").await;
+    wait_gone(&client, "#new-secret").await;
     let entry = wait_for_text(&client, "article.bot-entry", "UI Bot").await;
     let page = client.source().await.unwrap();
     assert!(!page.contains(&secret), "the token is never shown again");
@@ -590,6 +608,7 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         .expect(200, "the old one, during its grace");
     click(&client, "#copied").await;
     click(&client, "#secret-done").await;
+    wait_gone(&client, "#new-secret").await;
     wait_for_text(&client, "article.bot-entry", "ends ").await;
     if std::env::var("CLICKCLACK_UPDATE_SCREENSHOTS").is_ok() {
         let png = client.screenshot().await.unwrap();
@@ -710,5 +729,92 @@ async fn the_app_fits_a_380_pixel_phone() {
     )
     .await;
     wait_for_text(&client, "#title", "# general").await;
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_turns_fold_unread_is_marked_and_setup_codes_are_ready_to_run() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("agents").await;
+    let ws = &boot.workspace.id;
+    let (_, agent) = stack
+        .service_bot(ws, "agent", "bot:write,agent_activity:write")
+        .await;
+    let api = stack.api();
+    let general = format!("/api/channels/{}/messages", boot.general.id);
+    for (body, kind) in [
+        ("looking at the logs", Some("agent_commentary")),
+        ("grep ERROR app.log", Some("agent_tool")),
+        ("found it: a typo in the config", None),
+    ] {
+        let mut message = json!({ "body": body });
+        if let Some(kind) = kind {
+            message["kind"] = json!(kind);
+            message["turn_id"] = json!("turn-1");
+        }
+        api.post(&general, Some(&agent), message)
+            .await
+            .expect(201, "agent post");
+    }
+    let link = api
+        .post(
+            "/api/auth/magic/request",
+            None,
+            json!({ "email": boot.owner.email.clone().unwrap() }),
+        )
+        .await
+        .expect(201, "a development sign-in link")["magic_link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    client.goto(&link).await.unwrap();
+    wait_for_text(&client, "#title", "# general").await;
+
+    // What arrived before the visit is marked new; the turn folds into one block.
+    wait_for_text(&client, ".new-divider", "New: 3 new messages").await;
+    let turn = wait_for_text(&client, "details.agent-turn summary", "2 steps").await;
+    assert!(turn.text().await.unwrap().starts_with("Bot agent"));
+    wait_for_text(&client, "#timeline article.message", "found it").await;
+
+    // A setup code comes as a ready command with a countdown.
+    click(&client, "#open-settings").await;
+    let entry = wait_for_text(&client, "article.bot-entry", "Bot agent").await;
+    entry
+        .find(Locator::Css("button.setup-code"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let command = wait_for(&client, "#setup-command")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let code = wait_for(&client, "#new-secret").await.text().await.unwrap();
+    assert!(
+        command.starts_with("openclaw channels add clickclack --url http://127.0.0.1:")
+            && command.ends_with(&format!("--code {code}")),
+        "{command}"
+    );
+    wait_for_text(&client, "#setup-countdown", "expires in 9:").await;
+    api.post("/api/bot-setup-codes/claim", None, json!({ "code": code }))
+        .await
+        .expect(200, "the shown code works");
+    click(&client, "#copied").await;
+    click(&client, "#secret-done").await;
+    wait_gone(&client, "#new-secret").await;
+
+    // Your own profile.
+    let name = wait_for(&client, "#my-name").await;
+    name.clear().await.unwrap();
+    name.send_keys("Ada Owner").await.unwrap();
+    click(&client, "#profile-form button[type=submit]").await;
+    wait_for(&client, "#profile-saved").await;
+    let (_, session) = stack.sign_in(boot.owner.email.as_deref().unwrap()).await;
+    let me = api.get("/api/me", Some(&session)).await.expect(200, "me");
+    assert_eq!(me["user"]["display_name"], "Ada Owner");
     client.close().await.unwrap();
 }

@@ -115,6 +115,7 @@ async function consumeMagicLink(token) {
 // --- Workspace, sidebar, timeline -----------------------------------------
 
 async function openWorkspace(workspace) {
+  if (!state.workspace || state.workspace.id !== workspace.id) state.cursor = "";
   state.workspace = workspace;
   const [channels, dms, members] = await Promise.all([
     api("GET", `/api/workspaces/${workspace.id}/channels`),
@@ -196,7 +197,7 @@ function renderShell() {
       el(
         "button",
         { "data-dm": conversation.id, onclick: () => openDm(conversation) },
-        conversation.members.filter((m) => m.id !== state.me.id).map((m) => m.display_name).join(", ") || "Just you",
+        conversation.members.filter((m) => m.id !== state.me.id).map((m) => (m.kind === "bot" ? `${m.display_name} (bot)` : m.display_name)).join(", ") || "Just you",
       ),
     ),
   );
@@ -219,6 +220,10 @@ function renderShell() {
     id: "composer",
     "aria-label": "Message",
     placeholder: "Message (Enter sends, Shift+Enter for a new line)",
+    oninput: () => {
+      composer.style.height = "auto";
+      composer.style.height = `${Math.min(composer.scrollHeight, 240)}px`;
+    },
     onkeydown: (event) => {
       if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
@@ -278,12 +283,15 @@ function renderShell() {
 }
 
 async function openChannel(channel) {
-  state.target = { kind: "channel", id: channel.id, name: `# ${channel.display_title || channel.name}` };
+  state.settingsOpen = false;
+  state.target = { kind: "channel", id: channel.id, name: `# ${channel.display_title || channel.name}`, lastReadSeq: channel.last_read_seq };
   const page = await api("GET", `/api/channels/${channel.id}/messages?limit=50`);
+  state.target.newestAtOpen = page.newest_seq;
   showPage(page);
   if (page.newest_seq) {
     api("POST", `/api/channels/${channel.id}/read`, { seq: page.newest_seq }).catch(() => {});
     channel.unread_count = 0;
+    channel.last_read_seq = page.newest_seq;
   }
 }
 
@@ -301,6 +309,8 @@ function showPage(page) {
   state.hasOlder = Boolean(page.has_older);
   document.querySelectorAll(".sidebar button[data-channel]").forEach((b) => b.setAttribute("aria-current", b.dataset.channel === state.target.id ? "true" : "false"));
   document.getElementById("title").textContent = state.target.name;
+  const composer = document.getElementById("composer");
+  if (composer) composer.placeholder = `Message ${state.target.name}`;
   renderTimeline(true);
 }
 
@@ -334,7 +344,32 @@ function renderTimeline(toBottom) {
   }
   let lastDay = null;
   let last = null;
+  let unreadMarked = false;
+  // Unread when the channel was opened: after the read position, up to the
+  // newest message then (what arrives while watching is read).
+  const readUpTo = state.target.lastReadSeq ?? Infinity;
+  const newestAtOpen = state.target.newestAtOpen ?? 0;
+  const turns = new Map();
   for (const message of state.messages) {
+    // Agent activity (commentary, tool calls) of one turn folds into one block.
+    if ((message.kind === "agent_commentary" || message.kind === "agent_tool") && message.turn_id) {
+      let turn = turns.get(message.turn_id);
+      if (!turn) {
+        turn = el("details", { class: "agent-turn", "data-turn": message.turn_id }, el("summary", {}, ""));
+        turns.set(message.turn_id, turn);
+        nodes.push(turn);
+      }
+      turn.append(renderMessage(message));
+      const steps = turn.querySelectorAll("article").length;
+      turn.querySelector("summary").textContent = `${message.author?.display_name || "Agent"}: ${steps} step${steps === 1 ? "" : "s"} of agent activity`;
+      continue;
+    }
+    const isUnread = (m) => m.channel_seq > readUpTo && m.channel_seq <= newestAtOpen && m.author_id !== state.me.id;
+    if (!unreadMarked && isUnread(message)) {
+      unreadMarked = true;
+      const unread = state.messages.filter(isUnread).length;
+      nodes.push(el("div", { class: "new-divider", role: "separator" }, `New: ${unread} new message${unread === 1 ? "" : "s"}`));
+    }
     const day = message.created_at ? new Date(message.created_at).toDateString() : lastDay;
     if (day && day !== lastDay) {
       nodes.push(el("h2", { class: "day" }, dayLabel(message.created_at)));
@@ -651,8 +686,17 @@ function setConnection(text) {
   if (line) line.textContent = text;
 }
 
-function connectRealtime() {
+const cursorKey = (workspace) => `clickclack.cursor.${workspace}`;
+
+async function connectRealtime() {
   state.socket?.close();
+  // The cursor is no secret: it is kept per workspace so a reload resumes
+  // where it left off; a first visit starts at the tail (nothing to replay).
+  if (!state.cursor) state.cursor = localStorage.getItem(cursorKey(state.workspace.id)) || "";
+  if (!state.cursor) {
+    const tail = await api("GET", `/api/realtime/events?workspace_id=${state.workspace.id}&limit=1&include_tail=true`).catch(() => null);
+    state.cursor = tail?.tail_cursor || "";
+  }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const cursor = state.cursor ? `&after_cursor=${encodeURIComponent(state.cursor)}` : "";
   const workspace = state.workspace.id;
@@ -664,7 +708,10 @@ function connectRealtime() {
     if (state.socket !== socket) return;
     if (close.code === 1008) return setConnection("Signed out of this workspace: sign in again.");
     setConnection("Connecting…");
-    if (close.code === 4001) state.cursor = "";
+    if (close.code === 4001) {
+      state.cursor = "";
+      localStorage.removeItem(cursorKey(workspace));
+    }
     setTimeout(() => state.workspace && state.workspace.id === workspace && connectRealtime(), 1000);
   };
 }
@@ -693,8 +740,16 @@ function showTyping(event) {
 }
 
 async function handleEvent(event) {
-  if (event.cursor) state.cursor = event.cursor;
+  if (event.cursor) {
+    state.cursor = event.cursor;
+    localStorage.setItem(cursorKey(event.workspace_id), event.cursor);
+  }
   if (event.type === "typing.started") return showTyping(event);
+  // Settings follow bot and member changes as they happen.
+  const busy = document.querySelector(".secret-box, dialog[open]");
+  if (state.settingsOpen && !busy && document.getElementById("settings") && /^(bot_command\.updated|bot\.membership_removed|member\.joined|member\.removed)$/.test(event.type)) {
+    return openSettings();
+  }
   if ((event.type === "thread.reply_created" || event.type === "thread.state_updated") && state.thread && event.payload.root_message_id === state.thread.root.id) {
     await loadThread();
   }
@@ -756,11 +811,44 @@ async function openSettings() {
   ]);
   state.members = new Map(members.members.map((m) => [m.user.id, m]));
   const manages = ["owner", "moderator"].includes(state.workspace.role);
-  const notice = el("div", { id: "notice", role: "status" });
+  // A secret on show survives a refresh (a live event may arrive while it is
+  // displayed, or just before).
+  const shown = document.querySelector("#notice .secret-box");
+  const notice = shown ? document.getElementById("notice") : el("div", { id: "notice", role: "status" });
   const sections = [notice, botsSection(bots.bots, notice), createBotForm(notice, manages), membersSection(members.members, notice, manages)];
   if (manages) sections.unshift(workspaceSection(notice));
+  sections.unshift(accountSection(notice));
+  state.settingsOpen = true;
   if (manages) sections.push(await auditSection());
   settingsPane(...sections);
+}
+
+function accountSection(notice) {
+  const name = el("input", { id: "my-name", value: state.me.display_name, required: true });
+  const handle = el("input", { id: "my-handle", value: state.me.handle, required: true });
+  return el(
+    "section",
+    { "aria-labelledby": "account-title" },
+    el("h2", { id: "account-title" }, "Your profile"),
+    el(
+      "form",
+      { id: "profile-form", onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          const { user } = await api("PATCH", "/api/me", { display_name: name.value, handle: handle.value });
+          state.me = user;
+          notice.replaceChildren(el("p", { id: "profile-saved" }, "Profile saved."));
+        } catch (error) {
+          failed(notice, error);
+        }
+      } },
+      el("label", { for: "my-name" }, "Display name"),
+      name,
+      el("label", { for: "my-handle" }, "Handle"),
+      handle,
+      el("button", { type: "submit" }, "Save profile"),
+    ),
+  );
 }
 
 function workspaceSection(notice) {
@@ -796,7 +884,23 @@ function workspaceSection(notice) {
     document.body.append(dialog);
     dialog.showModal();
   } }, "Delete workspace…");
-  return el("section", { "aria-labelledby": "workspace-title" }, el("h2", { id: "workspace-title" }, "Workspace"), rename, owner ? remove : null);
+  const humans = [...state.members.values()].filter((m) => m.user.kind === "human" && m.user.id !== state.me.id);
+  const heir = el("select", { id: "transfer-to", "aria-label": "New owner" }, humans.map((m) => el("option", { value: m.user.id }, m.user.display_name)));
+  const transfer = el("button", { id: "transfer", onclick: async () => {
+    const who = state.members.get(heir.value)?.user.display_name;
+    if (!heir.value || !(await confirmDialog(`Make ${who} the owner?`, "You stay on as a moderator.", "Transfer ownership"))) return;
+    await api("POST", `/api/workspaces/${state.workspace.id}/transfer-ownership`, { user_id: heir.value });
+    state.workspace.role = "moderator";
+    await openSettings();
+  } }, "Transfer ownership");
+  return el(
+    "section",
+    { "aria-labelledby": "workspace-title" },
+    el("h2", { id: "workspace-title" }, "Workspace"),
+    rename,
+    owner && humans.length ? el("p", {}, heir, " ", transfer) : null,
+    owner ? remove : null,
+  );
 }
 
 function ownerLabel(bot) {
@@ -855,7 +959,11 @@ function botsSection(entries, notice) {
 /// A raw token, shown exactly once, with a copy button and a warning.
 function showSecret(notice, label, secret, extra) {
   const value = el("output", { id: "new-secret", class: "secret" }, secret);
-  const done = el("button", { id: "secret-done", disabled: true, onclick: () => { notice.replaceChildren(); openSettings(); } }, "Done");
+  // Refresh first (the secret stays on show meanwhile), then let it go.
+  const done = el("button", { id: "secret-done", disabled: true, onclick: async () => {
+    await openSettings();
+    document.getElementById("notice")?.replaceChildren();
+  } }, "Done");
   notice.replaceChildren(
     el(
       "div",
@@ -916,7 +1024,29 @@ async function revokeToken(token, notice) {
 async function makeSetupCode(bot, notice) {
   try {
     const { setup_code } = await api("POST", `/api/workspaces/${state.workspace.id}/bots/${bot.id}/setup-codes`, {});
-    showSecret(notice, `Setup code for ${bot.display_name}`, setup_code.code, el("p", {}, `Valid until ${new Date(setup_code.expires_at).toLocaleString()}, once.`));
+    const countdown = el("span", { id: "setup-countdown" });
+    const again = el("button", { id: "setup-again", hidden: true, onclick: () => makeSetupCode(bot, notice) }, "Generate new code");
+    const expires = new Date(setup_code.expires_at).getTime();
+    const tick = () => {
+      const left = Math.max(0, Math.round((expires - Date.now()) / 1000));
+      countdown.textContent = left ? `expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` : "expired";
+      if (!left) again.hidden = false;
+      else if (countdown.isConnected || !countdown.dataset.started) setTimeout(tick, 1000);
+      countdown.dataset.started = "1";
+    };
+    tick();
+    showSecret(
+      notice,
+      `Setup code for ${bot.display_name}`,
+      setup_code.code,
+      el(
+        "div",
+        {},
+        el("p", {}, "Run this where the runtime lives (it works once): "),
+        el("pre", { class: "secret", id: "setup-command" }, `openclaw channels add clickclack --url ${location.origin} --code ${setup_code.code}`),
+        el("p", {}, countdown, " ", again),
+      ),
+    );
   } catch (error) {
     failed(notice, error);
   }
