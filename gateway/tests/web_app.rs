@@ -492,7 +492,13 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     // Search opens its results in the side pane.
     let search = client.find(Locator::Id("search")).await.unwrap();
     search.send_keys("edited\u{E007}").await.unwrap();
-    wait_for_text(&client, ".thread-pane article.message", "hello, edited").await;
+    let hit = wait_for_text(&client, ".thread-pane .result", "hello, edited").await;
+    let marked = hit.find(Locator::Css("mark")).await.unwrap();
+    assert_eq!(
+        marked.text().await.unwrap(),
+        "edited",
+        "the hit is highlighted"
+    );
     click(&client, ".thread-pane header button").await;
 
     // The browser's cookie alone cannot write: CSRF token and Origin needed.
@@ -777,6 +783,64 @@ async fn agent_turns_fold_unread_is_marked_and_setup_codes_are_ready_to_run() {
     let turn = wait_for_text(&client, "details.agent-turn summary", "2 steps").await;
     assert!(turn.text().await.unwrap().starts_with("Bot agent"));
     wait_for_text(&client, "#timeline article.message", "found it").await;
+
+    // `/` offers the bots' commands, `@` the members (bots marked).
+    api.put(
+        "/api/bots/self/commands",
+        Some(&agent),
+        json!({ "commands": [{ "command": "deploy", "description": "Ship it", "args_hint": "<env>" }] }),
+    )
+    .await
+    .expect(200, "a command menu");
+    let composer = wait_for(&client, "#composer").await;
+    composer.send_keys("/de").await.unwrap();
+    wait_for_text(
+        &client,
+        "#composer-menu li",
+        "/deploy <env> · Ship it · Bot agent",
+    )
+    .await;
+    composer.send_keys("\u{E007}").await.unwrap();
+    let typed = composer.prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(typed, "/deploy ");
+    composer.clear().await.unwrap();
+    composer.send_keys("thanks @ag").await.unwrap();
+    wait_for_text(&client, "#composer-menu li", "Bot agent · bot").await;
+    composer.send_keys("\u{E004}").await.unwrap();
+    let typed = composer.prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(typed, "thanks @agent ");
+
+    // Quote the answer and send: the new message carries the quote.
+    let answer = wait_for_text(&client, "#timeline article.message", "found it").await;
+    answer
+        .find(Locator::Css(".quote-action"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "#quote-preview", "Quoting Bot agent").await;
+    composer.send_keys("\u{E007}").await.unwrap();
+    wait_for_text(&client, "#timeline article.message", "thanks @agent").await;
+    wait_for_text(&client, "#timeline blockquote.quoted", "found it: a typo").await;
+    let stored = api
+        .get(
+            &format!("/api/channels/{}/messages", boot.general.id),
+            Some(&agent),
+        )
+        .await
+        .expect(200, "list");
+    let last = stored["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["body"], "thanks @agent ");
+    assert_eq!(
+        last["quoted_body_snapshot"],
+        "found it: a typo in the config"
+    );
 
     // A setup code comes as a ready command with a countdown.
     click(&client, "#open-settings").await;

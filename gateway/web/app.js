@@ -103,7 +103,25 @@ function showSignIn(message) {
     email,
     el("button", { class: "primary", type: "submit" }, "Send sign-in link"),
   );
-  app.replaceChildren(el("section", { class: "sign-in", "aria-labelledby": "sign-in-title" }, el("h1", { id: "sign-in-title" }, "Sign in to ClickClack"), form, status));
+  const pasted = el("input", { id: "pasted-link", "aria-label": "Sign-in link or token" });
+  const paste = el(
+    "form",
+    { onsubmit: async (event) => {
+      event.preventDefault();
+      const value = pasted.value.trim();
+      const token = value.includes("magic=") ? new URL(value, location.origin).searchParams.get("magic") : value;
+      try {
+        await consumeMagicLink(token);
+        location.reload();
+      } catch (error) {
+        status.replaceChildren(el("span", { class: "error" }, error.message));
+      }
+    } },
+    el("label", { for: "pasted-link" }, "Or paste a sign-in link or token"),
+    pasted,
+    el("button", { type: "submit" }, "Sign in"),
+  );
+  app.replaceChildren(el("section", { class: "sign-in", "aria-labelledby": "sign-in-title" }, el("h1", { id: "sign-in-title" }, "Sign in to ClickClack"), form, paste, status));
   email.focus();
 }
 
@@ -115,6 +133,7 @@ async function consumeMagicLink(token) {
 // --- Workspace, sidebar, timeline -----------------------------------------
 
 async function openWorkspace(workspace) {
+  state.commands = null;
   if (!state.workspace || state.workspace.id !== workspace.id) state.cursor = "";
   state.workspace = workspace;
   const [channels, dms, members] = await Promise.all([
@@ -211,6 +230,14 @@ function renderShell() {
     el("ul", {}, channelItems),
     el("h2", {}, "Direct messages"),
     el("ul", {}, dmItems),
+    el("h2", {}, "People"),
+    el(
+      "ul",
+      { class: "people" },
+      [...state.members.values()].map((m) =>
+        el("li", {}, el("button", { onclick: () => showProfile(m.user) }, el("span", {}, m.user.display_name, m.user.kind === "bot" ? el("span", { class: "badge" }, "BOT") : null))),
+      ),
+    ),
     el("button", { id: "open-settings", onclick: openSettings }, "Workspace settings"),
     el("h2", {}, "You"),
     el("p", {}, state.me.display_name),
@@ -225,17 +252,24 @@ function renderShell() {
       composer.style.height = `${Math.min(composer.scrollHeight, 240)}px`;
     },
     onkeydown: (event) => {
+      if (menuKey(event, composer)) return;
+      if (event.key === "Escape" && state.quote) {
+        setQuote(null);
+        return;
+      }
       if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
         const text = composer.value;
         if (text.trim()) {
           composer.value = "";
+          closeMenu();
           send(text);
         }
       }
     },
   });
   composer.addEventListener("input", announceTyping);
+  composer.addEventListener("input", () => updateMenu(composer));
   const fileInput = el("input", {
     type: "file",
     id: "attach",
@@ -273,6 +307,8 @@ function renderShell() {
           "div",
           { class: "composer" },
           el("p", { id: "typing", class: "time", "aria-live": "polite" }),
+          el("div", { id: "quote-preview" }),
+          el("ul", { id: "composer-menu", role: "listbox", "aria-label": "Suggestions", hidden: true }),
           composer,
           el("label", { for: "attach", class: "attach-label" }, "Attach a file"),
           fileInput,
@@ -402,6 +438,9 @@ function renderMessage(message, inThread = false) {
     author.kind === "bot" ? el("span", { class: "bot-owner" }, botOwnerShort(author)) : null,
     message.created_at ? time(message.created_at) : null,
     message.edited_at ? el("span", { class: "time", title: message.edited_at }, "(edited)") : null,
+    message.quoted_message_id && message.quoted_body_snapshot !== undefined
+      ? el("blockquote", { class: "quoted" }, el("strong", {}, message.quoted_author?.display_name || "Someone"), message.quoted_author?.kind === "bot" ? el("span", { class: "badge" }, "BOT") : null, " ", message.quoted_body_snapshot)
+      : null,
     el("div", { class: "body" }, message.deleted_at ? "This message was deleted." : message.body),
     (message.attachments || []).map(renderAttachment),
     real && !message.deleted_at ? renderReactions(message) : null,
@@ -411,6 +450,8 @@ function renderMessage(message, inThread = false) {
       real && !inThread && !message.parent_message_id
         ? el("button", { class: "open-thread", onclick: () => openThread(message) }, replies ? `${replies} ${replies === 1 ? "reply" : "replies"}` : "Reply in thread")
         : null,
+      real && !inThread && !message.deleted_at ? el("button", { class: "quote-action", onclick: () => setQuote(message) }, "Quote") : null,
+      real && !message.deleted_at ? el("button", { class: "copy", onclick: () => navigator.clipboard?.writeText(message.body) }, "Copy text") : null,
       mine ? el("button", { class: "edit", onclick: () => editMessage(message) }, "Edit") : null,
       mine ? el("button", { class: "delete", onclick: () => deleteMessage(message) }, "Delete") : null,
     ),
@@ -518,6 +559,98 @@ function confirmDialog(title, text, action) {
   });
 }
 
+// --- Composer helpers: quotes, slash commands, mentions ---------------------
+
+function setQuote(message) {
+  state.quote = message;
+  const preview = document.getElementById("quote-preview");
+  if (!preview) return;
+  preview.replaceChildren(
+    message
+      ? el("div", { class: "quote" }, `Quoting ${message.author?.display_name || "a message"}: ${message.body.slice(0, 120)}`, " ", el("button", { onclick: () => setQuote(null) }, "Remove quote"))
+      : "",
+  );
+  if (message) document.getElementById("composer")?.focus();
+}
+
+async function botCommands() {
+  if (!state.commands) {
+    state.commands = (await api("GET", `/api/workspaces/${state.workspace.id}/bot-commands`)).bot_commands;
+  }
+  return state.commands;
+}
+
+/// Suggestions for what is being typed: `/` at the start lists the bots'
+/// commands, `@` lists members (bots marked).
+async function updateMenu(composer) {
+  const text = composer.value.slice(0, composer.selectionStart);
+  let items = [];
+  let replace = null;
+  if (/^\/\S*$/.test(text)) {
+    const prefix = text.toLowerCase();
+    items = (await botCommands())
+      .filter((c) => c.command.startsWith(prefix))
+      .map((c) => ({ label: `${c.command}${c.args_hint ? ` ${c.args_hint}` : ""} · ${c.description} · ${c.bot.display_name}`, insert: `${c.command} ` }));
+    replace = [0, text.length];
+  } else {
+    const mention = text.match(/(?:^|\s)@([a-z0-9_-]*)$/i);
+    if (mention) {
+      const prefix = mention[1].toLowerCase();
+      items = [...state.members.values()]
+        .map((m) => m.user)
+        .filter((u) => u.handle.startsWith(prefix) || u.display_name.toLowerCase().startsWith(prefix))
+        .slice(0, 8)
+        .map((u) => ({ label: u.kind === "bot" ? `${u.display_name} · bot` : u.display_name, insert: `@${u.handle} ` }));
+      replace = [text.length - mention[1].length - 1, text.length];
+    }
+  }
+  const menu = document.getElementById("composer-menu");
+  if (!menu) return;
+  state.menu = items.length ? { items, replace, active: 0 } : null;
+  menu.hidden = !items.length;
+  menu.replaceChildren(
+    ...items.map((item, i) =>
+      el("li", { role: "option", "aria-selected": i === 0 ? "true" : "false", onmousedown: (event) => { event.preventDefault(); choose(composer, i); } }, item.label),
+    ),
+  );
+}
+
+function closeMenu() {
+  state.menu = null;
+  const menu = document.getElementById("composer-menu");
+  if (menu) menu.hidden = true;
+}
+
+function choose(composer, index) {
+  const { items, replace } = state.menu;
+  composer.value = composer.value.slice(0, replace[0]) + items[index].insert + composer.value.slice(replace[1]);
+  closeMenu();
+  composer.focus();
+}
+
+/// Arrow keys, Enter/Tab and Escape drive an open menu; true when handled.
+function menuKey(event, composer) {
+  if (!state.menu) return false;
+  const menu = document.getElementById("composer-menu");
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    const count = state.menu.items.length;
+    state.menu.active = (state.menu.active + (event.key === "ArrowDown" ? 1 : count - 1)) % count;
+    [...menu.children].forEach((li, i) => li.setAttribute("aria-selected", i === state.menu.active ? "true" : "false"));
+    return true;
+  }
+  if (event.key === "Enter" || event.key === "Tab") {
+    event.preventDefault();
+    choose(composer, state.menu.active);
+    return true;
+  }
+  if (event.key === "Escape") {
+    closeMenu();
+    return true;
+  }
+  return false;
+}
+
 // --- Threads --------------------------------------------------------------
 
 async function openThread(root) {
@@ -591,15 +724,46 @@ async function uploadFile(file) {
 
 // --- Search ---------------------------------------------------------------
 
+/// The API's snippet marks hits with <b>…</b>; build it without innerHTML.
+function snippet(text) {
+  return text.split(/(<b>.*?<\/b>)/).map((part) => (part.startsWith("<b>") ? el("mark", {}, part.slice(3, -4)) : part));
+}
+
 async function search(query) {
   const { results } = await api("GET", `/api/search?workspace_id=${state.workspace.id}&q=${encodeURIComponent(query)}&limit=20`);
   document.querySelector(".thread-pane")?.remove();
   state.thread = null;
+  const jump = async (message) => {
+    pane.remove();
+    if (message.parent_message_id) {
+      const { message: root } = await api("GET", `/api/messages/${message.thread_root_id}`);
+      return openThread(root);
+    }
+    const channel = state.channels.find((c) => c.id === message.channel_id);
+    const conversation = state.conversations.find((c) => c.id === message.direct_conversation_id);
+    if (channel) await openChannel(channel);
+    else if (conversation) await openDm(conversation);
+    document.querySelector(`[data-message="${message.id}"]`)?.scrollIntoView({ block: "center" });
+  };
   const pane = el(
     "aside",
     { class: "thread-pane", "aria-label": "Search results" },
     el("header", {}, el("h2", {}, `Results for “${query}”`), el("button", { onclick: () => pane.remove() }, "Close")),
-    el("div", { class: "thread-messages" }, results.length ? results.map((r) => renderMessage(r.message, true)) : el("p", {}, "Nothing found.")),
+    el(
+      "div",
+      { class: "thread-messages" },
+      results.length
+        ? results.map((r) =>
+            el(
+              "button",
+              { class: "result", onclick: () => jump(r.message) },
+              el("strong", {}, r.message.author?.display_name || ""),
+              r.message.author?.kind === "bot" ? el("span", { class: "badge" }, "BOT") : null,
+              el("span", { class: "snippet" }, " ", snippet(r.snippet)),
+            ),
+          )
+        : el("p", {}, "Nothing found."),
+    ),
   );
   document.querySelector(".shell").append(pane);
 }
@@ -654,14 +818,26 @@ function showProfile(user) {
 // --- Sending --------------------------------------------------------------
 
 async function send(text, existing) {
-  const message = existing || { id: `pending-${crypto.randomUUID()}`, nonce: crypto.randomUUID(), body: text, author: state.me, pending: true };
+  const message = existing || {
+    id: `pending-${crypto.randomUUID()}`,
+    nonce: crypto.randomUUID(),
+    body: text,
+    author: state.me,
+    pending: true,
+    quoted_message_id: state.quote?.id,
+    quoted_body_snapshot: state.quote?.body,
+    quoted_author: state.quote?.author,
+  };
+  if (!existing) setQuote(null);
   if (!existing) state.messages.push(message);
   message.pending = true;
   message.failed = false;
   renderTimeline(true);
   const path = state.target.kind === "channel" ? `/api/channels/${state.target.id}/messages` : `/api/dms/${state.target.id}/messages`;
   try {
-    const answer = await api("POST", path, { body: message.body, nonce: message.nonce });
+    const payload = { body: message.body, nonce: message.nonce };
+    if (message.quoted_message_id) payload.quoted_message_id = message.quoted_message_id;
+    const answer = await api("POST", path, payload);
     // The live event may have landed first (matched by nonce): then the
     // pending entry is already replaced and there is nothing left to do.
     const index = state.messages.indexOf(message);
@@ -745,6 +921,7 @@ async function handleEvent(event) {
     localStorage.setItem(cursorKey(event.workspace_id), event.cursor);
   }
   if (event.type === "typing.started") return showTyping(event);
+  if (event.type === "bot_command.updated") state.commands = null;
   // Settings follow bot and member changes as they happen.
   const busy = document.querySelector(".secret-box, dialog[open]");
   if (state.settingsOpen && !busy && document.getElementById("settings") && /^(bot_command\.updated|bot\.membership_removed|member\.joined|member\.removed)$/.test(event.type)) {
