@@ -175,9 +175,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/workspaces/{id}/bots/{bot_id}/setup-codes",
-            post(bots::create_setup_code),
+            post(bots::create_setup_code).get(bots::list_setup_codes),
         )
         .route("/api/bot-setup-codes/claim", post(bots::claim_setup_code))
+        .route(
+            "/api/bot-setup-codes/{id}/revoke",
+            post(bots::revoke_setup_code),
+        )
         .route(
             "/api/workspaces/{id}/bots/{bot_id}/membership",
             axum::routing::delete(bots::remove),

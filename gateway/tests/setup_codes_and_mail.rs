@@ -105,6 +105,54 @@ async fn a_setup_code_is_claimed_once_for_a_working_token() {
         .await
         .expect_error(400, "no code");
 
+    // Codes are objects: listed (never with the code), claimed ones say when,
+    // a pending one can be withdrawn.
+    let codes_path = format!("/api/workspaces/{ws}/bots/{bot_id}/setup-codes");
+    let listed = api
+        .get(&codes_path, Some(&owner))
+        .await
+        .expect(200, "list codes");
+    let first = &listed["setup_codes"][0];
+    assert_eq!(first["id"], code["id"]);
+    assert!(first["claimed_at"].is_string(), "{first}");
+    assert!(first.get("code").is_none(), "the code is shown only once");
+    let pending = api
+        .post(&codes_path, Some(&owner), json!({}))
+        .await
+        .expect(201, "a second code")["setup_code"]
+        .clone();
+    let pending_id = pending["id"].as_str().unwrap();
+    api.post(
+        &format!(
+            "/api/bot-setup-codes/{}/revoke",
+            code["id"].as_str().unwrap()
+        ),
+        Some(&owner),
+        json!({}),
+    )
+    .await
+    .expect_error(409, "a claimed code cannot be withdrawn");
+    api.post(
+        &format!("/api/bot-setup-codes/{pending_id}/revoke"),
+        Some(&owner),
+        json!({}),
+    )
+    .await
+    .expect(200, "withdraw");
+    api.post(
+        "/api/bot-setup-codes/claim",
+        None,
+        json!({ "code": pending["code"] }),
+    )
+    .await
+    .expect_error(404, "a withdrawn code");
+    let listed = api
+        .get(&codes_path, Some(&owner))
+        .await
+        .expect(200, "list again");
+    assert_eq!(listed["setup_codes"].as_array().unwrap().len(), 2);
+    assert!(listed["setup_codes"][0].get("claimed_at").is_none());
+
     // Claiming minted an audited token that names the code.
     let log = api
         .get(&format!("/api/workspaces/{ws}/audit-log"), Some(&owner))
@@ -137,6 +185,9 @@ async fn setup_codes_follow_the_minting_rules_and_expire() {
     api.post(&path, Some(&bot_token), json!({}))
         .await
         .expect_error(403, "a bot token");
+    api.get(&path, Some(&ana_session))
+        .await
+        .expect_error(403, "a member lists a service bot's codes");
     api.post(&path, None, json!({}))
         .await
         .expect_error(401, "no credentials");

@@ -594,7 +594,12 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     api.get("/api/me", Some(&secret))
         .await
         .expect_error(401, "revoked in the UI");
-    wait_for_text(&client, "article.bot-entry", "revoked").await;
+    wait_for_text(
+        &client,
+        "article.bot-entry",
+        "revoked just now by Owner of webapp",
+    )
+    .await;
 
     // Rotating keeps the old token for the grace period and shows the new one once.
     let helper = wait_for_text(&client, "article.bot-entry", "Owner's Helper").await;
@@ -870,6 +875,9 @@ async fn agent_turns_fold_unread_is_marked_and_setup_codes_are_ready_to_run() {
     click(&client, "#copied").await;
     click(&client, "#secret-done").await;
     wait_gone(&client, "#new-secret").await;
+
+    // The code is listed as an object: claimed, and when.
+    wait_for_text(&client, ".setup-codes li", "claimed just now").await;
 
     // Your own profile.
     let name = wait_for(&client, "#my-name").await;

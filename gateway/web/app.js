@@ -992,11 +992,14 @@ async function openSettings() {
   // displayed, or just before).
   const shown = document.querySelector("#notice .secret-box");
   const notice = shown ? document.getElementById("notice") : el("div", { id: "notice", role: "status" });
-  const sections = [notice, botsSection(bots.bots, notice), createBotForm(notice, manages), membersSection(members.members, notice, manages)];
+  const audit = manages ? (await api("GET", `/api/workspaces/${state.workspace.id}/audit-log?limit=200`)).audit_log_entries : [];
+  // Who revoked each token, from the audit log (owners and moderators see it).
+  const revokedBy = new Map(audit.filter((e) => e.action === "bot_token.revoked").map((e) => [e.target_id, e.actor_user_id]));
+  const sections = [notice, botsSection(bots.bots, notice, revokedBy), createBotForm(notice, manages), membersSection(members.members, notice, manages)];
   if (manages) sections.unshift(workspaceSection(notice));
   sections.unshift(accountSection(notice));
   state.settingsOpen = true;
-  if (manages) sections.push(await auditSection());
+  if (manages) sections.push(auditSection(audit));
   settingsPane(...sections);
 }
 
@@ -1086,7 +1089,54 @@ function ownerLabel(bot) {
   return `Bot of ${owner ? owner.display_name : "a former member"}`;
 }
 
-function botsSection(entries, notice) {
+function whoDid(id) {
+  return id ? state.members.get(id)?.user.display_name || "a former member" : "an operator";
+}
+
+function tokenState(token, revokedBy) {
+  if (!token.revoked_at) return "active";
+  if (new Date(token.revoked_at) > new Date()) return `ends ${new Date(token.revoked_at).toLocaleString()}`;
+  const by = revokedBy.has(token.id) ? ` by ${whoDid(revokedBy.get(token.id))}` : "";
+  return `revoked ${relative(token.revoked_at)}${by}`;
+}
+
+/// A bot's setup codes as objects: pending ones with their expiry (and a
+/// way to withdraw them), claimed ones with when.
+function setupCodesList(bot, notice) {
+  const list = el("ul", { class: "setup-codes", "aria-label": `Setup codes of ${bot.display_name}` });
+  api("GET", `/api/workspaces/${state.workspace.id}/bots/${bot.id}/setup-codes`)
+    .then(({ setup_codes: codes }) => {
+      list.replaceChildren(
+        ...codes.slice(0, 5).map((code) => {
+          const expired = new Date(code.expires_at) <= new Date();
+          const status = code.claimed_at
+            ? `claimed ${relative(code.claimed_at)}`
+            : expired
+              ? "expired"
+              : `pending, expires ${new Date(code.expires_at).toLocaleTimeString()}`;
+          return el(
+            "li",
+            { "data-setup-code": code.id },
+            `Setup code for "${code.token_name}" (${code.scopes.length} scopes): ${status}`,
+            !code.claimed_at && !expired
+              ? el("button", { class: "withdraw", onclick: async () => {
+                  try {
+                    await api("POST", `/api/bot-setup-codes/${code.id}/revoke`, {});
+                    await openSettings();
+                  } catch (error) {
+                    failed(notice, error);
+                  }
+                } }, "Withdraw")
+              : null,
+          );
+        }),
+      );
+    })
+    .catch(() => {});
+  return list;
+}
+
+function botsSection(entries, notice, revokedBy) {
   const rows = entries.map(({ bot, tokens }) =>
     el(
       "article",
@@ -1107,7 +1157,7 @@ function botsSection(entries, notice) {
               el("td", { class: "scopes" }, token.scopes.join(" ")),
               el("td", {}, new Date(token.created_at).toLocaleString()),
               el("td", { title: token.last_used_at || "" }, token.last_used_at ? relative(token.last_used_at) : "never"),
-              el("td", {}, token.revoked_at ? (new Date(token.revoked_at) > new Date() ? `ends ${new Date(token.revoked_at).toLocaleString()}` : "revoked") : "active"),
+              el("td", {}, tokenState(token, revokedBy)),
               el(
                 "td",
                 {},
@@ -1123,6 +1173,7 @@ function botsSection(entries, notice) {
           ),
         ),
       ),
+      setupCodesList(bot, notice),
       el("button", { class: "mint", onclick: () => mintToken(bot, notice) }, "Mint a token"),
       " ",
       el("button", { class: "setup-code", onclick: () => makeSetupCode(bot, notice) }, "Create a setup code"),
@@ -1313,14 +1364,12 @@ function membersSection(members, notice, manages) {
   );
 }
 
-async function auditSection() {
-  const { audit_log_entries: entries } = await api("GET", `/api/workspaces/${state.workspace.id}/audit-log?limit=50`);
-  const who = (id) => (id ? state.members.get(id)?.user.display_name || "a former member" : "an operator");
+function auditSection(entries) {
   return el(
     "section",
     { "aria-labelledby": "audit-title" },
     el("h2", { id: "audit-title" }, "Audit log"),
-    el("ul", { class: "audit" }, entries.map((e) => el("li", {}, new Date(e.created_at).toLocaleString(), ": ", who(e.actor_user_id), " ", e.action))),
+    el("ul", { class: "audit" }, entries.slice(0, 50).map((e) => el("li", {}, new Date(e.created_at).toLocaleString(), ": ", whoDid(e.actor_user_id), " ", e.action))),
   );
 }
 

@@ -501,18 +501,8 @@ pub async fn create_setup_code(
         .await?
         .into_inner();
     let code = crate::render::require(created.setup_code, "setup code")?;
-    let mut setup_code = json!({
-        "id": code.id,
-        "bot_user_id": code.bot_user_id,
-        "workspace_id": code.workspace_id,
-        "token_name": code.token_name,
-        "scopes": code.scopes,
-        "defaults": defaults_object(&code.defaults_json),
-        "created_by": code.created_by,
-        "created_at": code.created_at,
-        "expires_at": code.expires_at,
-        "code": created.code,
-    });
+    let mut setup_code = setup_code_json(code);
+    setup_code["code"] = json!(created.code);
     if let Some(url) = &state.public_url {
         setup_code["api_base_url"] = json!(url);
     }
@@ -562,6 +552,75 @@ pub async fn claim_setup_code(
         answer["api_base_url"] = json!(url);
     }
     Ok(Json(answer))
+}
+
+/// `SetupCode` of API.md §10, without the code (shown only when minted).
+fn setup_code_json(code: pb::SetupCode) -> Value {
+    let mut value = json!({
+        "id": code.id,
+        "bot_user_id": code.bot_user_id,
+        "workspace_id": code.workspace_id,
+        "token_name": code.token_name,
+        "scopes": code.scopes,
+        "defaults": defaults_object(&code.defaults_json),
+        "created_at": code.created_at,
+        "expires_at": code.expires_at,
+    });
+    if let Some(by) = code.created_by {
+        value["created_by"] = json!(by);
+    }
+    if let Some(at) = code.claimed_at {
+        value["claimed_at"] = json!(at);
+    }
+    value
+}
+
+/// `GET /api/workspaces/{id}/bots/{bot_id}/setup-codes` → `{setup_codes}`:
+/// the bot's recent codes, newest first, with when each was claimed.
+pub async fn list_setup_codes(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path((workspace, bot_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let list = state
+        .identity
+        .clone()
+        .list_setup_codes(state.signed(
+            &principal,
+            pb::ListSetupCodesRequest {
+                workspace,
+                bot_user_id: bot_id,
+                actor_user_id: Some(principal.user.id.clone()),
+            },
+        ))
+        .await?
+        .into_inner();
+    let codes: Vec<Value> = list.setup_codes.into_iter().map(setup_code_json).collect();
+    Ok(Json(json!({ "setup_codes": codes })))
+}
+
+/// `POST /api/bot-setup-codes/{id}/revoke` → `{setup_code}`: withdraws an
+/// unclaimed code.
+pub async fn revoke_setup_code(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(code_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.require_session()?;
+    let code = state
+        .identity
+        .clone()
+        .revoke_setup_code(state.signed(
+            &principal,
+            pb::RevokeSetupCodeRequest {
+                setup_code_id: code_id,
+                actor_user_id: Some(principal.user.id.clone()),
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(json!({ "setup_code": setup_code_json(code) })))
 }
 
 fn defaults_object(stored: &str) -> Value {

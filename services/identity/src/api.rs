@@ -715,18 +715,38 @@ impl IdentityService for IdentityApi {
         tracing::info!(bot = %row.bot_user_id, setup_code = %row.id, "minted bot setup code");
         Ok(Response::new(pb::CreateSetupCodeResponse {
             code: clickclack_common::token::display_setup_code(&code),
-            setup_code: Some(pb::SetupCode {
-                id: row.id,
-                bot_user_id: row.bot_user_id,
-                workspace_id: row.workspace_id,
-                token_name: row.token_name,
-                scopes: row.scopes,
-                defaults_json: row.defaults.to_string(),
-                created_by: row.created_by,
-                created_at: rfc3339(&row.created_at),
-                expires_at: rfc3339(&row.expires_at),
-            }),
+            setup_code: Some(setup_code_pb(row)),
         }))
+    }
+
+    async fn list_setup_codes(
+        &self,
+        request: Request<pb::ListSetupCodesRequest>,
+    ) -> Reply<pb::SetupCodeList> {
+        let actor = acting(&request, request.get_ref().actor_user_id.clone())?
+            .user_id()
+            .map(str::to_owned);
+        let req = request.into_inner();
+        let rows = self
+            .with_conn(move |conn| setup_codes::list(conn, &req.workspace, &req.bot_user_id, actor))
+            .await?;
+        Ok(Response::new(pb::SetupCodeList {
+            setup_codes: rows.into_iter().map(setup_code_pb).collect(),
+        }))
+    }
+
+    async fn revoke_setup_code(
+        &self,
+        request: Request<pb::RevokeSetupCodeRequest>,
+    ) -> Reply<pb::SetupCode> {
+        let actor = acting(&request, request.get_ref().actor_user_id.clone())?
+            .user_id()
+            .map(str::to_owned);
+        let id = request.into_inner().setup_code_id;
+        let row = self
+            .with_conn(move |conn| setup_codes::revoke(conn, &id, actor))
+            .await?;
+        Ok(Response::new(setup_code_pb(row)))
     }
 
     async fn claim_setup_code(
@@ -828,6 +848,21 @@ fn token_pb(token: BotTokenRow, owner_user_id: Option<String>) -> pb::BotToken {
         last_used_at: token.last_used_at.as_ref().map(rfc3339),
         revoked_at: token.revoked_at.as_ref().map(rfc3339),
         replaces_token_id: token.replaces_token_id,
+    }
+}
+
+fn setup_code_pb(row: crate::store::setup_codes::SetupCodeRow) -> pb::SetupCode {
+    pb::SetupCode {
+        id: row.id,
+        bot_user_id: row.bot_user_id,
+        workspace_id: row.workspace_id,
+        token_name: row.token_name,
+        scopes: row.scopes,
+        defaults_json: row.defaults.to_string(),
+        created_by: row.created_by,
+        created_at: rfc3339(&row.created_at),
+        expires_at: rfc3339(&row.expires_at),
+        claimed_at: row.claimed_at.as_ref().map(rfc3339),
     }
 }
 

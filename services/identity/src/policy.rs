@@ -22,9 +22,8 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         // Bot management: a signed-in human (the domain checks their role
         // and ownership) or an operator.
         "CreateBot" | "ListBots" | "CreateBotToken" | "ListBotTokens" | "RevokeBotToken"
-        | "RotateBotToken" | "RemoveBot" | "ListOwnedBots" | "ListAudit" | "CreateSetupCode" => {
-            &[Principal, Operator]
-        }
+        | "RotateBotToken" | "RemoveBot" | "ListOwnedBots" | "ListAudit" | "CreateSetupCode"
+        | "ListSetupCodes" | "RevokeSetupCode" => &[Principal, Operator],
         // A signed-in human's own account and workspaces (the domain checks
         // roles; `human()` refuses bots).
         "UpdateProfile" | "DeleteWorkspace" | "TransferOwnership" | "CreateInvite"

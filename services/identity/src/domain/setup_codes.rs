@@ -79,6 +79,50 @@ pub fn create(conn: &mut PgConnection, new: NewSetupCode) -> Result<(SetupCodeRo
     })
 }
 
+/// A bot's recent codes (never the codes themselves), for whoever may mint
+/// its tokens.
+pub fn list(
+    conn: &mut PgConnection,
+    workspace: &str,
+    bot_user_id: &str,
+    actor: Option<String>,
+) -> Result<Vec<SetupCodeRow>> {
+    let actor = Actor::from_optional(bots::non_empty(actor));
+    let target = bots::minting_target(conn, workspace, bot_user_id, &actor)?;
+    Ok(setup_codes::recent_for_bot(conn, &target.bot.id)?)
+}
+
+/// Withdraws a code before anyone claims it.
+pub fn revoke(conn: &mut PgConnection, id: &str, actor: Option<String>) -> Result<SetupCodeRow> {
+    let actor = Actor::from_optional(bots::non_empty(actor));
+    conn.transaction(|conn| {
+        let code = setup_codes::find(conn, id)?
+            .ok_or_else(|| IdentityError::NotFound(format!("setup code {id} not found")))?;
+        bots::minting_target(conn, &code.workspace_id, &code.bot_user_id, &actor)
+            .map_err(|_| IdentityError::NotFound(format!("setup code {id} not found")))?;
+        if code.claimed_at.is_some() {
+            return Err(IdentityError::Conflict(
+                "this setup code was already claimed".into(),
+            ));
+        }
+        let now = Utc::now();
+        let row = if code.expires_at > now {
+            setup_codes::expire(conn, &code.id, now)?
+        } else {
+            code
+        };
+        super::audit::record(
+            conn,
+            &row.workspace_id,
+            &actor,
+            "bot_setup_code.revoked",
+            &row.id,
+            json!({ "bot_user_id": row.bot_user_id }),
+        )?;
+        Ok(row)
+    })
+}
+
 /// Trades a code for a new token. Unknown, expired and used codes are all
 /// "not found", so a caller learns nothing about which it was.
 pub fn claim(conn: &mut PgConnection, typed: &str) -> Result<Claimed> {

@@ -60,3 +60,32 @@ pub fn mark_claimed(
         .execute(conn)
         .map(drop)
 }
+
+/// A bot's most recent codes, newest first.
+pub fn recent_for_bot(
+    conn: &mut PgConnection,
+    bot_user_id: &str,
+) -> QueryResult<Vec<SetupCodeRow>> {
+    bot_setup_codes::table
+        .filter(bot_setup_codes::bot_user_id.eq(bot_user_id))
+        .order(bot_setup_codes::created_at.desc())
+        .limit(20)
+        .select(SetupCodeRow::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<SetupCodeRow>> {
+    bot_setup_codes::table
+        .find(id)
+        .select(SetupCodeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Ends an unclaimed code now (it can no longer be claimed).
+pub fn expire(conn: &mut PgConnection, id: &str, at: DateTime<Utc>) -> QueryResult<SetupCodeRow> {
+    diesel::update(bot_setup_codes::table.find(id))
+        .set(bot_setup_codes::expires_at.eq(at))
+        .returning(SetupCodeRow::as_returning())
+        .get_result(conn)
+}
