@@ -725,7 +725,15 @@ async fn the_app_fits_a_380_pixel_phone() {
         .unwrap();
     assert_eq!(unnamed, json!([]), "unlabelled controls");
 
-    // Found a workspace from the sidebar; it opens on its #general.
+    // On a phone the sidebar is a drawer; found a workspace from it.
+    assert!(
+        !wait_for(&client, ".sidebar")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    click(&client, "#menu-toggle").await;
     click(&client, "#new-workspace").await;
     wait_for(&client, "#new-workspace-name")
         .await
@@ -733,13 +741,23 @@ async fn the_app_fits_a_380_pixel_phone() {
         .await
         .unwrap();
     click(&client, "dialog button[type=submit]").await;
-    wait_for_text(
-        &client,
-        "#workspace-switcher option[selected]",
-        "Pocket Lab",
-    )
-    .await;
+    // (The switcher sits in the closed drawer, so ask the page, not the eye.)
     wait_for_text(&client, "#title", "# general").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let chosen = client
+            .execute(
+                "return document.querySelector('#workspace-switcher').selectedOptions[0].textContent",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if chosen == json!("Pocket Lab") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still on {chosen}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     client.close().await.unwrap();
 }
 
@@ -788,6 +806,19 @@ async fn agent_turns_fold_unread_is_marked_and_setup_codes_are_ready_to_run() {
     let turn = wait_for_text(&client, "details.agent-turn summary", "2 steps").await;
     assert!(turn.text().await.unwrap().starts_with("Bot agent"));
     wait_for_text(&client, "#timeline article.message", "found it").await;
+    wait_for_text(&client, "#unread-bar", "3 new messages").await;
+    click(&client, "#mark-read").await;
+    wait_gone(&client, ".new-divider").await;
+
+    // An agent's progress shows by the composer.
+    api.post(
+        "/api/realtime/ephemeral",
+        Some(&agent),
+        json!({ "workspace_id": ws, "channel_id": boot.general.id, "type": "agent.progress", "payload": { "status": "reading logs" } }),
+    )
+    .await
+    .expect(202, "progress");
+    wait_for_text(&client, "#typing", "Bot agent is responding…: reading logs").await;
 
     // `/` offers the bots' commands, `@` the members (bots marked).
     api.put(
@@ -828,19 +859,31 @@ async fn agent_turns_fold_unread_is_marked_and_setup_codes_are_ready_to_run() {
     composer.send_keys("\u{E007}").await.unwrap();
     wait_for_text(&client, "#timeline article.message", "thanks @agent").await;
     wait_for_text(&client, "#timeline blockquote.quoted", "found it: a typo").await;
-    let stored = api
-        .get(
-            &format!("/api/channels/{}/messages", boot.general.id),
-            Some(&agent),
-        )
-        .await
-        .expect(200, "list");
-    let last = stored["messages"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    // The post is stored with its quote (poll: the page shows it pending first).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let last = loop {
+        let stored = api
+            .get(
+                &format!("/api/channels/{}/messages", boot.general.id),
+                Some(&agent),
+            )
+            .await
+            .expect(200, "list");
+        let last = stored["messages"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        if last["body"] != "found it: a typo in the config" {
+            break last;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the quoting post never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(last["body"], "thanks @agent ");
     assert_eq!(
         last["quoted_body_snapshot"],
@@ -878,6 +921,35 @@ async fn agent_turns_fold_unread_is_marked_and_setup_codes_are_ready_to_run() {
 
     // The code is listed as an object: claimed, and when.
     wait_for_text(&client, ".setup-codes li", "claimed just now").await;
+
+    // Members can be found by name and role.
+    wait_for(&client, "#member-filter")
+        .await
+        .send_keys("Bot agent")
+        .await
+        .unwrap();
+    let visible = client
+        .execute(
+            "return [...document.querySelectorAll('table.members tbody tr')].filter(r => !r.hidden).map(r => r.dataset.role)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(visible, json!(["bot"]));
+
+    // Appearance: dark on request, whatever the system says.
+    client
+        .find(Locator::Css("#theme option[value=dark]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let theme = client
+        .execute("return document.documentElement.dataset.theme", vec![])
+        .await
+        .unwrap();
+    assert_eq!(theme, json!("dark"));
 
     // Your own profile.
     let name = wait_for(&client, "#my-name").await;

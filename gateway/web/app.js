@@ -301,7 +301,8 @@ function renderShell() {
       el(
         "section",
         { class: "conversation" },
-        el("header", {}, el("h1", { id: "title" }, ""), searchBox),
+        el("header", {}, el("button", { id: "menu-toggle", "aria-label": "Show channels", onclick: () => document.querySelector(".shell").classList.toggle("drawer-open") }, "☰"), el("h1", { id: "title" }, ""), searchBox),
+        el("div", { id: "unread-bar", class: "unread-bar", hidden: true }),
         timeline,
         el(
           "div",
@@ -320,6 +321,7 @@ function renderShell() {
 
 async function openChannel(channel) {
   state.settingsOpen = false;
+  document.querySelector(".shell")?.classList.remove("drawer-open");
   state.target = { kind: "channel", id: channel.id, name: `# ${channel.display_title || channel.name}`, lastReadSeq: channel.last_read_seq };
   const page = await api("GET", `/api/channels/${channel.id}/messages?limit=50`);
   state.target.newestAtOpen = page.newest_seq;
@@ -332,6 +334,7 @@ async function openChannel(channel) {
 }
 
 async function openDm(conversation) {
+  document.querySelector(".shell")?.classList.remove("drawer-open");
   const names = conversation.members.filter((m) => m.id !== state.me.id).map((m) => m.display_name).join(", ");
   state.target = { kind: "dm", id: conversation.id, name: names };
   const page = await api("GET", `/api/dms/${conversation.id}/messages?limit=50`);
@@ -404,7 +407,9 @@ function renderTimeline(toBottom) {
     if (!unreadMarked && isUnread(message)) {
       unreadMarked = true;
       const unread = state.messages.filter(isUnread).length;
-      nodes.push(el("div", { class: "new-divider", role: "separator" }, `New: ${unread} new message${unread === 1 ? "" : "s"}`));
+      const divider = el("div", { class: "new-divider", role: "separator" }, `New: ${unread} new message${unread === 1 ? "" : "s"}`);
+      nodes.push(divider);
+      state.unreadBar = { divider, unread };
     }
     const day = message.created_at ? new Date(message.created_at).toDateString() : lastDay;
     if (day && day !== lastDay) {
@@ -422,6 +427,19 @@ function renderTimeline(toBottom) {
   }
   timeline.replaceChildren(...nodes);
   if (toBottom) timeline.scrollTop = timeline.scrollHeight;
+  const bar = document.getElementById("unread-bar");
+  if (bar) {
+    const pending = unreadMarked && state.unreadBar;
+    bar.hidden = !pending;
+    if (pending) {
+      bar.replaceChildren(
+        `${state.unreadBar.unread} new message${state.unreadBar.unread === 1 ? "" : "s"} `,
+        el("button", { onclick: () => state.unreadBar.divider.scrollIntoView({ block: "start" }) }, "Jump"),
+        " ",
+        el("button", { id: "mark-read", onclick: () => { state.target.lastReadSeq = state.target.newestAtOpen; state.unreadBar = null; renderTimeline(false); } }, "Mark read"),
+      );
+    }
+  }
 }
 
 function renderMessage(message, inThread = false) {
@@ -448,14 +466,16 @@ function renderMessage(message, inThread = false) {
       "div",
       { class: "actions" },
       real && !inThread && !message.parent_message_id
-        ? el("button", { class: "open-thread", onclick: () => openThread(message) }, replies ? `${replies} ${replies === 1 ? "reply" : "replies"}` : "Reply in thread")
+        ? el("button", { class: "open-thread", onclick: () => openThread(message) }, replies ? `${replies} ${replies === 1 ? "reply" : "replies"}${message.thread_state.last_reply_at ? ` · ${relative(message.thread_state.last_reply_at)}` : ""}` : "Reply in thread")
         : null,
       real && !inThread && !message.deleted_at ? el("button", { class: "quote-action", onclick: () => setQuote(message) }, "Quote") : null,
       real && !message.deleted_at ? el("button", { class: "copy", onclick: () => navigator.clipboard?.writeText(message.body) }, "Copy text") : null,
       mine ? el("button", { class: "edit", onclick: () => editMessage(message) }, "Edit") : null,
       mine ? el("button", { class: "delete", onclick: () => deleteMessage(message) }, "Delete") : null,
     ),
-    message.failed ? el("button", { onclick: () => retry(message) }, "Couldn't send: retry") : null,
+    message.failed
+      ? el("span", { class: "failed-actions" }, "Couldn't send. ", el("button", { class: "retry", onclick: () => retry(message) }, "Retry"), " ", el("button", { class: "discard", onclick: () => { state.messages.splice(state.messages.indexOf(message), 1); rerender(); } }, "Discard"))
+      : null,
   );
 }
 
@@ -772,7 +792,11 @@ async function search(query) {
 
 function showProfile(user) {
   document.querySelector(".profile")?.remove();
-  const lines = [el("h2", {}, user.display_name, user.kind === "bot" ? el("span", { class: "badge" }, "BOT") : null), el("p", {}, `@${user.handle}`)];
+  const lines = [
+    user.avatar_url ? el("img", { class: "avatar", src: user.avatar_url, alt: "" }) : null,
+    el("h2", {}, user.display_name, user.kind === "bot" ? el("span", { class: "badge" }, "BOT") : null),
+    el("p", {}, `@${user.handle}`),
+  ].filter(Boolean);
   if (user.kind === "bot") {
     if (user.owner_user_id) {
       const owner = state.members.get(user.owner_user_id)?.user;
@@ -899,14 +923,29 @@ function alertError(error) {
 
 let lastTyping = 0;
 function announceTyping() {
-  if (!state.target || state.target.kind !== "channel" || Date.now() - lastTyping < 3000) return;
+  if (!state.target || Date.now() - lastTyping < 3000) return;
   lastTyping = Date.now();
-  api("POST", "/api/realtime/ephemeral", { workspace_id: state.workspace.id, channel_id: state.target.id, type: "typing.started" }).catch(() => {});
+  const where = state.target.kind === "channel" ? { channel_id: state.target.id } : { direct_conversation_id: state.target.id };
+  api("POST", "/api/realtime/ephemeral", { workspace_id: state.workspace.id, type: "typing.started", ...where }).catch(() => {});
+}
+
+let progressTimer = null;
+/// `agent.progress`: a short-lived status line by the composer.
+function showProgress(event) {
+  const here = state.target && (event.channel_id === state.target.id || event.payload.direct_conversation_id === state.target.id);
+  const line = document.getElementById("typing");
+  if (!here || !line) return;
+  const who = state.members.get(event.payload.user_id)?.user.display_name || "Agent";
+  const status = typeof event.payload.status === "string" ? `: ${event.payload.status}` : "";
+  line.textContent = `${who} is responding…${status}`;
+  clearTimeout(progressTimer);
+  progressTimer = setTimeout(() => (line.textContent = ""), 8000);
 }
 
 let typingTimer = null;
 function showTyping(event) {
-  if (!state.target || event.payload.channel_id !== state.target.id || event.payload.user_id === state.me.id) return;
+  const target = event.payload.channel_id || event.payload.direct_conversation_id;
+  if (!state.target || target !== state.target.id || event.payload.user_id === state.me.id) return;
   const who = state.members.get(event.payload.user_id)?.user.display_name || "Someone";
   const line = document.getElementById("typing");
   if (!line) return;
@@ -921,6 +960,7 @@ async function handleEvent(event) {
     localStorage.setItem(cursorKey(event.workspace_id), event.cursor);
   }
   if (event.type === "typing.started") return showTyping(event);
+  if (event.type === "agent.progress") return showProgress(event);
   if (event.type === "bot_command.updated") state.commands = null;
   // Settings follow bot and member changes as they happen.
   const busy = document.querySelector(".secret-box, dialog[open]");
@@ -1003,7 +1043,17 @@ async function openSettings() {
   settingsPane(...sections);
 }
 
+function applyTheme(theme) {
+  if (theme === "system") document.documentElement.removeAttribute("data-theme");
+  else document.documentElement.dataset.theme = theme;
+}
+
 function accountSection(notice) {
+  const theme = el(
+    "select",
+    { id: "theme", "aria-label": "Appearance", onchange: (event) => { localStorage.setItem("clickclack.theme", event.target.value); applyTheme(event.target.value); } },
+    ["system", "light", "dark"].map((t) => el("option", { value: t, selected: (localStorage.getItem("clickclack.theme") || "system") === t }, t === "system" ? "Follow the system" : t === "light" ? "Light" : "Dark")),
+  );
   const name = el("input", { id: "my-name", value: state.me.display_name, required: true });
   const handle = el("input", { id: "my-handle", value: state.me.handle, required: true });
   return el(
@@ -1028,6 +1078,7 @@ function accountSection(notice) {
       handle,
       el("button", { type: "submit" }, "Save profile"),
     ),
+    el("p", {}, el("label", { for: "theme" }, "Appearance "), theme),
   );
 }
 
@@ -1334,6 +1385,14 @@ function createBotForm(notice, manages) {
   return el("section", { "aria-labelledby": "create-bot-title" }, el("h2", { id: "create-bot-title" }, "Create a bot"), form);
 }
 
+function filterMembers() {
+  const text = document.getElementById("member-filter").value.trim().toLowerCase();
+  const role = document.getElementById("role-filter").value;
+  document.querySelectorAll("table.members tbody tr").forEach((row) => {
+    row.hidden = !(row.dataset.name.includes(text) && (role === "all" || row.dataset.role === role));
+  });
+}
+
 function membersSection(members, notice, manages) {
   const invite = el(
     "button",
@@ -1354,11 +1413,14 @@ function membersSection(members, notice, manages) {
     "section",
     { "aria-labelledby": "members-title" },
     el("h2", { id: "members-title" }, "Members"),
+    el("input", { type: "search", id: "member-filter", "aria-label": "Find a member", placeholder: "Find a member", oninput: filterMembers }),
+    " ",
+    el("select", { id: "role-filter", "aria-label": "Role", onchange: filterMembers }, ["all", "owner", "moderator", "member", "guest", "bot"].map((r) => el("option", { value: r }, r === "all" ? "Every role" : r))),
     el(
       "table",
       { class: "members" },
       el("thead", {}, el("tr", {}, ["Name", "Kind", "Role"].map((h) => el("th", { scope: "col" }, h)))),
-      el("tbody", {}, members.map((m) => el("tr", {}, el("td", {}, m.user.display_name, " ", el("span", { class: "scopes" }, `@${m.user.handle}`)), el("td", {}, m.user.kind), el("td", {}, m.role)))),
+      el("tbody", {}, members.map((m) => el("tr", { "data-name": `${m.user.display_name} ${m.user.handle}`.toLowerCase(), "data-role": m.role }, el("td", {}, m.user.display_name, m.user.kind === "bot" ? el("span", { class: "badge" }, "BOT") : null, " ", el("span", { class: "scopes" }, `@${m.user.handle}`)), el("td", {}, m.user.kind), el("td", {}, m.role)))),
     ),
     manages ? invite : null,
   );
@@ -1404,4 +1466,5 @@ async function start() {
   await openWorkspace(state.workspaces[0]);
 }
 
+applyTheme(localStorage.getItem("clickclack.theme") || "system");
 start();
