@@ -77,20 +77,14 @@ async fn events(socket: &mut Socket, count: usize, wait: Duration) -> Vec<Value>
 }
 
 async fn post(stack: &TestStack, token: &str, path: &str, body: Value) -> Value {
-    let response = stack
-        .http
-        .post(format!("{}{path}", stack.http_url))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let answer = stack.api().post(path, Some(token), body).await;
     assert!(
-        response.status().is_success(),
-        "{path}: {}",
-        response.status()
+        (200..300).contains(&answer.status),
+        "{path}: {} {}",
+        answer.status,
+        answer.body
     );
-    response.json().await.unwrap()
+    answer.body
 }
 
 async fn say(stack: &TestStack, token: &str, channel: &str, text: &str) -> Value {

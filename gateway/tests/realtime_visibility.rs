@@ -36,17 +36,11 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = stack
-        .http
-        .request(method, format!("{}{path}", stack.http_url))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("HTTP request");
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
+    let answer = stack
+        .api()
+        .call(method, path, Some(token), body.as_ref())
+        .await;
+    (answer.status, answer.body)
 }
 
 async fn post_ok(stack: &TestStack, path: &str, token: &str, body: Value) -> Value {
