@@ -122,6 +122,33 @@ async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("no {css}: {e}"))
 }
 
+/// Waits until `script` returns `expected` (10 s at most).
+async fn wait_for_js(client: &Client, script: &str, expected: serde_json::Value) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = client.execute(script, vec![]).await.unwrap();
+        if got == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{script} gave {got}, not {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Clicks the element `css` finds inside `scope`.
+async fn click_in(scope: &fantoccini::elements::Element, css: &str) {
+    scope
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} here: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
 /// Waits until nothing matches `css` (10 s at most).
 async fn wait_gone(client: &Client, css: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -300,13 +327,7 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     );
 
     // Profile cards: whose bot it is, by name; or a service bot.
-    from_owned
-        .find(Locator::Css("button.author"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&from_owned, "button.author").await;
     wait_for_text(&client, ".profile .owned-by", "Bot of Owner of webapp").await;
     let card = client.find(Locator::Css(".profile")).await.unwrap();
     assert!(!card.text().await.unwrap().contains("usr_"), "no raw ids");
@@ -316,13 +337,7 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         std::fs::create_dir_all(&docs).unwrap();
         std::fs::write(docs.join("chat.png"), png).unwrap();
     }
-    from_bot
-        .find(Locator::Css("button.author"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&from_bot, "button.author").await;
     wait_for_text(&client, ".profile .owned-by", "Service bot").await;
     save_screenshot(&client, "chat").await;
     click(&client, ".profile button:last-child").await;
@@ -334,12 +349,7 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         "hello from the browser",
     )
     .await;
-    root.find(Locator::Css(".open-thread"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&root, ".open-thread").await;
     wait_for(&client, ".thread-pane #thread-composer")
         .await
         .send_keys("a reply in the thread\u{E007}")
@@ -371,12 +381,7 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         "hello from the browser",
     )
     .await;
-    root.find(Locator::Css(".add-reaction"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&root, ".add-reaction").await;
     let pressed = wait_for_text(&client, "#timeline .reaction", "👍 1").await;
     assert_eq!(
         pressed.attr("aria-pressed").await.unwrap().as_deref(),
@@ -408,31 +413,13 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
             .unwrap_or_default()
             .starts_with("clickclack-dot")
     );
-    let loaded = client
-        .execute(
-            "return document.querySelector('img.preview').naturalWidth",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let mut width = loaded.as_i64().unwrap_or(0);
-    while width == 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        width = client
-            .execute(
-                "return document.querySelector('img.preview').naturalWidth",
-                vec![],
-            )
-            .await
-            .unwrap()
-            .as_i64()
-            .unwrap_or(0);
-    }
-    assert_eq!(
-        width, 1,
-        "the preview image loaded through the session cookie"
-    );
+    // The preview decodes through the session cookie.
+    wait_for_js(
+        &client,
+        "return document.querySelector('img.preview').naturalWidth",
+        json!(1),
+    )
+    .await;
     wait_for_text(&client, ".attachment a", "Download clickclack-dot").await;
 
     // Typing: a bot says it is typing; the line under the timeline shows it.
@@ -452,12 +439,7 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         "hello from the browser",
     )
     .await;
-    own.find(Locator::Css("button.edit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&own, "button.edit").await;
     let editor = wait_for(&client, "dialog textarea").await;
     editor.clear().await.unwrap();
     editor.send_keys("hello, edited").await.unwrap();
@@ -474,13 +456,7 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
         "Download clickclack-dot",
     )
     .await;
-    upload_message
-        .find(Locator::Css("button.delete"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&upload_message, "button.delete").await;
     click(&client, "dialog .confirm").await;
     wait_for_text(
         &client,
@@ -581,13 +557,7 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     let entry = wait_for_text(&client, "article.bot-entry", "UI Bot").await;
     let page = client.source().await.unwrap();
     assert!(!page.contains(&secret), "the token is never shown again");
-    entry
-        .find(Locator::Css("button.revoke"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&entry, "button.revoke").await;
     wait_for_text(&client, "dialog p", "refused from its next request").await;
     click(&client, "dialog .confirm").await;
     wait_for(&client, "#revoked").await;
@@ -603,13 +573,7 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
 
     // Rotating keeps the old token for the grace period and shows the new one once.
     let helper = wait_for_text(&client, "article.bot-entry", "Owner's Helper").await;
-    helper
-        .find(Locator::Css("button.rotate"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&helper, "button.rotate").await;
     let rotated = wait_for(&client, "#new-secret").await.text().await.unwrap();
     api.get("/api/me", Some(&rotated))
         .await
@@ -743,21 +707,12 @@ async fn the_app_fits_a_380_pixel_phone() {
     click(&client, "dialog button[type=submit]").await;
     // (The switcher sits in the closed drawer, so ask the page, not the eye.)
     wait_for_text(&client, "#title", "# general").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let chosen = client
-            .execute(
-                "return document.querySelector('#workspace-switcher').selectedOptions[0].textContent",
-                vec![],
-            )
-            .await
-            .unwrap();
-        if chosen == json!("Pocket Lab") {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "still on {chosen}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_js(
+        &client,
+        "return document.querySelector('#workspace-switcher').selectedOptions[0].textContent",
+        json!("Pocket Lab"),
+    )
+    .await;
     client.close().await.unwrap();
 }
 
@@ -848,13 +803,7 @@ async fn agent_turns_fold_unread_is_marked_and_setup_codes_are_ready_to_run() {
 
     // Quote the answer and send: the new message carries the quote.
     let answer = wait_for_text(&client, "#timeline article.message", "found it").await;
-    answer
-        .find(Locator::Css(".quote-action"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&answer, ".quote-action").await;
     wait_for_text(&client, "#quote-preview", "Quoting Bot agent").await;
     composer.send_keys("\u{E007}").await.unwrap();
     wait_for_text(&client, "#timeline article.message", "thanks @agent").await;
@@ -893,13 +842,7 @@ async fn agent_turns_fold_unread_is_marked_and_setup_codes_are_ready_to_run() {
     // A setup code comes as a ready command with a countdown.
     click(&client, "#open-settings").await;
     let entry = wait_for_text(&client, "article.bot-entry", "Bot agent").await;
-    entry
-        .find(Locator::Css("button.setup-code"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_in(&entry, "button.setup-code").await;
     let command = wait_for(&client, "#setup-command")
         .await
         .text()
@@ -938,13 +881,7 @@ async fn agent_turns_fold_unread_is_marked_and_setup_codes_are_ready_to_run() {
     assert_eq!(visible, json!(["bot"]));
 
     // Appearance: dark on request, whatever the system says.
-    client
-        .find(Locator::Css("#theme option[value=dark]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#theme option[value=dark]").await;
     let theme = client
         .execute("return document.documentElement.dataset.theme", vec![])
         .await

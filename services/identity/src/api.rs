@@ -443,10 +443,10 @@ impl IdentityService for IdentityApi {
         let req = request.into_inner();
         let workspace = self
             .write(move |conn| {
-                self_service::require_manager(conn, &req.workspace, &actor)?;
                 workspaces::update_workspace(
                     conn,
                     &req.workspace,
+                    &actor,
                     req.name.as_deref(),
                     req.slug.as_deref(),
                     req.icon_url.as_deref(),

@@ -96,6 +96,13 @@ pub fn derive_handle(source: &str) -> Result<String> {
     })
 }
 
+/// An absolute http(s) URL, or nothing (clears the field): what avatars and
+/// workspace icons may be, so a client rendering them cannot be handed a
+/// `javascript:` URL.
+pub fn is_http_url_or_empty(url: &str) -> bool {
+    url.is_empty() || url.starts_with("https://") || url.starts_with("http://")
+}
+
 /// Required, trimmed, at most 80 bytes.
 pub fn validate_display_name(raw: &str) -> Result<String> {
     let name = raw.trim();

@@ -36,10 +36,7 @@ pub fn update_profile(
     let display_name = display_name.map(rules::validate_display_name).transpose()?;
     let handle = handle.map(rules::normalize_handle).transpose()?;
     let avatar_url = avatar_url.map(|url| url.trim().to_owned());
-    let bad_url = |url: &String| {
-        !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://"))
-            || url.len() > 2048
-    };
+    let bad_url = |url: &String| !rules::is_http_url_or_empty(url) || url.len() > 2048;
     if avatar_url.as_ref().is_some_and(bad_url) {
         return Err(IdentityError::Invalid(
             "avatar_url must be an http(s) URL of at most 2048 bytes".into(),
@@ -87,22 +84,6 @@ pub fn found_workspace(
         super::workspaces::make_owner(conn, &workspace, &owner)?;
         Ok(workspace)
     })
-}
-
-/// Owners and moderators may rename a workspace, change its slug or icon.
-pub fn require_manager(conn: &mut PgConnection, workspace_key: &str, actor: &Actor) -> Result<()> {
-    let Actor::User(user_id) = actor else {
-        return Ok(());
-    };
-    let workspace = resolve_workspace(conn, workspace_key)?;
-    let member = require_member(conn, &workspace, user_id)?;
-    if Role::from_stored(&member.role).manages_workspace() {
-        Ok(())
-    } else {
-        Err(IdentityError::Forbidden(
-            "only workspace owners and moderators can do this".into(),
-        ))
-    }
 }
 
 fn require_owner(conn: &mut PgConnection, workspace: &WorkspaceRow, user_id: &str) -> Result<()> {
@@ -195,7 +176,12 @@ pub fn create_invite(
 ) -> Result<(invites::InviteRow, RawToken)> {
     conn.transaction(|conn| {
         let workspace = resolve_workspace(conn, key)?;
-        require_manager(conn, &workspace.id, &Actor::User(actor_id.to_owned()))?;
+        super::require_manager(
+            conn,
+            &workspace,
+            &Actor::User(actor_id.to_owned()),
+            "make invite links",
+        )?;
         let secret = RawToken::generate(INVITE_PREFIX);
         let now = Utc::now();
         let invite = invites::insert(

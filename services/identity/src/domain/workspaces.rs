@@ -1,3 +1,4 @@
+use super::audit::Actor;
 use super::{conflict_on_duplicate, rules};
 use crate::error::Result;
 use crate::store::members::{self, MemberRow};
@@ -39,14 +40,19 @@ fn new_workspace(name: &str, slug: &str) -> Result<WorkspaceRow> {
     })
 }
 
-/// Renames a workspace, changes its slug or icon; records `workspace.updated`.
+/// Renames a workspace, changes its slug or icon (owners and moderators, or
+/// an operator); records `workspace.updated`.
 pub fn update_workspace(
     conn: &mut PgConnection,
     key: &str,
+    actor: &Actor,
     name: Option<&str>,
     slug: Option<&str>,
     icon_url: Option<&str>,
 ) -> Result<WorkspaceRow> {
+    // Who may is decided before what was sent is looked at.
+    let workspace = super::resolve_workspace(conn, key)?;
+    super::require_manager(conn, &workspace, actor, "change the workspace")?;
     let name = name
         .map(|n| {
             rules::validate_display_name(n).map_err(|_| {
@@ -57,11 +63,7 @@ pub fn update_workspace(
         })
         .transpose()?;
     let slug = slug.map(rules::validate_slug).transpose()?;
-    if let Some(url) = icon_url
-        && !(url.trim().is_empty()
-            || url.trim().starts_with("https://")
-            || url.trim().starts_with("http://"))
-    {
+    if icon_url.is_some_and(|url| !rules::is_http_url_or_empty(url.trim())) {
         return Err(crate::error::IdentityError::Invalid(
             "icon_url must be an http(s) URL".into(),
         ));
@@ -72,7 +74,6 @@ pub fn update_workspace(
         ));
     }
     conn.transaction(|conn| {
-        let workspace = super::resolve_workspace(conn, key)?;
         let updated = workspaces::update(
             conn,
             &workspace.id,
