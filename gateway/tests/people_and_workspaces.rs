@@ -174,6 +174,20 @@ async fn people_edit_their_profile_and_found_workspaces() {
     api.get("/api/workspaces/the-lab", Some(&ana_session))
         .await
         .expect(200, "the new slug works");
+    api.patch(
+        &format!("/api/workspaces/{lab}"),
+        Some(&ana_session),
+        json!({ "icon_url": "javascript:alert(1)" }),
+    )
+    .await
+    .expect_error(400, "a non-http icon");
+    api.patch(
+        &format!("/api/workspaces/{lab}"),
+        Some(&ana_session),
+        json!({}),
+    )
+    .await
+    .expect_error(400, "nothing to change");
 }
 
 #[tokio::test]
@@ -276,6 +290,13 @@ async fn invites_members_transfers_and_deletes() {
     )
     .await
     .expect_error(404, "to a stranger");
+    api.post(
+        &format!("/api/workspaces/{ws}/transfer-ownership"),
+        Some(&owner),
+        json!({}),
+    )
+    .await
+    .expect_error(400, "no user_id");
     api.post(
         &format!("/api/workspaces/{ws}/transfer-ownership"),
         Some(&owner),
@@ -405,6 +426,9 @@ async fn hidden_dms_come_back_with_the_next_message() {
     api.delete(&format!("/api/dms/{dm}"), Some(&stranger))
         .await
         .expect_error(404, "not a member of the DM");
+    api.post(&format!("/api/dms/{dm}/open"), Some(&stranger), json!({}))
+        .await
+        .expect_error(404, "reopening someone else's DM");
 }
 
 #[tokio::test]

@@ -140,6 +140,13 @@ async fn a_setup_code_is_claimed_once_for_a_working_token() {
     .await
     .expect(200, "withdraw");
     api.post(
+        "/api/bot-setup-codes/bsc_unknown/revoke",
+        Some(&owner),
+        json!({}),
+    )
+    .await
+    .expect_error(404, "an unknown code");
+    api.post(
         "/api/bot-setup-codes/claim",
         None,
         json!({ "code": pending["code"] }),
