@@ -13,7 +13,7 @@
 //! itself after `--seconds` plus the settle time.
 
 use clap::Parser;
-use clickclack_bench::percentile_ms;
+use clickclack_bench::{percentile_ms, rss_kib};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -45,14 +45,6 @@ struct Args {
     settle_seconds: u64,
 }
 
-fn rss_kib(pid: Option<u32>) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.split_whitespace().next()?.parse().ok())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -61,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
         args.url.trim_end_matches('/'),
         args.channel
     );
-    let before = rss_kib(args.pid);
+    let before = args.pid.and_then(rss_kib);
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let statuses = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
     let answered = Arc::new(Mutex::new(Vec::<Duration>::new()));
@@ -104,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     let sampler = tokio::spawn(async move {
         let mut peak = None;
         while Instant::now() < deadline {
-            peak = peak.max(rss_kib(sampler_pid));
+            peak = peak.max(sampler_pid.and_then(rss_kib));
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         peak
@@ -113,9 +105,9 @@ async fn main() -> anyhow::Result<()> {
         client.await?;
     }
     peak = peak.max(sampler.await?);
-    let end_of_burst = rss_kib(args.pid);
+    let end_of_burst = args.pid.and_then(rss_kib);
     tokio::time::sleep(Duration::from_secs(args.settle_seconds)).await;
-    let after = rss_kib(args.pid);
+    let after = args.pid.and_then(rss_kib);
 
     let mut latencies = answered.lock().unwrap().clone();
     latencies.sort();
