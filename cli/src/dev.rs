@@ -42,6 +42,8 @@ pub struct DevArgs {
     #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = DEV_INTERNAL_KEY, hide_default_value = true)]
     internal_key: String,
     #[command(flatten)]
+    db_pools: clickclack_stack::DbPools,
+    #[command(flatten)]
     limits: clickclack_gateway::limits::LimitsConfig,
     #[command(flatten)]
     mail: clickclack_gateway::mail::MailConfig,
@@ -65,7 +67,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             internal_key: args.internal_key.clone(),
             operator_key: args.operator_key.clone(),
             auth_cache_ms: 30_000,
-            db_pool_size: 16,
+            db_pools: args.db_pools,
             limits: args.limits.clone(),
             // A developer without SMTP gets sign-in links on this machine.
             mail: clickclack_gateway::mail::MailConfig {

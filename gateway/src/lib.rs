@@ -10,6 +10,7 @@ pub mod early_errors;
 pub mod error;
 pub mod input;
 pub mod limits;
+pub mod live;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;
@@ -149,6 +150,7 @@ pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
         limits: config.limits.clone(),
         public_url: config.mail.public_url(),
         mailer: Arc::new(mail::Mailer::from_config(&config.mail)?),
+        live: live::LiveFeed::new(),
     })
 }
 
@@ -323,6 +325,12 @@ pub async fn serve(
     let state = build_state(config)?;
     let background = CancellationToken::new();
     auth_cache::watch_auth_changes(state.clone(), background.clone());
+    live::follow(
+        state.live.clone(),
+        state.realtime.clone(),
+        state.assertions.clone(),
+        background.clone(),
+    );
     let sockets_closing = state.shutdown.clone();
     let sockets = state.socket_tasks.clone();
     let rate_limits = state.rate_limits.clone();

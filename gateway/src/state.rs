@@ -50,6 +50,9 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// How magic links are delivered.
     pub mailer: Arc<crate::mail::Mailer>,
+    /// The live event log, followed once per gateway and fanned out to
+    /// this gateway's sockets.
+    pub live: Arc<crate::live::LiveFeed>,
 }
 
 /// The location cache stops growing here (it is then simply cleared).

@@ -135,11 +135,13 @@ async fn both_auth_styles_deliver_events_and_the_subprotocol_is_echoed() {
     );
 
     let posted = say(&stack, &token, &boot.general.id, "hello sockets").await;
-    let cursor = posted["event"]["cursor"].as_str().unwrap();
-    assert!(
-        cursor.starts_with("cur_"),
-        "mutations return the event with its cursor: {posted}"
+    assert_eq!(
+        posted["event"]["type"], "message.created",
+        "mutations return their event: {posted}"
     );
+    let cursor = stack.cursor_of(&token, &posted).await;
+    assert!(cursor.starts_with("cur_"), "{cursor}");
+    let cursor = cursor.as_str();
     for socket in [&mut by_header, &mut by_protocol] {
         let event = next_event(socket, WAIT).await.expect("an event frame");
         assert_eq!(event["type"], "message.created");
@@ -259,7 +261,7 @@ async fn connecting_while_others_post_loses_and_duplicates_nothing() {
     let ws = boot.workspace.id.clone();
     let (_, token) = stack.service_bot(&ws, "bot", "bot:write").await;
     let first = say(&stack, &token, &boot.general.id, "start").await;
-    let start_cursor = first["event"]["cursor"].as_str().unwrap().to_owned();
+    let start_cursor = stack.cursor_of(&token, &first).await;
 
     // Writers post while clients keep connecting from the same cursor.
     const POSTS: usize = 120;
@@ -434,6 +436,67 @@ async fn fill_log(
         }
     }
     cursors
+}
+
+/// A filler event with a given id.
+fn event_with_id(workspace: &str, id: &str) -> clickclack_proto::realtime::Event {
+    clickclack_proto::realtime::Event {
+        id: id.into(),
+        r#type: "message.updated".into(),
+        workspace_id: workspace.into(),
+        created_at: "2026-12-01T00:00:00.000000Z".into(),
+        payload_json: "{}".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_are_idempotent_by_id_and_keep_cursors_gapless() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("acme").await;
+    let ws = boot.workspace.id.as_str();
+    stack.events_settled().await;
+    let ids: Vec<String> = (0..4)
+        .map(|_| clickclack_common::ids::new_id("evt_"))
+        .collect();
+    let first = stack
+        .append_events(vec![event_with_id(ws, &ids[0]), event_with_id(ws, &ids[1])])
+        .await;
+    // A re-sent batch: one known id, a new one twice, another new one.
+    let second = stack
+        .append_events(vec![
+            event_with_id(ws, &ids[1]),
+            event_with_id(ws, &ids[2]),
+            event_with_id(ws, &ids[2]),
+            event_with_id(ws, &ids[3]),
+        ])
+        .await;
+    let position = |cursor: &str| clickclack_common::cursor::decode(cursor).unwrap();
+    let a = position(&first[0].cursor);
+    assert_eq!(position(&first[1].cursor), a + 1);
+    assert_eq!(
+        second[0].cursor, first[1].cursor,
+        "a known id keeps its cursor"
+    );
+    assert_eq!(
+        position(&second[1].cursor),
+        a + 2,
+        "no gap after a known id"
+    );
+    assert_eq!(
+        second[2].cursor, second[1].cursor,
+        "a repeat in one batch is stored once"
+    );
+    assert_eq!(position(&second[3].cursor), a + 3);
+    let logged = stack.logged_events().await;
+    for id in &ids {
+        assert_eq!(
+            logged.iter().filter(|event| &event.id == id).count(),
+            1,
+            "{id} stored once"
+        );
+    }
+    stack.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -749,6 +812,7 @@ async fn pulling_events_pages_by_cursor_and_validates_input() {
             say(&stack, &token, &a.general.id, &format!("m{n}")).await["message"]["id"].clone(),
         );
     }
+    stack.events_settled().await;
     let (status, first) = stack
         .get_json(
             &format!("/api/realtime/events?workspace_id={ws}&after_cursor={start}&limit=2&include_tail=true"),
@@ -869,7 +933,7 @@ async fn a_realtime_outage_delays_events_but_never_loses_or_repeats_them() {
     let ws = boot.workspace.id.clone();
     let (_, token) = stack.service_bot(&ws, "bot", "bot:write").await;
     let before = say(&stack, &token, &boot.general.id, "before the outage").await;
-    let before_cursor = before["event"]["cursor"].as_str().unwrap().to_owned();
+    let before_cursor = stack.cursor_of(&token, &before).await;
     assert!(before_cursor.starts_with("cur_"));
 
     stack.stop_realtime().await;

@@ -376,7 +376,7 @@ impl World {
             owner.user_id.clone(),
             None,
         ));
-        let cursor = answer["event"]["cursor"].as_str().unwrap().to_owned();
+        let cursor = self.stack.cursor_of(&owner.token, &answer).await;
         assert!(cursor.starts_with("cur_"), "{answer}");
         cursor
     }
@@ -842,6 +842,8 @@ async fn private_history(stack: &TestStack, workspace: &str, reader: &str, chann
         )
         .await;
     }
+    // Tests read the tail next: every event above must be in the log.
+    stack.events_settled().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -964,9 +966,9 @@ async fn resuming_a_socket_does_not_replay_private_events_again() {
             json!({ "body": "fence" }),
         )
         .await;
-        let fence = fence["event"]["cursor"].as_str().unwrap();
-        assert_eq!(read_until(&mut socket, fence).await, Vec::<String>::new());
-        tail = fence.to_owned();
+        let fence = stack.cursor_of(&bot, &fence).await;
+        assert_eq!(read_until(&mut socket, &fence).await, Vec::<String>::new());
+        tail = fence;
     }
     stack.stop().await;
 }

@@ -120,6 +120,12 @@ pub fn ensure_database_exists(url: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Connections a pool keeps open while idle.
+pub const POOL_MIN_IDLE: u32 = 1;
+/// How long a connection beyond [`POOL_MIN_IDLE`] may sit unused before
+/// it is closed.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Opens a pool on `url` whose connections live in `schema`, creating the
 /// schema and running the service's embedded migrations first.
 pub fn connect(
@@ -151,8 +157,18 @@ pub fn connect(
         tracing::info!(schema, applied, "ran database migrations");
     }
 
+    open_pool(url, schema, max_size)
+}
+
+/// A pool on `url` whose connections live in `schema` (already migrated).
+pub fn open_pool(url: &str, schema: &'static str, max_size: u32) -> Result<PgPool, DbError> {
     Pool::builder()
         .max_size(max_size)
+        // A pool grows under load up to `max_size` and shrinks back when
+        // idle, so an idle deployment holds few connections (r2d2 would
+        // otherwise open and keep all of them).
+        .min_idle(Some(POOL_MIN_IDLE.min(max_size)))
+        .idle_timeout(Some(POOL_IDLE_TIMEOUT))
         .connection_timeout(Duration::from_secs(5))
         .connection_customizer(Box::new(SearchPath(schema)))
         .build(ConnectionManager::new(url))

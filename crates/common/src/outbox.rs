@@ -2,10 +2,10 @@
 //!
 //! A producer (messaging, identity) [`record`]s events into its own `outbox`
 //! table in the same transaction as the change, so a committed change always
-//! has its events and a rolled-back one never does. The [`Relay`] then
-//! appends them to realtime in outbox
-//! order and marks them delivered (with their cursor) only after realtime
-//! acknowledged them. Realtime's `Append` is idempotent by event id, so a
+//! has its events and a rolled-back one never does. The [`Relay`]'s one
+//! background loop then appends them to realtime in outbox order, as many
+//! as are pending per `Append`, and marks them delivered (with their
+//! cursor) only after realtime acknowledged them. Realtime's `Append` is idempotent by event id, so a
 //! crash between the two steps re-sends without duplicating, and an outage
 //! delays events without losing them.
 
@@ -16,7 +16,6 @@ use clickclack_proto::realtime as rt;
 use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -137,14 +136,6 @@ struct PendingRow {
     created_at: String,
     #[diesel(sql_type = Array<Text>)]
     audience: Vec<String>,
-}
-
-#[derive(QueryableByName)]
-struct Delivered {
-    #[diesel(sql_type = Text)]
-    event_id: String,
-    #[diesel(sql_type = Text)]
-    cursor: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -309,29 +300,6 @@ impl Relay {
         }
     }
 
-    /// The cursors realtime gave these events, for those delivered.
-    pub async fn cursors(
-        &self,
-        event_ids: Vec<String>,
-    ) -> Result<HashMap<String, String>, RelayError> {
-        let rows: Vec<Delivered> = db::run(&self.pool, move |conn| {
-            diesel::sql_query(
-                "SELECT event_id, cursor FROM outbox WHERE event_id = ANY($1) AND cursor IS NOT NULL",
-            )
-            .bind::<Array<Text>, _>(event_ids)
-            .load(conn)
-            .map_err(RelayError::from)
-        })
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (row.event_id, row.cursor))
-            .collect())
-    }
-
-    /// Delivers now (waiting at most `within`) and fills in the cursors of
-    /// `events`. Events realtime could not take yet keep an empty cursor and
-    /// are delivered later by the background loop.
     /// Delivers what is pending now, waiting at most `within`; while
     /// realtime is known to be down it only wakes the background loop.
     /// Returns whether delivery was attempted. Either way nothing is lost:
@@ -351,20 +319,13 @@ impl Relay {
         true
     }
 
-    pub async fn publish(&self, mut events: Vec<rt::Event>, within: Duration) -> Vec<rt::Event> {
-        if events.is_empty() {
-            return events;
-        }
-        if !self.flush(within).await {
-            return events;
-        }
-        let ids = events.iter().map(|e| e.id.clone()).collect();
-        if let Ok(cursors) = self.cursors(ids).await {
-            for event in &mut events {
-                if let Some(cursor) = cursors.get(&event.id) {
-                    event.cursor = cursor.clone();
-                }
-            }
+    /// Hands just-committed events to the background loop and returns them
+    /// at once, without cursors: the writer's answer never waits for
+    /// realtime, and concurrent writers' events travel together in the
+    /// loop's next batch (one `Append`, one commit in realtime).
+    pub fn enqueue(&self, events: Vec<rt::Event>) -> Vec<rt::Event> {
+        if !events.is_empty() {
+            self.wake();
         }
         events
     }

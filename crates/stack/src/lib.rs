@@ -42,12 +42,50 @@ pub struct StackConfig {
     /// Signs operators' admin calls (the CLI, bootstrap).
     pub operator_key: String,
     pub auth_cache_ms: u64,
-    /// Connections per service pool.
-    pub db_pool_size: u32,
+    /// The most database connections each service's pool opens.
+    pub db_pools: DbPools,
     /// The gateway's rate limits and load shedding.
     pub limits: clickclack_gateway::limits::LimitsConfig,
     /// Magic-link delivery and the public URL.
     pub mail: clickclack_gateway::mail::MailConfig,
+}
+
+/// The largest pool of each service. Pools shrink to one idle connection
+/// each when unused (`clickclack_common::db::POOL_MIN_IDLE`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct DbPools {
+    /// Identity's largest pool (sign-ins, token checks, admin).
+    #[arg(
+        long = "identity-db-pool",
+        env = "CLICKCLACK_IDENTITY_DB_POOL",
+        default_value_t = 4
+    )]
+    pub identity: u32,
+    /// Messaging's largest pool (every post, read and search).
+    #[arg(
+        long = "messaging-db-pool",
+        env = "CLICKCLACK_MESSAGING_DB_POOL",
+        default_value_t = 12
+    )]
+    pub messaging: u32,
+    /// Realtime's largest pool (appends, pulls, replays).
+    #[arg(
+        long = "realtime-db-pool",
+        env = "CLICKCLACK_REALTIME_DB_POOL",
+        default_value_t = 4
+    )]
+    pub realtime: u32,
+}
+
+impl DbPools {
+    /// The same size for every service.
+    pub fn all(size: u32) -> DbPools {
+        DbPools {
+            identity: size,
+            messaging: size,
+            realtime: size,
+        }
+    }
 }
 
 /// A started stack. Dropping it aborts every service; [`RunningStack::stop`]
@@ -101,7 +139,7 @@ impl RunningStack {
             database_url: config.database_url.clone(),
             listen: realtime_addr,
             internal_key: config.internal_key.clone(),
-            db_pool_size: config.db_pool_size,
+            db_pool_size: config.db_pools.realtime,
             metrics_addr: None,
         };
         let messaging_config = MessagingConfig {
@@ -113,14 +151,14 @@ impl RunningStack {
                 internal_key: config.internal_key.clone(),
                 operator_key: config.operator_key.clone(),
             },
-            db_pool_size: config.db_pool_size,
+            db_pool_size: config.db_pools.messaging,
             metrics_addr: None,
             realtime_addr: format!("http://{realtime_addr}"),
         };
         let identity_config = IdentityConfig {
             database_url: config.database_url.clone(),
             listen: identity_addr,
-            db_pool_size: config.db_pool_size,
+            db_pool_size: config.db_pools.identity,
             metrics_addr: None,
             realtime_addr: format!("http://{realtime_addr}"),
             keys: KeyArgs {

@@ -86,6 +86,23 @@ impl TestDatabase {
         &self.name
     }
 
+    /// How many client connections are open on this database now (the
+    /// services' pools, relays and listeners).
+    pub fn connections(&self) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            count: i64,
+        }
+        let mut conn =
+            PgConnection::establish(&self.maintenance_url).expect("connect to the server");
+        diesel::sql_query("SELECT count(*) AS count FROM pg_stat_activity WHERE datname = $1")
+            .bind::<diesel::sql_types::Text, _>(&self.name)
+            .get_result::<Count>(&mut conn)
+            .expect("count connections")
+            .count
+    }
+
     /// Runs one SQL statement on this database (schema-qualify table names:
     /// `identity.…`); answers the rows it touched. For arranging states a
     /// test cannot wait for, such as an expired code.

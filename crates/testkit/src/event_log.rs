@@ -51,6 +51,41 @@ impl TestStack {
         .expect("read task")
     }
 
+    /// Waits (up to 10 s) until every event the services have committed is
+    /// in realtime's log: writes answer before their outbox relay delivers
+    /// their events, so a test that reads the log's tail settles first.
+    pub async fn events_settled(&self) {
+        #[derive(diesel::QueryableByName)]
+        struct Pending {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            pending: i64,
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let url = self.db.url.clone();
+            let pending = tokio::task::spawn_blocking(move || {
+                let mut conn = PgConnection::establish(&url).expect("connect to the test database");
+                diesel::sql_query(
+                    "SELECT (SELECT count(*) FROM messaging.outbox WHERE delivered_at IS NULL)
+                          + (SELECT count(*) FROM identity.outbox WHERE delivered_at IS NULL) AS pending",
+                )
+                .get_result::<Pending>(&mut conn)
+                .expect("count undelivered events")
+                .pending
+            })
+            .await
+            .expect("count task");
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{pending} events never reached the log"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Appends events to the log as a producing service would (idempotent by
     /// id); returns them with their cursors.
     pub async fn append_events(&self, events: Vec<rt::Event>) -> Vec<rt::Event> {

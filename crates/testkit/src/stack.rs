@@ -29,6 +29,7 @@ struct Listen {
     ip: std::net::IpAddr,
     internal_key: String,
     mail: MailConfig,
+    pools: clickclack_stack::DbPools,
 }
 
 impl Default for Listen {
@@ -41,6 +42,7 @@ impl Default for Listen {
                 dev_links: true,
                 ..MailConfig::default()
             },
+            pools: clickclack_stack::DbPools::all(4),
         }
     }
 }
@@ -92,6 +94,19 @@ impl TestStack {
         Self::start_on(
             Listen {
                 mail,
+                ..Listen::default()
+            },
+            500,
+            unlimited(),
+        )
+        .await
+    }
+
+    /// Starts the stack with these database pool sizes.
+    pub async fn start_with_pools(pools: clickclack_stack::DbPools) -> TestStack {
+        Self::start_on(
+            Listen {
+                pools,
                 ..Listen::default()
             },
             500,
@@ -164,7 +179,7 @@ impl TestStack {
                 internal_key: listen.internal_key.clone(),
                 operator_key: DEV_OPERATOR_KEY.into(),
                 auth_cache_ms,
-                db_pool_size: 4,
+                db_pools: listen.pools,
                 limits: limits.clone(),
                 mail: listen.mail.clone(),
             },
@@ -283,6 +298,46 @@ impl TestStack {
         let status = response.status().as_u16();
         let body = response.json().await.expect("a JSON body");
         (status, body)
+    }
+
+    /// The cursor realtime gave the event `answer["event"]` (a write's
+    /// answer), once the outbox relay has delivered it: writes answer
+    /// before their events reach the log, so the answer itself carries no
+    /// cursor yet. Reads the log as `token`, waiting up to 10 s.
+    pub async fn cursor_of(&self, token: &str, answer: &serde_json::Value) -> String {
+        let event_id = answer["event"]["id"]
+            .as_str()
+            .expect("an answer with an event");
+        let workspace_id = answer["event"]["workspace_id"]
+            .as_str()
+            .expect("its workspace");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut after = String::new();
+        loop {
+            let (status, page) = self
+                .get_json(
+                    &format!(
+                        "/api/realtime/events?workspace_id={workspace_id}&after_cursor={after}&limit=500"
+                    ),
+                    Some(token),
+                )
+                .await;
+            assert_eq!(status, 200, "{page}");
+            let events = page["events"].as_array().expect("events");
+            if let Some(found) = events.iter().find(|event| event["id"] == event_id) {
+                return found["cursor"].as_str().expect("a cursor").to_owned();
+            }
+            if let Some(last) = events.last() {
+                after = last["cursor"].as_str().expect("a cursor").to_owned();
+            }
+            if events.len() < 500 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "event {event_id} never reached the log"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
     }
 
     /// Stops the realtime service alone (an outage); see [`Self::start_realtime`].

@@ -2,6 +2,7 @@
 
 use crate::auth::{self, Principal, Refused};
 use crate::error::{ApiError, ApiResult};
+use crate::live::{self, Live};
 use crate::render;
 use crate::state::AppState;
 use axum::Json;
@@ -9,6 +10,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use clickclack_common::cursor;
 use clickclack_common::scopes::Scope;
 use clickclack_common::token::RawToken;
 use clickclack_proto::messaging as messaging_pb;
@@ -19,8 +21,7 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
-use tokio_stream::StreamExt;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tonic::Code;
 
 /// Prefix of the subprotocol that carries a bearer token.
@@ -35,6 +36,15 @@ const REAUTH_FALLBACK: Duration = Duration::from_millis(250);
 const REAUTH_BACKSTOP: Duration = Duration::from_secs(30);
 /// Largest frame the socket accepts or sends.
 const MAX_FRAME: usize = 16 * 1024 * 1024;
+/// Clients send only control frames, so a small read buffer (tungstenite's
+/// default is 128 KiB per socket) is plenty; it grows for a larger frame.
+const SOCKET_READ_BUFFER: usize = 4 * 1024;
+/// Frames are written out once this much is queued (and on every flush).
+const SOCKET_WRITE_BUFFER: usize = 16 * 1024;
+/// How long a new socket waits for the gateway's live feed to connect.
+const FEED_WAIT: Duration = Duration::from_secs(2);
+/// Live items queued per socket write.
+const LIVE_BATCH: usize = 256;
 
 const CLOSE_RESYNC: u16 = 4001;
 const CLOSE_POLICY: u16 = 1008;
@@ -150,7 +160,9 @@ pub async fn socket(
 
     let mut upgrade = upgrade
         .max_message_size(MAX_FRAME)
-        .max_frame_size(MAX_FRAME);
+        .max_frame_size(MAX_FRAME)
+        .read_buffer_size(SOCKET_READ_BUFFER)
+        .write_buffer_size(SOCKET_WRITE_BUFFER);
     if let Some(protocol) = protocol.clone() {
         upgrade = upgrade.protocols([protocol]);
     }
@@ -233,6 +245,87 @@ impl Session {
         }
     }
 
+    /// Sends what realtime replays after `after_cursor`, page by page
+    /// (`resume`: continue after an earlier page, without the start rules);
+    /// returns the log position the replay vouched for.
+    async fn replay(
+        &self,
+        socket: &mut WebSocket,
+        after_cursor: String,
+        resume: bool,
+    ) -> Result<i64, Ending> {
+        let (mut after_cursor, mut resume) = (after_cursor, resume);
+        loop {
+            let page = self
+                .state
+                .realtime
+                .clone()
+                .backfill(self.state.signed(
+                    &self.principal,
+                    rt::BackfillRequest {
+                        after_cursor,
+                        resume,
+                    },
+                ))
+                .await
+                .map_err(|status| subscription_failed(&status))?
+                .into_inner();
+            for event in &page.events {
+                let frame = render::event(event).to_string();
+                socket
+                    .feed(Message::Text(frame.into()))
+                    .await
+                    .map_err(|_| Ending::Done)?;
+                self.state.metrics.events_delivered.inc();
+            }
+            socket.flush().await.map_err(|_| Ending::Done)?;
+            let covered = cursor::decode(&page.covered_cursor).unwrap_or_default();
+            if page.complete {
+                return Ok(covered);
+            }
+            (after_cursor, resume) = (page.covered_cursor, true);
+        }
+    }
+
+    /// Queues one live item for this socket if it may see it: durable
+    /// events once each, past the replay, in log order.
+    async fn take(
+        &self,
+        socket: &mut WebSocket,
+        item: Result<Live, RecvError>,
+        covered: &mut i64,
+    ) -> Result<(), Ending> {
+        match item {
+            Ok(Live::Event(live)) => {
+                if let Some(position) = live.position {
+                    if position <= *covered {
+                        return Ok(());
+                    }
+                    *covered = position;
+                }
+                let visible = live::visible_to(
+                    &live.event,
+                    &self.principal.workspace_id,
+                    &self.principal.user.id,
+                );
+                if visible {
+                    socket
+                        .feed(Message::Text(live.frame.clone()))
+                        .await
+                        .map_err(|_| Ending::Done)?;
+                    self.state.metrics.events_delivered.inc();
+                }
+                Ok(())
+            }
+            // Fell behind the feed: the log has everything it skipped.
+            Err(RecvError::Lagged(_)) => {
+                *covered = self.replay(socket, cursor::encode(*covered), true).await?;
+                Ok(())
+            }
+            Ok(Live::Lost) | Err(RecvError::Closed) => Err(realtime_unavailable()),
+        }
+    }
+
     async fn run(mut self, mut socket: WebSocket) {
         let sockets = self.state.sockets.clone();
         if sockets.fetch_add(1, Ordering::SeqCst) >= self.state.max_sockets {
@@ -256,20 +349,16 @@ impl Session {
 
     async fn serve(&mut self, socket: &mut WebSocket) -> Ending {
         let going_away = self.state.shutdown.clone();
-        let subscription = self
-            .state
-            .realtime
-            .clone()
-            .subscribe(self.state.signed(
-                &self.principal,
-                rt::SubscribeRequest {
-                    after_cursor: self.after_cursor.clone(),
-                },
-            ))
-            .await;
-        let mut stream = match subscription {
-            Ok(response) => response.into_inner(),
-            Err(status) => return subscription_failed(&status),
+        // Subscribe to the gateway's live feed before checking it is
+        // following and before reading the backfill (crate::live explains
+        // why nothing falls between).
+        let mut live = self.state.live.subscribe();
+        if !self.state.live.wait_following(FEED_WAIT).await {
+            return realtime_unavailable();
+        }
+        let mut covered = match self.replay(socket, self.after_cursor.clone(), false).await {
+            Ok(covered) => covered,
+            Err(ending) => return ending,
         };
         let mut ping = tokio::time::interval(PING_INTERVAL);
         ping.tick().await;
@@ -302,20 +391,30 @@ impl Session {
                     // Clients send nothing but control frames; axum answers pings.
                     Some(Ok(_)) => {}
                 },
-                next = stream.next() => match next {
-                    Some(Ok(event)) => {
-                        let frame = render::event(&event).to_string();
-                        if socket.send(Message::Text(frame.into())).await.is_err() {
-                            return Ending::Done;
+                item = live.recv() => {
+                    // Queue what is ready (up to a bound, so the other
+                    // branches still get their turn), then write it at once.
+                    let mut item = item;
+                    let mut queued = 0;
+                    loop {
+                        if let Err(ending) = self.take(socket, item, &mut covered).await {
+                            return ending;
                         }
-                        self.state.metrics.events_delivered.inc();
+                        queued += 1;
+                        if queued == LIVE_BATCH {
+                            break;
+                        }
+                        item = match live.try_recv() {
+                            Ok(next) => Ok(next),
+                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Lagged(missed)) => Err(RecvError::Lagged(missed)),
+                            Err(TryRecvError::Closed) => Err(RecvError::Closed),
+                        };
                     }
-                    Some(Err(status)) => return subscription_failed(&status),
-                    // Realtime went away: the client reconnects with its cursor.
-                    None => {
-                        return Ending::Close(CLOSE_OVERLOAD, "realtime unavailable; reconnect".into());
+                    if socket.flush().await.is_err() {
+                        return Ending::Done;
                     }
-                },
+                }
                 _ = ping.tick() => {
                     if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
                         return Ending::Done;
@@ -365,14 +464,17 @@ impl Session {
     }
 }
 
-/// How a failed or ended subscription closes the socket: 4001 with
-/// realtime's reason when the client must re-sync, else 1013 (reconnect
-/// with your cursor).
+/// How a failed replay closes the socket: 4001 with realtime's reason when
+/// the client must re-sync, else 1013 (reconnect with your cursor).
 fn subscription_failed(status: &tonic::Status) -> Ending {
     if status.code() == Code::FailedPrecondition {
         return Ending::Close(CLOSE_RESYNC, status.message().into());
     }
-    tracing::warn!(error = %status.message(), "realtime subscription failed");
+    tracing::warn!(error = %status.message(), "realtime replay failed");
+    realtime_unavailable()
+}
+
+fn realtime_unavailable() -> Ending {
     Ending::Close(CLOSE_OVERLOAD, "realtime unavailable; reconnect".into())
 }
 

@@ -84,7 +84,13 @@ impl Identity {
             MIGRATIONS,
             config.db_pool_size,
         )?;
-        let relay = Relay::new(pool.clone(), &config.realtime_addr, key, "svc:identity")?;
+        // Its own connection, so deliveries never queue behind requests.
+        let relay = Relay::new(
+            db::open_pool(&config.database_url, SCHEMA, 1)?,
+            &config.realtime_addr,
+            key,
+            "svc:identity",
+        )?;
         Ok(Identity {
             keys,
             pool,

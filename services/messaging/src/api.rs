@@ -15,7 +15,6 @@ use clickclack_proto::messaging::messaging_service_server::MessagingService;
 use clickclack_proto::realtime as rt;
 use diesel::PgConnection;
 use std::sync::Arc;
-use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 pub struct MessagingApi {
@@ -23,10 +22,6 @@ pub struct MessagingApi {
     uploads: UploadStore,
     relay: Arc<Relay>,
 }
-
-/// How long a write waits for realtime to take its events before answering
-/// without cursors (the relay delivers them later).
-const PUBLISH_WAIT: Duration = Duration::from_millis(1500);
 
 impl MessagingApi {
     pub fn new(pool: PgPool, uploads: UploadStore, relay: Arc<Relay>) -> Self {
@@ -37,9 +32,11 @@ impl MessagingApi {
         }
     }
 
-    /// Hands committed events to realtime and returns them with cursors.
+    /// Hands committed events to the relay, which delivers them to realtime
+    /// in the background; they are answered without cursors (clients take
+    /// cursors from the realtime stream, never from a write's answer).
     async fn published(&self, events: Vec<rt::Event>) -> Vec<rt::Event> {
-        self.relay.publish(events, PUBLISH_WAIT).await
+        self.relay.enqueue(events)
     }
 
     async fn published_one(&self, event: Option<rt::Event>) -> Option<rt::Event> {

@@ -95,8 +95,10 @@ impl Messaging {
             MIGRATIONS,
             config.db_pool_size,
         )?;
+        // The relay has a connection of its own: behind busy writers in the
+        // shared pool, every delivery would wait its turn.
         let relay = Relay::new(
-            pool.clone(),
+            db::open_pool(&config.database_url, SCHEMA, 1)?,
             &config.realtime_addr,
             key.clone(),
             "svc:messaging",

@@ -82,6 +82,9 @@ async fn metrics_count_rpcs_pools_backlog_and_events() {
         .await;
     assert_eq!(missing.status(), 404);
 
+    // Posts answer before the relay delivers their events; wait for it so
+    // the backlog and append counters below are settled.
+    stack.events_settled().await;
     let after = scrape().await;
     assert_eq!(sample(&after, post_ok) - posted_before, 3.0, "{after}");
     assert!(
@@ -103,7 +106,7 @@ async fn metrics_count_rpcs_pools_backlog_and_events() {
         ) >= 1.0
     );
     assert!(after.contains("clickclack_db_pool_idle_connections{service=\"messaging\"}"));
-    // Every post was delivered to realtime before its response.
+    // Every post's event has been delivered to realtime.
     assert_eq!(
         sample(&after, "clickclack_outbox_backlog{service=\"messaging\"}"),
         0.0

@@ -107,15 +107,33 @@ impl RealtimeService for RealtimeApi {
             domain::subscription_start(conn, &start_claims, &after_cursor)
         })
         .await?;
-        let (sender, receiver) = mpsc::channel(SUBSCRIBER_BUFFER);
-        let subscriber = Subscriber {
-            pool: self.pool.clone(),
-            claims,
-            sender,
-            last: start,
-        };
-        tokio::spawn(subscriber.run(live, self.shutdown.clone()));
-        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+        Ok(Response::new(self.stream_from(live, Some(claims), start)))
+    }
+
+    type FollowStream = EventStream;
+
+    async fn follow(&self, request: Request<rt::FollowRequest>) -> Reply<Self::FollowStream> {
+        let after_cursor = request.into_inner().after_cursor;
+        let live = self.hub.subscribe();
+        let start = db::run(&self.pool, move |conn| {
+            if after_cursor.is_empty() {
+                Ok(events::head(conn)?)
+            } else {
+                domain::position_of(conn, &after_cursor)
+            }
+        })
+        .await?;
+        Ok(Response::new(self.stream_from(live, None, start)))
+    }
+
+    async fn backfill(&self, request: Request<rt::BackfillRequest>) -> Reply<rt::BackfillPage> {
+        let claims = caller(&request)?;
+        let req = request.into_inner();
+        let page = db::run(&self.pool, move |conn| {
+            domain::backfill_page(conn, &claims, &req.after_cursor, req.resume)
+        })
+        .await?;
+        Ok(Response::new(page))
     }
 
     async fn publish(&self, request: Request<rt::PublishRequest>) -> Reply<rt::Event> {
@@ -158,11 +176,33 @@ impl RealtimeService for RealtimeApi {
     }
 }
 
+impl RealtimeApi {
+    /// Starts a subscriber after `start` and returns its stream.
+    fn stream_from(
+        &self,
+        live: broadcast::Receiver<Live>,
+        viewer: Option<Claims>,
+        start: i64,
+    ) -> EventStream {
+        let (sender, receiver) = mpsc::channel(SUBSCRIBER_BUFFER);
+        let subscriber = Subscriber {
+            pool: self.pool.clone(),
+            viewer,
+            sender,
+            last: start,
+        };
+        tokio::spawn(subscriber.run(live, self.shutdown.clone()));
+        Box::pin(ReceiverStream::new(receiver))
+    }
+}
+
 /// One subscription: backfill from the database, then live events, never
 /// sending a position twice and never skipping one.
 struct Subscriber {
     pool: PgPool,
-    claims: Claims,
+    /// Whose visibility applies; `None` for a gateway's follow, which
+    /// receives everything and filters per socket.
+    viewer: Option<Claims>,
     sender: mpsc::Sender<Result<rt::Event, Status>>,
     /// The highest log position already handled (sent or not visible).
     last: i64,
@@ -202,7 +242,11 @@ impl Subscriber {
     }
 
     async fn send_if_visible(&self, event: &rt::Event) -> Result<(), ()> {
-        if domain::event_visible_to(event, &self.claims) {
+        let visible = self
+            .viewer
+            .as_ref()
+            .is_none_or(|viewer| domain::event_visible_to(event, viewer));
+        if visible {
             self.sender.send(Ok(event.clone())).await.map_err(|_| ())?;
             METRICS.events_delivered.inc();
             Ok(())
@@ -214,11 +258,15 @@ impl Subscriber {
     /// Sends every visible event after `last` from the database.
     async fn catch_up(&mut self) -> Result<(), ()> {
         loop {
-            let (workspace, user, after) =
-                (self.claims.wsp.clone(), self.claims.sub.clone(), self.last);
+            let (viewer, after) = (self.viewer.clone(), self.last);
             let rows = db::run(&self.pool, move |conn| {
-                events::visible_after(conn, &workspace, &user, after, BACKFILL_BATCH)
-                    .map_err(RealtimeError::from)
+                match viewer {
+                    Some(viewer) => {
+                        events::visible_after(conn, &viewer.wsp, &viewer.sub, after, BACKFILL_BATCH)
+                    }
+                    None => events::all_after(conn, after, BACKFILL_BATCH),
+                }
+                .map_err(RealtimeError::from)
             })
             .await;
             let rows = match rows {

@@ -7,6 +7,7 @@ use clickclack_common::assertion::Claims;
 use clickclack_common::cursor;
 use clickclack_proto::realtime as rt;
 use diesel::{Connection, PgConnection};
+use std::collections::HashMap;
 
 /// More events than this between a cursor and now: re-sync instead of replay.
 pub const MAX_REPLAY: i64 = 5_000;
@@ -30,39 +31,103 @@ pub fn append(conn: &mut PgConnection, incoming: Vec<rt::Event>) -> Result<Vec<r
                 ))
             })?;
     }
+    // One batch is one transaction (group commit): cursors are assigned
+    // under the head row's lock, then one multi-row insert, one head update
+    // and one NOTIFY.
     conn.transaction(|conn| {
-        let mut head = events::lock_head(conn)?;
-        let mut stored = Vec::with_capacity(incoming.len());
-        let mut appended_any = false;
-        for event in incoming {
-            if let Some(existing) = events::find(conn, &event.id)? {
-                stored.push(to_pb(existing));
-                continue;
-            }
-            head += 1;
-            let row = events::insert(
-                conn,
-                &EventRow {
-                    position: head,
-                    event_id: event.id,
-                    event_type: event.r#type,
-                    workspace_id: event.workspace_id,
-                    channel_id: event.channel_id,
-                    seq: event.seq,
-                    audience: event.audience,
-                    payload: serde_json::from_str(&event.payload_json).expect("checked above"),
-                    created_at: event.created_at,
-                },
-            )?;
-            stored.push(to_pb(row));
-            appended_any = true;
+        let head = events::lock_head(conn)?;
+        if let Some(stored) = append_all_new(conn, head, &incoming)? {
+            return Ok(stored);
         }
-        if appended_any {
-            events::set_head(conn, head)?;
-            events::notify(conn)?;
-        }
-        Ok(stored)
+        append_some_known(conn, head, incoming)
     })
+}
+
+/// The common case, a batch of events never seen before, in one statement.
+/// `None` (and nothing stored) when some id was seen before.
+fn append_all_new(
+    conn: &mut PgConnection,
+    head: i64,
+    incoming: &[rt::Event],
+) -> Result<Option<Vec<rt::Event>>> {
+    let rows: Vec<EventRow> = incoming
+        .iter()
+        .zip(head + 1..)
+        .map(|(event, position)| to_row(event.clone(), position))
+        .collect();
+    let mut unique_ids: Vec<&str> = incoming.iter().map(|event| event.id.as_str()).collect();
+    unique_ids.sort_unstable();
+    unique_ids.dedup();
+    if unique_ids.len() != rows.len() {
+        return Ok(None);
+    }
+    // A savepoint: rows of a partly-known batch must not keep positions
+    // (cursors stay gapless), so that batch is undone and redone below.
+    let inserted = conn.transaction(|conn| {
+        let inserted = events::insert_new(conn, &rows)?;
+        if inserted == rows.len() {
+            Ok(true)
+        } else {
+            Err(diesel::result::Error::RollbackTransaction)
+        }
+    });
+    match inserted {
+        Ok(_) => {}
+        Err(diesel::result::Error::RollbackTransaction) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    }
+    let last = head + rows.len() as i64;
+    if !rows.is_empty() {
+        events::set_head(conn, last)?;
+        events::notify(conn)?;
+    }
+    Ok(Some(rows.into_iter().map(to_pb).collect()))
+}
+
+/// A batch with ids seen before (a producer re-sending after a crash): those
+/// keep their first position, the rest are appended after the head.
+fn append_some_known(
+    conn: &mut PgConnection,
+    mut head: i64,
+    incoming: Vec<rt::Event>,
+) -> Result<Vec<rt::Event>> {
+    let ids: Vec<&str> = incoming.iter().map(|event| event.id.as_str()).collect();
+    let mut known: HashMap<String, EventRow> = events::find_many(conn, &ids)?
+        .into_iter()
+        .map(|row| (row.event_id.clone(), row))
+        .collect();
+    let mut fresh = Vec::new();
+    let mut order = Vec::with_capacity(incoming.len());
+    for event in incoming {
+        if !known.contains_key(&event.id) {
+            head += 1;
+            let row = to_row(event.clone(), head);
+            // A repeated id inside the batch keeps its first position too.
+            known.insert(event.id.clone(), row.clone());
+            fresh.push(row);
+        }
+        order.push(event.id);
+    }
+    if !fresh.is_empty() {
+        events::insert_many(conn, &fresh)?;
+        events::set_head(conn, head)?;
+        events::notify(conn)?;
+    }
+    Ok(order.iter().map(|id| to_pb(known[id].clone())).collect())
+}
+
+fn to_row(event: rt::Event, position: i64) -> EventRow {
+    EventRow {
+        position,
+        event_id: event.id,
+        event_type: event.r#type,
+        workspace_id: event.workspace_id,
+        channel_id: event.channel_id,
+        seq: event.seq,
+        audience: event.audience,
+        payload: serde_json::from_str(&event.payload_json).expect("checked by append"),
+        created_at: event.created_at,
+    }
 }
 
 /// Producers append as a service, never as a user.
@@ -117,6 +182,42 @@ pub fn subscription_start(
         return Err(RealtimeError::ResyncRequired(Resync::TooFarBehind));
     }
     Ok(position)
+}
+
+/// Events per backfill page.
+pub const BACKFILL_PAGE: i64 = 500;
+
+/// One page of what a new subscription replays (see `Backfill` in the
+/// proto): the first page applies [`subscription_start`], later ones
+/// continue after the previous page's `covered_cursor`.
+///
+/// The head is read before the events, so every position up to it has
+/// committed (positions commit in order) and the page can vouch for all
+/// of them: a caller that also follows the live log skips those positions
+/// there and misses none after them.
+pub fn backfill_page(
+    conn: &mut PgConnection,
+    caller: &Claims,
+    after_cursor: &str,
+    resume: bool,
+) -> Result<rt::BackfillPage> {
+    let start = if resume {
+        position_of(conn, after_cursor)?
+    } else {
+        subscription_start(conn, caller, after_cursor)?
+    };
+    let head = events::head(conn)?;
+    let rows = events::visible_between(conn, &caller.wsp, &caller.sub, start, head, BACKFILL_PAGE)?;
+    let full = rows.len() as i64 == BACKFILL_PAGE;
+    let covered = match rows.last() {
+        Some(last) if full => last.position,
+        _ => head.max(start),
+    };
+    Ok(rt::BackfillPage {
+        events: rows.into_iter().map(to_pb).collect(),
+        covered_cursor: cursor::encode(covered),
+        complete: !full,
+    })
 }
 
 pub fn to_pb(row: EventRow) -> rt::Event {

@@ -1,6 +1,6 @@
 //! Who may call each realtime RPC (see `clickclack_common::caller_policy`).
 
-use clickclack_common::assertion::CallerKind::{self, Principal, Service};
+use clickclack_common::assertion::CallerKind::{self, Gateway, Principal, Service};
 
 pub fn callers(method: &str) -> &'static [CallerKind] {
     match method {
@@ -8,7 +8,9 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         "Append" => &[Service],
         // Readers act for an authenticated user; what they see is filtered
         // by that user.
-        "List" | "Subscribe" => &[Principal],
+        "List" | "Subscribe" | "Backfill" => &[Principal],
+        // A gateway follows the whole log and filters per socket itself.
+        "Follow" => &[Gateway],
         // Ephemeral events: typing and progress from users, live-only bot
         // notices from identity.
         "Publish" => &[Principal, Service],

@@ -182,7 +182,7 @@ fn insert(conn: &mut PgConnection, caller: &Claims, new: &NewMessage) -> Result<
             .with("turn_id", text(row.turn_id.as_deref())),
     )?;
     Ok(Posted {
-        message: render::message(conn, &caller.sub, row)?,
+        message: render::new_message(row),
         created: true,
         events: vec![event],
         thread_state: None,
@@ -265,7 +265,7 @@ fn insert_reply(
             ),
     )?;
     Ok(Posted {
-        message: render::message(conn, &caller.sub, reply)?,
+        message: render::new_message(reply),
         created: true,
         events: vec![created, state],
         thread_state: Some(render::thread_state(&root)),

@@ -39,19 +39,32 @@ pub fn head(conn: &mut PgConnection) -> QueryResult<i64> {
     log_head::table.select(log_head::position).first(conn)
 }
 
-pub fn find(conn: &mut PgConnection, event_id: &str) -> QueryResult<Option<EventRow>> {
+/// The stored events among `event_ids` (one query for a whole batch).
+pub fn find_many(conn: &mut PgConnection, event_ids: &[&str]) -> QueryResult<Vec<EventRow>> {
     events::table
-        .filter(events::event_id.eq(event_id))
+        .filter(events::event_id.eq_any(event_ids))
         .select(EventRow::as_select())
-        .first(conn)
-        .optional()
+        .load(conn)
 }
 
-pub fn insert(conn: &mut PgConnection, row: &EventRow) -> QueryResult<EventRow> {
+/// Inserts a batch in one statement.
+pub fn insert_many(conn: &mut PgConnection, rows: &[EventRow]) -> QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
     diesel::insert_into(events::table)
-        .values(row)
-        .returning(EventRow::as_returning())
-        .get_result(conn)
+        .values(rows)
+        .execute(conn)
+}
+
+/// Inserts a batch in one statement, skipping ids already stored; returns
+/// how many rows it inserted.
+pub fn insert_new(conn: &mut PgConnection, rows: &[EventRow]) -> QueryResult<usize> {
+    diesel::insert_into(events::table)
+        .values(rows)
+        .on_conflict(events::event_id)
+        .do_nothing()
+        .execute(conn)
 }
 
 /// Wakes every replica once the transaction commits.
@@ -93,9 +106,23 @@ pub fn visible_after(
     position: i64,
     limit: i64,
 ) -> QueryResult<Vec<EventRow>> {
+    visible_between(conn, workspace_id, user_id, position, i64::MAX, limit)
+}
+
+/// Events `user_id` may see in the workspace after `position` and up to
+/// `up_to`, ascending.
+pub fn visible_between(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+    user_id: &str,
+    position: i64,
+    up_to: i64,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
     events::table
         .filter(visible_in(workspace_id, user_id))
         .filter(events::position.gt(position))
+        .filter(events::position.le(up_to))
         .order(events::position.asc())
         .limit(limit)
         .select(EventRow::as_select())
