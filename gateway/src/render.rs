@@ -40,6 +40,16 @@ fn missing(what: &str) -> ApiError {
     )
 }
 
+/// The bounds of a page of messages, `oldest_seq` and `newest_seq`, each
+/// omitted when the page is empty (unset fields are left out, never null).
+pub fn page_bounds(body: &mut Value, oldest_seq: Option<i64>, newest_seq: Option<i64>) {
+    for (key, seq) in [("oldest_seq", oldest_seq), ("newest_seq", newest_seq)] {
+        if let Some(seq) = seq {
+            body[key] = Value::from(seq);
+        }
+    }
+}
+
 pub fn require<T>(value: Option<T>, what: &str) -> Result<T, ApiError> {
     value.ok_or_else(|| missing(what))
 }

@@ -480,3 +480,50 @@ async fn events_carry_targets_seqs_and_agent_kinds() {
     let removed = next_event(&mut socket, "reaction.removed").await;
     assert_eq!(removed["seq"], seq);
 }
+
+#[tokio::test]
+async fn empty_pages_leave_out_their_bounds_instead_of_null() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("empty").await;
+    let (_, token) = stack
+        .service_bot(&boot.workspace.id, "lister", "bot:write")
+        .await;
+    let api = stack.api();
+    // The testkit client fails on any null, so these calls are the check.
+    let empty = api
+        .get(
+            &format!("/api/channels/{}/messages", boot.general.id),
+            Some(&token),
+        )
+        .await
+        .expect(200, "an empty channel's page");
+    assert_eq!(empty["messages"], json!([]));
+    assert!(empty.get("oldest_seq").is_none() && empty.get("newest_seq").is_none());
+
+    let root = api
+        .post(
+            &format!("/api/channels/{}/messages", boot.general.id),
+            Some(&token),
+            json!({ "body": "a root without replies" }),
+        )
+        .await
+        .expect(201, "post");
+    let root_id = root["message"]["id"].as_str().unwrap();
+    let thread = api
+        .get(&format!("/api/messages/{root_id}/thread"), Some(&token))
+        .await
+        .expect(200, "a thread without replies");
+    assert_eq!(thread["replies"], json!([]));
+    assert!(thread.get("newest_seq").is_none());
+
+    let page = api
+        .get(
+            &format!("/api/channels/{}/messages", boot.general.id),
+            Some(&token),
+        )
+        .await
+        .expect(200, "a page with one message");
+    assert_eq!(page["oldest_seq"], page["newest_seq"]);
+    assert!(page["newest_seq"].is_i64());
+    stack.stop().await;
+}

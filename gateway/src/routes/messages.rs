@@ -136,13 +136,13 @@ pub async fn list(
         ))
         .await?
         .into_inner();
-    Ok(Json(json!({
+    let mut body = json!({
         "messages": render::messages(state, &page.messages).await?,
-        "oldest_seq": page.oldest_seq,
-        "newest_seq": page.newest_seq,
         "has_older": page.has_older,
         "has_newer": page.has_newer,
-    })))
+    });
+    render::page_bounds(&mut body, page.oldest_seq, page.newest_seq);
+    Ok(Json(body))
 }
 
 /// `GET /api/channels/{id}/messages`.
@@ -369,15 +369,15 @@ pub async fn thread(
     all.extend(page.replies);
     let mut rendered = render::messages(&state, &all).await?;
     let root = rendered.remove(0);
-    Ok(Json(json!({
+    let mut body = json!({
         "root": root,
         "replies": rendered,
         "thread_state": page.thread_state,
-        "oldest_seq": page.oldest_seq,
-        "newest_seq": page.newest_seq,
         "has_older": page.has_older,
         "has_newer": page.has_newer,
-    })))
+    });
+    render::page_bounds(&mut body, page.oldest_seq, page.newest_seq);
+    Ok(Json(body))
 }
 
 #[derive(Deserialize)]
