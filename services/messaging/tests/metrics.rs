@@ -20,12 +20,12 @@ fn sample(text: &str, prefix: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_rpcs_pools_backlog_and_events() {
-    let stack = TestStack::start().await;
+    let mut stack = TestStack::start().await;
     let boot = stack.bootstrap("acme").await;
     let (_, token) = stack
         .service_bot(&boot.workspace.id, "counter", "bot:write")
         .await;
-    let pool = clickclack_common::db::connect(
+    let sampled = clickclack_common::db::connect(
         &stack.db.url,
         clickclack_messaging::SCHEMA,
         clickclack_messaging::MIGRATIONS,
@@ -38,29 +38,22 @@ async fn metrics_count_rpcs_pools_backlog_and_events() {
     tokio::spawn(clickclack_common::metrics::serve_on(
         listener,
         vec![
-            clickclack_common::metrics::pool_sampler("messaging", pool.clone()),
-            clickclack_common::outbox::backlog_sampler("messaging", pool),
+            clickclack_common::metrics::pool_sampler("messaging", sampled.clone()),
+            clickclack_common::outbox::backlog_sampler("messaging", sampled.clone()),
         ],
         shutdown.clone(),
     ));
 
-    let scrape = || async {
-        stack
-            .http
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let http = stack.http.clone();
+    let scrape = || async { http.get(&url).send().await.unwrap().text().await.unwrap() };
     let before = scrape().await;
     let post_ok = "clickclack_grpc_requests_total{code=\"0\",rpc=\"/clickclack.messaging.v1.MessagingService/PostMessage\"}";
     let posted_before = before
         .lines()
         .find(|line| line.starts_with(post_ok))
         .map_or(0.0, |_| sample(&before, post_ok));
+    let delivered = "clickclack_realtime_events_delivered_total";
+    let delivered_before = sample(&before, delivered);
 
     for i in 0..3 {
         let response = stack
@@ -99,20 +92,64 @@ async fn metrics_count_rpcs_pools_backlog_and_events() {
             "clickclack_grpc_request_duration_seconds_count{rpc=\"/clickclack.messaging.v1.MessagingService/PostMessage\"}"
         ) >= 3.0
     );
-    assert!(
-        sample(
-            &after,
-            "clickclack_db_pool_connections{service=\"messaging\"}"
-        ) >= 1.0
+    // The pool gauges follow the sampled pool: one connection taken out
+    // shows as one fewer idle.
+    let held = sampled.get().unwrap();
+    let busy = scrape().await;
+    let connections = "clickclack_db_pool_connections{service=\"messaging\"}";
+    let idle = "clickclack_db_pool_idle_connections{service=\"messaging\"}";
+    assert!(sample(&busy, connections) >= 1.0, "{busy}");
+    assert_eq!(
+        sample(&busy, idle),
+        sample(&busy, connections) - 1.0,
+        "{busy}"
     );
-    assert!(after.contains("clickclack_db_pool_idle_connections{service=\"messaging\"}"));
-    // Every post's event has been delivered to realtime.
+    drop(held);
+    let rested = scrape().await;
+    assert_eq!(
+        sample(&rested, idle),
+        sample(&rested, connections),
+        "{rested}"
+    );
+
+    // Every post's event has been delivered to realtime, and realtime has
+    // streamed them on to the gateway's live feed.
     assert_eq!(
         sample(&after, "clickclack_outbox_backlog{service=\"messaging\"}"),
         0.0
     );
     assert!(sample(&after, "clickclack_realtime_events_appended_total") >= 3.0);
-    assert!(after.contains("clickclack_realtime_events_delivered_total"));
+    assert!(
+        sample(&after, delivered) - delivered_before >= 3.0,
+        "{after}"
+    );
+
+    // While realtime is down the backlog counts what waits; it drains after.
+    stack.stop_realtime().await;
+    let waiting = stack
+        .http
+        .post(format!(
+            "{}/api/channels/{}/messages",
+            stack.http_url, boot.general.id
+        ))
+        .bearer_auth(&token)
+        .json(&json!({ "body": "during the outage" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(waiting.status(), 201);
+    let during = scrape().await;
+    assert!(
+        sample(&during, "clickclack_outbox_backlog{service=\"messaging\"}") >= 1.0,
+        "{during}"
+    );
+    stack.start_realtime().await;
+    stack.events_settled().await;
+    let healed = scrape().await;
+    assert_eq!(
+        sample(&healed, "clickclack_outbox_backlog{service=\"messaging\"}"),
+        0.0
+    );
     shutdown.cancel();
     stack.stop().await;
 }
