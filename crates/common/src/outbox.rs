@@ -5,9 +5,9 @@
 //! has its events and a rolled-back one never does. The [`Relay`]'s one
 //! background loop then appends them to realtime in outbox order, as many
 //! as are pending per `Append`, and marks them delivered (with their
-//! cursor) only after realtime acknowledged them. Realtime's `Append` is idempotent by event id, so a
-//! crash between the two steps re-sends without duplicating, and an outage
-//! delays events without losing them.
+//! cursor) only after realtime acknowledged them. Realtime's `Append` is
+//! idempotent by event id, so a crash between the two steps re-sends
+//! without duplicating, and an outage delays events without losing them.
 
 use crate::assertion::{AssertionKey, Claims};
 use crate::db::{self, DbError, PgPool};
