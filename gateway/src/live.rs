@@ -137,7 +137,16 @@ pub fn follow(
                     after_cursor: after_cursor.clone(),
                 },
             );
-            if let Ok(response) = realtime.clone().follow(request).await {
+            let opened = realtime.clone().follow(request).await;
+            if let Err(status) = &opened
+                && status.code() == tonic::Code::FailedPrecondition
+            {
+                // The log no longer has our cursor (a restored or reset
+                // database): start from its tail; the sockets were closed
+                // when the stream broke and resume from their own cursors.
+                after_cursor.clear();
+            }
+            if let Ok(response) = opened {
                 feed.set_following();
                 backoff = Duration::from_millis(50);
                 let mut stream = response.into_inner();
