@@ -55,19 +55,12 @@ async fn metrics_count_rpcs_pools_backlog_and_events() {
     let delivered = "clickclack_realtime_events_delivered_total";
     let delivered_before = sample(&before, delivered);
 
+    let api = stack.api();
+    let messages = format!("/api/channels/{}/messages", boot.general.id);
     for i in 0..3 {
-        let response = stack
-            .http
-            .post(format!(
-                "{}/api/channels/{}/messages",
-                stack.http_url, boot.general.id
-            ))
-            .bearer_auth(&token)
-            .json(&json!({ "body": format!("m{i}") }))
-            .send()
+        api.post(&messages, Some(&token), json!({ "body": format!("m{i}") }))
             .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
+            .expect(201, "post");
     }
     // An RPC that fails is counted under its status code (5 = NOT_FOUND).
     let missing = stack
@@ -126,18 +119,13 @@ async fn metrics_count_rpcs_pools_backlog_and_events() {
 
     // While realtime is down the backlog counts what waits; it drains after.
     stack.stop_realtime().await;
-    let waiting = stack
-        .http
-        .post(format!(
-            "{}/api/channels/{}/messages",
-            stack.http_url, boot.general.id
-        ))
-        .bearer_auth(&token)
-        .json(&json!({ "body": "during the outage" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(waiting.status(), 201);
+    api.post(
+        &messages,
+        Some(&token),
+        json!({ "body": "during the outage" }),
+    )
+    .await
+    .expect(201, "post while realtime is down");
     let during = scrape().await;
     assert!(
         sample(&during, "clickclack_outbox_backlog{service=\"messaging\"}") >= 1.0,
