@@ -1,12 +1,53 @@
 //! How commands print: `--json` gives one JSON document on stdout for
 //! scripts; otherwise short aligned text for people.
 
-use serde::Serialize;
+use serde_json::Value;
 
-/// Prints `value` as pretty JSON on stdout.
-pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+/// The text-or-JSON choice `--json` makes, applied the same way by every
+/// command.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub json: bool,
+}
+
+impl Output {
+    /// With `--json`, prints `json()` as one pretty JSON document on stdout;
+    /// otherwise runs `text`, which prints for people.
+    pub fn show(self, json: impl FnOnce() -> Value, text: impl FnOnce()) -> anyhow::Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&json())?);
+        } else {
+            text();
+        }
+        Ok(())
+    }
+
+    /// As [`Output::show`], except that with `--plain` only `secret` (a raw
+    /// token or code) and a newline are printed, for scripts that store it.
+    pub fn show_secret(
+        self,
+        plain: bool,
+        secret: &str,
+        json: impl FnOnce() -> Value,
+        text: impl FnOnce(),
+    ) -> anyhow::Result<()> {
+        if plain {
+            println!("{secret}");
+            Ok(())
+        } else {
+            self.show(json, text)
+        }
+    }
+
+    /// Prints `json()` with `--json`, else rows as a table.
+    pub fn list(
+        self,
+        json: impl FnOnce() -> Value,
+        headers: &[&str],
+        rows: impl FnOnce() -> Vec<Vec<String>>,
+    ) -> anyhow::Result<()> {
+        self.show(json, || table(headers, rows()))
+    }
 }
 
 /// Prints rows as left-aligned columns.
