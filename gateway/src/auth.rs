@@ -3,8 +3,8 @@
 //! Two credentials exist: bot tokens (`ccb_`), bound to one workspace, and
 //! human sessions (`sst_`), which span every workspace their human belongs
 //! to. The gateway asks identity to resolve the token (identity checks
-//! revocation, membership and a user-owned bot's owner's membership), then
-//! checks the route's scope and target workspace itself.
+//! revocation, membership and a user-owned bot's owner's membership);
+//! [`crate::policy`] decides what the principal may then do.
 //!
 //! Successful answers are cached per token (and, for sessions, per target
 //! workspace) in [`crate::auth_cache`], which identity's change stream keeps
@@ -12,155 +12,15 @@
 //! gateway. Raw tokens are never stored, logged or echoed.
 
 use crate::error::ApiError;
+use crate::principal::{Credential, Principal};
 use crate::state::AppState;
-use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
-use chrono::{DateTime, Utc};
-use clickclack_common::assertion::Claims;
-use clickclack_common::scopes::{self, Scope};
 use clickclack_common::token::{BOT_TOKEN_PREFIX, RawToken, SESSION_TOKEN_PREFIX};
-use clickclack_common::{ids, wire};
 use clickclack_proto::identity as pb;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::Code;
-
-/// The kind of credential a request presented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Credential {
-    Bot,
-    Session,
-}
-
-/// Who a request acts as.
-pub struct Principal {
-    pub user: wire::User,
-    /// A bot token's workspace; for a session, the workspace this request
-    /// targets (empty when the route names none).
-    pub workspace_id: String,
-    /// "bot", or the human's role in `workspace_id`.
-    pub role: String,
-    pub scopes: BTreeSet<Scope>,
-    /// The bot token's or the session's id.
-    pub token_id: String,
-    pub credential: Credential,
-    /// When the credential stops working by itself.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Kept so a session can be re-scoped to a workspace named in a body,
-    /// and so sockets can re-check it. `RawToken` has no Debug or Display.
-    bearer: Arc<RawToken>,
-}
-
-impl std::fmt::Debug for Principal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Principal")
-            .field("user", &self.user.id)
-            .field("workspace_id", &self.workspace_id)
-            .field("credential", &self.credential)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Principal {
-    /// The signed-assertion claims services receive for this principal.
-    pub fn claims(&self) -> Claims {
-        Claims::new(
-            &self.user.id,
-            &self.user.kind,
-            &self.workspace_id,
-            &self.role,
-            &self.scopes,
-        )
-    }
-
-    pub fn is_session(&self) -> bool {
-        self.credential == Credential::Session
-    }
-
-    /// Whether a change notice may affect this principal: its credential,
-    /// its user (membership, role), or a user-owned bot's owner. "hello" and
-    /// "resync" concern everyone.
-    pub fn concerned_by(&self, change: &pb::AuthChange) -> bool {
-        match change.kind.as_str() {
-            "token" | "session" => change.subject_id == self.token_id,
-            "member" => {
-                change.subject_id == self.user.id
-                    || self.user.owner_user_id.as_deref() == Some(change.subject_id.as_str())
-            }
-            _ => true,
-        }
-    }
-
-    /// How long the credential works on by itself (`None`: no end of its
-    /// own; zero once past).
-    pub fn time_left(&self) -> Option<Duration> {
-        self.expires_at
-            .map(|at| (at - Utc::now()).to_std().unwrap_or_default())
-    }
-
-    pub fn bearer(&self) -> &Arc<RawToken> {
-        &self.bearer
-    }
-
-    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.scopes.contains(&scope) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "this token lacks the {scope} scope"
-            )))
-        }
-    }
-
-    /// Bot management and sign-out are for people (API.md §10).
-    pub fn require_session(&self) -> Result<(), ApiError> {
-        if self.is_session() {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(
-                "bot tokens cannot do this; sign in as a human",
-            ))
-        }
-    }
-
-    /// A token only ever reaches its own workspace; a session only
-    /// workspaces its human belongs to (checked when it was scoped).
-    pub fn require_workspace(&self, workspace_id: &str) -> Result<(), ApiError> {
-        if self.workspace_id == workspace_id {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(
-                "this token is not valid for that workspace",
-            ))
-        }
-    }
-
-    fn from_pb(principal: pb::Principal, bearer: Arc<RawToken>) -> Result<Principal, ApiError> {
-        let user = principal
-            .user
-            .ok_or_else(|| ApiError::unauthorized("invalid bearer token"))?;
-        Ok(Principal {
-            user: user.into(),
-            workspace_id: principal.workspace_id,
-            role: principal.role,
-            scopes: scopes::parse_stored(&principal.scopes),
-            token_id: principal.token_id,
-            credential: if principal.credential == "session" {
-                Credential::Session
-            } else {
-                Credential::Bot
-            },
-            expires_at: principal
-                .expires_at
-                .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
-                .map(|at| at.with_timezone(&Utc)),
-            bearer,
-        })
-    }
-}
 
 /// The bearer token from `Authorization`.
 pub fn bearer_from_headers(headers: &HeaderMap) -> Result<RawToken, ApiError> {
@@ -285,126 +145,4 @@ async fn resolve(
 /// that the cache is emptied by every change notice).
 pub async fn recheck(state: &AppState, principal: &Principal) -> Result<Arc<Principal>, Refused> {
     resolve(state, principal.bearer.clone(), &principal.workspace_id).await
-}
-
-/// Scopes a session to the workspace a request names (id or slug); a bot
-/// token must already be bound to it. Returns the principal to forward.
-pub async fn for_workspace(
-    state: &AppState,
-    principal: Arc<Principal>,
-    key: &str,
-) -> Result<Arc<Principal>, ApiError> {
-    if principal.is_session() {
-        if key == principal.workspace_id {
-            return Ok(principal);
-        }
-        return authenticate(state, principal.bearer.clone(), key).await;
-    }
-    Ok(principal)
-}
-
-/// The workspace a session's request targets, read from the route: the
-/// workspace in `/api/workspaces/{id}/...`, the workspace of the channel,
-/// message, DM or upload in the path, or `?workspace_id=`. Also says whether
-/// it was found through a resource id in the path.
-async fn target_workspace(state: &AppState, parts: &Parts) -> Result<(String, bool), ApiError> {
-    let mut segments = parts.uri.path().trim_start_matches('/').split('/');
-    let (api, area, id) = (segments.next(), segments.next(), segments.next());
-    if api == Some("api")
-        && let Some(id) = id
-    {
-        match area {
-            Some("workspaces") => return Ok((id.to_owned(), false)),
-            Some("channels" | "messages" | "dms" | "uploads")
-                if [ids::CHANNEL, ids::MESSAGE, ids::DM, ids::UPLOAD]
-                    .iter()
-                    .any(|prefix| ids::has_prefix(id, prefix)) =>
-            {
-                return Ok((state.locate(id).await?, true));
-            }
-            _ => {}
-        }
-    }
-    Ok(parts
-        .uri
-        .query()
-        .and_then(|query| {
-            url::form_urlencoded::parse(query.as_bytes())
-                .find(|(name, _)| name == "workspace_id")
-                .map(|(_, value)| value.into_owned())
-        })
-        .map(|workspace| (workspace, false))
-        .unwrap_or_default())
-}
-
-impl FromRequestParts<AppState> for Arc<Principal> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = Arc::new(crate::cookies::credential(&parts.method, &parts.headers)?);
-        if !token.is_well_formed(SESSION_TOKEN_PREFIX) {
-            return authenticate(state, token, "").await;
-        }
-        // The session itself first: nothing is looked up for a caller who
-        // is not signed in, so 401 never depends on whether an id exists.
-        let signed_in = authenticate(state, token.clone(), "").await?;
-        let (workspace, located) = target_workspace(state, parts).await?;
-        if workspace.is_empty() {
-            return Ok(signed_in);
-        }
-        match authenticate(state, token, &workspace).await {
-            // A resource in a workspace the human is not in stays invisible.
-            Err(error) if located && error.status == axum::http::StatusCode::FORBIDDEN => {
-                Err(ApiError::not_found("not found"))
-            }
-            other => other,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn bot_principal(owner: Option<&str>) -> Principal {
-        Principal {
-            user: wire::User {
-                id: "usr_bot".into(),
-                kind: "bot".into(),
-                display_name: "Bot".into(),
-                handle: "bot".into(),
-                avatar_url: String::new(),
-                created_at: String::new(),
-                owner_user_id: owner.map(str::to_owned),
-            },
-            workspace_id: "wsp_1".into(),
-            role: "bot".into(),
-            scopes: BTreeSet::new(),
-            token_id: "btok_1".into(),
-            credential: Credential::Bot,
-            expires_at: None,
-            bearer: Arc::new(RawToken::from_presented("ccb_x")),
-        }
-    }
-
-    fn change(kind: &str, subject: &str) -> pb::AuthChange {
-        pb::AuthChange {
-            kind: kind.into(),
-            subject_id: subject.into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn a_socket_rechecks_only_for_changes_that_concern_it() {
-        let owned = bot_principal(Some("usr_owner"));
-        assert!(owned.concerned_by(&change("token", "btok_1")));
-        assert!(!owned.concerned_by(&change("token", "btok_2")));
-        assert!(owned.concerned_by(&change("member", "usr_bot")));
-        assert!(owned.concerned_by(&change("member", "usr_owner")));
-        assert!(!owned.concerned_by(&change("member", "usr_someone")));
-        assert!(!bot_principal(None).concerned_by(&change("member", "usr_owner")));
-        assert!(owned.concerned_by(&change("resync", "")));
-        assert!(owned.concerned_by(&change("hello", "")));
-    }
 }

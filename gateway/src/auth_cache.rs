@@ -12,7 +12,7 @@
 //! gateway cut off from identity loses its lease within [`LEASE_RENEWAL`]
 //! plus the lease length and then caches nothing.
 
-use crate::auth::Principal;
+use crate::principal::Principal;
 use crate::state::AppState;
 use clickclack_common::token::TokenHash;
 use clickclack_proto::identity as pb;

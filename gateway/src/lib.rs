@@ -14,6 +14,9 @@ pub mod live;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
+pub mod policy;
+pub mod principal;
 pub mod render;
 pub mod routes;
 pub mod state;
@@ -21,7 +24,6 @@ pub mod users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use clickclack_common::assertion::AssertionKey;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
@@ -155,149 +157,156 @@ pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    use routes::{bots, channels, dms, messages, search, sessions, uploads};
+    use routes::{
+        account, bots, channels, dms, me, messages, ops, realtime, search, sessions, uploads, web,
+        workspaces,
+    };
     // Multipart bodies may be as large as an upload (plus form overhead).
     let upload_body_limit = DefaultBodyLimit::max(state.upload_max_bytes as usize + 64 * 1024);
-    let api = Router::new()
-        .route(
-            "/api/me",
-            get(routes::me::get_me).patch(routes::account::update_me),
-        )
-        .route("/api/me/bots", get(bots::mine))
-        .route("/api/auth/magic/consume", post(sessions::consume))
-        .route("/api/auth/magic/request", post(sessions::request))
-        .route("/api/auth/logout", post(sessions::logout))
-        .route(
-            "/api/workspaces/{id}/bots",
-            get(bots::list).post(bots::create),
-        )
-        .route(
-            "/api/workspaces/{id}/bots/{bot_id}/tokens",
-            get(bots::tokens).post(bots::mint),
-        )
-        .route(
-            "/api/workspaces/{id}/bots/{bot_id}/setup-codes",
-            post(bots::create_setup_code).get(bots::list_setup_codes),
-        )
-        .route("/api/bot-setup-codes/claim", post(bots::claim_setup_code))
-        .route(
-            "/api/bot-setup-codes/{id}/revoke",
-            post(bots::revoke_setup_code),
-        )
-        .route(
-            "/api/workspaces/{id}/bots/{bot_id}/membership",
-            axum::routing::delete(bots::remove),
-        )
-        .route("/api/workspaces/{id}/audit-log", get(bots::audit_log))
-        .route(
-            "/api/workspaces/{id}/bot-commands",
-            get(bots::list_commands),
-        )
-        .route("/api/bot-tokens/{token_id}/revoke", post(bots::revoke))
-        .route("/api/bot-tokens/{token_id}/rotate", post(bots::rotate))
-        .route(
-            "/api/bots/self/commands",
-            axum::routing::put(bots::set_commands),
-        )
-        .route(
-            "/api/workspaces",
-            get(routes::workspaces::list).post(routes::account::create_workspace),
-        )
-        .route(
-            "/api/workspaces/{id}",
-            get(routes::workspaces::get)
-                .patch(routes::account::update_workspace)
-                .delete(routes::account::delete_workspace),
-        )
-        .route(
+    let shed = tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(limits::shed))
+        .load_shed()
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            state.limits.max_in_flight,
+        ))
+        .timeout(Duration::from_millis(state.limits.request_timeout_ms));
+    // Who may call each route is in `policy::RULES`; the book applies it.
+    let api = routes::RouteBook::new(state.clone())
+        .mount("GET", "/api/me", me::get_me)
+        .mount("PATCH", "/api/me", account::update_me)
+        .mount("GET", "/api/me/bots", bots::mine)
+        .mount("POST", "/api/auth/magic/request", sessions::request)
+        .mount("POST", "/api/auth/magic/consume", sessions::consume)
+        .mount("POST", "/api/auth/logout", sessions::logout)
+        .mount("GET", "/api/workspaces", workspaces::list)
+        .mount("POST", "/api/workspaces", account::create_workspace)
+        .mount("GET", "/api/workspaces/{id}", workspaces::get)
+        .mount("PATCH", "/api/workspaces/{id}", account::update_workspace)
+        .mount("DELETE", "/api/workspaces/{id}", account::delete_workspace)
+        .mount(
+            "POST",
             "/api/workspaces/{id}/transfer-ownership",
-            post(routes::account::transfer_ownership),
+            account::transfer_ownership,
         )
-        .route(
-            "/api/workspaces/{id}/members",
-            get(routes::account::members),
-        )
-        .route(
+        .mount("GET", "/api/workspaces/{id}/members", account::members)
+        .mount(
+            "POST",
             "/api/workspaces/{id}/invites",
-            post(routes::account::create_invite),
+            account::create_invite,
         )
-        .route(
+        .mount(
+            "POST",
             "/api/invites/{token}/accept",
-            post(routes::account::accept_invite),
+            account::accept_invite,
         )
-        .route(
-            "/api/bots/{bot_id}/tokens",
-            get(routes::account::legacy_tokens).post(routes::account::legacy_mint),
+        .mount("GET", "/api/event-types", account::event_types)
+        .mount("GET", "/api/workspaces/{id}/bots", bots::list)
+        .mount("POST", "/api/workspaces/{id}/bots", bots::create)
+        .mount(
+            "GET",
+            "/api/workspaces/{id}/bots/{bot_id}/tokens",
+            bots::tokens,
         )
-        .route(
-            "/api/bots/{bot_id}",
-            axum::routing::delete(routes::account::delete_bot),
+        .mount(
+            "POST",
+            "/api/workspaces/{id}/bots/{bot_id}/tokens",
+            bots::mint,
         )
-        .route("/api/event-types", get(routes::account::event_types))
-        .route(
-            "/api/workspaces/{id}/channels",
-            get(channels::list).post(channels::create),
+        .mount(
+            "POST",
+            "/api/workspaces/{id}/bots/{bot_id}/setup-codes",
+            bots::create_setup_code,
         )
-        .route("/api/channels/{id}", axum::routing::patch(channels::update))
-        .route(
+        .mount(
+            "GET",
+            "/api/workspaces/{id}/bots/{bot_id}/setup-codes",
+            bots::list_setup_codes,
+        )
+        .mount(
+            "DELETE",
+            "/api/workspaces/{id}/bots/{bot_id}/membership",
+            bots::remove,
+        )
+        .mount("GET", "/api/workspaces/{id}/audit-log", bots::audit_log)
+        .mount(
+            "GET",
+            "/api/workspaces/{id}/bot-commands",
+            bots::list_commands,
+        )
+        .mount("POST", "/api/bot-setup-codes/claim", bots::claim_setup_code)
+        .mount(
+            "POST",
+            "/api/bot-setup-codes/{id}/revoke",
+            bots::revoke_setup_code,
+        )
+        .mount("POST", "/api/bot-tokens/{token_id}/revoke", bots::revoke)
+        .mount("POST", "/api/bot-tokens/{token_id}/rotate", bots::rotate)
+        .mount("PUT", "/api/bots/self/commands", bots::set_commands)
+        .mount("GET", "/api/bots/{bot_id}/tokens", account::legacy_tokens)
+        .mount("POST", "/api/bots/{bot_id}/tokens", account::legacy_mint)
+        .mount("DELETE", "/api/bots/{bot_id}", account::delete_bot)
+        .mount("GET", "/api/workspaces/{id}/channels", channels::list)
+        .mount("POST", "/api/workspaces/{id}/channels", channels::create)
+        .mount("PATCH", "/api/channels/{id}", channels::update)
+        .mount("POST", "/api/channels/{id}/read", channels::mark_read)
+        .mount(
+            "GET",
             "/api/channels/{id}/messages",
-            get(messages::list_in_channel).post(messages::create_in_channel),
+            messages::list_in_channel,
         )
-        .route("/api/channels/{id}/read", post(channels::mark_read))
-        .route("/api/messages/by-nonce", get(messages::by_nonce))
-        .route(
-            "/api/messages/{id}",
-            get(messages::get)
-                .patch(messages::edit)
-                .delete(messages::delete),
+        .mount(
+            "POST",
+            "/api/channels/{id}/messages",
+            messages::create_in_channel,
         )
-        .route("/api/messages/{id}/thread", get(messages::thread))
-        .route("/api/messages/{id}/thread/replies", post(messages::reply))
-        .route("/api/messages/{id}/reactions", post(messages::add_reaction))
-        .route(
+        .mount("GET", "/api/messages/by-nonce", messages::by_nonce)
+        .mount("GET", "/api/messages/{id}", messages::get)
+        .mount("PATCH", "/api/messages/{id}", messages::edit)
+        .mount("DELETE", "/api/messages/{id}", messages::delete)
+        .mount("GET", "/api/messages/{id}/thread", messages::thread)
+        .mount("POST", "/api/messages/{id}/thread/replies", messages::reply)
+        .mount(
+            "POST",
+            "/api/messages/{id}/reactions",
+            messages::add_reaction,
+        )
+        .mount(
+            "DELETE",
             "/api/messages/{id}/reactions/{emoji}",
-            axum::routing::delete(messages::remove_reaction),
+            messages::remove_reaction,
         )
-        .route("/api/messages/{id}/attachments", post(uploads::attach))
-        .route("/api/dms", get(dms::list).post(dms::open))
-        .route(
-            "/api/dms/{id}",
-            get(dms::get).delete(routes::account::hide_dm),
-        )
-        .route(
-            "/api/dms/{id}/messages",
-            get(dms::list_messages).post(dms::post),
-        )
-        .route("/api/dms/{id}/read", post(channels::mark_dm_read))
-        .route("/api/dms/{id}/open", post(routes::account::show_dm))
-        .route(
+        .mount("POST", "/api/messages/{id}/attachments", uploads::attach)
+        .mount("GET", "/api/dms", dms::list)
+        .mount("POST", "/api/dms", dms::open)
+        .mount("GET", "/api/dms/{id}", dms::get)
+        .mount("DELETE", "/api/dms/{id}", account::hide_dm)
+        .mount("GET", "/api/dms/{id}/messages", dms::list_messages)
+        .mount("POST", "/api/dms/{id}/messages", dms::post)
+        .mount("POST", "/api/dms/{id}/read", channels::mark_dm_read)
+        .mount("POST", "/api/dms/{id}/open", account::show_dm)
+        .mount_router(
+            "POST",
             "/api/uploads",
-            post(uploads::create).layer(upload_body_limit),
+            axum::routing::post(uploads::create).layer(upload_body_limit),
         )
-        .route("/api/uploads/by-nonce", get(uploads::by_nonce))
-        .route("/api/uploads/{id}", get(uploads::download))
-        .route("/api/search", get(search::search))
-        .route("/api/realtime/events", get(routes::realtime::events))
-        .route("/api/realtime/ws", get(routes::realtime::socket))
-        .route("/api/realtime/ephemeral", post(routes::realtime::ephemeral))
+        .mount("GET", "/api/uploads/by-nonce", uploads::by_nonce)
+        .mount("GET", "/api/uploads/{id}", uploads::download)
+        .mount("GET", "/api/search", search::search)
+        .mount("GET", "/api/realtime/events", realtime::events)
+        .mount("GET", "/api/realtime/ws", realtime::socket)
+        .mount("POST", "/api/realtime/ephemeral", realtime::ephemeral)
         // Shed load on the API only: health checks answer even at capacity.
         // At most `max_in_flight` at once (the rest get 503 at once), each
         // answered within the request timeout (or 504).
-        .route_layer(
-            tower::ServiceBuilder::new()
-                .layer(axum::error_handling::HandleErrorLayer::new(limits::shed))
-                .load_shed()
-                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-                    state.limits.max_in_flight,
-                ))
-                .timeout(Duration::from_millis(state.limits.request_timeout_ms)),
-        )
-        .route("/", get(routes::web::index))
-        .route("/app.js", get(routes::web::script))
-        .route("/app.css", get(routes::web::stylesheet))
-        .route("/healthz", get(routes::ops::healthz))
-        .route("/readyz", get(routes::ops::readyz))
-        .route("/metrics", get(routes::ops::metrics))
+        .so_far(|api| api.route_layer(shed))
+        .mount("GET", "/api/openapi.json", openapi::serve)
+        .mount("GET", "/", web::index)
+        .mount("GET", "/app.js", web::script)
+        .mount("GET", "/app.css", web::stylesheet)
+        .mount("GET", "/healthz", ops::healthz)
+        .mount("GET", "/readyz", ops::readyz)
+        .mount("GET", "/metrics", ops::metrics)
+        .finish()
         .route_layer(axum::middleware::from_fn(middleware::expose_matched_path))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed);

@@ -1,10 +1,9 @@
 //! What every handler can reach: gRPC clients, the signing key, caches,
 //! metrics.
 
-use crate::auth::Principal;
 use crate::auth_cache::AuthCache;
-use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::principal::Principal;
 use crate::users::UserDirectory;
 use clickclack_common::assertion::AssertionKey;
 use clickclack_common::grpc::Peer;
@@ -55,9 +54,6 @@ pub struct AppState {
     pub live: Arc<crate::live::LiveFeed>,
 }
 
-/// The location cache stops growing here (it is then simply cleared).
-const LOCATIONS_LIMIT: usize = 100_000;
-
 impl AppState {
     /// A messaging request carrying the principal's signed assertion.
     pub fn signed<T>(&self, principal: &Principal, message: T) -> tonic::Request<T> {
@@ -66,74 +62,5 @@ impl AppState {
 
     pub fn messaging(&self) -> MessagingServiceClient<Peer> {
         self.messaging.clone()
-    }
-
-    /// The workspace a resource lives in (404 when unknown).
-    pub async fn locate(&self, id: &str) -> Result<String, ApiError> {
-        if let Some(found) = self.locations.lock().expect("locations lock").get(id) {
-            return Ok(found.clone());
-        }
-        // The gateway asks as itself: the answer is a workspace id, and the
-        // real call is membership-checked after it.
-        let request = clickclack_proto::messaging::LocateResourceRequest { id: id.to_owned() };
-        let found = self
-            .messaging()
-            .locate_resource(request)
-            .await?
-            .into_inner()
-            .workspace_id;
-        let mut locations = self.locations.lock().expect("locations lock");
-        if locations.len() >= LOCATIONS_LIMIT {
-            locations.clear();
-        }
-        locations.insert(id.to_owned(), found.clone());
-        Ok(found)
-    }
-
-    /// Resolves a workspace id or slug the caller named and checks the
-    /// caller may act there: a bot token must be bound to it (403
-    /// otherwise); a session is re-scoped to it, which checks membership.
-    /// Returns the workspace id and the principal to forward.
-    pub async fn scope_to_workspace(
-        &self,
-        principal: Arc<Principal>,
-        key: &str,
-    ) -> Result<(String, Arc<Principal>), ApiError> {
-        if key.is_empty() {
-            return Err(ApiError::bad_request("workspace_id is required"));
-        }
-        let principal = crate::auth::for_workspace(self, principal, key).await?;
-        // A session scoped to `key` already carries its resolved id.
-        let workspace_id = if principal.is_session() {
-            principal.workspace_id.clone()
-        } else {
-            self.caller_workspace(&principal, key).await?
-        };
-        Ok((workspace_id, principal))
-    }
-
-    /// Resolves a workspace id or slug the caller named and checks the
-    /// caller's principal is scoped to it (403 otherwise).
-    pub async fn caller_workspace(
-        &self,
-        principal: &Principal,
-        key: &str,
-    ) -> Result<String, ApiError> {
-        if key.is_empty() {
-            return Err(ApiError::bad_request("workspace_id is required"));
-        }
-        if key == principal.workspace_id {
-            return Ok(key.to_owned());
-        }
-        let workspace = self
-            .identity
-            .clone()
-            .get_workspace(clickclack_proto::identity::GetWorkspaceRequest {
-                id_or_slug: key.to_owned(),
-            })
-            .await?
-            .into_inner();
-        principal.require_workspace(&workspace.id)?;
-        Ok(workspace.id)
     }
 }

@@ -2,8 +2,9 @@
 //! workspaces they found and run, invites and the member list. Human
 //! sessions only: a bot token gets 403 here.
 
-use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::policy;
+use crate::principal::Principal;
 use crate::render;
 use crate::state::AppState;
 use axum::Json;
@@ -16,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct ProfileBody {
     display_name: Option<String>,
     handle: Option<String>,
@@ -29,7 +30,6 @@ pub async fn update_me(
     principal: Arc<Principal>,
     Json(body): Json<ProfileBody>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     let user = state
         .identity
         .clone()
@@ -47,7 +47,7 @@ pub async fn update_me(
     Ok(Json(json!({ "user": wire::User::from(user) })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct NewWorkspace {
     #[serde(default)]
     name: String,
@@ -62,7 +62,6 @@ pub async fn create_workspace(
     principal: Arc<Principal>,
     Json(body): Json<NewWorkspace>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    principal.require_session()?;
     let workspace = state
         .identity
         .clone()
@@ -98,7 +97,7 @@ pub async fn create_workspace(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct WorkspaceChanges {
     name: Option<String>,
     slug: Option<String>,
@@ -113,7 +112,6 @@ pub async fn update_workspace(
     Path(workspace): Path<String>,
     Json(body): Json<WorkspaceChanges>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     let updated = state
         .identity
         .clone()
@@ -140,7 +138,6 @@ pub async fn delete_workspace(
     principal: Arc<Principal>,
     Path(workspace): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     let deleted = state
         .identity
         .clone()
@@ -150,7 +147,7 @@ pub async fn delete_workspace(
     Ok(Json(json!({ "workspace": wire::Workspace::from(deleted) })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct Transfer {
     #[serde(default)]
     user_id: String,
@@ -163,7 +160,6 @@ pub async fn transfer_ownership(
     Path(workspace): Path<String>,
     Json(body): Json<Transfer>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     if body.user_id.trim().is_empty() {
         return Err(ApiError::bad_request("user_id is required"));
     }
@@ -188,8 +184,7 @@ pub async fn members(
     principal: Arc<Principal>,
     Path(workspace): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
-    let workspace_id = state.caller_workspace(&principal, &workspace).await?;
+    let workspace_id = policy::caller_workspace(&state, &principal, &workspace).await?;
     let list = state
         .identity
         .clone()
@@ -220,7 +215,6 @@ pub async fn create_invite(
     headers: HeaderMap,
     Path(workspace): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    principal.require_session()?;
     let invite = state
         .identity
         .clone()
@@ -253,7 +247,6 @@ pub async fn accept_invite(
     principal: Arc<Principal>,
     Path(token): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     let workspace = state
         .identity
         .clone()
@@ -272,7 +265,6 @@ pub async fn hide_dm(
     principal: Arc<Principal>,
     Path(conversation_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     state
         .messaging()
         .hide_conversation(state.signed(
@@ -289,7 +281,6 @@ pub async fn show_dm(
     principal: Arc<Principal>,
     Path(conversation_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     let conversation = state
         .messaging()
         .show_conversation(state.signed(
@@ -428,7 +419,6 @@ pub async fn delete_bot(
     principal: Arc<Principal>,
     Path(bot_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     let removed = state
         .identity
         .clone()

@@ -3,13 +3,13 @@
 //! identity's rule; the gateway only insists on a human session and names
 //! the acting human.
 
-use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::policy;
+use crate::principal::Principal;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use clickclack_common::scopes::Scope;
 use clickclack_common::wire;
 use clickclack_proto::identity as pb;
 use serde::Deserialize;
@@ -45,7 +45,7 @@ fn scopes_from(value: &Option<Value>) -> Result<Vec<String>, ApiError> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct CreateBotBody {
     #[serde(default)]
     display_name: String,
@@ -68,7 +68,6 @@ pub async fn create(
     Path(workspace): Path<String>,
     Json(body): Json<CreateBotBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    principal.require_session()?;
     if body.display_name.trim().is_empty() {
         return Err(ApiError::bad_request("display_name is required"));
     }
@@ -105,7 +104,6 @@ pub async fn list(
     principal: Arc<Principal>,
     Path(workspace): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     let list = state
         .identity
         .clone()
@@ -131,7 +129,7 @@ pub async fn list(
     Ok(Json(json!({ "bots": bots })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct MintBody {
     #[serde(default)]
     name: String,
@@ -146,7 +144,6 @@ pub async fn mint(
     Path((workspace, bot_id)): Path<(String, String)>,
     Json(body): Json<MintBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    principal.require_session()?;
     let created = state
         .identity
         .clone()
@@ -174,7 +171,6 @@ pub async fn tokens(
     principal: Arc<Principal>,
     Path((workspace, bot_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     let list = state
         .identity
         .clone()
@@ -202,7 +198,6 @@ pub async fn revoke(
     principal: Arc<Principal>,
     Path(token_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     let token = state
         .identity
         .clone()
@@ -219,7 +214,7 @@ pub async fn revoke(
     Ok(Json(json!({ "bot_token": wire::BotToken::from(token) })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct RotateBody {
     /// How long the old token keeps working; default 0 (revoked at once).
     #[serde(default)]
@@ -235,7 +230,6 @@ pub async fn rotate(
     Path(token_id): Path<String>,
     body: Option<Json<RotateBody>>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    principal.require_session()?;
     let grace_seconds = body.and_then(|Json(b)| b.grace_seconds).unwrap_or(0);
     let rotated = state
         .identity
@@ -266,7 +260,6 @@ pub async fn remove(
     principal: Arc<Principal>,
     Path((workspace, bot_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    principal.require_session()?;
     state
         .identity
         .clone()
@@ -287,7 +280,6 @@ pub async fn mine(
     State(state): State<AppState>,
     principal: Arc<Principal>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     let list = state
         .identity
         .clone()
@@ -314,7 +306,7 @@ pub async fn mine(
     Ok(Json(json!({ "bots": bots })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct AuditQuery {
     limit: Option<u32>,
     #[serde(default)]
@@ -329,7 +321,6 @@ pub async fn audit_log(
     Path(workspace): Path<String>,
     Query(query): Query<AuditQuery>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     if query.limit.is_some_and(|n| !(1..=500).contains(&n)) {
         return Err(ApiError::bad_request("limit must be between 1 and 500"));
     }
@@ -351,7 +342,7 @@ pub async fn audit_log(
     Ok(Json(json!({ "audit_log_entries": entries })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct CommandEntry {
     #[serde(default)]
     command: String,
@@ -361,7 +352,7 @@ pub struct CommandEntry {
     args_hint: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct CommandsBody {
     commands: Option<Vec<CommandEntry>>,
 }
@@ -412,7 +403,6 @@ pub async fn set_commands(
     if principal.is_session() {
         return Err(ApiError::forbidden("only bot tokens publish command menus"));
     }
-    principal.require(Scope::CommandsWrite)?;
     let commands = body
         .commands
         .ok_or_else(|| ApiError::bad_request("commands is required (use [] to clear)"))?;
@@ -449,8 +439,7 @@ pub async fn list_commands(
     principal: Arc<Principal>,
     Path(workspace): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::WorkspacesRead)?;
-    let workspace_id = state.caller_workspace(&principal, &workspace).await?;
+    let workspace_id = policy::caller_workspace(&state, &principal, &workspace).await?;
     let list = state
         .identity
         .clone()
@@ -465,7 +454,7 @@ pub async fn list_commands(
     Ok(Json(commands_json(&state, list).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct SetupCodeBody {
     #[serde(default)]
     name: String,
@@ -483,7 +472,6 @@ pub async fn create_setup_code(
     Path((workspace, bot_id)): Path<(String, String)>,
     Json(body): Json<SetupCodeBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    principal.require_session()?;
     let created = state
         .identity
         .clone()
@@ -512,7 +500,7 @@ pub async fn create_setup_code(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct ClaimBody {
     #[serde(default)]
     code: String,
@@ -582,7 +570,6 @@ pub async fn list_setup_codes(
     principal: Arc<Principal>,
     Path((workspace, bot_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     let list = state
         .identity
         .clone()
@@ -607,7 +594,6 @@ pub async fn revoke_setup_code(
     principal: Arc<Principal>,
     Path(code_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require_session()?;
     let code = state
         .identity
         .clone()

@@ -1,13 +1,13 @@
 //! Channels (API.md §3).
 
-use crate::auth::Principal;
 use crate::error::ApiResult;
+use crate::policy;
+use crate::principal::Principal;
 use crate::render;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use clickclack_common::scopes::Scope;
 use clickclack_proto::messaging as pb;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,8 +19,7 @@ pub async fn list(
     principal: Arc<Principal>,
     Path(workspace): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::ChannelsRead)?;
-    state.caller_workspace(&principal, &workspace).await?;
+    policy::caller_workspace(&state, &principal, &workspace).await?;
     let channels = state
         .messaging()
         .list_channels(state.signed(&principal, pb::ListChannelsRequest {}))
@@ -30,7 +29,7 @@ pub async fn list(
     Ok(Json(json!({ "channels": channels })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct CreateChannel {
     name: String,
     #[serde(default)]
@@ -54,8 +53,7 @@ pub async fn create(
     Path(workspace): Path<String>,
     Json(body): Json<CreateChannel>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    principal.require(Scope::ChannelsWrite)?;
-    state.caller_workspace(&principal, &workspace).await?;
+    policy::caller_workspace(&state, &principal, &workspace).await?;
     let reply = state
         .messaging()
         .create_channel(state.signed(
@@ -82,7 +80,7 @@ pub async fn create(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct UpdateChannel {
     #[serde(default)]
     name: Option<String>,
@@ -123,7 +121,6 @@ pub async fn update(
     Path(channel_id): Path<String>,
     Json(body): Json<UpdateChannel>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::ChannelsWrite)?;
     let reply = state
         .messaging()
         .update_channel(state.signed(
@@ -148,7 +145,7 @@ pub async fn update(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct ReadBody {
     seq: i64,
 }
@@ -160,7 +157,6 @@ pub async fn mark_read(
     Path(channel_id): Path<String>,
     Json(body): Json<ReadBody>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::MessagesRead)?;
     read(&state, &principal, Some(channel_id), None, body.seq).await
 }
 
@@ -171,7 +167,6 @@ pub async fn mark_dm_read(
     Path(conversation_id): Path<String>,
     Json(body): Json<ReadBody>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::DmsRead)?;
     read(&state, &principal, None, Some(conversation_id), body.seq).await
 }
 

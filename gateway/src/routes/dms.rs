@@ -1,16 +1,16 @@
 //! Direct messages (API.md §6).
 
 use super::messages::{self, NewMessage, PageQuery, PostTarget};
-use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::middleware::CorrelationId;
+use crate::policy;
+use crate::principal::Principal;
 use crate::render;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use clickclack_common::scopes::Scope;
 use clickclack_proto::identity as identity_pb;
 use clickclack_proto::messaging as pb;
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tonic::Code;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct OpenBody {
     #[serde(default)]
     workspace_id: String,
@@ -31,10 +31,8 @@ pub async fn open(
     principal: Arc<Principal>,
     Json(body): Json<OpenBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    principal.require(Scope::DmsWrite)?;
-    let (workspace_id, principal) = state
-        .scope_to_workspace(principal, &body.workspace_id)
-        .await?;
+    let (workspace_id, principal) =
+        policy::scope_to_workspace(&state, principal, &body.workspace_id).await?;
     if body.member_ids.len() > 64 {
         return Err(ApiError::bad_request(
             "a conversation has at most 32 members",
@@ -91,7 +89,7 @@ pub async fn open(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct WorkspaceQuery {
     #[serde(default)]
     workspace_id: String,
@@ -103,10 +101,7 @@ pub async fn list(
     principal: Arc<Principal>,
     Query(query): Query<WorkspaceQuery>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::DmsRead)?;
-    state
-        .caller_workspace(&principal, &query.workspace_id)
-        .await?;
+    policy::caller_workspace(&state, &principal, &query.workspace_id).await?;
     let conversations = state
         .messaging()
         .list_conversations(state.signed(&principal, pb::ListConversationsRequest {}))
@@ -124,7 +119,6 @@ pub async fn get(
     principal: Arc<Principal>,
     Path(conversation_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::DmsRead)?;
     let conversation = state
         .messaging()
         .get_conversation(state.signed(&principal, pb::GetConversationRequest { conversation_id }))
@@ -143,7 +137,6 @@ pub async fn post(
     Path(conversation_id): Path<String>,
     Json(body): Json<NewMessage>,
 ) -> ApiResult<Response> {
-    principal.require(Scope::DmsWrite)?;
     messages::post(
         &state,
         &principal,
@@ -161,7 +154,6 @@ pub async fn list_messages(
     Path(conversation_id): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::DmsRead)?;
     messages::list(
         &state,
         &principal,

@@ -1,15 +1,15 @@
 //! Messages, threads and reactions (API.md §4, §5, §7).
 
-use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::middleware::CorrelationId;
+use crate::policy;
+use crate::principal::Principal;
 use crate::render;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use clickclack_common::scopes::Scope;
 use clickclack_proto::messaging as pb;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 /// Body of a new message or reply. Unknown keys (`author_model`, ...) are
 /// accepted and ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct NewMessage {
     body: String,
     #[serde(default)]
@@ -88,7 +88,6 @@ pub async fn create_in_channel(
     Path(channel_id): Path<String>,
     Json(body): Json<NewMessage>,
 ) -> ApiResult<Response> {
-    principal.require(Scope::MessagesWrite)?;
     post(
         &state,
         &principal,
@@ -99,7 +98,7 @@ pub async fn create_in_channel(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct PageQuery {
     after_seq: Option<i64>,
     before_seq: Option<i64>,
@@ -152,11 +151,10 @@ pub async fn list_in_channel(
     Path(channel_id): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::MessagesRead)?;
     list(&state, &principal, PostTarget::Channel(channel_id), query).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct NonceQuery {
     #[serde(default)]
     workspace_id: String,
@@ -189,10 +187,7 @@ pub async fn by_nonce(
     Query(query): Query<NonceQuery>,
 ) -> Response {
     let result = async {
-        principal.require(Scope::MessagesRead)?;
-        state
-            .caller_workspace(&principal, &query.workspace_id)
-            .await?;
+        policy::caller_workspace(&state, &principal, &query.workspace_id).await?;
         if query.nonce.is_empty() {
             return Err(ApiError::bad_request("nonce is required"));
         }
@@ -217,7 +212,6 @@ pub async fn get(
     principal: Arc<Principal>,
     Path(message_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::MessagesRead)?;
     let reply = state
         .messaging()
         .get_message(state.signed(&principal, pb::GetMessageRequest { message_id }))
@@ -236,7 +230,7 @@ async fn message_and_event(state: &AppState, reply: pb::MessageReply) -> ApiResu
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct EditBody {
     body: String,
 }
@@ -249,7 +243,6 @@ pub async fn edit(
     Path(message_id): Path<String>,
     Json(body): Json<EditBody>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::MessagesWrite)?;
     let reply = state
         .messaging()
         .edit_message(state.signed(
@@ -272,7 +265,6 @@ pub async fn delete(
     Extension(correlation): Extension<CorrelationId>,
     Path(message_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::MessagesWrite)?;
     let reply = state
         .messaging()
         .delete_message(state.signed(
@@ -295,7 +287,6 @@ pub async fn reply(
     Path(parent_id): Path<String>,
     Json(body): Json<NewMessage>,
 ) -> ApiResult<Response> {
-    principal.require(Scope::ThreadsWrite)?;
     let reply = state
         .messaging()
         .post_message(state.signed(
@@ -330,7 +321,7 @@ pub async fn reply(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct ThreadQuery {
     limit: Option<u32>,
     #[serde(default)]
@@ -346,7 +337,6 @@ pub async fn thread(
     Path(message_id): Path<String>,
     Query(query): Query<ThreadQuery>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::ThreadsRead)?;
     if query.limit == Some(0) {
         return Err(ApiError::bad_request("limit must be between 1 and 200"));
     }
@@ -380,7 +370,7 @@ pub async fn thread(
     Ok(Json(body))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct ReactionBody {
     emoji: String,
 }
@@ -393,7 +383,6 @@ pub async fn add_reaction(
     Path(message_id): Path<String>,
     Json(body): Json<ReactionBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    principal.require(Scope::MessagesWrite)?;
     let reply = state
         .messaging()
         .add_reaction(state.signed(
@@ -421,7 +410,6 @@ pub async fn remove_reaction(
     Extension(correlation): Extension<CorrelationId>,
     Path((message_id, emoji)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::MessagesWrite)?;
     let reply = state
         .messaging()
         .remove_reaction(state.signed(

@@ -15,7 +15,105 @@ pub mod web;
 pub mod workspaces;
 
 use crate::error::ApiError;
+use crate::policy::{self, Caller, Guard, Rule};
+use crate::state::AppState;
+use axum::Router;
+use axum::handler::Handler;
 use axum::http::{Method, Uri};
+use axum::routing::{MethodFilter, MethodRouter};
+
+/// Builds the router from [`policy::RULES`]: a route can only be mounted
+/// with its rule, which is applied before its handler, and [`finish`]
+/// refuses a rule left without a handler.
+///
+/// [`finish`]: RouteBook::finish
+pub struct RouteBook {
+    state: AppState,
+    router: Router<AppState>,
+    mounted: Vec<&'static Rule>,
+}
+
+impl RouteBook {
+    pub fn new(state: AppState) -> RouteBook {
+        RouteBook {
+            state,
+            router: Router::new(),
+            mounted: Vec::new(),
+        }
+    }
+
+    /// Mounts `handler` for `method path`.
+    pub fn mount<H, T>(self, method: &'static str, path: &'static str, handler: H) -> RouteBook
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = method_filter(method);
+        self.mount_router(method, path, axum::routing::on(filter, handler))
+    }
+
+    /// Mounts a method router (with layers of its own) for `method path`.
+    pub fn mount_router(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        route: MethodRouter<AppState>,
+    ) -> RouteBook {
+        let rule = policy::rule_for(method, path)
+            .unwrap_or_else(|| panic!("{method} {path} has no rule in policy::RULES"));
+        let route = match rule.caller {
+            Caller::Anyone => route,
+            _ if rule.applied_by_handler => route,
+            _ => route.route_layer(axum::middleware::from_fn_with_state(
+                Guard {
+                    state: self.state.clone(),
+                    rule,
+                },
+                policy::enforce,
+            )),
+        };
+        self.router = self.router.route(path, route);
+        self.mounted.push(rule);
+        self
+    }
+
+    /// Applies `change` to the routes mounted so far (route layers that
+    /// only some routes get).
+    pub fn so_far(
+        mut self,
+        change: impl FnOnce(Router<AppState>) -> Router<AppState>,
+    ) -> RouteBook {
+        self.router = change(self.router);
+        self
+    }
+
+    /// The router, once every rule has its handler.
+    pub fn finish(self) -> Router<AppState> {
+        let missing: Vec<String> = policy::RULES
+            .iter()
+            .filter(|rule| {
+                !self
+                    .mounted
+                    .iter()
+                    .any(|mounted| std::ptr::eq(*mounted, *rule))
+            })
+            .map(|rule| format!("{} {}", rule.method, rule.path))
+            .collect();
+        assert!(missing.is_empty(), "rules without a handler: {missing:?}");
+        self.router
+    }
+}
+
+fn method_filter(method: &str) -> MethodFilter {
+    match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "PATCH" => MethodFilter::PATCH,
+        "DELETE" => MethodFilter::DELETE,
+        other => panic!("no method filter for {other}"),
+    }
+}
 
 /// Unknown routes answer 404 JSON, never HTML.
 pub async fn not_found(method: Method, uri: Uri) -> ApiError {

@@ -1,8 +1,10 @@
 //! Realtime (API.md §8): pull, the WebSocket, and ephemeral publish.
 
-use crate::auth::{self, Principal, Refused};
+use crate::auth::{self, Refused};
 use crate::error::{ApiError, ApiResult};
 use crate::live::{self, Live};
+use crate::policy;
+use crate::principal::Principal;
 use crate::render;
 use crate::state::AppState;
 use axum::Json;
@@ -56,7 +58,7 @@ const REASON_TOKEN_REVOKED: &str = "bot token revoked; reconnect with a valid to
 const REASON_SESSION_ENDED: &str = "session ended; sign in again";
 const REASON_ACCESS_REVOKED: &str = "workspace access revoked";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct EventsQuery {
     #[serde(default)]
     workspace_id: String,
@@ -73,10 +75,7 @@ pub async fn events(
     principal: Arc<Principal>,
     Query(query): Query<EventsQuery>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::RealtimeRead)?;
-    state
-        .caller_workspace(&principal, &query.workspace_id)
-        .await?;
+    policy::caller_workspace(&state, &principal, &query.workspace_id).await?;
     let limit = match query.limit {
         None => 0,
         Some(n) if (1..=500).contains(&n) => n,
@@ -106,7 +105,7 @@ pub async fn events(
     Ok(Json(body))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct SocketQuery {
     #[serde(default)]
     workspace_id: String,
@@ -153,10 +152,10 @@ pub async fn socket(
     if query.workspace_id.is_empty() {
         return Err(ApiError::bad_request("workspace_id is required"));
     }
-    state
-        .caller_workspace(&principal, &query.workspace_id)
-        .await?;
-    principal.require(Scope::RealtimeRead)?;
+    policy::caller_workspace(&state, &principal, &query.workspace_id).await?;
+    policy::rule_for("GET", "/api/realtime/ws")
+        .expect("the socket has a rule")
+        .admits(&principal)?;
 
     let mut upgrade = upgrade
         .max_message_size(MAX_FRAME)
@@ -478,7 +477,7 @@ fn realtime_unavailable() -> Ending {
     Ending::Close(CLOSE_OVERLOAD, "realtime unavailable; reconnect".into())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct EphemeralBody {
     #[serde(default)]
     workspace_id: String,
@@ -502,10 +501,7 @@ pub async fn ephemeral(
     principal: Arc<Principal>,
     Json(body): Json<EphemeralBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    principal.require(Scope::MessagesWrite)?;
-    let (_, principal) = state
-        .scope_to_workspace(principal, &body.workspace_id)
-        .await?;
+    let (_, principal) = policy::scope_to_workspace(&state, principal, &body.workspace_id).await?;
     if !EPHEMERAL_TYPES.contains(&body.r#type.as_str()) {
         return Err(ApiError::bad_request(format!(
             "unknown ephemeral type {:?} (use {})",

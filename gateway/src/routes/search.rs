@@ -1,18 +1,18 @@
 //! Search (API.md §7).
 
-use crate::auth::Principal;
 use crate::error::ApiResult;
+use crate::policy;
+use crate::principal::Principal;
 use crate::render;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Query, State};
-use clickclack_common::scopes::Scope;
 use clickclack_proto::messaging as pb;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct SearchQuery {
     #[serde(default)]
     workspace_id: String,
@@ -29,10 +29,7 @@ pub async fn search(
     principal: Arc<Principal>,
     Query(query): Query<SearchQuery>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::MessagesRead)?;
-    state
-        .caller_workspace(&principal, &query.workspace_id)
-        .await?;
+    policy::caller_workspace(&state, &principal, &query.workspace_id).await?;
     if query.limit == Some(0) {
         return Err(crate::error::ApiError::bad_request(
             "limit must be between 1 and 100",

@@ -1,9 +1,10 @@
 //! Uploads and attachments (API.md §7).
 
 use super::messages::with_nonce_header;
-use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::middleware::CorrelationId;
+use crate::policy;
+use crate::principal::Principal;
 use crate::render;
 use crate::state::AppState;
 use axum::Json;
@@ -11,13 +12,12 @@ use axum::extract::multipart::Multipart;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use clickclack_common::scopes::Scope;
 use clickclack_proto::messaging as pb;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct UploadQuery {
     #[serde(default)]
     workspace_id: String,
@@ -39,10 +39,7 @@ pub async fn create(
     Query(query): Query<UploadQuery>,
     mut multipart: Multipart,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    principal.require(Scope::UploadsWrite)?;
-    state
-        .caller_workspace(&principal, &query.workspace_id)
-        .await?;
+    policy::caller_workspace(&state, &principal, &query.workspace_id).await?;
     let limit = state.upload_max_bytes;
     let mut file = None;
     loop {
@@ -111,10 +108,7 @@ pub async fn by_nonce(
     Query(query): Query<UploadQuery>,
 ) -> Response {
     let result = async {
-        principal.require(Scope::UploadsWrite)?;
-        state
-            .caller_workspace(&principal, &query.workspace_id)
-            .await?;
+        policy::caller_workspace(&state, &principal, &query.workspace_id).await?;
         let nonce = query
             .nonce
             .filter(|n| !n.is_empty())
@@ -136,7 +130,6 @@ pub async fn download(
     principal: Arc<Principal>,
     Path(upload_id): Path<String>,
 ) -> ApiResult<Response> {
-    principal.require(Scope::MessagesRead)?;
     let reply = state
         .messaging()
         .download_upload(state.signed(&principal, pb::DownloadUploadRequest { upload_id }))
@@ -169,7 +162,7 @@ pub async fn download(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct AttachBody {
     upload_id: String,
 }
@@ -182,8 +175,6 @@ pub async fn attach(
     Path(message_id): Path<String>,
     Json(body): Json<AttachBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    principal.require(Scope::UploadsWrite)?;
-    principal.require(Scope::MessagesWrite)?;
     let reply = state
         .messaging()
         .attach_upload(state.signed(

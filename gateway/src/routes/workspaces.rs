@@ -1,9 +1,8 @@
-use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::principal::Principal;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
-use clickclack_common::scopes::Scope;
 use clickclack_common::wire;
 use clickclack_proto::identity as pb;
 use serde_json::{Value, json};
@@ -15,7 +14,6 @@ pub async fn list(
     State(state): State<AppState>,
     principal: Arc<Principal>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::WorkspacesRead)?;
     if principal.is_session() {
         let list = state
             .identity
@@ -44,7 +42,6 @@ pub async fn get(
     principal: Arc<Principal>,
     Path(key): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    principal.require(Scope::WorkspacesRead)?;
     let workspace = fetch(&state, &key).await?;
     principal.require_workspace(&workspace.id)?;
     Ok(Json(json!({
