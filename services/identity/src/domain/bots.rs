@@ -6,7 +6,6 @@ use super::rules::{self, BOT, HUMAN, Role};
 use super::{conflict_on_duplicate, ensure_handle_free, handle_taken, resolve_workspace};
 use crate::error::{IdentityError, Result};
 use crate::store::bots::{self, BotRow};
-use crate::store::commands;
 use crate::store::members::{self, MemberRow};
 use crate::store::tokens::{self, BotTokenRow};
 use crate::store::users::{self, UserRow};
@@ -388,19 +387,6 @@ pub fn remove_bot(
         let revoked = super::members::remove(conn, &workspace, &bot, &member, actor)?;
         Ok((bot, revoked, workspace))
     })
-}
-
-/// Everything that goes when a bot leaves a workspace; the caller holds the
-/// transaction and has deleted nothing yet. Returns how many tokens it
-/// revoked.
-pub fn uninstall(
-    conn: &mut PgConnection,
-    workspace: &WorkspaceRow,
-    bot: &UserRow,
-) -> Result<usize> {
-    let revoked = tokens::revoke_all_for_bot(conn, &bot.id, &workspace.id, Utc::now())?;
-    commands::delete_for_bot(conn, &bot.id, &workspace.id)?;
-    Ok(revoked)
 }
 
 /// The user-owned bots a human owns, with the workspace each lives in and

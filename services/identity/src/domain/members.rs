@@ -5,10 +5,10 @@ use super::{
     conflict_on_duplicate, ensure_handle_free, handle_taken, require_user, resolve_workspace,
 };
 use crate::error::{IdentityError, Result};
-use crate::store::bots;
 use crate::store::members::{self, MemberRow};
 use crate::store::users::UserRow;
 use crate::store::workspaces::WorkspaceRow;
+use crate::store::{bots, commands, tokens};
 use chrono::Utc;
 use clickclack_common::outbox::{EventDraft, record};
 use diesel::{Connection, PgConnection};
@@ -108,8 +108,9 @@ pub fn remove_member(
     })
 }
 
-/// Deletes a locked membership with everything that goes with it: a bot's
-/// tokens and menu, the audit entry, the `member.removed` event and the
+/// The one place a member leaves a workspace (removal by an operator, a
+/// manager, or the bot routes): deletes the locked membership with
+/// everything that goes with it: a bot's tokens and menu, the audit entry, the `member.removed` event and the
 /// notice that makes gateways drop cached authentications. Returns how many
 /// bot tokens were revoked.
 pub fn remove(
@@ -123,7 +124,10 @@ pub fn remove(
         ensure_not_last_owner(conn, workspace, &user.id)?;
     }
     let revoked = if user.kind == BOT {
-        super::bots::uninstall(conn, workspace, user)?
+        // A bot's credentials in this workspace go with its membership.
+        let revoked = tokens::revoke_all_for_bot(conn, &user.id, &workspace.id, Utc::now())?;
+        commands::delete_for_bot(conn, &user.id, &workspace.id)?;
+        revoked
     } else {
         0
     };
