@@ -422,9 +422,6 @@ pub async fn ensure_general_channel(
 }
 
 impl RunningStack {
-    /// Bootstraps the `default` workspace, with a human owner and a
-    /// `general` channel, when the database has no workspace yet. Returns
-    /// what it created, or `None`.
     /// Identity, as the deployment's operator.
     async fn operator_identity(
         &self,
@@ -452,6 +449,9 @@ impl RunningStack {
         Ok(format!("{}/?magic={}", self.http_url(), link.token))
     }
 
+    /// Bootstraps the `default` workspace, with a human owner and a
+    /// `general` channel, when the database has no workspace yet. Returns
+    /// what it created, or `None`.
     pub async fn bootstrap_if_empty(&self) -> anyhow::Result<Option<pb::BootstrapResponse>> {
         let mut identity = self.operator_identity().await?;
         let existing = identity
