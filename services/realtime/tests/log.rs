@@ -102,16 +102,13 @@ async fn malformed_events_are_refused_and_nothing_is_stored() {
 async fn readers_see_their_workspace_public_events_and_those_addressed_to_them() {
     let (_database, pool) = open_log().await;
     let mut conn = pool.get().expect("a connection");
-    domain::append(
-        &mut conn,
-        vec![
-            event("evt_public", "wsp_1", &[]),
-            event("evt_for_ana", "wsp_1", &["usr_ana"]),
-            event("evt_for_bo", "wsp_1", &["usr_bo"]),
-            event("evt_elsewhere", "wsp_2", &[]),
-        ],
-    )
-    .expect("append");
+    let history = vec![
+        event("evt_public", "wsp_1", &[]),
+        event("evt_for_ana", "wsp_1", &["usr_ana"]),
+        event("evt_for_bo", "wsp_1", &["usr_bo"]),
+        event("evt_elsewhere", "wsp_2", &[]),
+    ];
+    domain::append(&mut conn, history.clone()).expect("append");
 
     let ana = reader("usr_ana", "wsp_1");
     let page = domain::backfill_page(&mut conn, &ana, &cursor::encode(0), false).expect("page");
@@ -125,16 +122,7 @@ async fn readers_see_their_workspace_public_events_and_those_addressed_to_them()
     );
 
     // The in-memory rule (live fan-out) agrees with the SQL one (backfill).
-    let all = domain::append(
-        &mut conn,
-        vec![
-            event("evt_public", "wsp_1", &[]),
-            event("evt_for_ana", "wsp_1", &["usr_ana"]),
-            event("evt_for_bo", "wsp_1", &["usr_bo"]),
-            event("evt_elsewhere", "wsp_2", &[]),
-        ],
-    )
-    .expect("re-append is a lookup");
+    let all = domain::append(&mut conn, history).expect("re-append is a lookup");
     let visible: Vec<&str> = all
         .iter()
         .filter(|e| domain::event_visible_to(e, &ana))
