@@ -28,7 +28,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clickclack_common::ids;
 use clickclack_common::scopes::Scope::{self, *};
-use clickclack_common::token::SESSION_TOKEN_PREFIX;
 use std::sync::Arc;
 
 /// The credential a route needs.
@@ -289,7 +288,9 @@ pub async fn enforce(State(guard): State<Guard>, request: Request, next: Next) -
 }
 
 /// Authenticates the caller of a route and checks its rule. `None` for
-/// routes anyone may call.
+/// routes anyone may call. On a route that names its workspace, the
+/// principal answered is scoped to it: its `workspace_id` is the target's
+/// id, which handlers use instead of resolving the name again.
 async fn authorize(
     state: &AppState,
     rule: &Rule,
@@ -299,43 +300,43 @@ async fn authorize(
         return Ok(None);
     }
     let token = Arc::new(crate::cookies::credential(&parts.method, &parts.headers)?);
-    let principal = if token.is_well_formed(SESSION_TOKEN_PREFIX) {
-        // The session itself first: nothing is looked up for a caller who
-        // is not signed in, so 401 never depends on whether an id exists.
-        let signed_in = auth::authenticate(state, token.clone(), "").await?;
-        match target_workspace(state, rule.target, parts).await? {
-            None => signed_in,
-            Some((workspace, located)) => {
-                match auth::authenticate(state, token, &workspace).await {
-                    // A resource in a workspace the human is not in stays
-                    // invisible.
-                    Err(error) if located && error.status == StatusCode::FORBIDDEN => {
-                        return Err(ApiError::not_found("not found"));
-                    }
-                    other => other?,
-                }
+    // The credential itself first: nothing is looked up for a caller who
+    // is not signed in, so 401 never depends on whether an id exists.
+    let signed_in = auth::authenticate(state, token.clone(), "").await?;
+    let named = named_workspace(rule.target, parts).await;
+    let principal = if !signed_in.is_session() {
+        signed_in
+    } else if let Some(workspace) = &named {
+        auth::authenticate(state, token, workspace).await?
+    } else if let Some(workspace) = located_workspace(state, rule.target, parts).await? {
+        match auth::authenticate(state, token, &workspace).await {
+            // A resource in a workspace the human is not in stays invisible.
+            Err(error) if error.status == StatusCode::FORBIDDEN => {
+                return Err(ApiError::not_found("not found"));
             }
+            other => other?,
         }
     } else {
-        auth::authenticate(state, token, "").await?
+        signed_in
     };
     rule.admits(&principal)?;
-    if !principal.is_session()
-        && matches!(
-            rule.target,
-            Target::WorkspaceInPath | Target::WorkspaceInQuery
-        )
-        && let Some((workspace, _)) = named_workspace(rule.target, parts).await
-    {
-        caller_workspace(state, &principal, &workspace).await?;
+    if matches!(
+        rule.target,
+        Target::WorkspaceInPath | Target::WorkspaceInQuery
+    ) {
+        let workspace = named.ok_or_else(|| ApiError::bad_request("workspace_id is required"))?;
+        // A session was scoped to it above; a bot token must be bound to it.
+        if !principal.is_session() {
+            caller_workspace(state, &principal, &workspace).await?;
+        }
     }
     Ok(Some(principal))
 }
 
 /// The workspace id or slug a route names in its path or query, if any.
-async fn named_workspace(target: Target, parts: &mut Parts) -> Option<(String, bool)> {
+async fn named_workspace(target: Target, parts: &mut Parts) -> Option<String> {
     match target {
-        Target::WorkspaceInPath => path_id(parts).await.map(|id| (id, false)),
+        Target::WorkspaceInPath => path_id(parts).await,
         Target::WorkspaceInQuery => parts
             .uri
             .query()
@@ -344,21 +345,20 @@ async fn named_workspace(target: Target, parts: &mut Parts) -> Option<(String, b
                     .find(|(name, _)| name == "workspace_id")
                     .map(|(_, value)| value.into_owned())
             })
-            .filter(|workspace| !workspace.is_empty())
-            .map(|workspace| (workspace, false)),
+            .filter(|workspace| !workspace.is_empty()),
         _ => None,
     }
 }
 
-/// The workspace a session's request targets, and whether it was found
-/// through a resource id in the path.
-async fn target_workspace(
+/// For a route whose `{id}` is a channel, message, DM or upload: the
+/// workspace it lives in.
+async fn located_workspace(
     state: &AppState,
     target: Target,
     parts: &mut Parts,
-) -> Result<Option<(String, bool)>, ApiError> {
+) -> Result<Option<String>, ApiError> {
     if target != Target::ResourceInPath {
-        return Ok(named_workspace(target, parts).await);
+        return Ok(None);
     }
     match path_id(parts).await {
         Some(id)
@@ -366,7 +366,7 @@ async fn target_workspace(
                 .iter()
                 .any(|prefix| ids::has_prefix(&id, prefix)) =>
         {
-            Ok(Some((locate(state, &id).await?, true)))
+            Ok(Some(locate(state, &id).await?))
         }
         // Not an id at all: the handler's service answers for it.
         _ => Ok(None),

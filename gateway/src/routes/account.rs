@@ -3,7 +3,6 @@
 //! sessions only: a bot token gets 403 here.
 
 use crate::error::{ApiError, ApiResult};
-use crate::policy;
 use crate::principal::Principal;
 use crate::render;
 use crate::state::AppState;
@@ -182,9 +181,9 @@ pub async fn transfer_ownership(
 pub async fn members(
     State(state): State<AppState>,
     principal: Arc<Principal>,
-    Path(workspace): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let workspace_id = policy::caller_workspace(&state, &principal, &workspace).await?;
+    // The policy layer scoped the principal to the workspace in the path.
+    let workspace_id = principal.workspace_id.clone();
     let list = state
         .identity
         .clone()

@@ -4,7 +4,6 @@
 //! the acting human.
 
 use crate::error::{ApiError, ApiResult};
-use crate::policy;
 use crate::principal::Principal;
 use crate::state::AppState;
 use axum::Json;
@@ -437,9 +436,9 @@ pub async fn set_commands(
 pub async fn list_commands(
     State(state): State<AppState>,
     principal: Arc<Principal>,
-    Path(workspace): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let workspace_id = policy::caller_workspace(&state, &principal, &workspace).await?;
+    // The policy layer scoped the principal to the workspace in the path.
+    let workspace_id = principal.workspace_id.clone();
     let list = state
         .identity
         .clone()

@@ -1,7 +1,6 @@
 //! Channels (API.md §3).
 
 use crate::error::ApiResult;
-use crate::policy;
 use crate::principal::Principal;
 use crate::render;
 use crate::state::AppState;
@@ -17,9 +16,7 @@ use std::sync::Arc;
 pub async fn list(
     State(state): State<AppState>,
     principal: Arc<Principal>,
-    Path(workspace): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    policy::caller_workspace(&state, &principal, &workspace).await?;
     let channels = state
         .messaging()
         .list_channels(state.signed(&principal, pb::ListChannelsRequest {}))
@@ -50,10 +47,8 @@ pub struct CreateChannel {
 pub async fn create(
     State(state): State<AppState>,
     principal: Arc<Principal>,
-    Path(workspace): Path<String>,
     Json(body): Json<CreateChannel>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    policy::caller_workspace(&state, &principal, &workspace).await?;
     let reply = state
         .messaging()
         .create_channel(state.signed(
