@@ -7,16 +7,22 @@
 //! `docs/api.md`.
 
 use crate::policy::{Body, Caller, RULES, Rule, Target};
-use axum::Json;
+use axum::body::Bytes;
+use axum::http::header;
+use axum::response::IntoResponse;
 use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 use std::sync::OnceLock;
 
-/// `GET /api/openapi.json`.
-pub async fn serve() -> Json<Value> {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    Json(DOCUMENT.get_or_init(document).clone())
+/// `GET /api/openapi.json`: generated and serialized once, then each
+/// answer shares the same bytes.
+pub async fn serve() -> impl IntoResponse {
+    static DOCUMENT: OnceLock<Bytes> = OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| {
+        Bytes::from(serde_json::to_vec(&document()).expect("a JSON value serializes"))
+    });
+    ([(header::CONTENT_TYPE, "application/json")], body.clone())
 }
 
 const SCHEMAS: &str = "#/components/schemas/";
