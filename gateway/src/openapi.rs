@@ -218,7 +218,7 @@ fn caller_words(caller: Caller) -> &'static str {
 
 fn target_words(target: Target) -> &'static str {
     match target {
-        Target::Caller => "none named; the caller's own",
+        Target::Own => "none named; the caller's own",
         Target::WorkspaceInPath => "the {id} in the path (id or slug)",
         Target::ResourceInPath => "the one the {id} in the path belongs to",
         Target::WorkspaceInQuery => "the workspace_id query parameter (id or slug)",
@@ -312,7 +312,7 @@ pub fn routes_markdown() -> String {
                 .join(" + "),
         };
         let workspace = match rule.target {
-            Target::Caller => "-",
+            Target::Own => "-",
             Target::WorkspaceInPath => "path `{id}`",
             Target::ResourceInPath => "of the `{id}`",
             Target::WorkspaceInQuery => "`?workspace_id=`",

@@ -48,7 +48,7 @@ pub enum Caller {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     /// None, or only the caller's own things.
-    Caller,
+    Own,
     /// `{id}` in the path: a workspace id or slug.
     WorkspaceInPath,
     /// `{id}` in the path: a channel, message, DM or upload; the gateway
@@ -166,7 +166,7 @@ impl Rule {
 }
 
 use Caller::{Anyone, Person, Scopes};
-use Target::{Caller as Own, ResourceInPath, WorkspaceInBody, WorkspaceInPath, WorkspaceInQuery};
+use Target::{Own, ResourceInPath, WorkspaceInBody, WorkspaceInPath, WorkspaceInQuery};
 
 const MEMBERS: &str = "members of the workspace (identity)";
 const MANAGERS: &str = "workspace owners and moderators (identity)";
