@@ -1,31 +1,28 @@
-//! Realtime (API.md §8): pull, the WebSocket, and ephemeral publish.
+//! `GET /api/realtime/ws`: one session per socket: replay after the
+//! cursor, then the gateway's live feed, closing with the documented codes
+//! when the credential stops working or the feed is lost.
 
 use crate::auth::{self, Refused};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiError;
 use crate::live::{self, Live};
 use crate::policy;
 use crate::principal::Principal;
 use crate::render;
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use clickclack_common::cursor;
-use clickclack_common::scopes::Scope;
 use clickclack_common::token::RawToken;
-use clickclack_proto::messaging as messaging_pb;
 use clickclack_proto::realtime as rt;
 use futures_util::SinkExt;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tonic::Code;
-
 /// Prefix of the subprotocol that carries a bearer token.
 const BEARER_PROTOCOL: &str = "clickclack.bearer.";
 /// Idle sockets get a protocol ping this often.
@@ -57,55 +54,6 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 const REASON_TOKEN_REVOKED: &str = "bot token revoked; reconnect with a valid token";
 const REASON_SESSION_ENDED: &str = "session ended; sign in again";
 const REASON_ACCESS_REVOKED: &str = "workspace access revoked";
-
-#[derive(Deserialize, schemars::JsonSchema)]
-pub struct EventsQuery {
-    /// Read by the policy layer, which scopes the request to it before the
-    /// handler runs; declared here for the OpenAPI document.
-    #[serde(default)]
-    #[allow(dead_code)]
-    workspace_id: String,
-    #[serde(default)]
-    after_cursor: String,
-    limit: Option<u32>,
-    #[serde(default)]
-    include_tail: bool,
-}
-
-/// `GET /api/realtime/events` → `{events, tail_cursor?}`.
-pub async fn events(
-    State(state): State<AppState>,
-    principal: Arc<Principal>,
-    Query(query): Query<EventsQuery>,
-) -> ApiResult<Json<Value>> {
-    let limit = match query.limit {
-        None => 0,
-        Some(n) if (1..=500).contains(&n) => n,
-        Some(_) => return Err(ApiError::bad_request("limit must be between 1 and 500")),
-    };
-    let list = state
-        .realtime
-        .clone()
-        .list(state.signed(
-            &principal,
-            rt::ListRequest {
-                after_cursor: query.after_cursor,
-                limit,
-                include_tail: query.include_tail,
-            },
-        ))
-        .await
-        .map_err(|status| match status.code() {
-            Code::FailedPrecondition => ApiError::bad_request(status.message()),
-            _ => status.into(),
-        })?
-        .into_inner();
-    let mut body = json!({ "events": list.events.iter().map(render::event).collect::<Vec<_>>() });
-    if let Some(tail) = list.tail_cursor {
-        body["tail_cursor"] = json!(tail);
-    }
-    Ok(Json(body))
-}
 
 #[derive(Deserialize, schemars::JsonSchema)]
 pub struct SocketQuery {
@@ -477,109 +425,4 @@ fn subscription_failed(status: &tonic::Status) -> Ending {
 
 fn realtime_unavailable() -> Ending {
     Ending::Close(CLOSE_OVERLOAD, "realtime unavailable; reconnect".into())
-}
-
-#[derive(Deserialize, schemars::JsonSchema)]
-pub struct EphemeralBody {
-    #[serde(default)]
-    workspace_id: String,
-    channel_id: Option<String>,
-    direct_conversation_id: Option<String>,
-    r#type: String,
-    #[serde(default)]
-    payload: Option<Map<String, Value>>,
-}
-
-const EPHEMERAL_TYPES: [&str; 4] = [
-    "typing.started",
-    "typing.stopped",
-    "presence.changed",
-    "agent.progress",
-];
-
-/// `POST /api/realtime/ephemeral` → 202 `{event}`: to live sockets only.
-pub async fn ephemeral(
-    State(state): State<AppState>,
-    principal: Arc<Principal>,
-    Json(body): Json<EphemeralBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (_, principal) = policy::scope_to_workspace(&state, principal, &body.workspace_id).await?;
-    if !EPHEMERAL_TYPES.contains(&body.r#type.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "unknown ephemeral type {:?} (use {})",
-            body.r#type,
-            EPHEMERAL_TYPES.join(", ")
-        )));
-    }
-    let targets =
-        usize::from(body.channel_id.is_some()) + usize::from(body.direct_conversation_id.is_some());
-    if body.r#type == "agent.progress" {
-        if principal.user.kind != "bot" {
-            return Err(ApiError::forbidden("agent.progress needs a bot token"));
-        }
-        if targets != 1 {
-            return Err(ApiError::bad_request(
-                "agent.progress needs exactly one of channel_id or direct_conversation_id",
-            ));
-        }
-    } else if targets > 1 {
-        return Err(ApiError::bad_request(
-            "give at most one of channel_id or direct_conversation_id",
-        ));
-    }
-
-    let mut payload = body.payload.unwrap_or_default();
-    payload.insert("user_id".into(), json!(principal.user.id));
-    let mut audience = Vec::new();
-    let mut channel_id = None;
-    if let Some(id) = body.channel_id {
-        // Must be a channel of the caller's workspace.
-        let channel = state
-            .messaging()
-            .get_channel(state.signed(
-                &principal,
-                messaging_pb::GetChannelRequest { channel_id: id },
-            ))
-            .await?
-            .into_inner();
-        // The payload names its target too (typing indicators read it there).
-        payload.insert("channel_id".into(), json!(channel.id));
-        channel_id = Some(channel.id);
-    }
-    if let Some(id) = body.direct_conversation_id {
-        principal.require(Scope::DmsWrite)?;
-        let conversation = state
-            .messaging()
-            .get_conversation(state.signed(
-                &principal,
-                messaging_pb::GetConversationRequest {
-                    conversation_id: id,
-                },
-            ))
-            .await?
-            .into_inner();
-        payload.insert("direct_conversation_id".into(), json!(conversation.id));
-        audience = conversation.member_ids;
-    }
-    let event = state
-        .realtime
-        .clone()
-        .publish(state.signed(
-            &principal,
-            rt::PublishRequest {
-                event: Some(rt::Event {
-                    r#type: body.r#type,
-                    channel_id,
-                    payload_json: Value::Object(payload).to_string(),
-                    audience,
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await?
-        .into_inner();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "event": render::event(&event) })),
-    ))
 }
