@@ -13,7 +13,7 @@ pub struct DevArgs {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/clickclack"
+        default_value = clickclack_common::db::DEFAULT_DATABASE_URL
     )]
     database_url: String,
     /// Gateway HTTP address.

@@ -6,6 +6,10 @@ mod dev;
 mod output;
 
 use clap::{Parser, Subcommand};
+use clickclack_common::service::run;
+use clickclack_identity::Identity;
+use clickclack_messaging::Messaging;
+use clickclack_realtime::Realtime;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -40,7 +44,7 @@ struct MigrateArgs {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/clickclack"
+        default_value = clickclack_common::db::DEFAULT_DATABASE_URL
     )]
     database_url: String,
 }
@@ -103,10 +107,18 @@ async fn main() -> ExitCode {
             });
             let shutdown = clickclack_common::shutdown::on_signal();
             match service {
-                Serve::Identity(config) => clickclack_identity::run(config, shutdown).await,
-                Serve::Messaging(config) => clickclack_messaging::run(config, shutdown).await,
-                Serve::Realtime(config) => clickclack_realtime::run(config, shutdown).await,
-                Serve::Gateway(config) => clickclack_gateway::run(config, shutdown).await,
+                Serve::Identity(config) => {
+                    run::<Identity>(config, shutdown).await.map_err(Into::into)
+                }
+                Serve::Messaging(config) => {
+                    run::<Messaging>(config, shutdown).await.map_err(Into::into)
+                }
+                Serve::Realtime(config) => {
+                    run::<Realtime>(config, shutdown).await.map_err(Into::into)
+                }
+                Serve::Gateway(config) => clickclack_gateway::run(config, shutdown)
+                    .await
+                    .map_err(Into::into),
             }
         }
     };

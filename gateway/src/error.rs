@@ -4,7 +4,31 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
 use tonic::Code;
+
+/// Why the gateway could not start, or stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid internal key: {0}")]
+    Key(#[from] clickclack_common::assertion::AssertionError),
+    #[error(transparent)]
+    DevKey(#[from] clickclack_common::caller_policy::DevKeyRefused),
+    #[error("invalid service address: {0}")]
+    Peer(#[from] tonic::transport::Error),
+    /// A setting that cannot be used; the text names the setting, never a
+    /// secret it may hold.
+    #[error("{0}")]
+    Setting(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("serving HTTP failed: {0}")]
+    Serve(#[from] std::io::Error),
+}
 
 #[derive(Debug)]
 pub struct ApiError {

@@ -110,7 +110,7 @@ impl Default for GatewayConfig {
     }
 }
 
-pub fn build_state(config: &GatewayConfig) -> anyhow::Result<AppState> {
+pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError> {
     use clickclack_common::assertion::Claims;
     use clickclack_common::grpc::{lazy_channel, traced, traced_as};
     let key = AssertionKey::from_secret(&config.internal_key)?;
@@ -330,7 +330,7 @@ pub async fn serve(
     config: &GatewayConfig,
     listener: TcpListener,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) -> Result<(), error::StartError> {
     let state = build_state(config)?;
     let background = CancellationToken::new();
     auth_cache::watch_auth_changes(state.clone(), background.clone());
@@ -421,12 +421,18 @@ fn every(period: Duration, shutdown: CancellationToken, work: impl Fn() + Clone 
 }
 
 /// Runs the gateway as its own process.
-pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    config: GatewayConfig,
+    shutdown: CancellationToken,
+) -> Result<(), error::StartError> {
     clickclack_common::caller_policy::refuse_dev_key(
         "CLICKCLACK_INTERNAL_KEY",
         &config.internal_key,
         clickclack_common::assertion::DEV_INTERNAL_KEY,
     )?;
-    let listener = TcpListener::bind(config.http_addr).await?;
+    let addr = config.http_addr;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| error::StartError::Listen { addr, source })?;
     serve(&config, listener, shutdown).await
 }

@@ -164,12 +164,18 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    pub fn new(config: &LimitsConfig) -> anyhow::Result<RateLimits> {
+    pub fn new(config: &LimitsConfig) -> Result<RateLimits, crate::error::StartError> {
         let client_ip_header = config
             .client_ip_header
             .as_deref()
             .filter(|name| !name.trim().is_empty())
-            .map(|name| HeaderName::from_bytes(name.trim().as_bytes()))
+            .map(|name| {
+                HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                    crate::error::StartError::Setting(format!(
+                        "CLICKCLACK_CLIENT_IP_HEADER {name:?} is not a header name"
+                    ))
+                })
+            })
             .transpose()?;
         Ok(RateLimits {
             reads: Limit::new(config.rate_reads),

@@ -2,7 +2,7 @@
 //! in `clickclack dev` without one, the link goes back to a caller on the
 //! same machine and to the console; otherwise requests get 501.
 
-use anyhow::Context;
+use crate::error::StartError;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -66,7 +66,7 @@ pub enum Mailer {
 }
 
 impl Mailer {
-    pub fn from_config(config: &MailConfig) -> anyhow::Result<Mailer> {
+    pub fn from_config(config: &MailConfig) -> Result<Mailer, StartError> {
         let Some(url) = config.smtp_url.as_deref().filter(|u| !u.trim().is_empty()) else {
             return Ok(if config.dev_links {
                 Mailer::DevConsole
@@ -76,14 +76,16 @@ impl Mailer {
         };
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.trim())
             // The URL may hold a password: name the variable, not its value.
-            .map_err(|e| anyhow::anyhow!("CLICKCLACK_SMTP_URL is not a valid SMTP URL: {e}"))?
+            .map_err(|e| {
+                StartError::Setting(format!("CLICKCLACK_SMTP_URL is not a valid SMTP URL: {e}"))
+            })?
             .timeout(Some(Duration::from_secs(10)))
             .build();
-        let from = config.mail_from.parse().with_context(|| {
-            format!(
-                "CLICKCLACK_MAIL_FROM {:?} is not a mailbox",
+        let from = config.mail_from.parse().map_err(|e| {
+            StartError::Setting(format!(
+                "CLICKCLACK_MAIL_FROM {:?} is not a mailbox: {e}",
                 config.mail_from
-            )
+            ))
         })?;
         Ok(Mailer::Smtp {
             transport: Box::new(transport),
@@ -119,8 +121,8 @@ impl Mailer {
     }
 }
 
-fn magic_link_message(from: Mailbox, to: &str, link: &str) -> anyhow::Result<Message> {
-    let to: Mailbox = to.parse().context("recipient")?;
+fn magic_link_message(from: Mailbox, to: &str, link: &str) -> Result<Message, String> {
+    let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
     Message::builder()
         .from(from)
         .to(to)
@@ -129,5 +131,5 @@ fn magic_link_message(from: Mailbox, to: &str, link: &str) -> anyhow::Result<Mes
         .body(format!(
             "Sign in to ClickClack with this link (it works once, for 15 minutes):\n\n{link}\n\nIf you did not ask for it, ignore this mail.\n"
         ))
-        .context("message")
+        .map_err(|e| format!("message: {e}"))
 }

@@ -13,5 +13,6 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     let _telemetry = clickclack_common::telemetry::init("clickclack-gateway");
     let cli = Cli::parse();
-    clickclack_gateway::run(cli.config, clickclack_common::shutdown::on_signal()).await
+    clickclack_gateway::run(cli.config, clickclack_common::shutdown::on_signal()).await?;
+    Ok(())
 }

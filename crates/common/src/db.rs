@@ -13,8 +13,9 @@ use std::time::Duration;
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 
-/// The local Postgres of a development machine.
-pub const DEFAULT_SERVER_URL: &str = "postgres://postgres@127.0.0.1:5432";
+/// The database every binary uses unless told otherwise (`DATABASE_URL`):
+/// the local Postgres of a development machine.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/clickclack";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

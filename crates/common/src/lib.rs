@@ -10,6 +10,7 @@ pub mod ids;
 pub mod metrics;
 pub mod outbox;
 pub mod scopes;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod time;

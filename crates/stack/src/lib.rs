@@ -7,6 +7,7 @@ use anyhow::Context;
 use clickclack_common::assertion::{AssertionKey, Claims};
 use clickclack_common::caller_policy::KeyArgs;
 use clickclack_common::db;
+use clickclack_common::service::Service;
 use clickclack_gateway::GatewayConfig;
 use clickclack_identity::{Identity, IdentityConfig};
 use clickclack_messaging::{Messaging, MessagingConfig};
@@ -202,7 +203,7 @@ impl RunningStack {
         let token = realtime_shutdown.clone();
         services.spawn(async move {
             let outcome = realtime.serve(realtime_listener, token).await;
-            ("realtime", outcome)
+            ("realtime", outcome.map_err(anyhow::Error::from))
         });
         let token = services_shutdown.clone();
         services.spawn(async move {
@@ -281,7 +282,7 @@ impl RunningStack {
         let token = self.realtime_shutdown.clone();
         self.services.spawn(async move {
             let outcome = realtime.serve(listener, token).await;
-            ("realtime", outcome)
+            ("realtime", outcome.map_err(anyhow::Error::from))
         });
         Ok(())
     }
@@ -370,7 +371,7 @@ fn spawn_gateway(
                     clickclack_gateway::serve(&config, listener, token).await
                 });
                 runtime.shutdown_timeout(GATEWAY_TEARDOWN);
-                outcome
+                Ok(outcome?)
             };
             let _ = done.send(serve());
         })

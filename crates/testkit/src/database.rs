@@ -5,9 +5,6 @@ use testcontainers_modules::testcontainers::ContainerAsync;
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
 use tokio::sync::OnceCell;
 
-/// The server tests use unless told otherwise.
-const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 /// A database that exists for one test and is dropped when this is dropped.
 pub struct TestDatabase {
     /// Connection URL of the fresh database.
@@ -24,8 +21,8 @@ async fn server_url() -> String {
 }
 
 async fn find_server() -> String {
-    let configured =
-        std::env::var("CLICKCLACK_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_SERVER.into());
+    let configured = std::env::var("CLICKCLACK_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| db::DEFAULT_DATABASE_URL.into());
     let maintenance =
         db::with_database(&configured, "postgres").expect("CLICKCLACK_TEST_DATABASE_URL is a URL");
     let probe = maintenance.clone();

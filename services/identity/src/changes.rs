@@ -260,7 +260,7 @@ fn valid_watcher_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn connect(database_url: &str) -> anyhow::Result<PgConnection> {
+fn connect(database_url: &str) -> Result<PgConnection, db::DbError> {
     let mut conn = PgConnection::establish(database_url)?;
     conn.batch_execute(&format!(
         "SET search_path TO {}; LISTEN {CHANGES_CHANNEL}",

@@ -11,9 +11,10 @@ pub mod error;
 pub mod policy;
 pub mod store;
 
-use clickclack_common::caller_policy::{CallerKeys, CallerPolicy, KeyArgs};
+use clickclack_common::caller_policy::{CallerKeys, DevKeyRefused, KeyArgs};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::outbox::Relay;
+use clickclack_common::service::{ProcessConfig, Service, ServiceError};
 use clickclack_proto::identity::identity_service_server::IdentityServiceServer;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use std::net::SocketAddr;
@@ -31,11 +32,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 #[derive(Debug, Clone, clap::Args)]
 pub struct IdentityConfig {
     /// Postgres URL; identity keeps its tables in the `identity` schema.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/clickclack"
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL)]
     pub database_url: String,
     /// gRPC listen address.
     #[arg(long = "listen", env = "CLICKCLACK_IDENTITY_LISTEN", default_value = DEFAULT_LISTEN)]
@@ -57,6 +54,20 @@ pub struct IdentityConfig {
     pub metrics_addr: Option<SocketAddr>,
 }
 
+impl ProcessConfig for IdentityConfig {
+    fn listen(&self) -> SocketAddr {
+        self.listen
+    }
+
+    fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    fn refuse_dev_keys(&self) -> Result<(), DevKeyRefused> {
+        self.keys.require_production()
+    }
+}
+
 /// A migrated database, ready to serve.
 pub struct Identity {
     keys: CallerKeys,
@@ -65,19 +76,18 @@ pub struct Identity {
     database_url: String,
 }
 
-impl Identity {
-    /// What the metrics endpoint samples at each scrape.
-    pub fn samplers(&self) -> Vec<clickclack_common::metrics::Sampler> {
+impl Service for Identity {
+    type Config = IdentityConfig;
+
+    fn samplers(&self) -> Vec<clickclack_common::metrics::Sampler> {
         vec![
             clickclack_common::metrics::pool_sampler("identity", self.pool.clone()),
             clickclack_common::outbox::backlog_sampler("identity", self.pool.clone()),
         ]
     }
 
-    /// Connects and runs pending migrations. Blocking: call before serving.
-    pub fn open(config: &IdentityConfig) -> anyhow::Result<Identity> {
+    fn open(config: &IdentityConfig) -> Result<Identity, ServiceError> {
         let keys = config.keys.caller_keys()?;
-        let key = keys.internal.clone();
         let pool = db::connect(
             &config.database_url,
             SCHEMA,
@@ -88,7 +98,7 @@ impl Identity {
         let relay = Relay::new(
             db::open_pool(&config.database_url, SCHEMA, 1)?,
             &config.realtime_addr,
-            key,
+            keys.internal.clone(),
             "svc:identity",
         )?;
         Ok(Identity {
@@ -99,52 +109,25 @@ impl Identity {
         })
     }
 
-    /// Serves the identity API, health and reflection on `listener` until
-    /// `shutdown` is cancelled.
-    pub async fn serve(
+    /// Serves the identity API, health and reflection, delivers its outbox
+    /// and watches credential changes, until `shutdown` is cancelled.
+    async fn serve(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
-    ) -> Result<(), tonic::transport::Error> {
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        clickclack_common::grpc::watch_database_health(
-            self.pool.clone(),
-            health_reporter,
-            SERVICE_NAME,
-            shutdown.clone(),
-        );
+    ) -> Result<(), ServiceError> {
         self.relay.spawn(shutdown.clone());
         let changes = changes::AuthChanges::new();
         changes.spawn_listener(self.database_url, shutdown.clone());
-        let api = api::IdentityApi::new(self.pool, self.relay, changes);
-        tracing::info!(addr = ?listener.local_addr().ok(), "identity listening");
-        clickclack_common::grpc::server()
-            .add_service(health_service)
-            .add_service(clickclack_common::grpc::reflection_service())
-            .add_service(CallerPolicy::new(
-                IdentityServiceServer::new(api),
-                self.keys,
-                policy::callers,
-            ))
-            .serve_with_incoming_shutdown(
-                clickclack_common::grpc::incoming(listener),
-                shutdown.cancelled_owned(),
-            )
-            .await
+        let api = api::IdentityApi::new(self.pool.clone(), self.relay, changes);
+        clickclack_common::service::serve_grpc(
+            IdentityServiceServer::new(api),
+            self.keys,
+            policy::callers,
+            self.pool,
+            listener,
+            shutdown,
+        )
+        .await
     }
-}
-
-/// Runs the service as its own process (compose, Kubernetes).
-pub async fn run(config: IdentityConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
-    config.keys.require_production()?;
-    let opened = config.clone();
-    let identity = tokio::task::spawn_blocking(move || Identity::open(&opened)).await??;
-    let listener = TcpListener::bind(config.listen).await?;
-    clickclack_common::metrics::spawn_server(
-        config.metrics_addr,
-        identity.samplers(),
-        shutdown.clone(),
-    );
-    identity.serve(listener, shutdown).await?;
-    Ok(())
 }

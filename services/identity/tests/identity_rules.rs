@@ -178,9 +178,13 @@ async fn users_and_workspaces_validate_their_input() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_started_on_its_own_refuses_the_development_keys() {
-    let refused = clickclack_identity::run(
+    let refused = clickclack_common::service::run::<clickclack_identity::Identity>(
         clickclack_identity::IdentityConfig {
-            database_url: "postgres://postgres@127.0.0.1:5432/unused".into(),
+            database_url: clickclack_common::db::with_database(
+                clickclack_common::db::DEFAULT_DATABASE_URL,
+                "unused",
+            )
+            .unwrap(),
             listen: "127.0.0.1:0".parse().unwrap(),
             db_pool_size: 1,
             realtime_addr: "http://127.0.0.1:1".into(),

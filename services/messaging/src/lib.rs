@@ -12,9 +12,10 @@ pub mod error;
 pub mod policy;
 pub mod store;
 
-use clickclack_common::caller_policy::{CallerKeys, CallerPolicy, KeyArgs};
+use clickclack_common::caller_policy::{CallerKeys, DevKeyRefused, KeyArgs};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::outbox::Relay;
+use clickclack_common::service::{ProcessConfig, Service, ServiceError};
 use clickclack_proto::messaging::messaging_service_server::MessagingServiceServer;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use domain::uploads::UploadStore;
@@ -36,11 +37,7 @@ pub const MAX_GRPC_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Debug, Clone, clap::Args)]
 pub struct MessagingConfig {
     /// Postgres URL; messaging keeps its tables in the `messaging` schema.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/clickclack"
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL)]
     pub database_url: String,
     /// gRPC listen address.
     #[arg(long = "listen", env = "CLICKCLACK_MESSAGING_LISTEN", default_value = DEFAULT_LISTEN)]
@@ -68,6 +65,20 @@ pub struct MessagingConfig {
     pub metrics_addr: Option<SocketAddr>,
 }
 
+impl ProcessConfig for MessagingConfig {
+    fn listen(&self) -> SocketAddr {
+        self.listen
+    }
+
+    fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    fn refuse_dev_keys(&self) -> Result<(), DevKeyRefused> {
+        self.keys.require_production()
+    }
+}
+
 /// A migrated database, ready to serve.
 pub struct Messaging {
     pool: PgPool,
@@ -77,18 +88,23 @@ pub struct Messaging {
 }
 
 impl Messaging {
-    /// What the metrics endpoint samples at each scrape.
-    pub fn samplers(&self) -> Vec<clickclack_common::metrics::Sampler> {
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl Service for Messaging {
+    type Config = MessagingConfig;
+
+    fn samplers(&self) -> Vec<clickclack_common::metrics::Sampler> {
         vec![
             clickclack_common::metrics::pool_sampler("messaging", self.pool.clone()),
             clickclack_common::outbox::backlog_sampler("messaging", self.pool.clone()),
         ]
     }
 
-    /// Connects, runs pending migrations and checks the key. Blocking.
-    pub fn open(config: &MessagingConfig) -> anyhow::Result<Messaging> {
+    fn open(config: &MessagingConfig) -> Result<Messaging, ServiceError> {
         let keys = config.keys.caller_keys()?;
-        let key = keys.internal.clone();
         let pool = db::connect(
             &config.database_url,
             SCHEMA,
@@ -100,7 +116,7 @@ impl Messaging {
         let relay = Relay::new(
             db::open_pool(&config.database_url, SCHEMA, 1)?,
             &config.realtime_addr,
-            key.clone(),
+            keys.internal.clone(),
             "svc:messaging",
         )?;
         Ok(Messaging {
@@ -114,54 +130,28 @@ impl Messaging {
         })
     }
 
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    pub async fn serve(
+    /// Serves the messaging API and delivers its outbox until `shutdown`.
+    async fn serve(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
-    ) -> Result<(), tonic::transport::Error> {
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        clickclack_common::grpc::watch_database_health(
-            self.pool.clone(),
-            health_reporter,
-            SERVICE_NAME,
-            shutdown.clone(),
-        );
+    ) -> Result<(), ServiceError> {
         self.relay.spawn(shutdown.clone());
         let api = MessagingServiceServer::new(api::MessagingApi::new(
-            self.pool,
+            self.pool.clone(),
             self.uploads,
             self.relay,
         ))
         .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
-        tracing::info!(addr = ?listener.local_addr().ok(), "messaging listening");
-        clickclack_common::grpc::server()
-            .add_service(health_service)
-            .add_service(clickclack_common::grpc::reflection_service())
-            .add_service(CallerPolicy::new(api, self.keys, policy::callers))
-            .serve_with_incoming_shutdown(
-                clickclack_common::grpc::incoming(listener),
-                shutdown.cancelled_owned(),
-            )
-            .await
+        clickclack_common::service::serve_grpc(
+            api,
+            self.keys,
+            policy::callers,
+            self.pool,
+            listener,
+            shutdown,
+        )
+        .await
     }
-}
-
-/// Runs the service as its own process.
-pub async fn run(config: MessagingConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
-    config.keys.require_production()?;
-    let opened = config.clone();
-    let messaging = tokio::task::spawn_blocking(move || Messaging::open(&opened)).await??;
-    let listener = TcpListener::bind(config.listen).await?;
-    clickclack_common::metrics::spawn_server(
-        config.metrics_addr,
-        messaging.samplers(),
-        shutdown.clone(),
-    );
-    messaging.serve(listener, shutdown).await?;
-    Ok(())
 }

@@ -13,8 +13,9 @@ pub mod policy;
 pub mod store;
 
 use clickclack_common::assertion::{AssertionKey, DEV_INTERNAL_KEY};
-use clickclack_common::caller_policy::{CallerKeys, CallerPolicy};
+use clickclack_common::caller_policy::{CallerKeys, DevKeyRefused, refuse_dev_key};
 use clickclack_common::db::{self, PgPool};
+use clickclack_common::service::{ProcessConfig, Service, ServiceError};
 use clickclack_proto::realtime::realtime_service_server::RealtimeServiceServer;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use std::net::SocketAddr;
@@ -29,11 +30,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:50053";
 #[derive(Debug, Clone, clap::Args)]
 pub struct RealtimeConfig {
     /// Postgres URL; realtime keeps its tables in the `realtime` schema.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/clickclack"
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL)]
     pub database_url: String,
     /// gRPC listen address.
     #[arg(long = "listen", env = "CLICKCLACK_REALTIME_LISTEN", default_value = DEFAULT_LISTEN)]
@@ -49,6 +46,25 @@ pub struct RealtimeConfig {
     pub metrics_addr: Option<SocketAddr>,
 }
 
+impl ProcessConfig for RealtimeConfig {
+    fn listen(&self) -> SocketAddr {
+        self.listen
+    }
+
+    fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// Realtime serves no admin RPCs, so it holds no operator key.
+    fn refuse_dev_keys(&self) -> Result<(), DevKeyRefused> {
+        refuse_dev_key(
+            "CLICKCLACK_INTERNAL_KEY",
+            &self.internal_key,
+            DEV_INTERNAL_KEY,
+        )
+    }
+}
+
 /// A migrated database, ready to serve.
 pub struct Realtime {
     pool: PgPool,
@@ -56,17 +72,17 @@ pub struct Realtime {
     database_url: String,
 }
 
-impl Realtime {
-    /// What the metrics endpoint samples at each scrape.
-    pub fn samplers(&self) -> Vec<clickclack_common::metrics::Sampler> {
+impl Service for Realtime {
+    type Config = RealtimeConfig;
+
+    fn samplers(&self) -> Vec<clickclack_common::metrics::Sampler> {
         vec![clickclack_common::metrics::pool_sampler(
             "realtime",
             self.pool.clone(),
         )]
     }
 
-    /// Connects, runs pending migrations and checks the key. Blocking.
-    pub fn open(config: &RealtimeConfig) -> anyhow::Result<Realtime> {
+    fn open(config: &RealtimeConfig) -> Result<Realtime, ServiceError> {
         let key = AssertionKey::from_secret(&config.internal_key)?;
         let pool = db::connect(
             &config.database_url,
@@ -81,60 +97,30 @@ impl Realtime {
         })
     }
 
-    pub async fn serve(
+    /// Serves the log, pulls and live subscriptions until `shutdown`.
+    async fn serve(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
-    ) -> anyhow::Result<()> {
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        clickclack_common::grpc::watch_database_health(
-            self.pool.clone(),
-            health_reporter,
-            SERVICE_NAME,
-            shutdown.clone(),
-        );
+    ) -> Result<(), ServiceError> {
         let pool = self.pool.clone();
         let url = self.database_url.clone();
         let hub_shutdown = shutdown.clone();
         let hub =
             tokio::task::spawn_blocking(move || hub::Hub::start(pool, url, hub_shutdown)).await??;
-        let api =
-            RealtimeServiceServer::new(api::RealtimeApi::new(self.pool, hub, shutdown.clone()));
-        tracing::info!(addr = ?listener.local_addr().ok(), "realtime listening");
-        clickclack_common::grpc::server()
-            .add_service(health_service)
-            .add_service(clickclack_common::grpc::reflection_service())
-            .add_service(CallerPolicy::new(
-                api,
-                CallerKeys {
-                    internal: self.key,
-                    operator: None,
-                },
-                policy::callers,
-            ))
-            .serve_with_incoming_shutdown(
-                clickclack_common::grpc::incoming(listener),
-                shutdown.cancelled_owned(),
-            )
-            .await?;
-        Ok(())
+        let api = api::RealtimeApi::new(self.pool.clone(), hub, shutdown.clone());
+        let keys = CallerKeys {
+            internal: self.key,
+            operator: None,
+        };
+        clickclack_common::service::serve_grpc(
+            RealtimeServiceServer::new(api),
+            keys,
+            policy::callers,
+            self.pool,
+            listener,
+            shutdown,
+        )
+        .await
     }
-}
-
-/// Runs the service as its own process.
-pub async fn run(config: RealtimeConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
-    clickclack_common::caller_policy::refuse_dev_key(
-        "CLICKCLACK_INTERNAL_KEY",
-        &config.internal_key,
-        DEV_INTERNAL_KEY,
-    )?;
-    let opened = config.clone();
-    let realtime = tokio::task::spawn_blocking(move || Realtime::open(&opened)).await??;
-    let listener = TcpListener::bind(config.listen).await?;
-    clickclack_common::metrics::spawn_server(
-        config.metrics_addr,
-        realtime.samplers(),
-        shutdown.clone(),
-    );
-    realtime.serve(listener, shutdown).await
 }

@@ -16,5 +16,10 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     let _telemetry = clickclack_common::telemetry::init("clickclack-realtime");
     let cli = Cli::parse();
-    clickclack_realtime::run(cli.config, clickclack_common::shutdown::on_signal()).await
+    clickclack_common::service::run::<clickclack_realtime::Realtime>(
+        cli.config,
+        clickclack_common::shutdown::on_signal(),
+    )
+    .await?;
+    Ok(())
 }
