@@ -2,8 +2,8 @@
 //! against a local Postgres, with a `default` workspace ready to use.
 
 use clap::Args;
+use clickclack_cli::stack::{RunningStack, StackConfig};
 use clickclack_common::assertion::{DEV_INTERNAL_KEY, DEV_OPERATOR_KEY};
-use clickclack_stack::{RunningStack, StackConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -42,7 +42,7 @@ pub struct DevArgs {
     #[arg(long, env = "CLICKCLACK_INTERNAL_KEY", default_value = DEV_INTERNAL_KEY, hide_default_value = true)]
     internal_key: String,
     #[command(flatten)]
-    db_pools: clickclack_stack::DbPools,
+    db_pools: clickclack_cli::stack::DbPools,
     #[command(flatten)]
     limits: clickclack_gateway::limits::LimitsConfig,
     #[command(flatten)]
@@ -112,7 +112,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     println!("Create a bot and try its token:");
     println!(
         "  TOKEN=$(cargo run -q -p clickclack-cli -- admin bot create --workspace {} \\",
-        clickclack_stack::DEFAULT_WORKSPACE_SLUG
+        clickclack_cli::stack::DEFAULT_WORKSPACE_SLUG
     );
     println!(
         "      --name \"My Bot\" --handle my-bot --scopes bot:write --token-name local --plain)"

@@ -66,7 +66,7 @@ pub(super) async fn bootstrap(admin: &mut Admin, args: BootstrapArgs) -> anyhow:
         .workspace
         .context("identity returned no workspace")?;
     let owner = created.owner.context("identity returned no owner")?;
-    let general = clickclack_stack::ensure_general_channel(
+    let general = clickclack_cli::stack::ensure_general_channel(
         &admin.messaging_addr,
         &admin.operator_key,
         &workspace.id,

@@ -20,7 +20,7 @@ pub mod smtp;
 mod stack;
 pub mod ws;
 
-pub use clickclack_stack::DbPools;
+pub use clickclack_cli::stack::DbPools;
 pub use database::TestDatabase;
 pub use event_log::LoggedEvent;
 pub use http::{Answer, Api};

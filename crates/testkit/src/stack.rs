@@ -1,11 +1,11 @@
 use crate::TestDatabase;
+use clickclack_cli::stack::{self, RunningStack, StackConfig};
 use clickclack_common::assertion::{AssertionKey, Claims, DEV_INTERNAL_KEY, DEV_OPERATOR_KEY};
 use clickclack_common::grpc::{Peer, traced_as};
 use clickclack_gateway::limits::LimitsConfig;
 pub use clickclack_gateway::mail::MailConfig;
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
-use clickclack_stack::{RunningStack, StackConfig};
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -29,7 +29,7 @@ struct Listen {
     ip: std::net::IpAddr,
     internal_key: String,
     mail: MailConfig,
-    pools: clickclack_stack::DbPools,
+    pools: clickclack_cli::stack::DbPools,
 }
 
 impl Default for Listen {
@@ -42,7 +42,7 @@ impl Default for Listen {
                 dev_links: true,
                 ..MailConfig::default()
             },
-            pools: clickclack_stack::DbPools::all(4),
+            pools: clickclack_cli::stack::DbPools::all(4),
         }
     }
 }
@@ -103,7 +103,7 @@ impl TestStack {
     }
 
     /// Starts the stack with these database pool sizes.
-    pub async fn start_with_pools(pools: clickclack_stack::DbPools) -> TestStack {
+    pub async fn start_with_pools(pools: clickclack_cli::stack::DbPools) -> TestStack {
         Self::start_on(
             Listen {
                 pools,
@@ -216,7 +216,7 @@ impl TestStack {
             .into_inner();
         let workspace = created.workspace.expect("workspace");
         let owner = created.owner.expect("owner");
-        let general = clickclack_stack::ensure_general_channel(
+        let general = clickclack_cli::stack::ensure_general_channel(
             &self.messaging_url,
             DEV_OPERATOR_KEY,
             &workspace.id,
@@ -340,16 +340,22 @@ impl TestStack {
         }
     }
 
-    /// Stops the realtime service alone (an outage); see [`Self::start_realtime`].
-    pub async fn stop_realtime(&mut self) {
-        self.stack.as_mut().expect("running").stop_realtime().await;
+    fn running(&mut self) -> &mut RunningStack {
+        self.stack.as_mut().expect("running")
     }
 
+    /// Stops the realtime service alone (an outage); see [`Self::start_realtime`].
+    pub async fn stop_realtime(&mut self) {
+        self.running().realtime.stop().await;
+    }
+
+    /// Starts realtime again on its old address, with its old config.
     pub async fn start_realtime(&mut self) {
-        self.stack
-            .as_mut()
-            .expect("running")
-            .start_realtime()
+        let stack = self.running();
+        let (listener, _) = stack::bind(stack.realtime_addr, "realtime")
+            .await
+            .expect("rebind realtime");
+        stack.realtime = stack::start_realtime(stack.realtime_config.clone(), listener)
             .await
             .expect("restart realtime");
     }
@@ -358,16 +364,16 @@ impl TestStack {
     /// every open connection, WebSockets included, is cut. The services and
     /// any replica keep running. See [`Self::start_gateway`].
     pub async fn stop_gateway(&mut self) {
-        self.stack.as_mut().expect("running").stop_gateway().await;
+        self.running().gateway.stop().await;
     }
 
     /// Starts the gateway again on the same port, so `http_url` stays valid.
     pub async fn start_gateway(&mut self) {
-        self.stack
-            .as_mut()
-            .expect("running")
-            .start_gateway()
+        let stack = self.running();
+        let (listener, _) = stack::bind(stack.http_addr, "the gateway")
             .await
+            .expect("rebind the gateway");
+        stack.gateway = stack::start_gateway(stack.gateway_config.clone(), listener)
             .expect("restart the gateway");
     }
 

@@ -1,7 +1,8 @@
 //! The whole ClickClack system in one process: identity, messaging,
-//! realtime and the gateway, each on its own listener, sharing one shutdown
-//! signal. `clickclack dev` runs it on the default ports; the test kit runs
-//! it on ephemeral ports against a fresh database.
+//! realtime and the gateway, each a [`Part`] on its own listener.
+//! `clickclack dev` runs it on the default ports; the test kit runs it on
+//! ephemeral ports against a fresh database, and stops and restarts single
+//! parts to play outages.
 
 use anyhow::Context;
 use clickclack_common::assertion::{AssertionKey, Claims};
@@ -16,11 +17,14 @@ use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_proto::messaging as messaging_pb;
 use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
 use clickclack_realtime::{Realtime, RealtimeConfig};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Where the stack listens and what it talks to.
@@ -89,37 +93,104 @@ impl DbPools {
     }
 }
 
-/// A started stack. Dropping it aborts every service; [`RunningStack::stop`]
+/// One running part of the stack (a service or the gateway): its task and
+/// the signal that stops it. Dropping a part aborts its task.
+pub struct Part {
+    name: &'static str,
+    stop: CancellationToken,
+    /// `None` once the part has stopped and been joined.
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Part {
+    fn spawn(
+        name: &'static str,
+        stop: CancellationToken,
+        serve: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+    ) -> Part {
+        Part {
+            name,
+            stop,
+            task: Some(tokio::spawn(serve)),
+        }
+    }
+
+    /// Stops this part alone, gracefully, and waits for it.
+    pub async fn stop(&mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Ready when the part stops on its own (or panics); the part is then
+    /// joined.
+    fn poll_finished(&mut self, cx: &mut std::task::Context<'_>) -> Poll<anyhow::Result<()>> {
+        let Some(task) = self.task.as_mut() else {
+            return Poll::Pending;
+        };
+        let joined = std::task::ready!(Pin::new(task).poll(cx));
+        self.task = None;
+        Poll::Ready(joined.unwrap_or_else(|e| Err(anyhow::anyhow!("panicked: {e}"))))
+    }
+}
+
+impl Drop for Part {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// A started stack. Dropping it aborts every part; [`RunningStack::stop`]
 /// shuts them down gracefully: the gateway first (so its sockets get 1001
 /// while the services behind it still answer), then the services.
+///
+/// Each part can also be stopped and started on its own (outage and
+/// redeploy tests do): stop it with [`Part::stop`], start it again on its
+/// old address with [`start_realtime`] or [`start_gateway`] and the config
+/// kept here.
 pub struct RunningStack {
     pub identity_addr: SocketAddr,
     pub messaging_addr: SocketAddr,
     pub realtime_addr: SocketAddr,
     pub http_addr: SocketAddr,
+    pub identity: Part,
+    pub messaging: Part,
+    pub realtime: Part,
+    pub gateway: Part,
+    /// What realtime was started with, to start it again.
+    pub realtime_config: RealtimeConfig,
+    /// What the gateway was started with, to start it again.
+    pub gateway_config: GatewayConfig,
     operator_key: String,
     /// The caller's signal: once cancelled, the stack stops in order.
     shutdown: CancellationToken,
-    /// Stops identity, messaging and realtime (after the gateway).
-    services_shutdown: CancellationToken,
-    services: JoinSet<(&'static str, anyhow::Result<()>)>,
-    /// Kept so realtime alone can be stopped and restarted (outage tests).
-    realtime_config: RealtimeConfig,
-    realtime_shutdown: CancellationToken,
-    /// Kept so the gateway alone can be stopped and restarted on the same
-    /// port (client reconnect tests).
-    gateway_config: GatewayConfig,
-    gateway_shutdown: CancellationToken,
-    /// False once the gateway task has been stopped and joined.
-    gateway_running: bool,
 }
 
-async fn bind(addr: SocketAddr, service: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
+/// Binds `addr` (port 0 picks a free one) and says which address it got.
+pub async fn bind(addr: SocketAddr, service: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} for {service}"))?;
     let bound = listener.local_addr()?;
     Ok((listener, bound))
+}
+
+/// Serves an opened service on `listener` as a part of its own.
+fn serve_part<S: Service>(name: &'static str, service: S, listener: TcpListener) -> Part {
+    let stop = CancellationToken::new();
+    let token = stop.clone();
+    Part::spawn(name, stop, async move {
+        Ok(service.serve(listener, token).await?)
+    })
+}
+
+/// Opens realtime (migrations included) and serves it on `listener`.
+pub async fn start_realtime(config: RealtimeConfig, listener: TcpListener) -> anyhow::Result<Part> {
+    let realtime = tokio::task::spawn_blocking(move || Realtime::open(&config)).await??;
+    Ok(serve_part("realtime", realtime, listener))
 }
 
 impl RunningStack {
@@ -136,6 +207,10 @@ impl RunningStack {
         let (realtime_listener, realtime_addr) = bind(config.realtime_listen, "realtime").await?;
         let (http_listener, http_addr) = bind(config.http_addr, "the gateway").await?;
 
+        let keys = KeyArgs {
+            internal_key: config.internal_key.clone(),
+            operator_key: config.operator_key.clone(),
+        };
         let realtime_config = RealtimeConfig {
             database_url: config.database_url.clone(),
             listen: realtime_addr,
@@ -148,10 +223,7 @@ impl RunningStack {
             listen: messaging_addr,
             upload_dir: config.upload_dir.clone(),
             upload_max_bytes: config.upload_max_bytes,
-            keys: KeyArgs {
-                internal_key: config.internal_key.clone(),
-                operator_key: config.operator_key.clone(),
-            },
+            keys: keys.clone(),
             db_pool_size: config.db_pools.messaging,
             metrics_addr: None,
             realtime_addr: format!("http://{realtime_addr}"),
@@ -162,10 +234,7 @@ impl RunningStack {
             db_pool_size: config.db_pools.identity,
             metrics_addr: None,
             realtime_addr: format!("http://{realtime_addr}"),
-            keys: KeyArgs {
-                internal_key: config.internal_key.clone(),
-                operator_key: config.operator_key.clone(),
-            },
+            keys,
         };
         let realtime_opened = realtime_config.clone();
         let url = config.database_url.clone();
@@ -192,99 +261,20 @@ impl RunningStack {
             mail: config.mail.clone(),
             ..GatewayConfig::default()
         };
-        let mut services = JoinSet::new();
-        let services_shutdown = CancellationToken::new();
-        let token = services_shutdown.clone();
-        services.spawn(async move {
-            let outcome = identity.serve(identity_listener, token).await;
-            ("identity", outcome.map_err(anyhow::Error::from))
-        });
-        let realtime_shutdown = services_shutdown.child_token();
-        let token = realtime_shutdown.clone();
-        services.spawn(async move {
-            let outcome = realtime.serve(realtime_listener, token).await;
-            ("realtime", outcome.map_err(anyhow::Error::from))
-        });
-        let token = services_shutdown.clone();
-        services.spawn(async move {
-            let outcome = messaging.serve(messaging_listener, token).await;
-            ("messaging", outcome.map_err(anyhow::Error::from))
-        });
-        let gateway_shutdown = CancellationToken::new();
-        spawn_gateway(
-            &mut services,
-            gateway_config.clone(),
-            http_listener,
-            gateway_shutdown.clone(),
-        )?;
         Ok(RunningStack {
             identity_addr,
             messaging_addr,
             realtime_addr,
             http_addr,
+            identity: serve_part("identity", identity, identity_listener),
+            realtime: serve_part("realtime", realtime, realtime_listener),
+            messaging: serve_part("messaging", messaging, messaging_listener),
+            gateway: start_gateway(gateway_config.clone(), http_listener)?,
+            realtime_config,
+            gateway_config,
             operator_key: config.operator_key,
             shutdown,
-            services_shutdown,
-            services,
-            realtime_config,
-            realtime_shutdown,
-            gateway_config,
-            gateway_shutdown,
-            gateway_running: true,
         })
-    }
-
-    /// Stops the gateway alone, as a crash or redeploy would: the listener
-    /// closes and every open connection, WebSockets included, is cut.
-    pub async fn stop_gateway(&mut self) {
-        self.gateway_shutdown.cancel();
-        if !self.gateway_running {
-            return;
-        }
-        self.gateway_running = false;
-        while let Some(finished) = self.services.join_next().await {
-            if matches!(finished, Ok(("gateway", _))) {
-                return;
-            }
-        }
-    }
-
-    /// Starts the gateway again on its old address.
-    pub async fn start_gateway(&mut self) -> anyhow::Result<()> {
-        let (listener, _) = bind(self.http_addr, "the gateway").await?;
-        self.gateway_shutdown = CancellationToken::new();
-        spawn_gateway(
-            &mut self.services,
-            self.gateway_config.clone(),
-            listener,
-            self.gateway_shutdown.clone(),
-        )?;
-        self.gateway_running = true;
-        Ok(())
-    }
-
-    /// Stops the realtime service alone, as an outage would.
-    pub async fn stop_realtime(&mut self) {
-        self.realtime_shutdown.cancel();
-        while let Some(finished) = self.services.join_next().await {
-            if matches!(finished, Ok(("realtime", _))) {
-                return;
-            }
-        }
-    }
-
-    /// Starts realtime again on its old address.
-    pub async fn start_realtime(&mut self) -> anyhow::Result<()> {
-        let config = self.realtime_config.clone();
-        let realtime = tokio::task::spawn_blocking(move || Realtime::open(&config)).await??;
-        let (listener, _) = bind(self.realtime_addr, "realtime").await?;
-        self.realtime_shutdown = self.services_shutdown.child_token();
-        let token = self.realtime_shutdown.clone();
-        self.services.spawn(async move {
-            let outcome = realtime.serve(listener, token).await;
-            ("realtime", outcome.map_err(anyhow::Error::from))
-        });
-        Ok(())
     }
 
     pub fn realtime_url(&self) -> String {
@@ -303,25 +293,44 @@ impl RunningStack {
         format!("http://{}", self.http_addr)
     }
 
-    /// Waits until shutdown is requested or a service stops on its own; a
-    /// service that stops takes the others down with it.
+    /// Waits until shutdown is requested or a part stops on its own; a part
+    /// that stops takes the others down with it.
     pub async fn wait(mut self) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.clone();
         let first = tokio::select! {
-            finished = self.services.join_next() => finished,
-            _ = self.shutdown.cancelled() => None,
+            stopped = self.first_to_stop() => Some(stopped),
+            _ = shutdown.cancelled() => None,
         };
-        if matches!(first, Some(Ok(("gateway", _)))) {
-            self.gateway_running = false;
-        }
         self.stop_in_order().await;
         match first {
-            None | Some(Ok((_, Ok(())))) => Ok(()),
-            Some(Ok((name, Err(e)))) => Err(e.context(format!("{name} stopped"))),
-            Some(Err(e)) => Err(anyhow::anyhow!("a service panicked: {e}")),
+            None | Some((_, Ok(()))) => Ok(()),
+            Some((name, Err(e))) => Err(e.context(format!("{name} stopped"))),
         }
     }
 
-    /// Stops every service and waits for them to finish.
+    /// The first part to stop on its own, and how it ended.
+    async fn first_to_stop(&mut self) -> (&'static str, anyhow::Result<()>) {
+        std::future::poll_fn(|cx| {
+            for part in self.parts() {
+                if let Poll::Ready(outcome) = part.poll_finished(cx) {
+                    return Poll::Ready((part.name, outcome));
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    fn parts(&mut self) -> [&mut Part; 4] {
+        [
+            &mut self.gateway,
+            &mut self.identity,
+            &mut self.messaging,
+            &mut self.realtime,
+        ]
+    }
+
+    /// Stops every part and waits for them to finish.
     pub async fn stop(mut self) {
         self.stop_in_order().await;
     }
@@ -329,9 +338,14 @@ impl RunningStack {
     /// The gateway first, so its sockets are closed with 1001 while the
     /// services still answer, then everything else.
     async fn stop_in_order(&mut self) {
-        self.stop_gateway().await;
-        self.services_shutdown.cancel();
-        while self.services.join_next().await.is_some() {}
+        self.gateway.stop().await;
+        // The services stop together.
+        for part in self.parts() {
+            part.stop.cancel();
+        }
+        for part in self.parts() {
+            part.stop().await;
+        }
     }
 }
 
@@ -339,25 +353,21 @@ impl RunningStack {
 /// blocking work before its runtime is torn down anyway.
 const GATEWAY_TEARDOWN: Duration = Duration::from_secs(5);
 
-/// Serves the gateway on `listener` until `shutdown`, on a runtime of its
-/// own on a thread of its own, as if it were a separate process.
+/// Serves the gateway on `listener`, on a runtime of its own on a thread of
+/// its own, as if it were a separate process.
 ///
-/// Why not a task like the other services: axum's graceful shutdown only
-/// waits for plain HTTP connections. Upgraded WebSockets live on in detached
+/// Why not a task like the services: axum's graceful shutdown only waits
+/// for plain HTTP connections. Upgraded WebSockets live on in detached
 /// tasks, so a gateway stopped in place would keep streaming events to its
 /// clients. Dropping the gateway's runtime ends every task it spawned, so
 /// stopping it cuts those sockets as a real gateway exit would, while the
 /// gateway itself still starts through `clickclack_gateway::serve`.
-fn spawn_gateway(
-    services: &mut JoinSet<(&'static str, anyhow::Result<()>)>,
-    config: GatewayConfig,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub fn start_gateway(config: GatewayConfig, listener: TcpListener) -> anyhow::Result<Part> {
     // Moved off this runtime's reactor, to be registered with the gateway's.
     let listener = listener.into_std()?;
     let (done, finished) = tokio::sync::oneshot::channel();
-    let token = shutdown.clone();
+    let stop = CancellationToken::new();
+    let token = stop.clone();
     std::thread::Builder::new()
         .name("gateway".into())
         .spawn(move || {
@@ -376,16 +386,15 @@ fn spawn_gateway(
             let _ = done.send(serve());
         })
         .context("cannot start the gateway thread")?;
-    services.spawn(async move {
-        // Dropping the stack aborts this task; the guard then stops the
-        // gateway thread too.
-        let _stop_gateway = shutdown.drop_guard();
-        let outcome = finished
+    let guard = stop.clone();
+    Ok(Part::spawn("gateway", stop, async move {
+        // Aborting this task (dropping the part) drops the guard, which
+        // stops the gateway thread too.
+        let _stop_gateway = guard.drop_guard();
+        finished
             .await
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the gateway thread panicked")));
-        ("gateway", outcome)
-    });
-    Ok(())
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the gateway thread panicked")))
+    }))
 }
 
 /// What the dev stack creates in an empty database.
