@@ -14,11 +14,12 @@
 
 use crate::principal::Principal;
 use crate::state::AppState;
+use clickclack_common::retry::Reconnect;
 use clickclack_common::token::TokenHash;
 use clickclack_proto::identity as pb;
-use std::collections::HashMap;
+use moka::sync::Cache;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -27,8 +28,8 @@ use tokio_util::sync::CancellationToken;
 pub const LEASE_RENEWAL: Duration = Duration::from_millis(300);
 /// Change notices a socket may fall behind by before it re-checks anyway.
 const CHANGE_BUFFER: usize = 256;
-/// Above this many entries, expired ones are swept on insert.
-const CACHE_SWEEP_THRESHOLD: usize = 10_000;
+/// The most principals kept; the least used go first beyond it.
+const CACHE_CAPACITY: u64 = 10_000;
 
 pub type CacheKey = (TokenHash, String);
 
@@ -36,7 +37,7 @@ pub type CacheKey = (TokenHash, String);
 /// unused while this gateway holds no lease.
 pub struct AuthCache {
     ttl: Duration,
-    entries: Mutex<HashMap<CacheKey, (Instant, Arc<Principal>)>>,
+    entries: Cache<CacheKey, Arc<Principal>>,
     /// Bumped on every clear; an answer fetched before a clear is not cached.
     generation: AtomicU64,
     /// The lease's end, in microseconds after `epoch` (0: no lease).
@@ -50,7 +51,10 @@ impl AuthCache {
     pub fn new(ttl: Duration) -> Self {
         AuthCache {
             ttl,
-            entries: Mutex::new(HashMap::new()),
+            entries: Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .expire_after(UntilCredentialEnds { ttl })
+                .build(),
             generation: AtomicU64::new(0),
             lease_until: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -91,41 +95,49 @@ impl AuthCache {
         if !self.is_live() {
             return None;
         }
-        let entries = self.entries.lock().expect("auth cache lock");
-        entries
-            .get(key)
-            .filter(|(until, _)| Instant::now() < *until)
-            .map(|(_, principal)| principal.clone())
+        self.entries.get(key)
     }
 
     pub fn put(&self, key: CacheKey, principal: Arc<Principal>, fetched_in: u64) {
-        if self.ttl.is_zero() || !self.is_live() {
+        if self.ttl.is_zero() || !self.is_live() || self.generation() != fetched_in {
             return;
         }
-        // Never cache past the credential's own end.
-        let ttl = principal
-            .time_left()
-            .map_or(self.ttl, |left| left.min(self.ttl));
-        let until = Instant::now() + ttl;
-        let mut entries = self.entries.lock().expect("auth cache lock");
+        self.entries.insert(key.clone(), principal);
+        // A clear that came between the check above and the insert has
+        // already counted a new generation: the answer may predate it, so
+        // it must not stay. (A clear after this point drops it anyway.)
         if self.generation() != fetched_in {
-            return;
+            self.entries.invalidate(&key);
         }
-        if entries.len() >= CACHE_SWEEP_THRESHOLD {
-            let now = Instant::now();
-            entries.retain(|_, (until, _)| now < *until);
-        }
-        entries.insert(key, (until, principal));
     }
 
     /// Drops everything cached and tells open sockets what changed.
     pub fn clear(&self, change: pb::AuthChange) {
-        let mut entries = self.entries.lock().expect("auth cache lock");
         self.generation.fetch_add(1, Ordering::SeqCst);
-        entries.clear();
-        drop(entries);
+        self.entries.invalidate_all();
         // No socket listening is fine.
         let _ = self.changed.send(Arc::new(change));
+    }
+}
+
+/// A principal is cached for the cache's TTL, but never past the end of
+/// its own credential (a session or a rotated token's grace).
+struct UntilCredentialEnds {
+    ttl: Duration,
+}
+
+impl moka::Expiry<CacheKey, Arc<Principal>> for UntilCredentialEnds {
+    fn expire_after_create(
+        &self,
+        _key: &CacheKey,
+        principal: &Arc<Principal>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(
+            principal
+                .time_left()
+                .map_or(self.ttl, |left| left.min(self.ttl)),
+        )
     }
 }
 
@@ -142,19 +154,17 @@ fn resync() -> pb::AuthChange {
 pub fn watch_auth_changes(state: AppState, shutdown: CancellationToken) {
     let watcher_id = clickclack_common::ids::new_id("gw_");
     tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
+        let mut retry = Reconnect::new(Duration::from_millis(100));
         while !shutdown.is_cancelled() {
-            if follow(&state, &watcher_id, &shutdown, &mut backoff).await {
+            if follow(&state, &watcher_id, &shutdown, &mut retry).await {
                 return;
             }
             // Without a lease nothing may be served from the cache.
             state.auth_cache.end_lease();
             state.auth_cache.clear(resync());
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = shutdown.cancelled() => return,
+            if !retry.wait(&shutdown).await {
+                return;
             }
-            backoff = (backoff * 2).min(Duration::from_secs(2));
         }
     });
 }
@@ -164,7 +174,7 @@ async fn follow(
     state: &AppState,
     watcher_id: &str,
     shutdown: &CancellationToken,
-    backoff: &mut Duration,
+    retry: &mut Reconnect,
 ) -> bool {
     let cache = &state.auth_cache;
     let (reports, outgoing) = mpsc::channel(64);
@@ -223,7 +233,7 @@ async fn follow(
             }
             if let Some(asked) = lease_asked.take() {
                 cache.extend_lease(asked + Duration::from_millis(change.lease_ms.into()));
-                *backoff = Duration::from_millis(100);
+                retry.reset();
             }
             continue;
         }

@@ -145,7 +145,7 @@ pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError
         users: Arc::new(users::UserDirectory::new(Duration::from_secs(30))),
         metrics: Arc::new(metrics::Metrics::new()),
         upload_max_bytes: config.upload_max_bytes,
-        locations: Default::default(),
+        locations: moka::sync::Cache::new(policy::LOCATIONS_LIMIT),
         shutdown: CancellationToken::new(),
         socket_tasks: tokio_util::task::TaskTracker::new(),
         rate_limits: Arc::new(limits::RateLimits::new(&config.limits)?),

@@ -18,6 +18,7 @@
 use axum::extract::ws::Utf8Bytes;
 use clickclack_common::assertion::Claims;
 use clickclack_common::cursor;
+use clickclack_common::retry::Reconnect;
 use clickclack_proto::realtime as rt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -129,7 +130,7 @@ pub fn follow(
     tokio::spawn(async move {
         let render = |event: &rt::Event| crate::render::event(event).to_string();
         let mut after_cursor = String::new();
-        let mut backoff = Duration::from_millis(50);
+        let mut retry = Reconnect::new(Duration::from_millis(50));
         while !shutdown.is_cancelled() {
             let request = key.request(
                 &Claims::gateway(),
@@ -148,7 +149,7 @@ pub fn follow(
             }
             if let Ok(response) = opened {
                 feed.set_following();
-                backoff = Duration::from_millis(50);
+                retry.reset();
                 let mut stream = response.into_inner();
                 loop {
                     let next = tokio::select! {
@@ -167,11 +168,9 @@ pub fn follow(
                 tracing::warn!("realtime follow stream ended; reconnecting");
             }
             feed.lost();
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = shutdown.cancelled() => return,
+            if !retry.wait(&shutdown).await {
+                return;
             }
-            backoff = (backoff * 2).min(Duration::from_secs(2));
         }
     });
 }

@@ -3,13 +3,17 @@
 //! same machine and to the console; otherwise requests get 501.
 
 use crate::error::StartError;
+use backon::Retryable;
+use clickclack_common::retry;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
 /// Attempts per message before it is given up (and logged).
-const SEND_ATTEMPTS: u32 = 3;
+const SEND_ATTEMPTS: usize = 3;
+/// The wait before the first retry; the shared policy doubles it.
+const FIRST_RETRY: Duration = Duration::from_millis(500);
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct MailConfig {
@@ -108,14 +112,15 @@ impl Mailer {
         };
         let transport = transport.as_ref().clone();
         tokio::spawn(async move {
-            for attempt in 1..=SEND_ATTEMPTS {
-                match transport.send(message.clone()).await {
-                    Ok(_) => return,
-                    Err(error) => {
-                        tracing::warn!(%error, attempt, "magic-link mail not sent");
-                        tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
-                    }
-                }
+            let send = || transport.send(message.clone());
+            let sent = send
+                .retry(retry::policy(FIRST_RETRY, SEND_ATTEMPTS - 1))
+                .notify(|error, wait| {
+                    tracing::warn!(%error, retry_in_ms = wait.as_millis() as u64, "magic-link mail not sent");
+                })
+                .await;
+            if let Err(error) = sent {
+                tracing::warn!(%error, attempts = SEND_ATTEMPTS, "magic-link mail given up");
             }
         });
     }

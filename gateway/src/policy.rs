@@ -384,14 +384,15 @@ async fn path_id(parts: &mut Parts) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// The location cache stops growing here (it is then simply cleared); a
-/// resource never moves to another workspace, so entries never go stale.
-const LOCATIONS_LIMIT: usize = 100_000;
+/// The most resource locations a gateway keeps (the least used go first
+/// beyond it); a resource never moves to another workspace, so entries
+/// never go stale.
+pub const LOCATIONS_LIMIT: u64 = 100_000;
 
 /// The workspace a resource lives in (404 when unknown).
 pub async fn locate(state: &AppState, id: &str) -> Result<String, ApiError> {
-    if let Some(found) = state.locations.lock().expect("locations lock").get(id) {
-        return Ok(found.clone());
+    if let Some(found) = state.locations.get(id) {
+        return Ok(found);
     }
     // The gateway asks as itself: the answer is a workspace id, and the
     // real call is membership-checked after it.
@@ -402,11 +403,7 @@ pub async fn locate(state: &AppState, id: &str) -> Result<String, ApiError> {
         .await?
         .into_inner()
         .workspace_id;
-    let mut locations = state.locations.lock().expect("locations lock");
-    if locations.len() >= LOCATIONS_LIMIT {
-        locations.clear();
-    }
-    locations.insert(id.to_owned(), found.clone());
+    state.locations.insert(id.to_owned(), found.clone());
     Ok(found)
 }
 

@@ -10,9 +10,8 @@ use clickclack_common::grpc::Peer;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
 use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic_health::pb::health_client::HealthClient;
@@ -43,7 +42,7 @@ pub struct AppState {
     pub limits: crate::limits::LimitsConfig,
     /// Which workspace a channel, message, DM or upload lives in. Resources
     /// never move, so entries never go stale.
-    pub locations: Arc<Mutex<HashMap<String, String>>>,
+    pub locations: moka::sync::Cache<String, String>,
     /// Where people and runtimes reach this deployment
     /// (`CLICKCLACK_PUBLIC_URL`, no trailing slash), when configured.
     pub public_url: Option<String>,

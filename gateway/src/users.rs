@@ -7,30 +7,31 @@ use clickclack_common::grpc::Peer;
 use clickclack_common::wire;
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
+use moka::sync::Cache;
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct UserDirectory {
-    ttl: Duration,
-    cache: Mutex<HashMap<String, (Instant, wire::User)>>,
+    cache: Cache<String, wire::User>,
 }
 
-/// Above this many entries, stale ones are swept on insert.
-const SWEEP_THRESHOLD: usize = 50_000;
+/// The most users kept; the least used go first beyond it.
+const CAPACITY: u64 = 50_000;
 
 impl UserDirectory {
     pub fn new(ttl: Duration) -> Self {
         UserDirectory {
-            ttl,
-            cache: Mutex::new(HashMap::new()),
+            cache: Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(ttl)
+                .build(),
         }
     }
 
     /// Drops one user, so their next appearance shows a profile just edited
     /// here (other gateways catch up within the TTL).
     pub fn forget(&self, id: &str) {
-        self.cache.lock().expect("user cache lock").remove(id);
+        self.cache.invalidate(id);
     }
 
     /// The users with these ids; unknown ids are left out.
@@ -41,18 +42,15 @@ impl UserDirectory {
     ) -> Result<HashMap<String, wire::User>, ApiError> {
         let mut found = HashMap::new();
         let mut missing = Vec::new();
-        {
-            let cache = self.cache.lock().expect("user cache lock");
-            for id in ids {
-                if found.contains_key(&id) || missing.contains(&id) {
-                    continue;
+        for id in ids {
+            if found.contains_key(&id) || missing.contains(&id) {
+                continue;
+            }
+            match self.cache.get(&id) {
+                Some(user) => {
+                    found.insert(id, user);
                 }
-                match cache.get(&id) {
-                    Some((at, user)) if at.elapsed() < self.ttl => {
-                        found.insert(id, user.clone());
-                    }
-                    _ => missing.push(id),
-                }
+                None => missing.push(id),
             }
         }
         if missing.is_empty() {
@@ -64,15 +62,9 @@ impl UserDirectory {
             .await?
             .into_inner()
             .users;
-        let mut cache = self.cache.lock().expect("user cache lock");
-        if cache.len() >= SWEEP_THRESHOLD {
-            let ttl = self.ttl;
-            cache.retain(|_, (at, _)| at.elapsed() < ttl);
-        }
-        let now = Instant::now();
         for user in users {
             let user = wire::User::from(user);
-            cache.insert(user.id.clone(), (now, user.clone()));
+            self.cache.insert(user.id.clone(), user.clone());
             found.insert(user.id.clone(), user);
         }
         Ok(found)

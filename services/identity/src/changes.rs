@@ -20,9 +20,10 @@ use crate::domain::auth::CHANGES_CHANNEL;
 use crate::error::IdentityError;
 use crate::store;
 use clickclack_common::db::{self, PgPool};
+use clickclack_common::notify::{self, Notice, NoticeHandler};
 use clickclack_proto::identity as pb;
+use diesel::PgConnection;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -31,7 +32,6 @@ use tokio_util::sync::CancellationToken;
 /// How often the listener checks its socket for notices: one non-blocking
 /// read, and it bounds how late a notice reaches the gateways.
 const POLL_INTERVAL: Duration = Duration::from_millis(2);
-const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// Notices a slow watcher may fall behind by before it is told to resync.
 const BUFFER: usize = 1024;
 /// How long a gateway may serve cached principals after asking for a lease.
@@ -78,11 +78,14 @@ impl AuthChanges {
 
     /// Starts the listener thread; it stops when `shutdown` is cancelled.
     pub fn spawn_listener(&self, database_url: String, shutdown: CancellationToken) {
-        let changes = self.clone();
-        std::thread::Builder::new()
-            .name("auth-changes".into())
-            .spawn(move || changes.listen(&database_url, &shutdown))
-            .expect("spawn the auth-changes listener");
+        notify::spawn_listener(
+            "auth-changes",
+            database_url,
+            &[CHANGES_CHANNEL],
+            POLL_INTERVAL,
+            self.clone(),
+            shutdown,
+        );
     }
 
     /// Answers once every gateway holding a live lease has applied every
@@ -115,51 +118,27 @@ impl AuthChanges {
         }
     }
 
-    fn listen(&self, database_url: &str, shutdown: &CancellationToken) {
-        while !shutdown.is_cancelled() {
-            match connect(database_url) {
-                Ok(mut conn) => {
-                    // Anything announced while we were not listening is
-                    // lost: watchers must drop what they cached, which
-                    // covers every change up to the head read after LISTEN.
-                    match store::changes::head(&mut conn) {
-                        Ok(head) => {
-                            self.pass_on(change("resync", "", head));
-                            if let Err(error) = self.forward(&mut conn, shutdown) {
-                                tracing::warn!(%error, "auth-change listener lost its connection");
-                            }
-                        }
-                        Err(error) => tracing::warn!(%error, "auth-change listener cannot read"),
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "auth-change listener cannot connect"),
-            }
-            if shutdown.is_cancelled() {
-                break;
-            }
-            std::thread::sleep(RECONNECT_DELAY);
-        }
-    }
-
-    fn forward(
-        &self,
-        conn: &mut PgConnection,
-        shutdown: &CancellationToken,
-    ) -> diesel::QueryResult<()> {
-        while !shutdown.is_cancelled() {
-            for notice in conn.notifications_iter() {
-                self.pass_on(parse_notice(&notice?.payload));
-            }
-            std::thread::sleep(POLL_INTERVAL);
-        }
-        Ok(())
-    }
-
     fn pass_on(&self, notice: pb::AuthChange) {
         let seq = notice.seq;
         // No receivers is fine: no gateway is watching right now.
         let _ = self.sender.send(notice);
         self.seen.send_modify(|seen| *seen = (*seen).max(seq));
+    }
+}
+
+impl NoticeHandler for AuthChanges {
+    fn connected(&mut self, conn: &mut PgConnection) -> Result<(), db::DbError> {
+        conn.batch_execute(&format!("SET search_path TO {}", crate::SCHEMA))?;
+        // Anything announced while we were not listening is lost: watchers
+        // must drop what they cached, which covers every change up to the
+        // head read after LISTEN.
+        let head = store::changes::head(conn)?;
+        self.pass_on(change("resync", "", head));
+        Ok(())
+    }
+
+    fn notice(&mut self, notice: Notice<'_>) {
+        self.pass_on(parse_notice(notice.payload));
     }
 }
 
@@ -258,15 +237,6 @@ fn valid_watcher_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-fn connect(database_url: &str) -> Result<PgConnection, db::DbError> {
-    let mut conn = PgConnection::establish(database_url)?;
-    conn.batch_execute(&format!(
-        "SET search_path TO {}; LISTEN {CHANGES_CHANNEL}",
-        crate::SCHEMA
-    ))?;
-    Ok(conn)
 }
 
 /// A NOTIFY payload is `kind:subject:seq`; anything else means "resync".

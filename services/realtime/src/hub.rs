@@ -10,8 +10,9 @@
 use crate::domain::to_pb;
 use crate::store::events::{self, NOTIFY_CHANNEL};
 use clickclack_common::db::{self, PgPool};
+use clickclack_common::notify::{self, Notice, NoticeHandler};
 use clickclack_proto::realtime as rt;
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::PgConnection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -59,7 +60,17 @@ impl Hub {
             broadcast_up_to: AtomicI64::new(start),
         });
         let wake = Arc::new(Notify::new());
-        spawn_listener(database_url, hub.clone(), wake.clone(), shutdown.clone());
+        notify::spawn_listener(
+            "realtime-listen",
+            database_url,
+            &[NOTIFY_CHANNEL, EPHEMERAL_CHANNEL],
+            LISTEN_POLL,
+            HubListener {
+                hub: hub.clone(),
+                wake: wake.clone(),
+            },
+            shutdown.clone(),
+        );
         let task_hub = hub.clone();
         tokio::spawn(async move {
             loop {
@@ -144,52 +155,26 @@ impl From<EphemeralWire> for rt::Event {
     }
 }
 
-/// A dedicated connection that LISTENs and wakes the hub. It reconnects
-/// after errors; the hub's safety tick covers any gap meanwhile.
-fn spawn_listener(
-    database_url: String,
+/// What the hub's dedicated LISTEN connection does: wake the hub for
+/// appends (the hub's safety tick covers any gap while it reconnects) and
+/// broadcast ephemeral events.
+struct HubListener {
     hub: Arc<Hub>,
     wake: Arc<Notify>,
-    shutdown: CancellationToken,
-) {
-    std::thread::Builder::new()
-        .name("realtime-listen".into())
-        .spawn(move || {
-            while !shutdown.is_cancelled() {
-                if let Err(error) = listen(&database_url, &hub, &wake, &shutdown) {
-                    tracing::warn!(%error, "realtime listener lost its connection; reconnecting");
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-            }
-        })
-        .expect("can start the listener thread");
 }
 
-fn listen(
-    database_url: &str,
-    hub: &Hub,
-    wake: &Notify,
-    shutdown: &CancellationToken,
-) -> Result<(), db::DbError> {
-    let mut conn = PgConnection::establish(database_url)?;
-    diesel::sql_query(format!("LISTEN {NOTIFY_CHANNEL}")).execute(&mut conn)?;
-    diesel::sql_query(format!("LISTEN {EPHEMERAL_CHANNEL}")).execute(&mut conn)?;
-    // Anything appended while we were connecting is read by the next pass.
-    wake.notify_one();
-    while !shutdown.is_cancelled() {
-        let mut woke = false;
-        for notification in conn.notifications_iter() {
-            let notification = notification?;
-            if notification.channel == EPHEMERAL_CHANNEL {
-                hub.broadcast_ephemeral(&notification.payload);
-            } else {
-                woke = true;
-            }
-        }
-        if woke {
-            wake.notify_one();
-        }
-        std::thread::sleep(LISTEN_POLL);
+impl NoticeHandler for HubListener {
+    fn connected(&mut self, _conn: &mut PgConnection) -> Result<(), db::DbError> {
+        // Anything appended while we were connecting is read by the next pass.
+        self.wake.notify_one();
+        Ok(())
     }
-    Ok(())
+
+    fn notice(&mut self, notice: Notice<'_>) {
+        if notice.channel == EPHEMERAL_CHANNEL {
+            self.hub.broadcast_ephemeral(notice.payload);
+        } else {
+            self.wake.notify_one();
+        }
+    }
 }
