@@ -7,7 +7,6 @@ use crate::domain::{
     self, auth, bots, commands, members, self_service, sessions, setup_codes, workspaces,
 };
 use crate::error::IdentityError;
-use crate::store;
 use crate::store::members::MemberRow;
 use crate::store::tokens::BotTokenRow;
 use crate::store::users::UserRow;
@@ -360,11 +359,8 @@ impl IdentityService for IdentityApi {
 
     async fn get_users(&self, request: Request<pb::GetUsersRequest>) -> Reply<pb::UserList> {
         let ids = request.into_inner().ids;
-        if ids.len() > 1000 {
-            return Err(Status::invalid_argument("at most 1000 ids per call"));
-        }
         let users = self
-            .with_conn(move |conn| Ok(store::users::find_many(conn, &ids)?))
+            .with_conn(move |conn| domain::users::find_many(conn, &ids))
             .await?;
         Ok(Response::new(pb::UserList {
             users: users.into_iter().map(user_pb).collect(),
@@ -372,7 +368,7 @@ impl IdentityService for IdentityApi {
     }
 
     async fn list_users(&self, _: Request<pb::ListUsersRequest>) -> Reply<pb::UserList> {
-        let users = self.with_conn(|conn| Ok(store::users::list(conn)?)).await?;
+        let users = self.with_conn(domain::users::list).await?;
         Ok(Response::new(pb::UserList {
             users: users.into_iter().map(user_pb).collect(),
         }))
@@ -414,18 +410,7 @@ impl IdentityService for IdentityApi {
     ) -> Reply<pb::WorkspaceList> {
         let member = request.into_inner().member_user_id;
         let found = self
-            .with_conn(move |conn| {
-                Ok(match member {
-                    Some(user_id) => store::workspaces::list_for_member(conn, &user_id)?
-                        .into_iter()
-                        .map(|(workspace, role)| (workspace, Some(role)))
-                        .collect(),
-                    None => store::workspaces::list(conn)?
-                        .into_iter()
-                        .map(|workspace| (workspace, None))
-                        .collect::<Vec<_>>(),
-                })
-            })
+            .with_conn(move |conn| workspaces::list(conn, member.as_deref()))
             .await?;
         Ok(Response::new(pb::WorkspaceList {
             workspaces: found

@@ -1,12 +1,12 @@
 //! gRPC handlers: take the verified caller, translate the request, call the
 //! domain. No SQL and no rules live here.
 
+use crate::domain::messages::Window;
 use crate::domain::messages::{self as msgs, NewMessage, Target};
 use crate::domain::reactions::ReadTarget;
 use crate::domain::uploads::{NewUpload, UploadStore};
-use crate::domain::{channels, dms, reactions, rules, search, uploads};
+use crate::domain::{access, channels, dms, reactions, rules, search, uploads};
 use crate::error::MessagingError;
-use crate::store::messages::Window;
 use clickclack_common::assertion::{Claims, caller};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::outbox::Relay;
@@ -490,11 +490,9 @@ impl MessagingService for MessagingApi {
         &self,
         request: Request<pb::LocateResourceRequest>,
     ) -> Reply<pb::ResourceLocation> {
-        let id = request.get_ref().id.trim().to_owned();
+        let id = request.get_ref().id.clone();
         let found = self
-            .run(&request, move |conn, _| {
-                Ok(crate::store::locate::workspace_of(conn, &id)?)
-            })
+            .run(&request, move |conn, _| access::workspace_of(conn, &id))
             .await?;
         let workspace_id = found.ok_or_else(|| Status::not_found("not found"))?;
         Ok(Response::new(pb::ResourceLocation { workspace_id }))

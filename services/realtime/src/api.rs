@@ -1,17 +1,12 @@
 //! gRPC handlers of the realtime service.
 
 use crate::domain;
-use crate::error::RealtimeError;
-use crate::hub::{EPHEMERAL_CHANNEL, EphemeralWire, Hub, Live};
-use crate::store::events;
+use crate::hub::{Hub, Live};
 use clickclack_common::assertion::{Claims, caller};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::metrics::METRICS;
-use clickclack_common::{cursor, ids};
 use clickclack_proto::realtime as rt;
 use clickclack_proto::realtime::realtime_service_server::RealtimeService;
-use diesel::RunQueryDsl;
-use diesel::sql_types::Text;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
@@ -24,8 +19,6 @@ use tonic::{Request, Response, Status};
 const BACKFILL_BATCH: i64 = 500;
 /// Frames buffered per subscriber before it counts as slow.
 const SUBSCRIBER_BUFFER: usize = 256;
-/// Postgres caps NOTIFY payloads at 8000 bytes.
-const MAX_EPHEMERAL_BYTES: usize = 7900;
 
 pub struct RealtimeApi {
     pool: PgPool,
@@ -65,29 +58,9 @@ impl RealtimeService for RealtimeApi {
             n if n <= domain::MAX_LIST => n,
             _ => return Err(Status::invalid_argument("limit must be between 1 and 500")),
         } as i64;
-        let list = db::run(
-            &self.pool,
-            move |conn| -> Result<rt::EventList, RealtimeError> {
-                let after = domain::position_of(conn, &req.after_cursor)?;
-                let events = events::visible_after(conn, &claims.wsp, &claims.sub, after, limit)?
-                    .into_iter()
-                    .map(domain::to_pb)
-                    .collect();
-                let tail_cursor = if req.include_tail {
-                    Some(
-                        events::visible_tail(conn, &claims.wsp, &claims.sub)?
-                            .map(cursor::encode)
-                            .unwrap_or_default(),
-                    )
-                } else {
-                    None
-                };
-                Ok(rt::EventList {
-                    events,
-                    tail_cursor,
-                })
-            },
-        )
+        let list = db::run(&self.pool, move |conn| {
+            domain::list(conn, &claims, &req.after_cursor, limit, req.include_tail)
+        })
         .await?;
         Ok(Response::new(list))
     }
@@ -116,11 +89,7 @@ impl RealtimeService for RealtimeApi {
         let after_cursor = request.into_inner().after_cursor;
         let live = self.hub.subscribe();
         let start = db::run(&self.pool, move |conn| {
-            if after_cursor.is_empty() {
-                Ok(events::head(conn)?)
-            } else {
-                domain::position_of(conn, &after_cursor)
-            }
+            domain::follow_start(conn, &after_cursor)
         })
         .await?;
         Ok(Response::new(self.stream_from(live, None, start)))
@@ -138,41 +107,12 @@ impl RealtimeService for RealtimeApi {
 
     async fn publish(&self, request: Request<rt::PublishRequest>) -> Reply<rt::Event> {
         let claims = caller(&request)?;
-        let event = request
-            .into_inner()
-            .event
-            .ok_or_else(|| Status::invalid_argument("event is required"))?;
-        if event.r#type.is_empty() {
-            return Err(Status::invalid_argument("event type is required"));
-        }
-        if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&event.payload_json)
-            .is_err()
-        {
-            return Err(Status::invalid_argument("payload must be a JSON object"));
-        }
-        let wire = EphemeralWire {
-            id: ids::new_id("eph_"),
-            r#type: event.r#type,
-            // A caller only ever publishes into its own workspace.
-            workspace_id: claims.wsp.clone(),
-            channel_id: event.channel_id,
-            created_at: clickclack_common::time::rfc3339(&chrono::Utc::now()),
-            payload_json: event.payload_json,
-            audience: event.audience,
-        };
-        let payload = serde_json::to_string(&wire).expect("serialisable");
-        if payload.len() > MAX_EPHEMERAL_BYTES {
-            return Err(Status::invalid_argument("ephemeral event is too large"));
-        }
-        db::run(&self.pool, move |conn| {
-            diesel::sql_query("SELECT pg_notify($1, $2)")
-                .bind::<Text, _>(EPHEMERAL_CHANNEL)
-                .bind::<Text, _>(payload)
-                .execute(conn)
-                .map_err(RealtimeError::from)
+        let event = request.into_inner().event;
+        let published = db::run(&self.pool, move |conn| {
+            domain::publish(conn, &claims, event)
         })
         .await?;
-        Ok(Response::new(wire.into()))
+        Ok(Response::new(published))
     }
 }
 
@@ -260,13 +200,7 @@ impl Subscriber {
         loop {
             let (viewer, after) = (self.viewer.clone(), self.last);
             let rows = db::run(&self.pool, move |conn| {
-                match viewer {
-                    Some(viewer) => {
-                        events::visible_after(conn, &viewer.wsp, &viewer.sub, after, BACKFILL_BATCH)
-                    }
-                    None => events::all_after(conn, after, BACKFILL_BATCH),
-                }
-                .map_err(RealtimeError::from)
+                domain::replay_after(conn, viewer.as_ref(), after, BACKFILL_BATCH)
             })
             .await;
             let rows = match rows {

@@ -2,9 +2,10 @@
 //! subscriber must re-sync.
 
 use crate::error::{RealtimeError, Result, Resync};
+use crate::hub::EphemeralWire;
 use crate::store::events::{self, EventRow};
 use clickclack_common::assertion::Claims;
-use clickclack_common::cursor;
+use clickclack_common::{cursor, ids};
 use clickclack_proto::realtime as rt;
 use diesel::{Connection, PgConnection};
 use std::collections::HashMap;
@@ -182,6 +183,99 @@ pub fn subscription_start(
         return Err(RealtimeError::ResyncRequired(Resync::TooFarBehind));
     }
     Ok(position)
+}
+
+/// One page of `List`: the visible events after `after_cursor`, and the
+/// cursor of the newest visible event when `include_tail` asks for it.
+pub fn list(
+    conn: &mut PgConnection,
+    caller: &Claims,
+    after_cursor: &str,
+    limit: i64,
+    include_tail: bool,
+) -> Result<rt::EventList> {
+    let after = position_of(conn, after_cursor)?;
+    let events = events::visible_after(conn, &caller.wsp, &caller.sub, after, limit)?
+        .into_iter()
+        .map(to_pb)
+        .collect();
+    let tail_cursor = if include_tail {
+        Some(
+            events::visible_tail(conn, &caller.wsp, &caller.sub)?
+                .map(cursor::encode)
+                .unwrap_or_default(),
+        )
+    } else {
+        None
+    };
+    Ok(rt::EventList {
+        events,
+        tail_cursor,
+    })
+}
+
+/// Where a gateway's `Follow` starts: after its cursor, or at the tail.
+pub fn follow_start(conn: &mut PgConnection, after_cursor: &str) -> Result<i64> {
+    if after_cursor.is_empty() {
+        Ok(events::head(conn)?)
+    } else {
+        position_of(conn, after_cursor)
+    }
+}
+
+/// Up to `limit` events after `position` for a subscriber catching up:
+/// those `viewer` may see, or every event for a gateway's feed (`None`).
+pub fn replay_after(
+    conn: &mut PgConnection,
+    viewer: Option<&Claims>,
+    position: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>> {
+    Ok(match viewer {
+        Some(viewer) => events::visible_after(conn, &viewer.wsp, &viewer.sub, position, limit)?,
+        None => events::all_after(conn, position, limit)?,
+    })
+}
+
+/// Postgres caps NOTIFY payloads at 8000 bytes.
+const MAX_EPHEMERAL_BYTES: usize = 7900;
+
+/// Publishes a live-only event to every replica's subscribers (never
+/// stored, no cursor), into the caller's own workspace.
+pub fn publish(
+    conn: &mut PgConnection,
+    caller: &Claims,
+    event: Option<rt::Event>,
+) -> Result<rt::Event> {
+    let event = event.ok_or_else(|| RealtimeError::Invalid("event is required".into()))?;
+    if event.r#type.is_empty() {
+        return Err(RealtimeError::Invalid("event type is required".into()));
+    }
+    if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&event.payload_json)
+        .is_err()
+    {
+        return Err(RealtimeError::Invalid(
+            "payload must be a JSON object".into(),
+        ));
+    }
+    let wire = EphemeralWire {
+        id: ids::new_id("eph_"),
+        r#type: event.r#type,
+        // A caller only ever publishes into its own workspace.
+        workspace_id: caller.wsp.clone(),
+        channel_id: event.channel_id,
+        created_at: clickclack_common::time::rfc3339(&chrono::Utc::now()),
+        payload_json: event.payload_json,
+        audience: event.audience,
+    };
+    let payload = serde_json::to_string(&wire).expect("serialisable");
+    if payload.len() > MAX_EPHEMERAL_BYTES {
+        return Err(RealtimeError::Invalid(
+            "ephemeral event is too large".into(),
+        ));
+    }
+    events::notify_ephemeral(conn, &payload)?;
+    Ok(wire.into())
 }
 
 /// Events per backfill page.

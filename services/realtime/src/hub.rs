@@ -8,7 +8,7 @@
 //! behind the broadcast re-reads from the database, so nothing is skipped.
 
 use crate::domain::to_pb;
-use crate::store::events::{self, NOTIFY_CHANNEL};
+use crate::store::events::{self, EPHEMERAL_CHANNEL, NOTIFY_CHANNEL};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::notify::{self, Notice, NoticeHandler};
 use clickclack_proto::realtime as rt;
@@ -19,7 +19,6 @@ use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
-pub const EPHEMERAL_CHANNEL: &str = "clickclack_realtime_ephemeral";
 /// Events a subscriber may trail the hub by before it re-reads the database.
 const BROADCAST_CAPACITY: usize = 4096;
 /// Rows read per hub pass.

@@ -1,10 +1,29 @@
 use super::conflict_on_duplicate;
 use super::rules::{self, HUMAN};
-use crate::error::Result;
+use crate::error::{IdentityError, Result};
 use crate::store::users::{self, UserRow};
 use chrono::Utc;
 use clickclack_common::ids;
 use diesel::PgConnection;
+
+/// The users with these ids (at most [`MAX_USERS_PER_LOOKUP`]); unknown
+/// ids are left out.
+pub fn find_many(conn: &mut PgConnection, ids: &[String]) -> Result<Vec<UserRow>> {
+    if ids.len() > MAX_USERS_PER_LOOKUP {
+        return Err(IdentityError::Invalid(format!(
+            "at most {MAX_USERS_PER_LOOKUP} ids per call"
+        )));
+    }
+    Ok(users::find_many(conn, ids)?)
+}
+
+/// The most users one lookup may name (a page of messages names far fewer).
+pub const MAX_USERS_PER_LOOKUP: usize = 1000;
+
+/// Every user of the deployment (operators' listing).
+pub fn list(conn: &mut PgConnection) -> Result<Vec<UserRow>> {
+    Ok(users::list(conn)?)
+}
 
 /// Creates a human user. The handle defaults to the email's local part.
 pub fn create_human(

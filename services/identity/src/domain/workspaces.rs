@@ -10,6 +10,24 @@ use clickclack_common::outbox::{EventDraft, record};
 use diesel::{Connection, PgConnection};
 use serde_json::json;
 
+/// Workspaces with the member's role in each, or, without a member, every
+/// workspace of the deployment (operators' listing) with no role.
+pub fn list(
+    conn: &mut PgConnection,
+    member_user_id: Option<&str>,
+) -> Result<Vec<(WorkspaceRow, Option<String>)>> {
+    Ok(match member_user_id {
+        Some(user_id) => workspaces::list_for_member(conn, user_id)?
+            .into_iter()
+            .map(|(workspace, role)| (workspace, Some(role)))
+            .collect(),
+        None => workspaces::list(conn)?
+            .into_iter()
+            .map(|workspace| (workspace, None))
+            .collect(),
+    })
+}
+
 pub fn create_workspace(conn: &mut PgConnection, name: &str, slug: &str) -> Result<WorkspaceRow> {
     let row = new_workspace(name, slug)?;
     workspaces::insert(conn, &row).map_err(|e| {

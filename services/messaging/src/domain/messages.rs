@@ -4,7 +4,9 @@ use super::access::{self, Intent};
 use super::events::{self, EventDraft, text};
 use super::{render, rules};
 use crate::error::{MessagingError, Result};
-use crate::store::messages::{self, MessageRow, Page, Sequence, Window};
+/// Which end of a history a page starts from when no cursor says.
+pub use crate::store::messages::Window;
+use crate::store::messages::{self, MessageRow, Page, Sequence};
 use crate::store::{channels, conversations, violates};
 use chrono::Utc;
 use clickclack_common::assertion::Claims;

@@ -1,10 +1,12 @@
 use super::schema::{events, log_head};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
+use diesel::sql_types::{Bool, Text};
 
 /// The channel every append notifies (at commit) so replicas wake up.
 pub const NOTIFY_CHANNEL: &str = "clickclack_realtime_events";
+/// The channel ephemeral events travel on between replicas (never stored).
+pub const EPHEMERAL_CHANNEL: &str = "clickclack_realtime_ephemeral";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
@@ -73,6 +75,14 @@ pub fn notify(conn: &mut PgConnection) -> QueryResult<usize> {
 }
 
 /// Events of every workspace after `position`, ascending (for the hub).
+/// Hands an ephemeral event to every replica's listener.
+pub fn notify_ephemeral(conn: &mut PgConnection, payload: &str) -> QueryResult<usize> {
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<Text, _>(EPHEMERAL_CHANNEL)
+        .bind::<Text, _>(payload)
+        .execute(conn)
+}
+
 pub fn all_after(conn: &mut PgConnection, position: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
     events::table
         .filter(events::position.gt(position))
