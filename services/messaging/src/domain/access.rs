@@ -51,13 +51,13 @@ pub fn message(
     Ok(message)
 }
 
-/// Posting needs a live channel.
 /// The workspace a channel, message, DM or upload lives in, by its id
 /// (`None` when unknown). The gateway asks before it checks the caller.
 pub fn workspace_of(conn: &mut PgConnection, id: &str) -> Result<Option<String>> {
     Ok(crate::store::locate::workspace_of(conn, id.trim())?)
 }
 
+/// Posting needs a live channel.
 pub fn ensure_not_archived(channel: &ChannelRow) -> Result<()> {
     if channel.archived_at.is_some() {
         return Err(MessagingError::Conflict(format!(

@@ -204,8 +204,10 @@ fn insert_reply(
     mut row: MessageRow,
     parent_id: &str,
 ) -> Result<Posted> {
+    // Every reply needs threads:write; one in a DM also needs dms:write,
+    // which the parent's access check asks for (API.md §9).
     let parent = access::message(conn, caller, parent_id, Intent::Write)?;
-    if parent.conversation_id.is_none() && !caller.has_scope(Scope::ThreadsWrite) {
+    if !caller.has_scope(Scope::ThreadsWrite) {
         return Err(MessagingError::Forbidden(
             "this token lacks the threads:write scope".into(),
         ));
