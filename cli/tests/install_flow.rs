@@ -14,6 +14,7 @@ const REVOCATION_BOUND: Duration = Duration::from_secs(1);
 async fn service_bot_install_flow_works_and_never_logs_the_token() {
     let logs = capture_logs();
     let stack = TestStack::start().await;
+    let api = stack.api();
 
     let boot = clickclack(
         &stack,
@@ -84,8 +85,10 @@ async fn service_bot_install_flow_works_and_never_logs_the_token() {
         "--plain prints only the token"
     );
 
-    let (status, me) = stack.get_json("/api/me", Some(token)).await;
-    assert_eq!(status, 200, "{me}");
+    let me = api
+        .get("/api/me", Some(token))
+        .await
+        .expect(200, "GET /api/me");
     assert_eq!(me["user"]["kind"], "bot");
     assert_eq!(me["user"]["handle"], "openclaw-service");
     assert_eq!(me["user"]["display_name"], "OpenClaw Service");
@@ -94,16 +97,20 @@ async fn service_bot_install_flow_works_and_never_logs_the_token() {
         "a service bot has no owner: {me}"
     );
 
-    let (status, list) = stack.get_json("/api/workspaces", Some(token)).await;
-    assert_eq!(status, 200);
+    let list = api
+        .get("/api/workspaces", Some(token))
+        .await
+        .expect(200, "GET /api/workspaces");
     let workspaces = list["workspaces"].as_array().unwrap();
     assert_eq!(workspaces.len(), 1, "exactly the bot's workspace: {list}");
     assert_eq!(workspaces[0]["id"], workspace_id.as_str());
     assert_eq!(workspaces[0]["slug"], "acme");
     assert_eq!(workspaces[0]["role"], "bot");
 
-    let (status, by_slug) = stack.get_json("/api/workspaces/acme", Some(token)).await;
-    assert_eq!(status, 200);
+    let by_slug = api
+        .get("/api/workspaces/acme", Some(token))
+        .await
+        .expect(200, "GET /api/workspaces/acme");
     assert_eq!(by_slug["workspace"]["id"], workspace_id.as_str());
 
     let recorded = logs.contents();
@@ -122,6 +129,7 @@ async fn service_bot_install_flow_works_and_never_logs_the_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_owned_bot_stops_working_while_its_owner_is_not_a_member() {
     let stack = TestStack::start().await;
+    let api = stack.api();
     let boot = stack.bootstrap("team").await;
     let peter = clickclack(
         &stack,
@@ -183,8 +191,10 @@ async fn user_owned_bot_stops_working_while_its_owner_is_not_a_member() {
     assert_eq!(created.code, 0, "{}", created.stderr);
     let token = created.stdout.trim().to_owned();
 
-    let (status, me) = stack.get_json("/api/me", Some(&token)).await;
-    assert_eq!(status, 200);
+    let me = api
+        .get("/api/me", Some(&token))
+        .await
+        .expect(200, "GET /api/me");
     assert_eq!(me["user"]["owner_user_id"], peter_id.as_str());
     assert_eq!(me["user"]["kind"], "bot");
 
@@ -213,11 +223,13 @@ async fn user_owned_bot_stops_working_while_its_owner_is_not_a_member() {
         format!("/api/workspaces/{}", boot.workspace.id),
     ];
     for route in &routes {
-        let (status, body) = stack.get_json(route, Some(&token)).await;
+        let answer = api.get(route, Some(&token)).await;
         assert!(
-            status == 401 || status == 403,
-            "{route} answered {status} while the owner is out"
+            answer.status == 401 || answer.status == 403,
+            "{route} answered {} while the owner is out",
+            answer.status
         );
+        let body = answer.body;
         assert!(body["error"].as_str().unwrap().contains("owner"), "{body}");
     }
 
@@ -237,7 +249,7 @@ async fn user_owned_bot_stops_working_while_its_owner_is_not_a_member() {
     assert_eq!(readded.code, 0, "{}", readded.stderr);
     for route in &routes {
         assert_eq!(
-            stack.get(route, Some(&token)).await.status(),
+            api.get(route, Some(&token)).await.status,
             200,
             "{route} works again"
         );
@@ -248,6 +260,7 @@ async fn user_owned_bot_stops_working_while_its_owner_is_not_a_member() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_lifecycle_create_list_revoke_through_the_cli() {
     let stack = TestStack::start().await;
+    let api = stack.api();
     let boot = stack.bootstrap("ops").await;
     let created = clickclack(
         &stack,
@@ -329,7 +342,7 @@ async fn token_lifecycle_create_list_revoke_through_the_cli() {
     let first_id = tokens[1]["id"].as_str().unwrap().to_owned();
 
     // The first token is used, so it gains a last_used_at.
-    assert_eq!(stack.get("/api/me", Some(&first)).await.status(), 200);
+    assert_eq!(api.get("/api/me", Some(&first)).await.status, 200);
     let listed = clickclack(
         &stack,
         &[
@@ -367,10 +380,10 @@ async fn token_lifecycle_create_list_revoke_through_the_cli() {
     .json();
     assert!(revoked["bot_token"]["revoked_at"].is_string());
     wait_for_status(&stack, "/api/me", &first, REVOCATION_BOUND, |s| s == 401).await;
-    let (_, body) = stack.get_json("/api/me", Some(&first)).await;
+    let body = api.get("/api/me", Some(&first)).await.body;
     assert_eq!(body["error"], "token has been revoked");
     assert_eq!(
-        stack.get("/api/me", Some(&second)).await.status(),
+        api.get("/api/me", Some(&second)).await.status,
         200,
         "other tokens keep working"
     );

@@ -34,6 +34,7 @@ fn assert_table(run: &Run, header: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_commands_take_workspace_slugs_and_bot_handles() {
     let stack = TestStack::start().await;
+    let api = stack.api();
     stack.bootstrap("acme").await;
 
     // The guide's command, as `docker exec clickclack clickclack admin ...`
@@ -70,7 +71,7 @@ async fn bot_commands_take_workspace_slugs_and_bot_handles() {
         "the note about --data goes to stderr: {:?}",
         created.stderr
     );
-    assert_eq!(stack.get("/api/me", Some(first)).await.status(), 200);
+    assert_eq!(api.get("/api/me", Some(first)).await.status, 200);
 
     // token create: handle with and without @, with and without --workspace.
     let mut minted = Vec::new();
@@ -88,7 +89,7 @@ async fn bot_commands_take_workspace_slugs_and_bot_handles() {
         let run = ok(&stack, &args).await;
         let token = run.stdout.trim_end().to_owned();
         assert!(token.starts_with("ccb_"), "{:?}", run.stdout);
-        assert_eq!(stack.get("/api/me", Some(&token)).await.status(), 200);
+        assert_eq!(api.get("/api/me", Some(&token)).await.status, 200);
         minted.push(token);
     }
 

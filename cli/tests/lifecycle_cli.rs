@@ -54,12 +54,12 @@ async fn rotate_remove_and_audit_through_the_cli() {
     let new = rotated.stdout.trim_end().to_owned();
     assert!(new.starts_with("ccb_") && !new.contains('\n'));
     assert_eq!(rotated.stdout, format!("{new}\n"));
-    assert_eq!(stack.get("/api/me", Some(&old)).await.status(), 200);
+    assert_eq!(stack.api().get("/api/me", Some(&old)).await.status, 200);
     wait_for_status(&stack, "/api/me", &old, Duration::from_secs(3), |s| {
         s == 401
     })
     .await;
-    assert_eq!(stack.get("/api/me", Some(&new)).await.status(), 200);
+    assert_eq!(stack.api().get("/api/me", Some(&new)).await.status, 200);
 
     let listed = clickclack(
         &stack,
@@ -173,14 +173,15 @@ async fn rotate_remove_and_audit_through_the_cli() {
     )
     .await;
     assert!(plain.stdout.starts_with("mgt_") && plain.stdout.ends_with('\n'));
-    let consumed = stack
-        .http
-        .post(format!("{}/api/auth/magic/consume", stack.http_url))
-        .json(&serde_json::json!({ "token": plain.stdout.trim() }))
-        .send()
+    stack
+        .api()
+        .post(
+            "/api/auth/magic/consume",
+            None,
+            serde_json::json!({ "token": plain.stdout.trim() }),
+        )
         .await
-        .unwrap();
-    assert_eq!(consumed.status(), 200);
+        .expect(200, "consume the CLI's --plain magic link");
     clickclack(
         &stack,
         &["admin", "magic-link", "create", "--email", "not-an-email"],

@@ -70,7 +70,7 @@ pub async fn wait_for_status(
 ) -> Duration {
     let started = Instant::now();
     loop {
-        let status = stack.get(path, Some(token)).await.status().as_u16();
+        let status = stack.api().get(path, Some(token)).await.status;
         if accept(status) {
             return started.elapsed();
         }

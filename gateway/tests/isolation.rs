@@ -7,107 +7,9 @@
 //! did not exist), a `workspace_id` naming another workspace answers 403, and
 //! no error body carries the other workspace's data.
 
-use clickclack_testkit::TestStack;
-use reqwest::Method;
-use reqwest::header::HeaderMap;
+use clickclack_testkit::http::{Method, Multipart};
+use clickclack_testkit::{Answer, Api, TestStack};
 use serde_json::{Value, json};
-
-const BOUNDARY: &str = "----clickclack-isolation-boundary-7d1f";
-
-/// One HTTP exchange: status, body text and headers.
-struct Reply {
-    status: u16,
-    text: String,
-    headers: HeaderMap,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
-    }
-}
-
-/// Sends `method path` with an optional bearer token and JSON body.
-async fn send(
-    stack: &TestStack,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&Value>,
-) -> Reply {
-    let mut request = stack
-        .http
-        .request(method, format!("{}{path}", stack.http_url));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await.expect("HTTP request");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().await.expect("a body");
-    Reply {
-        status,
-        text,
-        headers,
-    }
-}
-
-/// `POST /api/uploads?{query}` with a hand-built multipart body (field `file`).
-async fn upload(
-    stack: &TestStack,
-    token: &str,
-    query: &str,
-    filename: &str,
-    content: &str,
-) -> Reply {
-    let body = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
-         Content-Type: text/plain\r\n\r\n{content}\r\n--{BOUNDARY}--\r\n"
-    );
-    let response = stack
-        .http
-        .post(format!("{}/api/uploads?{query}", stack.http_url))
-        .bearer_auth(token)
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("HTTP request");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().await.expect("a body");
-    Reply {
-        status,
-        text,
-        headers,
-    }
-}
-
-/// Sends and expects a 2xx, returning the JSON body.
-async fn ok_json(
-    stack: &TestStack,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> Value {
-    let route = format!("{method} {path}");
-    let reply = send(stack, method, path, Some(token), body.as_ref()).await;
-    assert!(
-        (200..300).contains(&reply.status),
-        "{route}: expected 2xx, got {}: {}",
-        reply.status,
-        reply.text
-    );
-    reply.json()
-}
 
 /// Strings that belong to the victim and must never appear in a response to
 /// the intruder, each with a label for failure messages.
@@ -117,23 +19,24 @@ impl Secrets {
     /// Asserts an intruder's answer: one of `expected` statuses, a JSON
     /// `{"error": "<text>"}` body, and none of the secrets in the body or the
     /// headers, except those the intruder itself sent in the request.
-    fn assert_refused(&self, route: &str, request: &str, reply: &Reply, expected: &[u16]) {
+    /// (`Api` has already checked that the body is JSON.)
+    fn assert_refused(&self, route: &str, request: &str, reply: &Answer, expected: &[u16]) {
         assert!(
             expected.contains(&reply.status),
             "{route}: expected one of {expected:?}, got {}: {}",
             reply.status,
             reply.text
         );
-        let body: Value = serde_json::from_str(&reply.text)
-            .unwrap_or_else(|e| panic!("{route}: error body is not JSON ({e}): {:?}", reply.text));
         assert!(
-            body["error"].as_str().is_some_and(|e| !e.is_empty()),
-            "{route}: error body must be {{\"error\": \"...\"}}: {body}"
+            reply.body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{route}: error body must be {{\"error\": \"...\"}}: {}",
+            reply.body
         );
         self.assert_no_leak(route, request, reply);
     }
 
-    fn assert_no_leak(&self, route: &str, request: &str, reply: &Reply) {
+    /// Checks the raw body text as sent, not the parsed JSON.
+    fn assert_no_leak(&self, route: &str, request: &str, reply: &Answer) {
         for (label, secret) in &self.0 {
             if request.contains(secret.as_str()) {
                 continue; // The caller sent it; echoing it back leaks nothing.
@@ -180,7 +83,7 @@ const NOT_FOUND: &[u16] = &[404];
 const FORBIDDEN: &[u16] = &[403];
 
 /// Runs every case with `token` and checks each refusal.
-async fn run_cases(stack: &TestStack, who: &str, token: &str, cases: &[Case], secrets: &Secrets) {
+async fn run_cases(api: &Api, who: &str, token: &str, cases: &[Case], secrets: &Secrets) {
     for case in cases {
         let route = format!("[{who}] {} {}", case.method, case.path);
         let request = format!(
@@ -188,14 +91,14 @@ async fn run_cases(stack: &TestStack, who: &str, token: &str, cases: &[Case], se
             case.path,
             case.body.as_ref().map(Value::to_string).unwrap_or_default()
         );
-        let reply = send(
-            stack,
-            case.method.clone(),
-            &case.path,
-            Some(token),
-            case.body.as_ref(),
-        )
-        .await;
+        let reply = api
+            .call(
+                case.method.clone(),
+                &case.path,
+                Some(token),
+                case.body.as_ref(),
+            )
+            .await;
         secrets.assert_refused(&route, &request, &reply, case.expect);
     }
 }
@@ -203,27 +106,26 @@ async fn run_cases(stack: &TestStack, who: &str, token: &str, cases: &[Case], se
 /// Everything a reader of workspace A can see about A's resources, to compare
 /// before and after the intrusion attempts.
 async fn snapshot(
-    stack: &TestStack,
+    api: &Api,
     token: &str,
     paths: &[String],
     upload_id: &str,
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for path in paths {
-        let reply = send(stack, Method::GET, path, Some(token), None).await;
-        assert_eq!(reply.status, 200, "GET {path}: {}", reply.text);
-        out.push((path.clone(), reply.json().to_string()));
+        let body = api
+            .get(path, Some(token))
+            .await
+            .expect(200, &format!("GET {path}"));
+        out.push((path.clone(), body.to_string()));
     }
-    let download = send(
-        stack,
-        Method::GET,
-        &format!("/api/uploads/{upload_id}"),
-        Some(token),
-        None,
-    )
-    .await;
-    assert_eq!(download.status, 200, "download: {}", download.text);
-    out.push((format!("/api/uploads/{upload_id}"), download.text));
+    // The file itself is not JSON: a download, compared as text.
+    let path = format!("/api/uploads/{upload_id}");
+    let file = api
+        .download(&path, Some(token))
+        .await
+        .expect(200, "download");
+    out.push((path, String::from_utf8_lossy(&file).into_owned()));
     out
 }
 
@@ -246,6 +148,7 @@ fn id(value: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_workspace_cannot_see_or_touch_anything() {
     let stack = TestStack::start().await;
+    let api = stack.api();
     let a = stack.bootstrap("alpha").await;
     let b = stack.bootstrap("beta").await;
     let wa = a.workspace.id.clone();
@@ -259,92 +162,90 @@ async fn another_workspace_cannot_see_or_touch_anything() {
 
     // --- Workspace A's resources -------------------------------------------
     let a_channel_name = "alpha-hidden-room";
-    let created = ok_json(
-        &stack,
-        Method::POST,
-        &format!("/api/workspaces/{wa}/channels"),
-        &a_tok,
-        Some(json!({ "name": a_channel_name })),
-    )
-    .await;
+    let created = api
+        .post(
+            &format!("/api/workspaces/{wa}/channels"),
+            Some(&a_tok),
+            json!({ "name": a_channel_name }),
+        )
+        .await
+        .expect_success(&format!("POST /api/workspaces/{wa}/channels"));
     let a_chan = id(&created["channel"]);
 
     let secret_word = "pineapplequokka";
     let a_body = format!("alpha launch plans {secret_word} tuesday");
     let a_nonce = "alpha-msg-nonce-5b2c";
-    let posted = ok_json(
-        &stack,
-        Method::POST,
-        &format!("/api/channels/{a_chan}/messages"),
-        &a_tok,
-        Some(json!({ "body": a_body, "nonce": a_nonce })),
-    )
-    .await;
+    let posted = api
+        .post(
+            &format!("/api/channels/{a_chan}/messages"),
+            Some(&a_tok),
+            json!({ "body": a_body, "nonce": a_nonce }),
+        )
+        .await
+        .expect_success(&format!("POST /api/channels/{a_chan}/messages"));
     let a_msg = id(&posted["message"]);
 
     let reply_word = "kumquatwhisper";
     let a_reply_body = format!("alpha thread reply {reply_word}");
-    let replied = ok_json(
-        &stack,
-        Method::POST,
-        &format!("/api/messages/{a_msg}/thread/replies"),
-        &a_tok,
-        Some(json!({ "body": a_reply_body, "nonce": "alpha-reply-nonce-77" })),
-    )
-    .await;
+    let replied = api
+        .post(
+            &format!("/api/messages/{a_msg}/thread/replies"),
+            Some(&a_tok),
+            json!({ "body": a_reply_body, "nonce": "alpha-reply-nonce-77" }),
+        )
+        .await
+        .expect_success(&format!("POST /api/messages/{a_msg}/thread/replies"));
     let a_reply = id(&replied["message"]);
 
-    ok_json(
-        &stack,
-        Method::POST,
+    api.post(
         &format!("/api/messages/{a_msg}/reactions"),
-        &a_tok,
-        Some(json!({ "emoji": "tada" })),
+        Some(&a_tok),
+        json!({ "emoji": "tada" }),
     )
-    .await;
+    .await
+    .expect_success(&format!("POST /api/messages/{a_msg}/reactions"));
 
-    let opened = ok_json(
-        &stack,
-        Method::POST,
-        "/api/dms",
-        &a_tok,
-        Some(json!({ "workspace_id": wa, "member_ids": [human.id] })),
-    )
-    .await;
+    let opened = api
+        .post(
+            "/api/dms",
+            Some(&a_tok),
+            json!({ "workspace_id": wa, "member_ids": [human.id] }),
+        )
+        .await
+        .expect_success("POST /api/dms");
     let a_dm = id(&opened["conversation"]);
     let dm_word = "mangosteenriddle";
     let a_dm_body = format!("alpha private dm {dm_word}");
-    let dm_posted = ok_json(
-        &stack,
-        Method::POST,
-        &format!("/api/dms/{a_dm}/messages"),
-        &a_tok,
-        Some(json!({ "body": a_dm_body, "nonce": "alpha-dm-nonce-31" })),
-    )
-    .await;
+    let dm_posted = api
+        .post(
+            &format!("/api/dms/{a_dm}/messages"),
+            Some(&a_tok),
+            json!({ "body": a_dm_body, "nonce": "alpha-dm-nonce-31" }),
+        )
+        .await
+        .expect_success(&format!("POST /api/dms/{a_dm}/messages"));
     let a_dm_msg = id(&dm_posted["message"]);
 
     let upload_nonce = "alpha-upload-nonce-9f";
     let upload_name = "alpha-secret-blueprint.txt";
     let upload_content = "alpha upload content durianlighthouse";
-    let uploaded = upload(
-        &stack,
-        &a_tok,
-        &format!("workspace_id={wa}&nonce={upload_nonce}"),
-        upload_name,
-        upload_content,
-    )
-    .await;
-    assert_eq!(uploaded.status, 201, "A's upload: {}", uploaded.text);
-    let a_upload = id(&uploaded.json()["upload"]);
-    let attached = ok_json(
-        &stack,
-        Method::POST,
-        &format!("/api/messages/{a_msg}/attachments"),
-        &a_tok,
-        Some(json!({ "upload_id": a_upload })),
-    )
-    .await;
+    let uploaded = api
+        .upload(
+            &format!("/api/uploads?workspace_id={wa}&nonce={upload_nonce}"),
+            Some(&a_tok),
+            Multipart::file("file", upload_name, "text/plain", upload_content.as_bytes()),
+        )
+        .await
+        .expect(201, "A's upload");
+    let a_upload = id(&uploaded["upload"]);
+    let attached = api
+        .post(
+            &format!("/api/messages/{a_msg}/attachments"),
+            Some(&a_tok),
+            json!({ "upload_id": a_upload }),
+        )
+        .await
+        .expect_success(&format!("POST /api/messages/{a_msg}/attachments"));
     assert_eq!(
         attached["message"]["attachments"].as_array().map(Vec::len),
         Some(1),
@@ -352,45 +253,45 @@ async fn another_workspace_cannot_see_or_touch_anything() {
     );
 
     // --- Workspace B's own resources (for the cross-attach checks) ---------
-    let b_posted = ok_json(
-        &stack,
-        Method::POST,
-        &format!("/api/channels/{}/messages", b.general.id),
-        &b_tok,
-        Some(json!({ "body": "beta's own message" })),
-    )
-    .await;
+    let b_posted = api
+        .post(
+            &format!("/api/channels/{}/messages", b.general.id),
+            Some(&b_tok),
+            json!({ "body": "beta's own message" }),
+        )
+        .await
+        .expect_success(&format!("POST /api/channels/{}/messages", b.general.id));
     let b_msg = id(&b_posted["message"]);
-    let b_agent_posted = ok_json(
-        &stack,
-        Method::POST,
-        &format!("/api/channels/{}/messages", b.general.id),
-        &b_agent_tok,
-        Some(json!({ "body": "beta agent's own message" })),
-    )
-    .await;
+    let b_agent_posted = api
+        .post(
+            &format!("/api/channels/{}/messages", b.general.id),
+            Some(&b_agent_tok),
+            json!({ "body": "beta agent's own message" }),
+        )
+        .await
+        .expect_success(&format!("POST /api/channels/{}/messages", b.general.id));
     let b_agent_msg = id(&b_agent_posted["message"]);
-    let b_uploaded = upload(
-        &stack,
-        &b_tok,
-        &format!("workspace_id={wb}&nonce=beta-upload-nonce"),
-        "beta.txt",
-        "beta content",
-    )
-    .await;
-    assert_eq!(b_uploaded.status, 201, "B's upload: {}", b_uploaded.text);
-    let b_upload = id(&b_uploaded.json()["upload"]);
+    let b_uploaded = api
+        .upload(
+            &format!("/api/uploads?workspace_id={wb}&nonce=beta-upload-nonce"),
+            Some(&b_tok),
+            Multipart::file("file", "beta.txt", "text/plain", b"beta content"),
+        )
+        .await
+        .expect(201, "B's upload");
+    let b_upload = id(&b_uploaded["upload"]);
 
     // Positive control: A can find its own words, so B's empty results below
     // mean isolation rather than a broken search.
-    let found = ok_json(
-        &stack,
-        Method::GET,
-        &format!("/api/search?workspace_id={wa}&q={secret_word}"),
-        &a_tok,
-        None,
-    )
-    .await;
+    let found = api
+        .get(
+            &format!("/api/search?workspace_id={wa}&q={secret_word}"),
+            Some(&a_tok),
+        )
+        .await
+        .expect_success(&format!(
+            "GET /api/search?workspace_id={wa}&q={secret_word}"
+        ));
     assert!(
         search_ids(&found).contains(&a_msg),
         "A finds its message: {found}"
@@ -409,7 +310,7 @@ async fn another_workspace_cannot_see_or_touch_anything() {
         format!("/api/dms/{a_dm}/messages"),
         format!("/api/messages/{a_dm_msg}"),
     ];
-    let before = snapshot(&stack, &a_tok, &watched, &a_upload).await;
+    let before = snapshot(&api, &a_tok, &watched, &a_upload).await;
 
     let secrets = Secrets(vec![
         ("A's workspace id", wa.clone()),
@@ -697,8 +598,8 @@ async fn another_workspace_cannot_see_or_touch_anything() {
             NOT_FOUND,
         ));
     }
-    run_cases(&stack, "B bot:admin", &b_tok, &cases, &secrets).await;
-    run_cases(&stack, "B +agent_activity", &b_agent_tok, &cases, &secrets).await;
+    run_cases(&api, "B bot:admin", &b_tok, &cases, &secrets).await;
+    run_cases(&api, "B +agent_activity", &b_agent_tok, &cases, &secrets).await;
 
     // Each B bot attaching A's upload to its own (B) message.
     for (who, token, own) in [
@@ -711,7 +612,7 @@ async fn another_workspace_cannot_see_or_touch_anything() {
             Some(json!({ "upload_id": a_upload })),
             NOT_FOUND,
         )];
-        run_cases(&stack, who, token, &own_cases, &secrets).await;
+        run_cases(&api, who, token, &own_cases, &secrets).await;
     }
 
     // Agent-activity kinds (the second token may post them) change nothing.
@@ -736,7 +637,7 @@ async fn another_workspace_cannot_see_or_touch_anything() {
         ),
     ];
     run_cases(
-        &stack,
+        &api,
         "B +agent_activity",
         &b_agent_tok,
         &agent_cases,
@@ -750,7 +651,13 @@ async fn another_workspace_cannot_see_or_touch_anything() {
             format!("workspace_id={wa}"),
             format!("workspace_id={wa}&nonce={upload_nonce}"),
         ] {
-            let reply = upload(&stack, token, &query, "intrusion.txt", "intrusion").await;
+            let reply = api
+                .upload(
+                    &format!("/api/uploads?{query}"),
+                    Some(token),
+                    Multipart::file("file", "intrusion.txt", "text/plain", b"intrusion"),
+                )
+                .await;
             secrets.assert_refused(
                 &format!("[{who}] POST /api/uploads?{query}"),
                 &query,
@@ -761,14 +668,12 @@ async fn another_workspace_cannot_see_or_touch_anything() {
     }
 
     // The 404s of the by-nonce lookups still say the lookup is supported.
-    let reply = send(
-        &stack,
-        Method::GET,
-        &format!("/api/messages/by-nonce?workspace_id={wb}&nonce={a_nonce}"),
-        Some(&b_tok),
-        None,
-    )
-    .await;
+    let reply = api
+        .get(
+            &format!("/api/messages/by-nonce?workspace_id={wb}&nonce={a_nonce}"),
+            Some(&b_tok),
+        )
+        .await;
     assert_eq!(
         reply
             .headers
@@ -777,14 +682,12 @@ async fn another_workspace_cannot_see_or_touch_anything() {
         Some(&b"supported"[..]),
         "message by-nonce 404 header"
     );
-    let reply = send(
-        &stack,
-        Method::GET,
-        &format!("/api/uploads/by-nonce?workspace_id={wb}&nonce={upload_nonce}"),
-        Some(&b_tok),
-        None,
-    )
-    .await;
+    let reply = api
+        .get(
+            &format!("/api/uploads/by-nonce?workspace_id={wb}&nonce={upload_nonce}"),
+            Some(&b_tok),
+        )
+        .await;
     assert_eq!(
         reply
             .headers
@@ -801,13 +704,13 @@ async fn another_workspace_cannot_see_or_touch_anything() {
                 format!("/api/search?workspace_id={wb}&q={word}"),
                 format!("/api/search?workspace_id={wb}&q={word}&channel_id={a_chan}"),
             ] {
-                let reply = send(&stack, Method::GET, &path, Some(token), None).await;
+                let reply = api.get(&path, Some(token)).await;
                 if path.contains("channel_id") && reply.status == 404 {
                     secrets.assert_refused(&path, &path, &reply, NOT_FOUND);
                     continue;
                 }
                 assert_eq!(reply.status, 200, "GET {path}: {}", reply.text);
-                let body = reply.json();
+                let body = &reply.body;
                 assert_eq!(
                     body["results"].as_array().map(Vec::len),
                     Some(0),
@@ -819,14 +722,13 @@ async fn another_workspace_cannot_see_or_touch_anything() {
     }
 
     // B's channel got no quoting messages; B's thread got no reply.
-    let b_listing = ok_json(
-        &stack,
-        Method::GET,
-        &format!("/api/channels/{}/messages", b.general.id),
-        &b_tok,
-        None,
-    )
-    .await;
+    let b_listing = api
+        .get(
+            &format!("/api/channels/{}/messages", b.general.id),
+            Some(&b_tok),
+        )
+        .await
+        .expect_success(&format!("GET /api/channels/{}/messages", b.general.id));
     let b_ids: Vec<String> = b_listing["messages"]
         .as_array()
         .expect("messages")
@@ -848,14 +750,10 @@ async fn another_workspace_cannot_see_or_touch_anything() {
 
     // B's own messages did not get A's upload.
     for own in [&b_msg, &b_agent_msg] {
-        let b_view = ok_json(
-            &stack,
-            Method::GET,
-            &format!("/api/messages/{own}"),
-            &b_tok,
-            None,
-        )
-        .await;
+        let b_view = api
+            .get(&format!("/api/messages/{own}"), Some(&b_tok))
+            .await
+            .expect_success(&format!("GET /api/messages/{own}"));
         assert_eq!(
             b_view["message"]["attachments"].as_array().map(Vec::len),
             Some(0),
@@ -863,14 +761,10 @@ async fn another_workspace_cannot_see_or_touch_anything() {
         );
     }
     // B has no DM with A's human and no new channel in A.
-    let b_dms = ok_json(
-        &stack,
-        Method::GET,
-        &format!("/api/dms?workspace_id={wb}"),
-        &b_tok,
-        None,
-    )
-    .await;
+    let b_dms = api
+        .get(&format!("/api/dms?workspace_id={wb}"), Some(&b_tok))
+        .await
+        .expect_success(&format!("GET /api/dms?workspace_id={wb}"));
     assert_eq!(
         b_dms["conversations"].as_array().map(Vec::len),
         Some(0),
@@ -878,18 +772,14 @@ async fn another_workspace_cannot_see_or_touch_anything() {
     );
 
     // --- Nothing changed in A ---------------------------------------------
-    let after = snapshot(&stack, &a_tok, &watched, &a_upload).await;
+    let after = snapshot(&api, &a_tok, &watched, &a_upload).await;
     for ((path, old), (_, new)) in before.iter().zip(&after) {
         assert_eq!(old, new, "GET {path} changed after B's attempts");
     }
-    let listing = ok_json(
-        &stack,
-        Method::GET,
-        &format!("/api/workspaces/{wa}/channels"),
-        &a_tok,
-        None,
-    )
-    .await;
+    let listing = api
+        .get(&format!("/api/workspaces/{wa}/channels"), Some(&a_tok))
+        .await
+        .expect_success(&format!("GET /api/workspaces/{wa}/channels"));
     let channels = listing["channels"].as_array().expect("channels");
     assert_eq!(channels.len(), 2, "{listing}");
     let room = channels
@@ -901,14 +791,10 @@ async fn another_workspace_cannot_see_or_touch_anything() {
     assert!(room["archived_at"].is_null(), "{room}");
     assert_eq!(room["kind"], "public");
 
-    let message = ok_json(
-        &stack,
-        Method::GET,
-        &format!("/api/messages/{a_msg}"),
-        &a_tok,
-        None,
-    )
-    .await;
+    let message = api
+        .get(&format!("/api/messages/{a_msg}"), Some(&a_tok))
+        .await
+        .expect_success(&format!("GET /api/messages/{a_msg}"));
     let message = &message["message"];
     assert_eq!(message["body"], a_body.as_str());
     assert!(
@@ -923,51 +809,40 @@ async fn another_workspace_cannot_see_or_touch_anything() {
     assert_eq!(message["attachments"][0]["id"], a_upload.as_str());
     assert_eq!(message["thread_state"]["reply_count"], 1, "{message}");
 
-    let thread = ok_json(
-        &stack,
-        Method::GET,
-        &format!("/api/messages/{a_msg}/thread"),
-        &a_tok,
-        None,
-    )
-    .await;
+    let thread = api
+        .get(&format!("/api/messages/{a_msg}/thread"), Some(&a_tok))
+        .await
+        .expect_success(&format!("GET /api/messages/{a_msg}/thread"));
     let replies = thread["replies"].as_array().expect("replies");
     assert_eq!(replies.len(), 1, "{thread}");
     assert_eq!(replies[0]["body"], a_reply_body.as_str());
 
-    let dm_messages = ok_json(
-        &stack,
-        Method::GET,
-        &format!("/api/dms/{a_dm}/messages"),
-        &a_tok,
-        None,
-    )
-    .await;
+    let dm_messages = api
+        .get(&format!("/api/dms/{a_dm}/messages"), Some(&a_tok))
+        .await
+        .expect_success(&format!("GET /api/dms/{a_dm}/messages"));
     let dm_messages = dm_messages["messages"].as_array().expect("messages");
     assert_eq!(dm_messages.len(), 1);
     assert_eq!(dm_messages[0]["body"], a_dm_body.as_str());
-    let dms = ok_json(
-        &stack,
-        Method::GET,
-        &format!("/api/dms?workspace_id={wa}"),
-        &a_tok,
-        None,
-    )
-    .await;
+    let dms = api
+        .get(&format!("/api/dms?workspace_id={wa}"), Some(&a_tok))
+        .await
+        .expect_success(&format!("GET /api/dms?workspace_id={wa}"));
     assert_eq!(
         dms["conversations"].as_array().map(Vec::len),
         Some(1),
         "{dms}"
     );
 
-    let still_found = ok_json(
-        &stack,
-        Method::GET,
-        &format!("/api/search?workspace_id={wa}&q={secret_word}"),
-        &a_tok,
-        None,
-    )
-    .await;
+    let still_found = api
+        .get(
+            &format!("/api/search?workspace_id={wa}&q={secret_word}"),
+            Some(&a_tok),
+        )
+        .await
+        .expect_success(&format!(
+            "GET /api/search?workspace_id={wa}&q={secret_word}"
+        ));
     assert_eq!(
         search_ids(&still_found),
         vec![a_msg.clone()],
@@ -979,54 +854,60 @@ async fn another_workspace_cannot_see_or_touch_anything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dm_is_invisible_to_other_members_of_the_workspace() {
     let stack = TestStack::start().await;
+    let api = stack.api();
     let boot = stack.bootstrap("gamma").await;
     let ws = boot.workspace.id.clone();
     let (x, x_tok) = stack.service_bot(&ws, "xavier", "bot:admin").await;
     let (_, y_tok) = stack.service_bot(&ws, "yvonne", "bot:admin").await;
     let human = stack.add_human(&ws, "hana").await;
 
-    let opened = ok_json(
-        &stack,
-        Method::POST,
-        "/api/dms",
-        &x_tok,
-        Some(json!({ "workspace_id": ws, "member_ids": [human.id] })),
-    )
-    .await;
+    let opened = api
+        .post(
+            "/api/dms",
+            Some(&x_tok),
+            json!({ "workspace_id": ws, "member_ids": [human.id] }),
+        )
+        .await
+        .expect_success("POST /api/dms");
     let dm = id(&opened["conversation"]);
     let dm_word = "persimmonlantern";
     let dm_body = format!("just between us: {dm_word}");
-    let posted = ok_json(
-        &stack,
-        Method::POST,
-        &format!("/api/dms/{dm}/messages"),
-        &x_tok,
-        Some(json!({ "body": dm_body, "nonce": "x-dm-nonce-1" })),
-    )
-    .await;
+    let posted = api
+        .post(
+            &format!("/api/dms/{dm}/messages"),
+            Some(&x_tok),
+            json!({ "body": dm_body, "nonce": "x-dm-nonce-1" }),
+        )
+        .await
+        .expect_success(&format!("POST /api/dms/{dm}/messages"));
     let dm_msg = id(&posted["message"]);
     let reply_word = "quincecompass";
-    let replied = ok_json(
-        &stack,
-        Method::POST,
-        &format!("/api/messages/{dm_msg}/thread/replies"),
-        &x_tok,
-        Some(json!({ "body": format!("dm thread reply {reply_word}") })),
-    )
-    .await;
+    let replied = api
+        .post(
+            &format!("/api/messages/{dm_msg}/thread/replies"),
+            Some(&x_tok),
+            json!({ "body": format!("dm thread reply {reply_word}") }),
+        )
+        .await
+        .expect_success(&format!("POST /api/messages/{dm_msg}/thread/replies"));
     let dm_reply = id(&replied["message"]);
-    ok_json(
-        &stack,
-        Method::POST,
+    api.post(
         &format!("/api/messages/{dm_msg}/reactions"),
-        &x_tok,
-        Some(json!({ "emoji": "tada" })),
+        Some(&x_tok),
+        json!({ "emoji": "tada" }),
     )
-    .await;
+    .await
+    .expect_success(&format!("POST /api/messages/{dm_msg}/reactions"));
     // Y's own upload, for the attach attempt.
-    let y_upload = upload(&stack, &y_tok, &format!("workspace_id={ws}"), "y.txt", "y").await;
-    assert_eq!(y_upload.status, 201, "{}", y_upload.text);
-    let y_upload = id(&y_upload.json()["upload"]);
+    let y_upload = api
+        .upload(
+            &format!("/api/uploads?workspace_id={ws}"),
+            Some(&y_tok),
+            Multipart::file("file", "y.txt", "text/plain", b"y"),
+        )
+        .await
+        .expect(201, "Y's upload");
+    let y_upload = id(&y_upload["upload"]);
 
     let secrets = Secrets(vec![
         ("the DM id", dm.clone()),
@@ -1128,46 +1009,41 @@ async fn a_dm_is_invisible_to_other_members_of_the_workspace() {
             ),
         ]);
     }
-    run_cases(&stack, "Y", &y_tok, &cases, &secrets).await;
+    run_cases(&api, "Y", &y_tok, &cases, &secrets).await;
 
     // Y's DM list does not include it.
-    let listed = ok_json(
-        &stack,
-        Method::GET,
-        &format!("/api/dms?workspace_id={ws}"),
-        &y_tok,
-        None,
-    )
-    .await;
+    let listed = api
+        .get(&format!("/api/dms?workspace_id={ws}"), Some(&y_tok))
+        .await
+        .expect_success(&format!("GET /api/dms?workspace_id={ws}"));
     let listed = listed["conversations"].as_array().expect("conversations");
     assert!(listed.iter().all(|c| c["id"] != dm.as_str()), "{listed:?}");
 
     // Search: X finds the DM message and reply, Y finds neither.
     for (word, target) in [(dm_word, &dm_msg), (reply_word, &dm_reply)] {
         let path = format!("/api/search?workspace_id={ws}&q={word}");
-        let reply = send(&stack, Method::GET, &path, Some(&y_tok), None).await;
+        let reply = api.get(&path, Some(&y_tok)).await;
         assert_eq!(reply.status, 200, "Y: GET {path}: {}", reply.text);
-        let body = reply.json();
+        let body = &reply.body;
         assert_eq!(
-            search_ids(&body),
+            search_ids(body),
             Vec::<String>::new(),
             "Y: GET {path}: {body}"
         );
         secrets.assert_no_leak(&format!("Y: GET {path}"), &path, &reply);
 
-        let body = ok_json(&stack, Method::GET, &path, &x_tok, None).await;
+        let body = api
+            .get(&path, Some(&x_tok))
+            .await
+            .expect_success(&format!("GET {path}"));
         assert!(search_ids(&body).contains(target), "X: GET {path}: {body}");
     }
 
     // Nothing changed for X.
-    let message = ok_json(
-        &stack,
-        Method::GET,
-        &format!("/api/messages/{dm_msg}"),
-        &x_tok,
-        None,
-    )
-    .await;
+    let message = api
+        .get(&format!("/api/messages/{dm_msg}"), Some(&x_tok))
+        .await
+        .expect_success(&format!("GET /api/messages/{dm_msg}"));
     let message = &message["message"];
     assert_eq!(message["body"], dm_body.as_str());
     assert!(
@@ -1180,20 +1056,19 @@ async fn a_dm_is_invisible_to_other_members_of_the_workspace() {
     );
     assert_eq!(message["attachments"].as_array().map(Vec::len), Some(0));
     assert_eq!(message["thread_state"]["reply_count"], 1, "{message}");
-    let messages = ok_json(
-        &stack,
-        Method::GET,
-        &format!("/api/dms/{dm}/messages"),
-        &x_tok,
-        None,
-    )
-    .await;
+    let messages = api
+        .get(&format!("/api/dms/{dm}/messages"), Some(&x_tok))
+        .await
+        .expect_success(&format!("GET /api/dms/{dm}/messages"));
     assert_eq!(
         messages["messages"].as_array().map(Vec::len),
         Some(1),
         "{messages}"
     );
-    let conversation = ok_json(&stack, Method::GET, &format!("/api/dms/{dm}"), &x_tok, None).await;
+    let conversation = api
+        .get(&format!("/api/dms/{dm}"), Some(&x_tok))
+        .await
+        .expect_success(&format!("GET /api/dms/{dm}"));
     assert_eq!(
         conversation["conversation"]["last_seq"], 1,
         "{conversation}"
@@ -1214,6 +1089,7 @@ async fn a_dm_is_invisible_to_other_members_of_the_workspace() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_nonce_lookup_only_finds_the_callers_own_messages() {
     let stack = TestStack::start().await;
+    let api = stack.api();
     let boot = stack.bootstrap("delta").await;
     let ws = boot.workspace.id.clone();
     let channel = boot.general.id.clone();
@@ -1222,19 +1098,22 @@ async fn the_nonce_lookup_only_finds_the_callers_own_messages() {
 
     let nonce = "x-channel-nonce-4411";
     let x_body = "x's message with nonce";
-    let posted = ok_json(
-        &stack,
-        Method::POST,
-        &format!("/api/channels/{channel}/messages"),
-        &x_tok,
-        Some(json!({ "body": x_body, "nonce": nonce })),
-    )
-    .await;
+    let posted = api
+        .post(
+            &format!("/api/channels/{channel}/messages"),
+            Some(&x_tok),
+            json!({ "body": x_body, "nonce": nonce }),
+        )
+        .await
+        .expect_success(&format!("POST /api/channels/{channel}/messages"));
     let x_msg = id(&posted["message"]);
 
     // X finds its own message.
     let path = format!("/api/messages/by-nonce?workspace_id={ws}&nonce={nonce}");
-    let found = ok_json(&stack, Method::GET, &path, &x_tok, None).await;
+    let found = api
+        .get(&path, Some(&x_tok))
+        .await
+        .expect_success(&format!("GET {path}"));
     assert_eq!(found["message"]["id"], x_msg.as_str(), "{found}");
 
     // Y does not.
@@ -1242,7 +1121,7 @@ async fn the_nonce_lookup_only_finds_the_callers_own_messages() {
         ("X's message id", x_msg.clone()),
         ("X's message body", x_body.to_owned()),
     ]);
-    let reply = send(&stack, Method::GET, &path, Some(&y_tok), None).await;
+    let reply = api.get(&path, Some(&y_tok)).await;
     secrets.assert_refused(&format!("Y: GET {path}"), &path, &reply, NOT_FOUND);
     assert_eq!(
         reply
@@ -1254,24 +1133,25 @@ async fn the_nonce_lookup_only_finds_the_callers_own_messages() {
     );
 
     // The same nonce from Y is Y's own: a new message, not X's.
-    let y_posted = send(
-        &stack,
-        Method::POST,
-        &format!("/api/channels/{channel}/messages"),
-        Some(&y_tok),
-        Some(&json!({ "body": "y's message", "nonce": nonce })),
-    )
-    .await;
-    assert_eq!(
-        y_posted.status, 201,
-        "Y reusing X's nonce: {}",
-        y_posted.text
-    );
-    let y_msg = id(&y_posted.json()["message"]);
+    let y_posted = api
+        .post(
+            &format!("/api/channels/{channel}/messages"),
+            Some(&y_tok),
+            json!({ "body": "y's message", "nonce": nonce }),
+        )
+        .await
+        .expect(201, "Y reusing X's nonce");
+    let y_msg = id(&y_posted["message"]);
     assert_ne!(y_msg, x_msg);
-    let found = ok_json(&stack, Method::GET, &path, &y_tok, None).await;
+    let found = api
+        .get(&path, Some(&y_tok))
+        .await
+        .expect_success(&format!("GET {path}"));
     assert_eq!(found["message"]["id"], y_msg.as_str(), "{found}");
-    let found = ok_json(&stack, Method::GET, &path, &x_tok, None).await;
+    let found = api
+        .get(&path, Some(&x_tok))
+        .await
+        .expect_success(&format!("GET {path}"));
     assert_eq!(found["message"]["id"], x_msg.as_str(), "{found}");
     stack.stop().await;
 }

@@ -1,21 +1,35 @@
 //! One HTTP client for the tests: a request with an optional bearer token
-//! and JSON body, answered as status, JSON body and headers.
+//! and JSON body, answered as status, JSON body (with its raw text) and
+//! headers.
 //!
 //! Every answer is checked against two rules of API.md §0 on the way:
 //! bodies are JSON, and no object carries an explicit `null` (unset
 //! optional fields are omitted). The only nulls allowed are the top-level
 //! `event` / `events` keys a mutation answers when it emitted nothing.
+//!
+//! Two kinds of request carry something other than JSON, and have their own
+//! methods: [`Api::upload`] sends a hand-built multipart body (its answer is
+//! JSON and checked as any other), and [`Api::download`] fetches a file,
+//! whose successful body is the file itself and so is not checked as JSON
+//! (its error answers are).
 
-use reqwest::Method;
+use reqwest::RequestBuilder;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-/// An answer: status, JSON body and headers.
+/// The method type [`Api::call`] takes, so tests need not name reqwest.
+pub use reqwest::Method;
+
+/// An answer: status, JSON body, headers and the body's raw text.
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub body: Value,
     pub headers: HeaderMap,
+    /// The body exactly as the server sent it, before parsing: for
+    /// assertions about what is on the wire, such as that a secret appears
+    /// nowhere in an answer. Empty for a 204.
+    pub text: String,
 }
 
 impl Answer {
@@ -23,6 +37,19 @@ impl Answer {
     #[track_caller]
     pub fn expect(self, status: u16, context: &str) -> Value {
         assert_eq!(self.status, status, "{context}: {}", self.body);
+        self.body
+    }
+
+    /// Asserts a success (any 2xx status) and answers the body: for set-up
+    /// steps where which success code comes back is not what is tested.
+    #[track_caller]
+    pub fn expect_success(self, context: &str) -> Value {
+        assert!(
+            (200..300).contains(&self.status),
+            "{context}: expected 2xx, got {}: {}",
+            self.status,
+            self.body
+        );
         self.body
     }
 
@@ -44,6 +71,60 @@ impl Answer {
     }
 }
 
+/// The answer of [`Api::download`]: status, headers and the raw body.
+#[derive(Debug)]
+pub struct Download {
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// The file, byte for byte (on an error status, the JSON error text).
+    pub bytes: Vec<u8>,
+}
+
+impl Download {
+    /// Asserts the status and answers the bytes.
+    #[track_caller]
+    pub fn expect(self, status: u16, context: &str) -> Vec<u8> {
+        assert_eq!(
+            self.status,
+            status,
+            "{context}: {}",
+            String::from_utf8_lossy(&self.bytes)
+        );
+        self.bytes
+    }
+}
+
+/// A hand-built `multipart/form-data` body for [`Api::upload`], so a test
+/// controls every byte of the part (field name, filename, content type).
+#[derive(Clone, Debug)]
+pub struct Multipart {
+    bytes: Vec<u8>,
+}
+
+impl Multipart {
+    /// The boundary between parts, chosen so no test's content contains it.
+    pub const BOUNDARY: &str = "clickclack-testkit-boundary-5f1d3a9c";
+
+    /// A body of one file part: form field `field`, `filename`, the part's
+    /// `content_type` and its `content`.
+    pub fn file(field: &str, filename: &str, content_type: &str, content: &[u8]) -> Multipart {
+        let boundary = Self::BOUNDARY;
+        let mut bytes = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; \
+             filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .into_bytes();
+        bytes.extend_from_slice(content);
+        bytes.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        Multipart { bytes }
+    }
+
+    /// The request's `Content-Type`, naming the boundary.
+    pub fn content_type() -> String {
+        format!("multipart/form-data; boundary={}", Self::BOUNDARY)
+    }
+}
+
 /// The gateway's base URL and a client; cheap to clone.
 #[derive(Clone)]
 pub struct Api {
@@ -59,6 +140,15 @@ impl Api {
         }
     }
 
+    /// A request for `method path`; `token` goes in `Authorization: Bearer`.
+    fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let request = self.http.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
     /// Sends one request; `token` goes in `Authorization: Bearer`.
     pub async fn call(
         &self,
@@ -67,38 +157,12 @@ impl Api {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Answer {
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
+        let mut request = self.request(method.clone(), path, token);
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.expect("HTTP request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("response body");
-        if status == 204 {
-            assert!(text.is_empty(), "{method} {path} answered 204 with a body");
-            return Answer {
-                status,
-                body: Value::Null,
-                headers,
-            };
-        }
-        let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-            panic!("{method} {path} answered {status} with a non-JSON body {text:?}: {e}")
-        });
-        if let Some(at) = null_inside(&body) {
-            panic!("{method} {path} answered a null at {at}: unset fields must be omitted: {body}");
-        }
-        Answer {
-            status,
-            body,
-            headers,
-        }
+        let (status, headers, bytes) = exchange(request).await;
+        checked(&method, path, status, headers, bytes)
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
@@ -119,6 +183,74 @@ impl Api {
 
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Answer {
         self.call(Method::DELETE, path, token, None).await
+    }
+
+    /// `POST path` (e.g. `/api/uploads?workspace_id=…`) with a hand-built
+    /// multipart body; the answer is checked like every other.
+    pub async fn upload(&self, path: &str, token: Option<&str>, form: Multipart) -> Answer {
+        let request = self
+            .request(Method::POST, path, token)
+            .header(reqwest::header::CONTENT_TYPE, Multipart::content_type())
+            .body(form.bytes);
+        let (status, headers, bytes) = exchange(request).await;
+        checked(&Method::POST, path, status, headers, bytes)
+    }
+
+    /// `GET path` of a file (e.g. `/api/uploads/{id}`). A 2xx body is the
+    /// file itself and is answered raw, unchecked; any other status is an
+    /// error answer and must pass the JSON checks like every other.
+    pub async fn download(&self, path: &str, token: Option<&str>) -> Download {
+        let (status, headers, bytes) = exchange(self.request(Method::GET, path, token)).await;
+        if (200..300).contains(&status) {
+            return Download {
+                status,
+                headers,
+                bytes,
+            };
+        }
+        let answer = checked(&Method::GET, path, status, headers, bytes);
+        Download {
+            status: answer.status,
+            headers: answer.headers,
+            bytes: answer.text.into_bytes(),
+        }
+    }
+}
+
+/// Sends `request`; answers the status, headers and raw body.
+async fn exchange(request: RequestBuilder) -> (u16, HeaderMap, Vec<u8>) {
+    let response = request.send().await.expect("HTTP request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("response body").to_vec();
+    (status, headers, bytes)
+}
+
+/// The checks of every answer (module docs): a JSON body, no `null` inside,
+/// and an empty body for a 204.
+fn checked(method: &Method, path: &str, status: u16, headers: HeaderMap, bytes: Vec<u8>) -> Answer {
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| panic!("{method} {path} answered {status} with a non-UTF-8 body: {e}"));
+    if status == 204 {
+        assert!(text.is_empty(), "{method} {path} answered 204 with a body");
+        return Answer {
+            status,
+            body: Value::Null,
+            headers,
+            text,
+        };
+    }
+    let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!("{method} {path} answered {status} with a non-JSON body {text:?}: {e}")
+    });
+    if let Some(at) = null_inside(&body) {
+        panic!("{method} {path} answered a null at {at}: unset fields must be omitted: {body}");
+    }
+    Answer {
+        status,
+        body,
+        headers,
+        text,
     }
 }
 
@@ -150,8 +282,25 @@ fn null_inside(body: &Value) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::null_inside;
+    use super::{Multipart, null_inside};
     use serde_json::json;
+
+    #[test]
+    fn a_multipart_file_is_one_part_between_boundaries() {
+        let form = Multipart::file("file", "a.txt", "text/plain", b"hi");
+        let boundary = Multipart::BOUNDARY;
+        assert_eq!(
+            String::from_utf8(form.bytes).unwrap(),
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\
+                 Content-Type: text/plain\r\n\r\nhi\r\n--{boundary}--\r\n"
+            )
+        );
+        assert_eq!(
+            Multipart::content_type(),
+            format!("multipart/form-data; boundary={boundary}")
+        );
+    }
 
     #[test]
     fn finds_nested_nulls_but_allows_an_empty_event() {
