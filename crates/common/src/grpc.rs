@@ -42,6 +42,25 @@ pub fn prefix_within(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+/// How a service answers a database failure: text Postgres cannot store
+/// is the caller's mistake (`INVALID_ARGUMENT`); a pool that cannot give a
+/// connection is `UNAVAILABLE` (the gateway answers 503 and the caller
+/// retries); anything else is `INTERNAL`, logged here and never described
+/// to the caller.
+pub fn database_status(error: db::DbError, service: &'static str) -> tonic::Status {
+    match error {
+        e if e.is_invalid_text() => status(tonic::Code::InvalidArgument, db::INVALID_TEXT),
+        db::DbError::Pool(e) => {
+            tracing::warn!(service, error = %e, "database pool unavailable");
+            tonic::Status::unavailable(format!("{service} database unavailable"))
+        }
+        e => {
+            tracing::error!(service, error = %e, "database error");
+            tonic::Status::internal("internal error")
+        }
+    }
+}
+
 /// How often the health watcher probes the database.
 const DATABASE_PROBE_INTERVAL: Duration = Duration::from_secs(2);
 

@@ -167,6 +167,20 @@ pub struct Relay {
 
 impl Relay {
     /// A relay to the realtime service at `realtime_addr` (connected lazily).
+    /// A relay for the outbox in `schema`, on a database connection of its
+    /// own: behind busy writers in the service's shared pool, every delivery
+    /// would wait its turn.
+    pub fn open(
+        database_url: &str,
+        schema: &'static str,
+        realtime_addr: &str,
+        key: AssertionKey,
+        producer: &'static str,
+    ) -> Result<Arc<Relay>, crate::service::ServiceError> {
+        let pool = crate::db::open_pool(database_url, schema, 1)?;
+        Ok(Self::new(pool, realtime_addr, key, producer)?)
+    }
+
     pub fn new(
         pool: PgPool,
         realtime_addr: &str,

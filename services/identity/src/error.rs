@@ -1,7 +1,7 @@
 //! The one error type of the identity service, mapped once to `tonic::Status`.
 
 use clickclack_common::db::DbError;
-use clickclack_common::grpc::status;
+use clickclack_common::grpc::{database_status, status};
 use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,17 +34,7 @@ impl From<IdentityError> for Status {
             IdentityError::Conflict(m) => status(Code::AlreadyExists, m),
             IdentityError::Forbidden(m) => status(Code::PermissionDenied, m),
             IdentityError::Unauthenticated(m) => status(Code::Unauthenticated, m),
-            IdentityError::Db(e) if e.is_invalid_text() => {
-                status(Code::InvalidArgument, clickclack_common::db::INVALID_TEXT)
-            }
-            IdentityError::Db(DbError::Pool(e)) => {
-                tracing::warn!(error = %e, "database pool unavailable");
-                Status::unavailable("identity database unavailable")
-            }
-            IdentityError::Db(e) => {
-                tracing::error!(error = %e, "identity database error");
-                Status::internal("internal error")
-            }
+            IdentityError::Db(e) => database_status(e, "identity"),
         }
     }
 }

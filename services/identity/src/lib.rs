@@ -94,9 +94,9 @@ impl Service for Identity {
             MIGRATIONS,
             config.db_pool_size,
         )?;
-        // Its own connection, so deliveries never queue behind requests.
-        let relay = Relay::new(
-            db::open_pool(&config.database_url, SCHEMA, 1)?,
+        let relay = Relay::open(
+            &config.database_url,
+            SCHEMA,
             &config.realtime_addr,
             keys.internal.clone(),
             "svc:identity",

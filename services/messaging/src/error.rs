@@ -1,7 +1,7 @@
 //! The one error type of the messaging service, mapped once to `tonic::Status`.
 
 use clickclack_common::db::DbError;
-use clickclack_common::grpc::status;
+use clickclack_common::grpc::{database_status, status};
 use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,15 +34,9 @@ impl From<MessagingError> for Status {
             MessagingError::Invalid(m) => status(Code::InvalidArgument, m),
             MessagingError::Conflict(m) => status(Code::AlreadyExists, m),
             MessagingError::Forbidden(m) => status(Code::PermissionDenied, m),
-            MessagingError::Db(e) if e.is_invalid_text() => {
-                status(Code::InvalidArgument, clickclack_common::db::INVALID_TEXT)
-            }
-            MessagingError::Db(DbError::Pool(e)) => {
-                tracing::warn!(error = %e, "database pool unavailable");
-                Status::unavailable("messaging database unavailable")
-            }
-            other => {
-                tracing::error!(error = %other, "messaging failure");
+            MessagingError::Db(e) => database_status(e, "messaging"),
+            MessagingError::Storage(e) => {
+                tracing::error!(error = %e, "upload storage failed");
                 Status::internal("internal error")
             }
         }

@@ -111,10 +111,9 @@ impl Service for Messaging {
             MIGRATIONS,
             config.db_pool_size,
         )?;
-        // The relay has a connection of its own: behind busy writers in the
-        // shared pool, every delivery would wait its turn.
-        let relay = Relay::new(
-            db::open_pool(&config.database_url, SCHEMA, 1)?,
+        let relay = Relay::open(
+            &config.database_url,
+            SCHEMA,
             &config.realtime_addr,
             keys.internal.clone(),
             "svc:messaging",

@@ -1,7 +1,7 @@
 //! The one error type of the realtime service, mapped once to `tonic::Status`.
 
 use clickclack_common::db::DbError;
-use clickclack_common::grpc::status;
+use clickclack_common::grpc::{database_status, status};
 use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,17 +29,7 @@ impl From<RealtimeError> for Status {
             RealtimeError::Invalid(m) => status(Code::InvalidArgument, m),
             RealtimeError::Forbidden(m) => status(Code::PermissionDenied, m),
             RealtimeError::ResyncRequired(why) => status(Code::FailedPrecondition, why.message()),
-            RealtimeError::Db(e) if e.is_invalid_text() => {
-                status(Code::InvalidArgument, clickclack_common::db::INVALID_TEXT)
-            }
-            RealtimeError::Db(DbError::Pool(e)) => {
-                tracing::warn!(error = %e, "database pool unavailable");
-                Status::unavailable("realtime database unavailable")
-            }
-            RealtimeError::Db(e) => {
-                tracing::error!(error = %e, "realtime database error");
-                Status::internal("internal error")
-            }
+            RealtimeError::Db(e) => database_status(e, "realtime"),
         }
     }
 }

@@ -81,15 +81,21 @@ pub fn create(
         )?;
         Ok((row, Some(event)))
     });
-    let (row, event) = created.map_err(|e| match e {
+    let (row, event) = created.map_err(name_taken)?;
+    Ok((render::channel(conn, &caller.sub, row)?, event))
+}
+
+/// A channel name already used in the workspace is a conflict, not a
+/// database failure.
+fn name_taken(error: MessagingError) -> MessagingError {
+    match error {
         MessagingError::Db(clickclack_common::db::DbError::Query(ref d))
             if violates(d, "channels_workspace_id_name_key") =>
         {
             MessagingError::Conflict(DUPLICATE_NAME.into())
         }
         other => other,
-    })?;
-    Ok((render::channel(conn, &caller.sub, row)?, event))
+    }
 }
 
 pub struct ChannelUpdate {
@@ -156,14 +162,7 @@ pub fn update(
         )?;
         Ok((row, event))
     });
-    let (row, event) = updated.map_err(|e| match e {
-        MessagingError::Db(clickclack_common::db::DbError::Query(ref d))
-            if violates(d, "channels_workspace_id_name_key") =>
-        {
-            MessagingError::Conflict(DUPLICATE_NAME.into())
-        }
-        other => other,
-    })?;
+    let (row, event) = updated.map_err(name_taken)?;
     Ok((render::channel(conn, &caller.sub, row)?, event))
 }
 

@@ -164,19 +164,10 @@ fn insert(conn: &mut PgConnection, caller: &Claims, new: &NewMessage) -> Result<
         Target::Thread(parent_id) => return insert_reply(conn, caller, new, row, parent_id),
     }
     let row = messages::insert(conn, &row)?;
-    let audience = events::dm_audience(conn, row.conversation_id.as_deref())?;
+    let draft = message_event(conn, caller, "message.created", &row)?;
     let event = events::record(
         conn,
-        EventDraft::new("message.created", &caller.wsp)
-            .channel(row.channel_id.as_deref())
-            .audience(audience)
-            .seq(row.seq)
-            .with("message_id", json!(row.id))
-            .with("author_id", json!(row.author_id))
-            .with(
-                "direct_conversation_id",
-                text(row.conversation_id.as_deref()),
-            )
+        draft
             .with("nonce", text(row.nonce.as_deref()))
             .with("correlation_id", text(new.correlation_id.as_deref()))
             // Agent activity says what it is, so runtimes can filter it.
@@ -451,23 +442,35 @@ pub fn changed_event(
     row: &MessageRow,
     correlation_id: Option<&str>,
 ) -> Result<rt::Event> {
-    let audience = events::dm_audience(conn, row.conversation_id.as_deref())?;
+    let draft = message_event(conn, caller, event_type, row)?;
     Ok(events::record(
         conn,
-        EventDraft::new(event_type, &caller.wsp)
-            .channel(row.channel_id.as_deref())
-            .audience(audience)
-            .seq(row.seq)
-            .with("message_id", json!(row.id))
-            .with("author_id", json!(row.author_id))
+        draft
             .with(
                 "root_message_id",
                 (!row.is_root()).then(|| json!(row.thread_root_id)),
             )
-            .with(
-                "direct_conversation_id",
-                text(row.conversation_id.as_deref()),
-            )
             .with("correlation_id", text(correlation_id)),
     )?)
+}
+
+/// What every event about one message carries: where it is, who sees it
+/// (a DM's members, or the workspace), its ids and author.
+fn message_event(
+    conn: &mut PgConnection,
+    caller: &Claims,
+    event_type: &'static str,
+    row: &MessageRow,
+) -> Result<EventDraft> {
+    let audience = events::dm_audience(conn, row.conversation_id.as_deref())?;
+    Ok(EventDraft::new(event_type, &caller.wsp)
+        .channel(row.channel_id.as_deref())
+        .audience(audience)
+        .seq(row.seq)
+        .with("message_id", json!(row.id))
+        .with("author_id", json!(row.author_id))
+        .with(
+            "direct_conversation_id",
+            text(row.conversation_id.as_deref()),
+        ))
 }
