@@ -5,6 +5,7 @@
 //! Services verify it with the shared internal key and trust nothing
 //! unsigned (DESIGN.md §2 step 3).
 
+use crate::roles::{Role, UserKind};
 use crate::scopes::{self, Scope};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -47,7 +48,7 @@ pub enum CallerKind {
 impl CallerKind {
     fn of(claims: &Claims) -> Option<CallerKind> {
         match claims.kind.as_str() {
-            "bot" | "human" => Some(CallerKind::Principal),
+            kind if UserKind::parse(kind).is_some() => Some(CallerKind::Principal),
             "gateway" => Some(CallerKind::Gateway),
             "service" => Some(CallerKind::Service),
             "operator" => Some(CallerKind::Operator),
@@ -101,8 +102,18 @@ impl Claims {
         self.scopes.iter().any(|name| name == scope.as_str())
     }
 
+    /// The user's kind, when a bot or a human is the caller.
+    pub fn user_kind(&self) -> Option<UserKind> {
+        UserKind::parse(&self.kind)
+    }
+
     pub fn is_bot(&self) -> bool {
-        self.kind == "bot"
+        self.user_kind() == Some(UserKind::Bot)
+    }
+
+    /// The caller's role in its workspace, as signed.
+    pub fn role(&self) -> Role {
+        Role::from_stored(&self.role)
     }
 
     /// The gateway acting as itself.
@@ -121,7 +132,7 @@ impl Claims {
     pub fn operator(acting_as: Option<(&str, &str)>) -> Claims {
         let (user, workspace) = acting_as.unwrap_or(("operator", ""));
         let scopes: BTreeSet<Scope> = [Scope::ChannelsRead, Scope::ChannelsWrite].into();
-        let mut claims = Claims::new(user, "operator", workspace, "owner", &scopes);
+        let mut claims = Claims::new(user, "operator", workspace, Role::Owner.as_str(), &scopes);
         claims.iss = OPERATOR_ISSUER.into();
         claims.aud = OPERATOR_AUDIENCE.into();
         claims
@@ -138,7 +149,7 @@ impl Claims {
 
     /// The human a call acts for, when a signed-in human made it.
     pub fn human(&self) -> Option<&str> {
-        (self.kind == "human").then_some(self.sub.as_str())
+        (self.user_kind() == Some(UserKind::Human)).then_some(self.sub.as_str())
     }
 }
 

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod notify;
 pub mod outbox;
 pub mod retry;
+pub mod roles;
 pub mod scopes;
 pub mod service;
 pub mod shutdown;

@@ -9,6 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use clickclack_common::roles::Role;
 use clickclack_common::wire;
 use clickclack_proto::identity as pb;
 use clickclack_proto::messaging as messaging_pb;
@@ -77,7 +78,7 @@ pub async fn create_workspace(
     // workspace, so messaging places the channel there.
     let mut claims = principal.claims();
     claims.wsp = workspace.id.clone();
-    claims.role = "owner".into();
+    claims.role = Role::Owner.as_str().into();
     state
         .messaging()
         .create_channel(state.assertions.request(

@@ -3,6 +3,7 @@
 
 use crate::changes::{self, AuthChanges};
 use crate::domain::audit::Actor;
+use crate::domain::rules::Role;
 use crate::domain::{
     self, auth, bots, commands, members, self_service, sessions, setup_codes, workspaces,
 };
@@ -386,7 +387,7 @@ impl IdentityService for IdentityApi {
         let (workspace, role) = self
             .write(move |conn| match founder {
                 Some(owner) => self_service::found_workspace(conn, &owner, &req.name, &req.slug)
-                    .map(|w| (w, Some("owner".to_owned()))),
+                    .map(|w| (w, Some(Role::Owner.as_str().to_owned()))),
                 None => workspaces::create_workspace(conn, &req.name, &req.slug).map(|w| (w, None)),
             })
             .await?;
@@ -483,7 +484,7 @@ impl IdentityService for IdentityApi {
             .await?;
         Ok(Response::new(workspace_pb(
             workspace,
-            Some("moderator".into()),
+            Some(Role::Moderator.as_str().into()),
         )))
     }
 
@@ -589,7 +590,7 @@ impl IdentityService for IdentityApi {
             })
             .await?;
         Ok(Response::new(pb::BootstrapResponse {
-            workspace: Some(workspace_pb(workspace, Some("owner".into()))),
+            workspace: Some(workspace_pb(workspace, Some(Role::Owner.as_str().into()))),
             owner: Some(user_pb(owner)),
         }))
     }
@@ -747,7 +748,10 @@ impl IdentityService for IdentityApi {
             setup_code_id: claimed.setup_code_id,
             token: claimed.token.raw.into_exposed(),
             bot: Some(user_pb(claimed.bot)),
-            workspace: Some(workspace_pb(claimed.workspace, Some("bot".into()))),
+            workspace: Some(workspace_pb(
+                claimed.workspace,
+                Some(Role::Bot.as_str().into()),
+            )),
             defaults_json: claimed.defaults.to_string(),
         }))
     }

@@ -4,7 +4,7 @@
 use crate::error::{RealtimeError, Result, Resync};
 use crate::hub::EphemeralWire;
 use crate::store::events::{self, EventRow};
-use clickclack_common::assertion::Claims;
+use clickclack_common::assertion::{CallerKind, Claims};
 use clickclack_common::{cursor, ids};
 use clickclack_proto::realtime as rt;
 use diesel::{Connection, PgConnection};
@@ -133,7 +133,7 @@ fn to_row(event: rt::Event, position: i64) -> EventRow {
 
 /// Producers append as a service, never as a user.
 pub fn require_producer(caller: &Claims) -> Result<()> {
-    if caller.kind == "service" {
+    if caller.caller_kind() == Some(CallerKind::Service) {
         Ok(())
     } else {
         Err(RealtimeError::Forbidden(

@@ -9,6 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use clickclack_common::roles::UserKind;
 use clickclack_common::scopes::Scope;
 use clickclack_proto::messaging as messaging_pb;
 use clickclack_proto::realtime as rt;
@@ -51,7 +52,7 @@ pub async fn ephemeral(
     let targets =
         usize::from(body.channel_id.is_some()) + usize::from(body.direct_conversation_id.is_some());
     if body.r#type == "agent.progress" {
-        if principal.user.kind != "bot" {
+        if principal.user.kind != UserKind::Bot.as_str() {
             return Err(ApiError::forbidden("agent.progress needs a bot token"));
         }
         if targets != 1 {

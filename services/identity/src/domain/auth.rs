@@ -2,7 +2,7 @@
 //! tell gateways a cached authentication may no longer hold.
 
 use super::resolve_workspace;
-use super::rules::{BOT, HUMAN};
+use super::rules::{BOT, HUMAN, Role};
 use crate::error::{IdentityError, Result};
 use crate::store::members;
 use crate::store::sessions;
@@ -96,7 +96,7 @@ fn authenticate_bot(conn: &mut PgConnection, presented: &RawToken) -> Result<Aut
     Ok(Authenticated {
         user: bot,
         workspace_id: token.workspace_id,
-        role: BOT.into(),
+        role: Role::Bot.as_str().into(),
         scopes: token.scopes,
         credential_id: token.id,
         credential: "bot",

@@ -1,6 +1,6 @@
 use super::audit::{self, Actor};
 use super::auth::{self, AuthChange};
-use super::rules::{BOT, Role};
+use super::rules::{self, BOT, Role};
 use super::{
     conflict_on_duplicate, ensure_handle_free, handle_taken, require_user, resolve_workspace,
 };
@@ -35,7 +35,7 @@ pub fn add_member(
             }
             Role::Bot
         } else {
-            Role::parse_human_role(role)?
+            rules::parse_human_role(role)?
         };
 
         if let Some(existing) = members::find_for_update(conn, &workspace.id, &user.id)? {

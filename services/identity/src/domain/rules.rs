@@ -3,56 +3,21 @@
 
 use crate::error::{IdentityError, Result};
 
-pub const HUMAN: &str = "human";
-pub const BOT: &str = "bot";
+pub use clickclack_common::roles::{Role, UserKind};
 
-/// A member's role in a workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Owner,
-    Moderator,
-    Member,
-    Guest,
-    Bot,
-}
+pub const HUMAN: &str = UserKind::Human.as_str();
+pub const BOT: &str = UserKind::Bot.as_str();
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Moderator => "moderator",
-            Role::Member => "member",
-            Role::Guest => "guest",
-            Role::Bot => "bot",
-        }
-    }
-
-    pub fn from_stored(role: &str) -> Role {
-        match role {
-            "owner" => Role::Owner,
-            "moderator" => Role::Moderator,
-            "guest" => Role::Guest,
-            "bot" => Role::Bot,
-            _ => Role::Member,
-        }
-    }
-
-    /// Roles an operator may give a human; empty means `member`.
-    pub fn parse_human_role(role: &str) -> Result<Role> {
-        match role.trim().to_ascii_lowercase().as_str() {
-            "" | "member" => Ok(Role::Member),
-            "owner" => Ok(Role::Owner),
-            "moderator" => Ok(Role::Moderator),
-            "guest" => Ok(Role::Guest),
-            other => Err(IdentityError::Invalid(format!(
-                "unknown role {other:?} (use owner, moderator, member or guest)"
-            ))),
-        }
-    }
-
-    /// Owners and moderators manage the workspace's service bots.
-    pub fn manages_workspace(self) -> bool {
-        matches!(self, Role::Owner | Role::Moderator)
+/// Roles an operator may give a human; empty means `member`.
+pub fn parse_human_role(role: &str) -> Result<Role> {
+    match role.trim().to_ascii_lowercase().as_str() {
+        "" | "member" => Ok(Role::Member),
+        "owner" => Ok(Role::Owner),
+        "moderator" => Ok(Role::Moderator),
+        "guest" => Ok(Role::Guest),
+        other => Err(IdentityError::Invalid(format!(
+            "unknown role {other:?} (use owner, moderator, member or guest)"
+        ))),
     }
 }
 
@@ -219,12 +184,10 @@ mod tests {
     }
 
     #[test]
-    fn only_owners_and_moderators_manage_the_workspace() {
-        assert!(Role::Owner.manages_workspace());
-        assert!(Role::Moderator.manages_workspace());
-        assert!(!Role::Member.manages_workspace());
-        assert!(!Role::Bot.manages_workspace());
-        assert!(Role::parse_human_role("admin").is_err());
-        assert_eq!(Role::parse_human_role("").unwrap(), Role::Member);
+    fn operators_give_humans_only_human_roles() {
+        assert!(parse_human_role("admin").is_err());
+        assert!(parse_human_role("bot").is_err());
+        assert_eq!(parse_human_role("").unwrap(), Role::Member);
+        assert_eq!(parse_human_role(" Moderator ").unwrap(), Role::Moderator);
     }
 }

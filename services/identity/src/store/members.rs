@@ -1,6 +1,7 @@
 use super::schema::{users, workspace_members};
 use super::users::UserRow;
 use chrono::{DateTime, Utc};
+use clickclack_common::roles::Role;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -107,7 +108,7 @@ pub fn holder_of_handle(
 pub fn owners_for_update(conn: &mut PgConnection, workspace_id: &str) -> QueryResult<Vec<String>> {
     workspace_members::table
         .filter(workspace_members::workspace_id.eq(workspace_id))
-        .filter(workspace_members::role.eq("owner"))
+        .filter(workspace_members::role.eq(Role::Owner.as_str()))
         .select(workspace_members::user_id)
         .for_update()
         .load(conn)

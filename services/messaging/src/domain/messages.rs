@@ -12,6 +12,7 @@ use chrono::Utc;
 use clickclack_common::assertion::Claims;
 use clickclack_common::db::DbError;
 use clickclack_common::ids;
+use clickclack_common::roles::Role;
 use clickclack_common::scopes::Scope;
 use clickclack_proto::messaging as pb;
 use clickclack_proto::realtime as rt;
@@ -418,7 +419,7 @@ pub fn delete(
 ) -> Result<(pb::Message, Option<rt::Event>)> {
     let (row, event) = conn.transaction(|conn| -> Result<_> {
         let message = access::message(conn, caller, id, Intent::Write)?;
-        let owner_in_channel = caller.role == "owner" && message.channel_id.is_some();
+        let owner_in_channel = caller.role() == Role::Owner && message.channel_id.is_some();
         if message.author_id != caller.sub && !owner_in_channel {
             return Err(MessagingError::Forbidden(
                 "only the author or a workspace owner can delete a message".into(),
