@@ -416,15 +416,7 @@ pub async fn ensure_general_channel(
         .await
         .with_context(|| format!("cannot reach the messaging service at {messaging_url}"))?;
     let reply = messaging
-        .create_channel(key.request(
-            &claims,
-            messaging_pb::CreateChannelRequest {
-                name: "general".into(),
-                kind: "public".into(),
-                if_missing: true,
-                ..Default::default()
-            },
-        ))
+        .create_channel(key.request(&claims, clickclack_proto::general_channel_request()))
         .await
         .map_err(|status| anyhow::anyhow!("{}", status.message()))?
         .into_inner();

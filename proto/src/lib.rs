@@ -58,6 +58,17 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("clic
 /// The metadata key that carries the signed principal assertion between services.
 pub const PRINCIPAL_METADATA_KEY: &str = "x-clickclack-principal";
 
+/// Every workspace starts with a public `#general`: the request that makes
+/// it, or finds it when it is already there.
+pub fn general_channel_request() -> messaging::CreateChannelRequest {
+    messaging::CreateChannelRequest {
+        name: "general".into(),
+        kind: "public".into(),
+        if_missing: true,
+        ..Default::default()
+    }
+}
+
 /// Service names, as used by `grpc.health.v1` checks.
 pub const IDENTITY_SERVICE_NAME: &str = "clickclack.identity.v1.IdentityService";
 pub const MESSAGING_SERVICE_NAME: &str = "clickclack.messaging.v1.MessagingService";

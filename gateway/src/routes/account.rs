@@ -81,15 +81,11 @@ pub async fn create_workspace(
     claims.role = Role::Owner.as_str().into();
     state
         .messaging()
-        .create_channel(state.assertions.request(
-            &claims,
-            messaging_pb::CreateChannelRequest {
-                name: "general".into(),
-                kind: "public".into(),
-                if_missing: true,
-                ..Default::default()
-            },
-        ))
+        .create_channel(
+            state
+                .assertions
+                .request(&claims, clickclack_proto::general_channel_request()),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
