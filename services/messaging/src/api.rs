@@ -7,6 +7,7 @@ use crate::domain::reactions::ReadTarget;
 use crate::domain::uploads::{NewUpload, UploadStore};
 use crate::domain::{access, channels, dms, reactions, rules, search, uploads};
 use crate::error::MessagingError;
+use crate::wire;
 use clickclack_common::assertion::{Claims, caller};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::outbox::Relay;
@@ -78,7 +79,9 @@ impl MessagingService for MessagingApi {
         request: Request<pb::ListChannelsRequest>,
     ) -> Reply<pb::ChannelList> {
         let channels = self.run(&request, channels::list).await?;
-        Ok(Response::new(pb::ChannelList { channels }))
+        Ok(Response::new(pb::ChannelList {
+            channels: wire::all(channels),
+        }))
     }
 
     async fn create_channel(
@@ -102,7 +105,7 @@ impl MessagingService for MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::ChannelReply {
-            channel: Some(channel),
+            channel: Some(channel.into()),
             event: self.published_one(event).await,
         }))
     }
@@ -128,7 +131,7 @@ impl MessagingService for MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::ChannelReply {
-            channel: Some(channel),
+            channel: Some(channel.into()),
             event: self.published_one(Some(event)).await,
         }))
     }
@@ -140,7 +143,7 @@ impl MessagingService for MessagingApi {
                 channels::get(conn, caller, &id)
             })
             .await?;
-        Ok(Response::new(channel))
+        Ok(Response::new(channel.into()))
     }
 
     async fn post_message(&self, request: Request<pb::PostMessageRequest>) -> Reply<pb::PostReply> {
@@ -172,10 +175,10 @@ impl MessagingService for MessagingApi {
             .run(&request, move |conn, caller| msgs::post(conn, caller, new))
             .await?;
         Ok(Response::new(pb::PostReply {
-            message: Some(posted.message),
+            message: Some(posted.message.into()),
             created: posted.created,
             events: self.published(posted.events).await,
-            thread_state: posted.thread_state,
+            thread_state: posted.thread_state.map(Into::into),
         }))
     }
 
@@ -188,7 +191,7 @@ impl MessagingService for MessagingApi {
             .run(&request, move |conn, caller| msgs::get(conn, caller, &id))
             .await?;
         Ok(Response::new(pb::MessageReply {
-            message: Some(message),
+            message: Some(message.into()),
             event: None,
         }))
     }
@@ -204,7 +207,7 @@ impl MessagingService for MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::MessageReply {
-            message: Some(message),
+            message: Some(message.into()),
             event: None,
         }))
     }
@@ -228,7 +231,7 @@ impl MessagingService for MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::MessagePage {
-            messages: page.messages,
+            messages: wire::all(page.messages),
             oldest_seq: page.oldest_seq,
             newest_seq: page.newest_seq,
             has_older: page.has_older,
@@ -253,7 +256,7 @@ impl MessagingService for MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::MessageReply {
-            message: Some(message),
+            message: Some(message.into()),
             event: self.published_one(Some(event)).await,
         }))
     }
@@ -269,7 +272,7 @@ impl MessagingService for MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::MessageReply {
-            message: Some(message),
+            message: Some(message.into()),
             event: self.published_one(event).await,
         }))
     }
@@ -289,9 +292,9 @@ impl MessagingService for MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::ThreadPage {
-            root: Some(thread.root),
-            replies: thread.replies.messages,
-            thread_state: Some(thread.state),
+            root: Some(thread.root.into()),
+            replies: wire::all(thread.replies.messages),
+            thread_state: Some(thread.state.into()),
             oldest_seq: thread.replies.oldest_seq,
             newest_seq: thread.replies.newest_seq,
             has_older: thread.replies.has_older,
@@ -310,7 +313,7 @@ impl MessagingService for MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::ConversationReply {
-            conversation: Some(conversation),
+            conversation: Some(conversation.into()),
             created,
         }))
     }
@@ -320,7 +323,9 @@ impl MessagingService for MessagingApi {
         request: Request<pb::ListConversationsRequest>,
     ) -> Reply<pb::ConversationList> {
         let conversations = self.run(&request, dms::list).await?;
-        Ok(Response::new(pb::ConversationList { conversations }))
+        Ok(Response::new(pb::ConversationList {
+            conversations: wire::all(conversations),
+        }))
     }
 
     async fn get_conversation(
@@ -331,7 +336,7 @@ impl MessagingService for MessagingApi {
         let conversation = self
             .run(&request, move |conn, caller| dms::get(conn, caller, &id))
             .await?;
-        Ok(Response::new(conversation))
+        Ok(Response::new(conversation.into()))
     }
 
     async fn hide_conversation(
@@ -352,7 +357,7 @@ impl MessagingService for MessagingApi {
         let conversation = self
             .run(&request, move |conn, caller| dms::show(conn, caller, &id))
             .await?;
-        Ok(Response::new(conversation))
+        Ok(Response::new(conversation.into()))
     }
 
     async fn add_reaction(
@@ -386,7 +391,7 @@ impl MessagingService for MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::ReceiptReply {
-            receipt: Some(receipt),
+            receipt: Some(receipt.into()),
             event: self.published_one(Some(event)).await,
         }))
     }
@@ -409,7 +414,7 @@ impl MessagingService for MessagingApi {
         })
         .await?;
         Ok(Response::new(pb::UploadReply {
-            upload: Some(upload),
+            upload: Some(upload.into()),
             created,
         }))
     }
@@ -425,7 +430,7 @@ impl MessagingService for MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::UploadReply {
-            upload: Some(upload),
+            upload: Some(upload.into()),
             created: false,
         }))
     }
@@ -442,7 +447,7 @@ impl MessagingService for MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::UploadContent {
-            upload: Some(upload),
+            upload: Some(upload.into()),
             content,
         }))
     }
@@ -464,7 +469,7 @@ impl MessagingService for MessagingApi {
             })
             .await?;
         Ok(Response::new(pb::MessageReply {
-            message: Some(message),
+            message: Some(message.into()),
             event: self.published_one(event).await,
         }))
     }
@@ -483,7 +488,7 @@ impl MessagingService for MessagingApi {
                 )
             })
             .await?;
-        Ok(Response::new(results))
+        Ok(Response::new(results.into()))
     }
 
     async fn locate_resource(
@@ -513,7 +518,7 @@ impl MessagingApi {
             .await?;
         Ok(Response::new(pb::ReactionReply {
             event: self.published_one(outcome.event).await,
-            reactions: outcome.reactions,
+            reactions: wire::all(outcome.reactions),
             changed: outcome.changed,
         }))
     }

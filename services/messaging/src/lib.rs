@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod policy;
 pub mod store;
+pub mod wire;
 
 use clickclack_common::caller_policy::{CallerKeys, DevKeyRefused, KeyArgs};
 use clickclack_common::db::{self, PgPool};

@@ -1,12 +1,11 @@
 use super::events::{self, EventDraft};
-use super::{access, render, rules};
+use super::{access, rules, views};
 use crate::error::{MessagingError, Result};
 use crate::store::channels::{self, ChannelChanges, ChannelRow};
 use crate::store::violates;
 use chrono::Utc;
 use clickclack_common::assertion::Claims;
 use clickclack_common::ids;
-use clickclack_proto::messaging as pb;
 use clickclack_proto::realtime as rt;
 use diesel::{Connection, PgConnection};
 use serde_json::json;
@@ -25,21 +24,21 @@ pub struct NewChannel {
     pub if_missing: bool,
 }
 
-pub fn list(conn: &mut PgConnection, caller: &Claims) -> Result<Vec<pb::Channel>> {
+pub fn list(conn: &mut PgConnection, caller: &Claims) -> Result<Vec<views::Channel>> {
     let rows = channels::list(conn, &caller.wsp)?;
-    Ok(render::channels(conn, &caller.sub, rows)?)
+    Ok(views::channels(conn, &caller.sub, rows)?)
 }
 
-pub fn get(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<pb::Channel> {
+pub fn get(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<views::Channel> {
     let row = access::channel(conn, caller, id)?;
-    Ok(render::channel(conn, &caller.sub, row)?)
+    Ok(views::channel(conn, &caller.sub, row)?)
 }
 
 pub fn create(
     conn: &mut PgConnection,
     caller: &Claims,
     new: NewChannel,
-) -> Result<(pb::Channel, Option<rt::Event>)> {
+) -> Result<(views::Channel, Option<rt::Event>)> {
     let name = rules::channel_name(&new.name)?;
     let kind = rules::channel_kind(&new.kind)?;
     let display_title = rules::channel_label("display_title", new.display_title)?;
@@ -82,7 +81,7 @@ pub fn create(
         Ok((row, Some(event)))
     });
     let (row, event) = created.map_err(name_taken)?;
-    Ok((render::channel(conn, &caller.sub, row)?, event))
+    Ok((views::channel(conn, &caller.sub, row)?, event))
 }
 
 /// A channel name already used in the workspace is a conflict, not a
@@ -115,7 +114,7 @@ pub fn update(
     caller: &Claims,
     id: &str,
     update: ChannelUpdate,
-) -> Result<(pb::Channel, rt::Event)> {
+) -> Result<(views::Channel, rt::Event)> {
     let changes = ChannelChanges {
         name: update
             .name
@@ -163,7 +162,7 @@ pub fn update(
         Ok((row, event))
     });
     let (row, event) = updated.map_err(name_taken)?;
-    Ok((render::channel(conn, &caller.sub, row)?, event))
+    Ok((views::channel(conn, &caller.sub, row)?, event))
 }
 
 /// A PATCH field: absent leaves the column alone (`None`); present sets it,

@@ -1,6 +1,6 @@
 //! Direct-message conversations: one per member set in a workspace.
 
-use super::{access, render};
+use super::{access, views};
 use crate::error::{MessagingError, Result};
 use crate::store::conversations::{self, ConversationRow};
 use crate::store::violates;
@@ -8,7 +8,6 @@ use chrono::Utc;
 use clickclack_common::assertion::Claims;
 use clickclack_common::db::DbError;
 use clickclack_common::ids;
-use clickclack_proto::messaging as pb;
 use diesel::{Connection, PgConnection};
 use std::collections::BTreeSet;
 
@@ -22,7 +21,7 @@ pub fn open(
     conn: &mut PgConnection,
     caller: &Claims,
     member_ids: &[String],
-) -> Result<(pb::Conversation, bool)> {
+) -> Result<(views::Conversation, bool)> {
     let mut members: BTreeSet<String> = member_ids
         .iter()
         .map(|id| id.trim().to_owned())
@@ -65,15 +64,15 @@ pub fn open(
     };
     // Opening a conversation the caller had hidden shows it again.
     conversations::set_hidden(conn, &row.id, &caller.sub, None)?;
-    let conversation = render::conversations(conn, &caller.sub, vec![row])?.remove(0);
+    let conversation = views::conversation(conn, &caller.sub, row)?;
     Ok((conversation, created))
 }
 
 /// Shows a conversation the caller had hidden.
-pub fn show(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<pb::Conversation> {
+pub fn show(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<views::Conversation> {
     let row = access::conversation(conn, caller, id)?;
     conversations::set_hidden(conn, &row.id, &caller.sub, None)?;
-    Ok(render::conversations(conn, &caller.sub, vec![row])?.remove(0))
+    Ok(views::conversation(conn, &caller.sub, row)?)
 }
 
 /// Hides a conversation from the caller's list until its next message.
@@ -83,12 +82,12 @@ pub fn hide(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn list(conn: &mut PgConnection, caller: &Claims) -> Result<Vec<pb::Conversation>> {
+pub fn list(conn: &mut PgConnection, caller: &Claims) -> Result<Vec<views::Conversation>> {
     let rows = conversations::list_for_member(conn, &caller.wsp, &caller.sub)?;
-    Ok(render::conversations(conn, &caller.sub, rows)?)
+    Ok(views::conversations(conn, &caller.sub, rows)?)
 }
 
-pub fn get(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<pb::Conversation> {
+pub fn get(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<views::Conversation> {
     let row = access::conversation(conn, caller, id)?;
-    Ok(render::conversations(conn, &caller.sub, vec![row])?.remove(0))
+    Ok(views::conversation(conn, &caller.sub, row)?)
 }

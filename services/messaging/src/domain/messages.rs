@@ -2,7 +2,7 @@
 
 use super::access::{self, Intent};
 use super::events::{self, EventDraft, text};
-use super::{render, rules};
+use super::{rules, views};
 use crate::error::{MessagingError, Result};
 /// Which end of a history a page starts from when no cursor says.
 pub use crate::store::messages::Window;
@@ -14,7 +14,6 @@ use clickclack_common::db::DbError;
 use clickclack_common::ids;
 use clickclack_common::roles::Role;
 use clickclack_common::scopes::Scope;
-use clickclack_proto::messaging as pb;
 use clickclack_proto::realtime as rt;
 use diesel::{Connection, PgConnection};
 use serde_json::json;
@@ -41,10 +40,10 @@ pub struct NewMessage {
 }
 
 pub struct Posted {
-    pub message: pb::Message,
+    pub message: views::Message,
     pub created: bool,
     pub events: Vec<rt::Event>,
-    pub thread_state: Option<pb::ThreadState>,
+    pub thread_state: Option<views::ThreadState>,
 }
 
 pub fn post(conn: &mut PgConnection, caller: &Claims, new: NewMessage) -> Result<Posted> {
@@ -102,10 +101,10 @@ fn replay(
         None
     } else {
         let root = messages::find_in_workspace(conn, &original.thread_root_id, &caller.wsp)?;
-        root.as_ref().map(render::thread_state)
+        root.as_ref().map(views::ThreadState::of)
     };
     Ok(Posted {
-        message: render::message(conn, &caller.sub, original)?,
+        message: views::message(conn, &caller.sub, original)?,
         created: false,
         events: Vec::new(),
         thread_state,
@@ -176,7 +175,7 @@ fn insert(conn: &mut PgConnection, caller: &Claims, new: &NewMessage) -> Result<
             .with("turn_id", text(row.turn_id.as_deref())),
     )?;
     Ok(Posted {
-        message: render::new_message(row),
+        message: views::new_message(row),
         created: true,
         events: vec![event],
         thread_state: None,
@@ -261,31 +260,31 @@ fn insert_reply(
             ),
     )?;
     Ok(Posted {
-        message: render::new_message(reply),
+        message: views::new_message(reply),
         created: true,
         events: vec![created, state],
-        thread_state: Some(render::thread_state(&root)),
+        thread_state: Some(views::ThreadState::of(&root)),
     })
 }
 
-pub fn get(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<pb::Message> {
+pub fn get(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<views::Message> {
     let row = access::message(conn, caller, id, Intent::Read)?;
-    Ok(render::message(conn, &caller.sub, row)?)
+    Ok(views::message(conn, &caller.sub, row)?)
 }
 
 /// The caller's own message with that nonce.
-pub fn by_nonce(conn: &mut PgConnection, caller: &Claims, nonce: &str) -> Result<pb::Message> {
+pub fn by_nonce(conn: &mut PgConnection, caller: &Claims, nonce: &str) -> Result<views::Message> {
     let not_found = || MessagingError::NotFound("no message with that nonce".into());
     let nonce = rules::nonce(Some(nonce))?.ok_or_else(not_found)?;
     let row = messages::find_by_nonce(conn, &caller.sub, &nonce)?
         .filter(|row| row.workspace_id == caller.wsp)
         .ok_or_else(not_found)?;
     let row = access::message(conn, caller, &row.id, Intent::Read)?;
-    Ok(render::message(conn, &caller.sub, row)?)
+    Ok(views::message(conn, &caller.sub, row)?)
 }
 
 pub struct Listing {
-    pub messages: Vec<pb::Message>,
+    pub messages: Vec<views::Message>,
     pub oldest_seq: Option<i64>,
     pub newest_seq: Option<i64>,
     pub has_older: bool,
@@ -297,7 +296,7 @@ fn listing(conn: &mut PgConnection, caller: &Claims, page: Page) -> Result<Listi
     let oldest_seq = page.rows.first().and_then(position);
     let newest_seq = page.rows.last().and_then(position);
     Ok(Listing {
-        messages: render::messages(conn, &caller.sub, page.rows)?,
+        messages: views::messages(conn, &caller.sub, page.rows)?,
         oldest_seq,
         newest_seq,
         has_older: page.has_older,
@@ -355,8 +354,8 @@ pub fn list(
 }
 
 pub struct Thread {
-    pub root: pb::Message,
-    pub state: pb::ThreadState,
+    pub root: views::Message,
+    pub state: views::ThreadState,
     pub replies: Listing,
 }
 
@@ -375,9 +374,9 @@ pub fn thread(
     };
     let page = messages::page(conn, Sequence::Replies(&root.id), window, limit)?;
     let replies = listing(conn, caller, page)?;
-    let state = render::thread_state(&root);
+    let state = views::ThreadState::of(&root);
     Ok(Thread {
-        root: render::message(conn, &caller.sub, root)?,
+        root: views::message(conn, &caller.sub, root)?,
         state,
         replies,
     })
@@ -389,7 +388,7 @@ pub fn edit(
     id: &str,
     body: &str,
     correlation_id: Option<&str>,
-) -> Result<(pb::Message, rt::Event)> {
+) -> Result<(views::Message, rt::Event)> {
     let body = rules::body(body)?;
     let (row, event) = conn.transaction(|conn| -> Result<_> {
         let message = access::message(conn, caller, id, Intent::Write)?;
@@ -407,7 +406,7 @@ pub fn edit(
         let event = changed_event(conn, caller, "message.updated", &row, correlation_id)?;
         Ok((row, event))
     })?;
-    Ok((render::message(conn, &caller.sub, row)?, event))
+    Ok((views::message(conn, &caller.sub, row)?, event))
 }
 
 /// Soft delete by the author, or by a workspace owner in a channel.
@@ -416,7 +415,7 @@ pub fn delete(
     caller: &Claims,
     id: &str,
     correlation_id: Option<&str>,
-) -> Result<(pb::Message, Option<rt::Event>)> {
+) -> Result<(views::Message, Option<rt::Event>)> {
     let (row, event) = conn.transaction(|conn| -> Result<_> {
         let message = access::message(conn, caller, id, Intent::Write)?;
         let owner_in_channel = caller.role() == Role::Owner && message.channel_id.is_some();
@@ -432,7 +431,7 @@ pub fn delete(
         let event = changed_event(conn, caller, "message.deleted", &row, correlation_id)?;
         Ok((row, Some(event)))
     })?;
-    Ok((render::message(conn, &caller.sub, row)?, event))
+    Ok((views::message(conn, &caller.sub, row)?, event))
 }
 
 /// `message.updated` / `message.deleted` for a message.

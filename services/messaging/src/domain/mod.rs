@@ -7,7 +7,7 @@ pub mod dms;
 pub mod events;
 pub mod messages;
 pub mod reactions;
-pub mod render;
 pub mod rules;
 pub mod search;
 pub mod uploads;
+pub mod views;

@@ -2,20 +2,18 @@
 
 use super::access::{self, Intent};
 use super::events::{self, EventDraft, text};
-use super::render;
 use super::rules;
+use super::views;
 use crate::error::{MessagingError, Result};
 use crate::store::{reactions, receipts};
 use clickclack_common::assertion::Claims;
-use clickclack_common::time::rfc3339;
-use clickclack_proto::messaging as pb;
 use clickclack_proto::realtime as rt;
 use diesel::{Connection, PgConnection};
 use serde_json::json;
 
 pub struct ReactionOutcome {
     pub event: Option<rt::Event>,
-    pub reactions: Vec<pb::ReactionSummary>,
+    pub reactions: Vec<views::Reaction>,
     pub changed: bool,
 }
 
@@ -67,7 +65,7 @@ pub fn react(
         };
         Ok((message, changed, event))
     })?;
-    let rendered = render::message(conn, &caller.sub, message)?;
+    let rendered = views::message(conn, &caller.sub, message)?;
     Ok(ReactionOutcome {
         event,
         reactions: rendered.reactions,
@@ -87,7 +85,7 @@ pub fn mark_read(
     caller: &Claims,
     target: ReadTarget,
     seq: i64,
-) -> Result<(pb::ReadReceipt, rt::Event)> {
+) -> Result<(views::ReadReceipt, rt::Event)> {
     if seq < 0 {
         return Err(MessagingError::Invalid("seq must not be negative".into()));
     }
@@ -127,16 +125,13 @@ pub fn mark_read(
             .with("channel_id", text(channel_id.as_deref()))
             .with("direct_conversation_id", text(conversation_id.as_deref())),
         )?;
-        let read_at = rfc3339(&updated_at);
-        let receipt = pb::ReadReceipt {
-            scope_id: target_id,
+        let receipt = views::ReadReceipt {
+            target_id,
             user_id: caller.sub.clone(),
-            last_read_seq: seq,
-            last_read_at: read_at.clone(),
-            channel_id,
-            direct_conversation_id: conversation_id,
             seq,
-            updated_at: read_at,
+            read_at: updated_at,
+            channel_id,
+            conversation_id,
         };
         Ok((receipt, event))
     })

@@ -1,11 +1,10 @@
 //! Search over the messages the caller may read.
 
-use super::{access, render, rules};
+use super::{access, rules, views};
 use crate::error::{MessagingError, Result};
 use crate::store::{conversations, messages, search};
 use clickclack_common::assertion::Claims;
 use clickclack_common::scopes::Scope;
-use clickclack_proto::messaging as pb;
 use diesel::PgConnection;
 use std::collections::HashMap;
 
@@ -31,7 +30,7 @@ pub fn search(
     channel_id: Option<&str>,
     limit: u32,
     cursor: Option<&str>,
-) -> Result<pb::SearchResults> {
+) -> Result<views::SearchResults> {
     let query = query.trim();
     if query.is_empty() {
         return Err(MessagingError::Invalid("q is required".into()));
@@ -66,22 +65,19 @@ pub fn search(
 
     let ids: Vec<String> = hits.iter().map(|hit| hit.id.clone()).collect();
     let rows = messages::find_many(conn, &ids)?;
-    let mut rendered: HashMap<String, pb::Message> = render::messages(conn, &caller.sub, rows)?
+    let mut found: HashMap<String, views::Message> = views::messages(conn, &caller.sub, rows)?
         .into_iter()
-        .map(|message| (message.id.clone(), message))
+        .map(|message| (message.row.id.clone(), message))
         .collect();
-    let results = hits
+    let hits = hits
         .into_iter()
         .filter_map(|hit| {
-            rendered.remove(&hit.id).map(|message| pb::SearchHit {
-                message: Some(message),
+            found.remove(&hit.id).map(|message| views::SearchHit {
+                message,
                 rank: hit.rank,
                 snippet: hit.snippet,
             })
         })
         .collect();
-    Ok(pb::SearchResults {
-        results,
-        next_cursor,
-    })
+    Ok(views::SearchResults { hits, next_cursor })
 }

@@ -4,13 +4,12 @@
 
 use super::access::{self, Intent};
 use super::messages::changed_event;
-use super::{render, rules};
+use super::{rules, views};
 use crate::error::{MessagingError, Result};
 use crate::store::uploads::{self, UploadRow};
 use chrono::Utc;
 use clickclack_common::assertion::Claims;
 use clickclack_common::ids;
-use clickclack_proto::messaging as pb;
 use clickclack_proto::realtime as rt;
 use diesel::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
@@ -62,12 +61,12 @@ pub fn create(
     caller: &Claims,
     store: &UploadStore,
     new: NewUpload,
-) -> Result<(pb::Upload, bool)> {
+) -> Result<(views::Upload, bool)> {
     let nonce = rules::nonce(new.nonce.as_deref())?;
     if let Some(nonce) = &nonce
         && let Some(existing) = uploads::find_by_nonce(conn, &caller.sub, nonce)?
     {
-        return Ok((render::upload_pb(existing), false));
+        return Ok((existing, false));
     }
     if new.content.len() as u64 > store.max_bytes {
         return Err(MessagingError::Invalid(format!(
@@ -94,24 +93,23 @@ pub fn create(
     std::fs::create_dir_all(path.parent().expect("upload paths have a parent"))?;
     std::fs::write(&path, &new.content)?;
     match uploads::insert(conn, &row) {
-        Ok(row) => Ok((render::upload_pb(row), true)),
+        Ok(row) => Ok((row, true)),
         Err(error) => {
             let _ = std::fs::remove_file(&path);
             // A concurrent retry with the same nonce stored it first.
             if let Some(nonce) = &row.nonce
                 && let Some(existing) = uploads::find_by_nonce(conn, &caller.sub, nonce)?
             {
-                return Ok((render::upload_pb(existing), false));
+                return Ok((existing, false));
             }
             Err(error.into())
         }
     }
 }
 
-pub fn by_nonce(conn: &mut PgConnection, caller: &Claims, nonce: &str) -> Result<pb::Upload> {
+pub fn by_nonce(conn: &mut PgConnection, caller: &Claims, nonce: &str) -> Result<views::Upload> {
     uploads::find_by_nonce(conn, &caller.sub, nonce.trim())?
         .filter(|row| row.workspace_id == caller.wsp)
-        .map(render::upload_pb)
         .ok_or_else(|| MessagingError::NotFound("no upload with that nonce".into()))
 }
 
@@ -121,11 +119,11 @@ pub fn download(
     caller: &Claims,
     store: &UploadStore,
     id: &str,
-) -> Result<(pb::Upload, Vec<u8>)> {
+) -> Result<(views::Upload, Vec<u8>)> {
     let row = uploads::find_in_workspace(conn, id, &caller.wsp)?
         .ok_or_else(|| MessagingError::NotFound(format!("upload {id} not found")))?;
     let content = std::fs::read(store.path(&row.workspace_id, &row.id))?;
-    Ok((render::upload_pb(row), content))
+    Ok((row, content))
 }
 
 /// Attaches one of the caller's uploads to one of the caller's messages.
@@ -135,7 +133,7 @@ pub fn attach(
     message_id: &str,
     upload_id: &str,
     correlation_id: Option<&str>,
-) -> Result<(pb::Message, Option<rt::Event>)> {
+) -> Result<(views::Message, Option<rt::Event>)> {
     let (message, event) = conn.transaction(|conn| -> Result<_> {
         let message = access::message(conn, caller, message_id, Intent::Write)?;
         if message.author_id != caller.sub {
@@ -159,7 +157,7 @@ pub fn attach(
         };
         Ok((message, event))
     })?;
-    Ok((render::message(conn, &caller.sub, message)?, event))
+    Ok((views::message(conn, &caller.sub, message)?, event))
 }
 
 #[cfg(test)]
