@@ -401,16 +401,28 @@ async fn a_restarted_bot_resumes_from_its_cursor() {
 async fn a_redelivered_event_does_not_post_a_second_echo() {
     let world = world("echo-nonce").await;
     let hello = say(&world.poster, &world.channel_id, "say it once").await;
-    let history = world
-        .bot
-        .events(&world.workspace_id, None, None, false)
-        .await
-        .unwrap();
-    let created = history
-        .events
-        .into_iter()
-        .find(|e| e.kind == event_types::MESSAGE_CREATED && e.message_id() == Some(&hello.id))
-        .expect("the message.created event");
+    // A post answers before its event is in the log (the relay delivers it
+    // right after): wait for it there.
+    let deadline = Instant::now() + WAIT;
+    let created = loop {
+        let history = world
+            .bot
+            .events(&world.workspace_id, None, None, false)
+            .await
+            .unwrap();
+        let found = history
+            .events
+            .into_iter()
+            .find(|e| e.kind == event_types::MESSAGE_CREATED && e.message_id() == Some(&hello.id));
+        if let Some(event) = found {
+            break event;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the message.created event never reached the log"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
 
     // Hand the same event to the handler twice, as a crash between handling
     // and saving the cursor would.
