@@ -394,6 +394,10 @@ pub async fn locate(state: &AppState, id: &str) -> Result<String, ApiError> {
     if let Some(found) = state.locations.get(id) {
         return Ok(found);
     }
+    // An id of no resource kind names nothing: no need to ask.
+    if clickclack_common::ids::ResourceId::parse(id).is_none() {
+        return Err(ApiError::not_found("not found"));
+    }
     // The gateway asks as itself: the answer is a workspace id, and the
     // real call is membership-checked after it.
     let request = clickclack_proto::messaging::LocateResourceRequest { id: id.to_owned() };

@@ -36,9 +36,71 @@ pub fn has_prefix(value: &str, prefix: &str) -> bool {
     })
 }
 
+/// The id of something that lives in one workspace and is named in API
+/// paths (a channel, message, DM or upload), told apart by its prefix once,
+/// where the id arrives. Whatever parses to none of them names nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceId<'a> {
+    Channel(&'a str),
+    Message(&'a str),
+    Conversation(&'a str),
+    Upload(&'a str),
+}
+
+impl<'a> ResourceId<'a> {
+    pub fn parse(id: &'a str) -> Option<ResourceId<'a>> {
+        let kinds: [(&str, fn(&'a str) -> ResourceId<'a>); 4] = [
+            (CHANNEL, ResourceId::Channel),
+            (MESSAGE, ResourceId::Message),
+            (DM, ResourceId::Conversation),
+            (UPLOAD, ResourceId::Upload),
+        ];
+        kinds
+            .into_iter()
+            .find(|(prefix, _)| has_prefix(id, prefix))
+            .map(|(_, kind)| kind(id))
+    }
+
+    pub fn as_str(self) -> &'a str {
+        match self {
+            ResourceId::Channel(id)
+            | ResourceId::Message(id)
+            | ResourceId::Conversation(id)
+            | ResourceId::Upload(id) => id,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_ids_are_told_apart_by_prefix() {
+        assert_eq!(
+            ResourceId::parse("chn_01abc"),
+            Some(ResourceId::Channel("chn_01abc"))
+        );
+        assert_eq!(
+            ResourceId::parse("msg_01abc"),
+            Some(ResourceId::Message("msg_01abc"))
+        );
+        assert_eq!(
+            ResourceId::parse("dm_01abc"),
+            Some(ResourceId::Conversation("dm_01abc"))
+        );
+        assert_eq!(
+            ResourceId::parse("upl_01abc"),
+            Some(ResourceId::Upload("upl_01abc"))
+        );
+        assert_eq!(ResourceId::parse("usr_01abc"), None);
+        assert_eq!(ResourceId::parse("chn_"), None);
+        assert_eq!(ResourceId::parse("chn_a/b"), None);
+        assert_eq!(
+            ResourceId::parse("chn_01abc").unwrap().as_str(),
+            "chn_01abc"
+        );
+    }
 
     #[test]
     fn new_ids_carry_prefix_and_sort_by_creation() {

@@ -7,6 +7,7 @@ use crate::store::channels::{self, ChannelRow};
 use crate::store::conversations::{self, ConversationRow};
 use crate::store::messages::{self, MessageRow};
 use clickclack_common::assertion::Claims;
+use clickclack_common::ids::ResourceId;
 use clickclack_common::scopes::Scope;
 use diesel::PgConnection;
 
@@ -54,7 +55,10 @@ pub fn message(
 /// The workspace a channel, message, DM or upload lives in, by its id
 /// (`None` when unknown). The gateway asks before it checks the caller.
 pub fn workspace_of(conn: &mut PgConnection, id: &str) -> Result<Option<String>> {
-    Ok(crate::store::locate::workspace_of(conn, id.trim())?)
+    match ResourceId::parse(id.trim()) {
+        Some(resource) => Ok(crate::store::locate::workspace_of(conn, resource)?),
+        None => Ok(None),
+    }
 }
 
 /// Posting needs a live channel.

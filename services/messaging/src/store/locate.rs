@@ -1,32 +1,27 @@
-//! Which workspace a resource lives in, by its id prefix.
+//! Which workspace a resource lives in.
 
 use super::schema::{channels, conversations, messages, uploads};
-use clickclack_common::ids;
+use clickclack_common::ids::ResourceId;
 use diesel::prelude::*;
 
-pub fn workspace_of(conn: &mut PgConnection, id: &str) -> QueryResult<Option<String>> {
-    let found = if id.starts_with(ids::CHANNEL) {
-        channels::table
+pub fn workspace_of(conn: &mut PgConnection, id: ResourceId<'_>) -> QueryResult<Option<String>> {
+    match id {
+        ResourceId::Channel(id) => channels::table
             .find(id)
             .select(channels::workspace_id)
-            .first(conn)
-    } else if id.starts_with(ids::MESSAGE) {
-        messages::table
+            .first(conn),
+        ResourceId::Message(id) => messages::table
             .find(id)
             .select(messages::workspace_id)
-            .first(conn)
-    } else if id.starts_with(ids::DM) {
-        conversations::table
+            .first(conn),
+        ResourceId::Conversation(id) => conversations::table
             .find(id)
             .select(conversations::workspace_id)
-            .first(conn)
-    } else if id.starts_with(ids::UPLOAD) {
-        uploads::table
+            .first(conn),
+        ResourceId::Upload(id) => uploads::table
             .find(id)
             .select(uploads::workspace_id)
-            .first(conn)
-    } else {
-        return Ok(None);
-    };
-    found.optional()
+            .first(conn),
+    }
+    .optional()
 }
