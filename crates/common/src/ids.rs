@@ -49,16 +49,18 @@ pub enum ResourceId<'a> {
 
 impl<'a> ResourceId<'a> {
     pub fn parse(id: &'a str) -> Option<ResourceId<'a>> {
-        let kinds: [(&str, fn(&'a str) -> ResourceId<'a>); 4] = [
-            (CHANNEL, ResourceId::Channel),
-            (MESSAGE, ResourceId::Message),
-            (DM, ResourceId::Conversation),
-            (UPLOAD, ResourceId::Upload),
-        ];
-        kinds
-            .into_iter()
-            .find(|(prefix, _)| has_prefix(id, prefix))
-            .map(|(_, kind)| kind(id))
+        let is = |prefix| has_prefix(id, prefix);
+        if is(CHANNEL) {
+            Some(ResourceId::Channel(id))
+        } else if is(MESSAGE) {
+            Some(ResourceId::Message(id))
+        } else if is(DM) {
+            Some(ResourceId::Conversation(id))
+        } else if is(UPLOAD) {
+            Some(ResourceId::Upload(id))
+        } else {
+            None
+        }
     }
 
     pub fn as_str(self) -> &'a str {
