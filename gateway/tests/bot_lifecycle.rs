@@ -3,41 +3,39 @@
 //! across gateway replicas, the audit log and command menus.
 
 use clickclack_proto::identity as pb;
-use clickclack_testkit::TestStack;
+use clickclack_testkit::http::Method;
 use clickclack_testkit::ws::{next_close_code, open_socket};
+use clickclack_testkit::{Api, TestStack};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 async fn call(
     stack: &TestStack,
-    method: reqwest::Method,
+    method: Method,
     path: &str,
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    call_at(&stack.http, &stack.http_url, method, path, token, body).await
+    call_at(&stack.api(), method, path, token, body).await
 }
 
 async fn call_at(
-    http: &reqwest::Client,
-    base: &str,
-    method: reqwest::Method,
+    api: &Api,
+    method: Method,
     path: &str,
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let answer = clickclack_testkit::Api::new(base, http.clone())
-        .call(method, path, token, body.as_ref())
-        .await;
+    let answer = api.call(method, path, token, body.as_ref()).await;
     (answer.status, answer.body)
 }
 
 async fn post(stack: &TestStack, path: &str, token: &str, body: Value) -> (u16, Value) {
-    call(stack, reqwest::Method::POST, path, Some(token), Some(body)).await
+    call(stack, Method::POST, path, Some(token), Some(body)).await
 }
 
 async fn get(stack: &TestStack, path: &str, token: &str) -> (u16, Value) {
-    call(stack, reqwest::Method::GET, path, Some(token), None).await
+    call(stack, Method::GET, path, Some(token), None).await
 }
 
 /// Reads frames until an event of `kind` arrives (panics after 3 s).
@@ -57,17 +55,12 @@ async fn next_of_type(socket: &mut clickclack_testkit::ws::Socket, kind: &str) -
     }
 }
 
-async fn status_of_me(http: &reqwest::Client, base: &str, token: &str) -> u16 {
-    call_at(
-        http,
-        base,
-        reqwest::Method::GET,
-        "/api/me",
-        Some(token),
-        None,
-    )
-    .await
-    .0
+/// The status of `GET /api/me` on the gateway at `base`.
+async fn status_of_me(stack: &TestStack, base: &str, token: &str) -> u16 {
+    let api = Api::new(base, stack.http.clone());
+    call_at(&api, Method::GET, "/api/me", Some(token), None)
+        .await
+        .0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +86,7 @@ async fn a_magic_link_opens_a_session_once_and_logout_ends_it() {
         async move {
             call(
                 stack,
-                reqwest::Method::POST,
+                Method::POST,
                 "/api/auth/magic/consume",
                 None,
                 Some(json!({ "token": token })),
@@ -165,7 +158,7 @@ async fn a_magic_link_opens_a_session_once_and_logout_ends_it() {
     let (status, body) = post(&stack, "/api/auth/logout", &session, json!({})).await;
     assert_eq!((status, body["ok"].as_bool()), (200, Some(true)));
     let started = Instant::now();
-    while status_of_me(&stack.http, &stack.http_url, &session).await != 401 {
+    while status_of_me(&stack, &stack.http_url, &session).await != 401 {
         assert!(
             started.elapsed() < Duration::from_secs(1),
             "logout took effect"
@@ -368,7 +361,7 @@ async fn the_management_api_enforces_who_may_do_what() {
     ] {
         let (status, body) = call(
             &stack,
-            reqwest::Method::DELETE,
+            Method::DELETE,
             &membership(&owned_bot),
             Some(token),
             None,
@@ -381,7 +374,7 @@ async fn the_management_api_enforces_who_may_do_what() {
     assert_eq!(
         call(
             &stack,
-            reqwest::Method::DELETE,
+            Method::DELETE,
             &membership(&owned_bot),
             Some(&c.owner),
             None
@@ -436,8 +429,8 @@ async fn rotation_keeps_the_old_token_for_the_grace_period_only() {
     assert!(rotated["replaced"]["revoked_at"].as_str().is_some());
 
     // During the grace period both work.
-    assert_eq!(status_of_me(&stack.http, &stack.http_url, &old).await, 200);
-    assert_eq!(status_of_me(&stack.http, &stack.http_url, &new).await, 200);
+    assert_eq!(status_of_me(&stack, &stack.http_url, &old).await, 200);
+    assert_eq!(status_of_me(&stack, &stack.http_url, &new).await, 200);
     // A second rotation of the same token is refused.
     let (status, _) = post(
         &stack,
@@ -455,8 +448,8 @@ async fn rotation_keeps_the_old_token_for_the_grace_period_only() {
     );
     assert!(rotated_at.elapsed() >= Duration::from_secs(grace) - Duration::from_millis(100));
     // ...and only the new token works.
-    assert_eq!(status_of_me(&stack.http, &stack.http_url, &old).await, 401);
-    assert_eq!(status_of_me(&stack.http, &stack.http_url, &new).await, 200);
+    assert_eq!(status_of_me(&stack, &stack.http_url, &old).await, 401);
+    assert_eq!(status_of_me(&stack, &stack.http_url, &new).await, 200);
 
     // Operators see which token is still in use.
     let (_, tokens) = get(
@@ -501,7 +494,7 @@ async fn revocation_reaches_every_gateway_within_a_second() {
         for base in &gateways {
             // Warm each gateway's cache so a stale entry would show.
             for _ in 0..3 {
-                assert_eq!(status_of_me(&stack.http, base, &token).await, 200);
+                assert_eq!(status_of_me(&stack, base, &token).await, 200);
             }
             sockets.push(open_socket(base, &format!("workspace_id={ws}"), &token).await);
         }
@@ -518,7 +511,7 @@ async fn revocation_reaches_every_gateway_within_a_second() {
         let mut refused = [None, None];
         while refused.iter().any(Option::is_none) {
             for (i, base) in gateways.iter().enumerate() {
-                if refused[i].is_none() && status_of_me(&stack.http, base, &token).await == 401 {
+                if refused[i].is_none() && status_of_me(&stack, base, &token).await == 401 {
                     refused[i] = Some(revoked.elapsed());
                 }
             }
@@ -555,7 +548,7 @@ async fn removing_an_owner_disables_their_bot_on_every_gateway_at_once() {
     .await;
     let token = created["bot_token"]["token"].as_str().unwrap().to_owned();
     for base in [stack.http_url.clone(), replica.http_url()] {
-        assert_eq!(status_of_me(&stack.http, &base, &token).await, 200);
+        assert_eq!(status_of_me(&stack, &base, &token).await, 200);
     }
     stack
         .identity()
@@ -568,7 +561,7 @@ async fn removing_an_owner_disables_their_bot_on_every_gateway_at_once() {
         .unwrap();
     let removed = Instant::now();
     for base in [stack.http_url.clone(), replica.http_url()] {
-        while status_of_me(&stack.http, &base, &token).await != 401 {
+        while status_of_me(&stack, &base, &token).await != 401 {
             assert!(removed.elapsed() < Duration::from_secs(1));
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -619,7 +612,7 @@ async fn every_bot_change_is_in_the_audit_log() {
     .await;
     call(
         &stack,
-        reqwest::Method::DELETE,
+        Method::DELETE,
         &format!("{bots_path}/{bot}/membership"),
         Some(&c.moderator),
         None,
@@ -680,7 +673,7 @@ async fn bots_publish_command_menus_that_go_with_them() {
         async move {
             call(
                 stack,
-                reqwest::Method::PUT,
+                Method::PUT,
                 "/api/bots/self/commands",
                 Some(&token),
                 Some(body),
@@ -759,7 +752,7 @@ async fn bots_publish_command_menus_that_go_with_them() {
     let bot_id = me["user"]["id"].as_str().unwrap();
     let (status, _) = call(
         &stack,
-        reqwest::Method::DELETE,
+        Method::DELETE,
         &format!("/api/workspaces/{}/bots/{bot_id}/membership", c.workspace),
         Some(&c.owner),
         None,
@@ -856,7 +849,7 @@ async fn bad_input_to_the_new_routes_gets_its_status_and_an_error_body() {
     for email in ["", "not-an-email"] {
         let (status, answer) = call(
             &stack,
-            reqwest::Method::POST,
+            Method::POST,
             "/api/auth/magic/request",
             None,
             Some(json!({ "email": email })),
@@ -866,22 +859,23 @@ async fn bad_input_to_the_new_routes_gets_its_status_and_an_error_body() {
         assert!(answer["error"].as_str().is_some());
     }
     // A body that is not JSON at all is refused with a JSON error too.
-    let response = stack
-        .http
-        .post(format!("{}{bots_path}", stack.http_url))
-        .bearer_auth(&c.owner)
-        .header("Content-Type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
-    let answer: Value = response.json().await.unwrap();
+    let answer = stack
+        .api()
+        .send(
+            Method::POST,
+            &bots_path,
+            Some(&c.owner),
+            "application/json",
+            "{not json",
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    let answer = answer.body;
     assert!(answer["error"].as_str().is_some(), "{answer}");
     // Removing a bot of another workspace finds nothing.
     let (status, _) = call(
         &stack,
-        reqwest::Method::DELETE,
+        Method::DELETE,
         &format!("{bots_path}/{}/membership", foreign_bot.id),
         Some(&c.owner),
         None,

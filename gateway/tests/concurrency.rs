@@ -13,13 +13,14 @@ async fn all_messages(stack: &TestStack, channel_id: &str, token: &str) -> Vec<V
     let mut messages = Vec::new();
     let mut after = 0;
     loop {
-        let (status, page) = stack
-            .get_json(
+        let page = stack
+            .api()
+            .get(
                 &format!("/api/channels/{channel_id}/messages?after_seq={after}&limit=200"),
                 Some(token),
             )
-            .await;
-        assert_eq!(status, 200, "{page}");
+            .await
+            .expect(200, "a page of messages");
         let batch = page["messages"].as_array().unwrap().clone();
         if batch.is_empty() {
             assert_eq!(page["has_newer"], false);
@@ -51,20 +52,20 @@ async fn eight_writers_get_gapless_unique_channel_seqs() {
         let (_, token) = stack
             .service_bot(&boot.workspace.id, &format!("writer{writer}"), "bot:write")
             .await;
-        let http = stack.http.clone();
-        let url = format!("{}/api/channels/{channel}/messages", stack.http_url);
+        let api = stack.api();
+        let path = format!("/api/channels/{channel}/messages");
         writers.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
             for post in 0..POSTS_PER_WRITER {
-                let response = http
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(&json!({ "body": format!("writer {writer} post {post}") }))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 201);
-                let body: Value = response.json().await.unwrap();
+                let answer = api
+                    .post(
+                        &path,
+                        Some(&token),
+                        json!({ "body": format!("writer {writer} post {post}") }),
+                    )
+                    .await;
+                assert_eq!(answer.status, 201);
+                let body = answer.body;
                 assert_eq!(body["event"]["seq"], body["message"]["channel_seq"]);
                 seqs.push(body["message"]["channel_seq"].as_i64().unwrap());
             }
@@ -82,12 +83,14 @@ async fn eight_writers_get_gapless_unique_channel_seqs() {
     }
     let messages = all_messages(&stack, &channel, &token).await;
     assert_gapless(&messages, WRITERS * POSTS_PER_WRITER);
-    let (_, channels) = stack
-        .get_json(
+    let channels = stack
+        .api()
+        .get(
             &format!("/api/workspaces/{}/channels", boot.workspace.id),
             Some(&token),
         )
-        .await;
+        .await
+        .body;
     assert_eq!(
         channels["channels"][0]["last_seq"],
         (WRITERS * POSTS_PER_WRITER) as i64
@@ -105,19 +108,17 @@ async fn concurrent_nonce_retries_never_duplicate_a_message() {
         let (_, token) = stack
             .service_bot(&boot.workspace.id, &format!("writer{writer}"), "bot:write")
             .await;
-        let http = stack.http.clone();
-        let url = format!("{}/api/channels/{channel}/messages", stack.http_url);
+        let api = stack.api();
+        let path = format!("/api/channels/{channel}/messages");
         writers.push(tokio::spawn(async move {
             let mut created = 0;
             for post in 0..POSTS_PER_WRITER {
                 // The same post sent twice at once, as a client retrying a timeout would.
                 let body = json!({ "body": format!("writer {writer} post {post}"), "nonce": format!("w{writer}-p{post}") });
-                let send = || http.post(&url).bearer_auth(&token).json(&body).send();
+                let send = || api.post(&path, Some(&token), body.clone());
                 let (first, second) = tokio::join!(send(), send());
-                let (first, second) = (first.unwrap(), second.unwrap());
-                let statuses = [first.status().as_u16(), second.status().as_u16()];
-                let first: Value = first.json().await.unwrap();
-                let second: Value = second.json().await.unwrap();
+                let statuses = [first.status, second.status];
+                let (first, second) = (first.body, second.body);
                 assert_eq!(first["message"]["id"], second["message"]["id"], "both answers name one message");
                 assert!(statuses.contains(&201) && statuses.contains(&200), "one create, one replay: {statuses:?}");
                 let replay = if statuses[0] == 200 { &first } else { &second };

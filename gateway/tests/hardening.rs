@@ -3,7 +3,8 @@
 //! connection unusable. And no answer tells an outsider whether something
 //! exists.
 
-use clickclack_testkit::TestStack;
+use clickclack_testkit::http::Method;
+use clickclack_testkit::{Answer, TestStack};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -11,21 +12,16 @@ use tokio::net::TcpStream;
 
 async fn send(
     stack: &TestStack,
-    method: reqwest::Method,
+    method: Method,
     path: &str,
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = stack
-        .http
-        .request(method, format!("{}{path}", stack.http_url))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("HTTP request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let answer = stack
+        .api()
+        .call(method, path, Some(token), body.as_ref())
+        .await;
+    (answer.status, answer.body)
 }
 
 fn assert_client_error(what: &str, status: u16, body: &Value) {
@@ -56,20 +52,20 @@ async fn huge_fields_get_a_client_error_and_never_disturb_other_workspaces() {
 
     // Another workspace keeps working while the hostile requests run.
     let bystanding = {
-        let http = stack.http.clone();
-        let url = format!("{}/api/channels/{}/messages", stack.http_url, b.general.id);
+        let api = stack.api();
+        let path = format!("/api/channels/{}/messages", b.general.id);
         tokio::spawn(async move {
             let mut failures = Vec::new();
             for n in 0..150 {
-                let response = http
-                    .post(&url)
-                    .bearer_auth(&bystander)
-                    .json(&json!({ "body": format!("ordinary {n}") }))
-                    .send()
-                    .await
-                    .expect("HTTP request");
-                if response.status() != 201 {
-                    failures.push(response.status().as_u16());
+                let answer = api
+                    .post(
+                        &path,
+                        Some(&bystander),
+                        json!({ "body": format!("ordinary {n}") }),
+                    )
+                    .await;
+                if answer.status != 201 {
+                    failures.push(answer.status);
                 }
             }
             failures
@@ -82,7 +78,7 @@ async fn huge_fields_get_a_client_error_and_never_disturb_other_workspaces() {
         for size in [17 * 1024, 20 * 1024, 60 * 1024] {
             let (status, body) = send(
                 &stack,
-                reqwest::Method::GET,
+                Method::GET,
                 &format!("/api/messages/msg_{}", letters(size)),
                 &reader,
                 None,
@@ -94,7 +90,7 @@ async fn huge_fields_get_a_client_error_and_never_disturb_other_workspaces() {
             for size in [20 * 1024, 100 * 1024] {
                 let (status, body) = send(
                     &stack,
-                    reqwest::Method::POST,
+                    Method::POST,
                     &channel_messages,
                     &writer,
                     Some(json!({ "body": "x", field: letters(size) })),
@@ -105,7 +101,7 @@ async fn huge_fields_get_a_client_error_and_never_disturb_other_workspaces() {
         }
         let (status, body) = send(
             &stack,
-            reqwest::Method::POST,
+            Method::POST,
             "/api/dms",
             &writer,
             Some(json!({ "workspace_id": a.workspace.id, "member_ids": [letters(100 * 1024)] })),
@@ -127,7 +123,7 @@ async fn nul_characters_are_refused_at_the_edge_with_400() {
     let general = a.general.id.as_str();
     let posted = send(
         &stack,
-        reqwest::Method::POST,
+        Method::POST,
         &format!("/api/channels/{general}/messages"),
         &bot,
         Some(json!({ "body": "hello" })),
@@ -135,56 +131,56 @@ async fn nul_characters_are_refused_at_the_edge_with_400() {
     .await
     .1;
     let message = posted["message"]["id"].as_str().unwrap().to_owned();
-    let cases: Vec<(reqwest::Method, String, Option<Value>)> = vec![
-        (reqwest::Method::GET, "/api/messages/%00".into(), None),
-        (reqwest::Method::GET, "/api/messages/msg_a%00b".into(), None),
+    let cases: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, "/api/messages/%00".into(), None),
+        (Method::GET, "/api/messages/msg_a%00b".into(), None),
         (
-            reqwest::Method::GET,
+            Method::GET,
             format!("/api/workspaces/{ws}%00/channels"),
             None,
         ),
         (
-            reqwest::Method::GET,
+            Method::GET,
             format!("/api/search?workspace_id={ws}&q=a%00b"),
             None,
         ),
         (
-            reqwest::Method::GET,
+            Method::GET,
             format!("/api/messages/by-nonce?workspace_id={ws}&nonce=%00"),
             None,
         ),
         (
-            reqwest::Method::POST,
+            Method::POST,
             format!("/api/channels/{general}/messages"),
             Some(json!({ "body": "a\u{0}b" })),
         ),
         (
-            reqwest::Method::POST,
+            Method::POST,
             format!("/api/channels/{general}/messages"),
             Some(json!({ "body": "fine", "nonce": "n\u{0}" })),
         ),
         (
-            reqwest::Method::PATCH,
+            Method::PATCH,
             format!("/api/messages/{message}"),
             Some(json!({ "body": "\u{0}" })),
         ),
         (
-            reqwest::Method::POST,
+            Method::POST,
             format!("/api/workspaces/{ws}/channels"),
             Some(json!({ "name": "bad\u{0}name" })),
         ),
         (
-            reqwest::Method::POST,
+            Method::POST,
             format!("/api/messages/{message}/reactions"),
             Some(json!({ "emoji": "\u{0}" })),
         ),
         (
-            reqwest::Method::POST,
+            Method::POST,
             "/api/dms".into(),
             Some(json!({ "workspace_id": ws, "member_ids": ["usr_\u{0}"] })),
         ),
         (
-            reqwest::Method::POST,
+            Method::POST,
             "/api/realtime/ephemeral".into(),
             Some(
                 json!({ "workspace_id": ws, "channel_id": general, "type": "typing.started", "payload": {"x": "\u{0}"} }),
@@ -292,7 +288,7 @@ async fn a_made_up_session_is_401_whether_or_not_the_id_exists() {
     let (_, bot) = stack.service_bot(&a.workspace.id, "bot", "bot:write").await;
     let posted = send(
         &stack,
-        reqwest::Method::POST,
+        Method::POST,
         &format!("/api/channels/{}/messages", a.general.id),
         &bot,
         Some(json!({ "body": "exists" })),
@@ -309,7 +305,7 @@ async fn a_made_up_session_is_401_whether_or_not_the_id_exists() {
         "/api/uploads/upl_01doesnotexist".to_owned(),
         "/api/dms/dm_01doesnotexist".to_owned(),
     ] {
-        let (status, body) = send(&stack, reqwest::Method::GET, &path, &fake, None).await;
+        let (status, body) = send(&stack, Method::GET, &path, &fake, None).await;
         assert_eq!(status, 401, "{path}: {body}");
     }
     stack.stop().await;
@@ -326,7 +322,7 @@ async fn rotating_a_token_you_may_not_see_is_404_whatever_its_state() {
     for name in ["Live", "Dead"] {
         let (status, created) = send(
             &stack,
-            reqwest::Method::POST,
+            Method::POST,
             &format!("/api/workspaces/{ws}/bots"),
             &owner,
             Some(json!({ "display_name": name })),
@@ -337,7 +333,7 @@ async fn rotating_a_token_you_may_not_see_is_404_whatever_its_state() {
     }
     let (status, _) = send(
         &stack,
-        reqwest::Method::POST,
+        Method::POST,
         &format!("/api/bot-tokens/{}/revoke", ids[1]),
         &owner,
         Some(json!({})),
@@ -349,7 +345,7 @@ async fn rotating_a_token_you_may_not_see_is_404_whatever_its_state() {
     for id in [&ids[0], &ids[1], &missing] {
         let (status, body) = send(
             &stack,
-            reqwest::Method::POST,
+            Method::POST,
             &format!("/api/bot-tokens/{id}/rotate"),
             &member,
             Some(json!({})),
@@ -429,8 +425,8 @@ async fn errors_before_any_handler_are_json_with_a_correlation_id() {
     stack.stop().await;
 }
 
-fn header(response: &reqwest::Response, name: &str) -> Option<u64> {
-    response.headers().get(name)?.to_str().ok()?.parse().ok()
+fn header(answer: &Answer, name: &str) -> Option<u64> {
+    answer.header(name)?.parse().ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -448,66 +444,48 @@ async fn rate_limits_answer_429_with_retry_after_and_every_answer_counts_down() 
     let (_, other) = stack
         .service_bot(&a.workspace.id, "other", "bot:write")
         .await;
-    let me = format!("{}/api/me", stack.http_url);
+    let api = stack.api();
     for n in 0..5u64 {
-        let response = stack.http.get(&me).bearer_auth(&bot).send().await.unwrap();
-        assert_eq!(response.status(), 200);
+        let response = api.get("/api/me", Some(&bot)).await;
+        assert_eq!(response.status, 200);
         assert_eq!(header(&response, "x-ratelimit-limit"), Some(5));
         assert_eq!(header(&response, "x-ratelimit-remaining"), Some(4 - n));
         assert!(header(&response, "x-ratelimit-reset").is_some());
     }
-    let refused = stack.http.get(&me).bearer_auth(&bot).send().await.unwrap();
-    assert_eq!(refused.status(), 429);
+    let refused = api.get("/api/me", Some(&bot)).await;
+    assert_eq!(refused.status, 429);
     assert!(header(&refused, "retry-after").unwrap() >= 1);
     assert_eq!(header(&refused, "x-ratelimit-remaining"), Some(0));
-    let body: Value = refused.json().await.unwrap();
+    let body = &refused.body;
     assert!(
         body["error"].as_str().unwrap().contains("rate limit"),
         "{body}"
     );
     // Buckets are per token, and per class.
-    let response = stack
-        .http
-        .get(&me)
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let post = stack
-        .http
-        .post(format!(
-            "{}/api/channels/{}/messages",
-            stack.http_url, a.general.id
-        ))
-        .bearer_auth(&bot)
-        .json(&json!({ "body": "writes have their own bucket" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(post.status(), 201);
+    let response = api.get("/api/me", Some(&other)).await;
+    assert_eq!(response.status, 200);
+    let post = api
+        .post(
+            &format!("/api/channels/{}/messages", a.general.id),
+            Some(&bot),
+            json!({ "body": "writes have their own bucket" }),
+        )
+        .await;
+    assert_eq!(post.status, 201);
     assert_eq!(header(&post, "x-ratelimit-limit"), Some(3));
 
     // Sign-in routes count per address, with no token at all.
-    let consume = format!("{}/api/auth/magic/consume", stack.http_url);
+    let consume = "/api/auth/magic/consume";
     for _ in 0..2 {
-        let response = stack
-            .http
-            .post(&consume)
-            .json(&json!({ "token": "mgt_made_up" }))
-            .send()
-            .await
-            .unwrap();
-        assert_ne!(response.status(), 429);
+        let response = api
+            .post(consume, None, json!({ "token": "mgt_made_up" }))
+            .await;
+        assert_ne!(response.status, 429);
     }
-    let response = stack
-        .http
-        .post(&consume)
-        .json(&json!({ "token": "mgt_made_up" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 429);
+    let response = api
+        .post(consume, None, json!({ "token": "mgt_made_up" }))
+        .await;
+    assert_eq!(response.status, 429);
     assert!(header(&response, "retry-after").is_some());
     stack.stop().await;
 }
@@ -522,19 +500,13 @@ async fn over_capacity_the_api_sheds_with_503_and_health_still_answers() {
     .await;
     let a = stack.bootstrap("alpha").await;
     let (_, bot) = stack.service_bot(&a.workspace.id, "bot", "bot:write").await;
-    let response = stack
-        .http
-        .get(format!("{}/api/me", stack.http_url))
-        .bearer_auth(&bot)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 503);
+    let api = stack.api();
+    let response = api.get("/api/me", Some(&bot)).await;
+    assert_eq!(response.status, 503);
     assert!(header(&response, "retry-after").is_some());
-    assert!(response.headers().contains_key("x-correlation-id"));
-    let body: Value = response.json().await.unwrap();
-    assert!(body["error"].is_string());
-    let health = stack.get("/healthz", None).await;
-    assert_eq!(health.status(), 200);
+    assert!(response.headers.contains_key("x-correlation-id"));
+    assert!(response.body["error"].is_string());
+    let health = api.get("/healthz", None).await;
+    assert_eq!(health.status, 200);
     stack.stop().await;
 }

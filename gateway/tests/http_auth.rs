@@ -2,7 +2,7 @@
 //! and operations conventions of API.md §0 and §11, over real HTTP.
 
 use clickclack_proto::identity as pb;
-use clickclack_testkit::TestStack;
+use clickclack_testkit::{Api, TestStack};
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -22,9 +22,11 @@ async fn bad_or_missing_bearer_tokens_get_401_json() {
         // A real token with a character changed.
         Some(format!("{}x", &token[..token.len() - 1])),
     ];
+    let api = stack.api();
     for presented in garbage {
         for route in ["/api/me", "/api/workspaces", "/api/workspaces/acme"] {
-            let (status, body) = stack.get_json(route, presented.as_deref()).await;
+            let answer = api.get(route, presented.as_deref()).await;
+            let (status, body) = (answer.status, answer.body);
             assert_eq!(status, 401, "{route} with {presented:?}");
             assert!(
                 body["error"].as_str().is_some_and(|e| !e.is_empty()),
@@ -33,16 +35,12 @@ async fn bad_or_missing_bearer_tokens_get_401_json() {
         }
     }
 
-    let basic = stack
-        .http
-        .get(format!("{}/api/me", stack.http_url))
-        .header("Authorization", format!("Basic {token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(basic.status(), 401);
-    let text = basic.text().await.unwrap();
-    assert!(!text.contains(&token), "errors never echo the token");
+    let basic = api
+        .with_header("Authorization", &format!("Basic {token}"))
+        .get("/api/me", None)
+        .await;
+    assert_eq!(basic.status, 401);
+    assert!(!basic.text.contains(&token), "errors never echo the token");
     stack.stop().await;
 }
 
@@ -52,19 +50,22 @@ async fn a_token_never_reaches_another_workspace() {
     let a = stack.bootstrap("alpha").await;
     let b = stack.bootstrap("beta").await;
     let (_, token_a) = stack.service_bot(&a.workspace.id, "bot", "bot:admin").await;
+    let api = stack.api();
 
     for other in [b.workspace.id.as_str(), "beta"] {
-        let (status, body) = stack
-            .get_json(&format!("/api/workspaces/{other}"), Some(&token_a))
+        let answer = api
+            .get(&format!("/api/workspaces/{other}"), Some(&token_a))
             .await;
+        let (status, body) = (answer.status, answer.body);
         assert_eq!(status, 403, "{body}");
         assert!(body.get("workspace").is_none());
     }
-    let (status, _) = stack
-        .get_json("/api/workspaces/does-not-exist", Some(&token_a))
-        .await;
+    let status = api
+        .get("/api/workspaces/does-not-exist", Some(&token_a))
+        .await
+        .status;
     assert_eq!(status, 404);
-    let (_, list) = stack.get_json("/api/workspaces", Some(&token_a)).await;
+    let list = api.get("/api/workspaces", Some(&token_a)).await.body;
     assert_eq!(list["workspaces"].as_array().unwrap().len(), 1);
     assert_eq!(list["workspaces"][0]["id"], a.workspace.id.as_str());
     stack.stop().await;
@@ -77,30 +78,32 @@ async fn routes_require_their_scope() {
     let ws = boot.workspace.id.as_str();
     let (_, workspaces_only) = stack.service_bot(ws, "reader", "workspaces:read").await;
     let (_, profile_only) = stack.service_bot(ws, "profiler", "profile:read").await;
+    let api = stack.api();
 
-    let (status, body) = stack.get_json("/api/me", Some(&workspaces_only)).await;
-    assert_eq!(status, 403);
-    assert_eq!(body["error"], "this token lacks the profile:read scope");
+    let answer = api.get("/api/me", Some(&workspaces_only)).await;
+    assert_eq!(answer.status, 403);
     assert_eq!(
-        stack
-            .get("/api/workspaces", Some(&workspaces_only))
+        answer.body["error"],
+        "this token lacks the profile:read scope"
+    );
+    assert_eq!(
+        api.get("/api/workspaces", Some(&workspaces_only))
             .await
-            .status(),
+            .status,
         200
     );
 
+    assert_eq!(api.get("/api/me", Some(&profile_only)).await.status, 200);
+    let answer = api.get("/api/workspaces", Some(&profile_only)).await;
+    assert_eq!(answer.status, 403);
     assert_eq!(
-        stack.get("/api/me", Some(&profile_only)).await.status(),
-        200
+        answer.body["error"],
+        "this token lacks the workspaces:read scope"
     );
-    let (status, body) = stack.get_json("/api/workspaces", Some(&profile_only)).await;
-    assert_eq!(status, 403);
-    assert_eq!(body["error"], "this token lacks the workspaces:read scope");
     assert_eq!(
-        stack
-            .get(&format!("/api/workspaces/{ws}"), Some(&profile_only))
+        api.get(&format!("/api/workspaces/{ws}"), Some(&profile_only))
             .await
-            .status(),
+            .status,
         403
     );
     stack.stop().await;
@@ -173,7 +176,7 @@ async fn revoked_tokens_get_401_within_a_second() {
     let (bot, token) = stack
         .service_bot(&boot.workspace.id, "bot", "bot:read")
         .await;
-    assert_eq!(stack.get("/api/me", Some(&token)).await.status(), 200);
+    assert_eq!(stack.api().get("/api/me", Some(&token)).await.status, 200);
 
     let mut identity = stack.identity().await;
     let tokens = identity
@@ -195,7 +198,8 @@ async fn revoked_tokens_get_401_within_a_second() {
         .await
         .unwrap();
     loop {
-        let (status, body) = stack.get_json("/api/me", Some(&token)).await;
+        let answer = stack.api().get("/api/me", Some(&token)).await;
+        let (status, body) = (answer.status, answer.body);
         if status == 401 {
             assert_eq!(body["error"], "token has been revoked");
             break;
@@ -214,19 +218,20 @@ async fn revoked_tokens_get_401_within_a_second() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn correlation_ids_are_echoed_only_when_well_formed() {
     let stack = TestStack::start().await;
+    let api = stack.api();
     let send = |value: Option<&'static str>| {
-        let mut request = stack.http.get(format!("{}/healthz", stack.http_url));
-        if let Some(value) = value {
-            request = request.header("X-Correlation-ID", value);
-        }
-        request.send()
+        let api = match value {
+            Some(value) => api.with_header("X-Correlation-ID", value),
+            None => api.clone(),
+        };
+        async move { api.get("/healthz", None).await }
     };
-    let echoed = send(Some("req-42.a:b_c")).await.unwrap();
-    assert_eq!(echoed.headers()["x-correlation-id"], "req-42.a:b_c");
+    let echoed = send(Some("req-42.a:b_c")).await;
+    assert_eq!(echoed.headers["x-correlation-id"], "req-42.a:b_c");
 
     for bad in [Some("has space"), Some("semi;colon"), None] {
-        let response = send(bad).await.unwrap();
-        let id = response.headers()["x-correlation-id"]
+        let response = send(bad).await;
+        let id = response.headers["x-correlation-id"]
             .to_str()
             .unwrap()
             .to_owned();
@@ -234,40 +239,40 @@ async fn correlation_ids_are_echoed_only_when_well_formed() {
         assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()), "{id}");
     }
     // Errors carry one too.
-    let missing = stack.get("/api/me", None).await;
-    assert!(missing.headers().contains_key("x-correlation-id"));
+    let missing = api.get("/api/me", None).await;
+    assert!(missing.headers.contains_key("x-correlation-id"));
     stack.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_and_methods_answer_json() {
     let stack = TestStack::start().await;
-    let (status, body) = stack.get_json("/api/does-not-exist", None).await;
-    assert_eq!(status, 404);
-    assert_eq!(body["error"], "no route for GET /api/does-not-exist");
+    let api = stack.api();
+    let answer = api.get("/api/does-not-exist", None).await;
+    assert_eq!(answer.status, 404);
+    assert_eq!(answer.body["error"], "no route for GET /api/does-not-exist");
 
-    let response = stack
-        .http
-        .delete(format!("{}/api/me", stack.http_url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 405);
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("DELETE"));
+    let answer = api.delete("/api/me", None).await;
+    assert_eq!(answer.status, 405);
+    assert!(answer.body["error"].as_str().unwrap().contains("DELETE"));
     stack.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operations_endpoints_report_health_readiness_and_metrics() {
     let stack = TestStack::start().await;
-    let (status, body) = stack.get_json("/healthz", None).await;
-    assert_eq!((status, body), (200, serde_json::json!({"status": "ok"})));
+    let api = stack.api();
+    let answer = api.get("/healthz", None).await;
+    assert_eq!(
+        (answer.status, answer.body),
+        (200, serde_json::json!({"status": "ok"}))
+    );
 
     // Identity reports SERVING once its first database probe has run.
     let started = Instant::now();
     loop {
-        let (status, body) = stack.get_json("/readyz", None).await;
+        let answer = api.get("/readyz", None).await;
+        let (status, body) = (answer.status, answer.body);
         if status == 200 {
             assert_eq!(body, serde_json::json!({"status": "ready"}));
             break;
@@ -279,8 +284,9 @@ async fn operations_endpoints_report_health_readiness_and_metrics() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    stack.get("/api/me", None).await;
-    let metrics = stack.get("/metrics", None).await.text().await.unwrap();
+    assert_eq!(api.get("/api/me", None).await.status, 401);
+    let metrics = String::from_utf8(api.download("/metrics", None).await.expect(200, "metrics"))
+        .expect("metrics are text");
     assert!(metrics.contains("clickclack_gateway_http_requests_total{method=\"GET\",route=\"/api/me\",status=\"401\"}"), "{metrics}");
     assert!(metrics.contains("clickclack_gateway_http_request_duration_seconds_bucket"));
     stack.stop().await;
@@ -302,26 +308,19 @@ async fn readiness_fails_and_api_answers_503_when_identity_is_down() {
         let shutdown = shutdown.clone();
         async move { clickclack_gateway::serve(&config, listener, shutdown).await }
     });
-    let client = reqwest::Client::new();
+    let api = Api::new(url, reqwest::Client::new());
 
-    let ready = client.get(format!("{url}/readyz")).send().await.unwrap();
-    assert_eq!(ready.status(), 503);
-    assert_eq!(
-        ready.json::<serde_json::Value>().await.unwrap(),
-        serde_json::json!({"status": "unavailable"})
-    );
-    let health = client.get(format!("{url}/healthz")).send().await.unwrap();
-    assert_eq!(health.status(), 200, "alive even when peers are not");
+    let ready = api.get("/readyz", None).await;
+    assert_eq!(ready.status, 503);
+    assert_eq!(ready.body, serde_json::json!({"status": "unavailable"}));
+    let health = api.get("/healthz", None).await;
+    assert_eq!(health.status, 200, "alive even when peers are not");
 
-    let me = client
-        .get(format!("{url}/api/me"))
-        .bearer_auth(format!("ccb_{}", "a".repeat(43)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 503);
-    let body: serde_json::Value = me.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("unavailable"));
+    let me = api
+        .get("/api/me", Some(&format!("ccb_{}", "a".repeat(43))))
+        .await;
+    assert_eq!(me.status, 503);
+    assert!(me.body["error"].as_str().unwrap().contains("unavailable"));
 
     shutdown.cancel();
     server.await.unwrap().unwrap();

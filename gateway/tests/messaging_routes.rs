@@ -4,9 +4,8 @@
 //! provoke, and the scope it requires; every error body must be
 //! `{"error": "<non-empty text>"}`.
 
+use clickclack_testkit::http::{HeaderMap, Method, Multipart};
 use clickclack_testkit::{TEST_UPLOAD_MAX_BYTES, TestStack};
-use reqwest::Method;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------
@@ -155,38 +154,13 @@ fn assert_bot_author(message: &Value, bot_id: &str, handle: &str) {
     );
 }
 
-const BOUNDARY: &str = "clickclack-test-boundary-5f1d3a9c";
-
-/// A multipart/form-data body with one file field.
-fn multipart_body(field: &str, filename: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
-    let mut body = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
-
-/// `POST /api/uploads?{query}` with a raw multipart body.
-async fn upload(stack: &TestStack, query: &str, token: &str, body: Vec<u8>) -> (u16, Value) {
-    let response = stack
-        .http
-        .post(format!("{}/api/uploads?{query}", stack.http_url))
-        .bearer_auth(token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("upload request");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("upload response");
-    let json = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("upload answered {status} with non-JSON {text:?}: {e}"));
-    (status, json)
+/// `POST /api/uploads?{query}` with a multipart body.
+async fn upload(stack: &TestStack, query: &str, token: &str, form: Multipart) -> (u16, Value) {
+    let answer = stack
+        .api()
+        .upload(&format!("/api/uploads?{query}"), Some(token), form)
+        .await;
+    (answer.status, answer.body)
 }
 
 /// Deterministic, non-text bytes.
@@ -502,19 +476,17 @@ async fn oversized_malformed_and_incomplete_json_bodies_get_json_errors() {
     assert_error(status, &body, 413, "a JSON body over 1 MiB");
 
     // Not JSON at all: 400 (or 422), still a JSON error.
-    let response = stack
-        .http
-        .post(format!("{}{path}", stack.http_url))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body("{\"body\": ")
-        .send()
-        .await
-        .expect("HTTP request");
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    let body: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("malformed JSON answered {status} with non-JSON {text:?}: {e}"));
+    let answer = stack
+        .api()
+        .send(
+            Method::POST,
+            &path,
+            Some(&token),
+            "application/json",
+            "{\"body\": ",
+        )
+        .await;
+    let (status, body) = (answer.status, answer.body);
     assert!(status == 400 || status == 422, "{status} {body}");
     assert_error(status, &body, status, "malformed JSON");
 
@@ -1473,7 +1445,7 @@ async fn uploads_are_stored_idempotently_by_nonce_and_downloaded_byte_for_byte()
         &stack,
         &query,
         &token,
-        multipart_body("file", "chart.png", "image/png", &content),
+        Multipart::file("file", "chart.png", "image/png", &content),
     )
     .await;
     assert_eq!(status, 201, "{body}");
@@ -1489,7 +1461,7 @@ async fn uploads_are_stored_idempotently_by_nonce_and_downloaded_byte_for_byte()
         &stack,
         &query,
         &token,
-        multipart_body("file", "chart.png", "image/png", &content),
+        Multipart::file("file", "chart.png", "image/png", &content),
     )
     .await;
     assert_eq!(status, 200, "same nonce answers 200: {body}");
@@ -1522,15 +1494,16 @@ async fn uploads_are_stored_idempotently_by_nonce_and_downloaded_byte_for_byte()
 
     // Download: exact bytes, for readers too.
     let response = stack
-        .get(&format!("/api/uploads/{id}"), Some(&reader))
+        .api()
+        .download(&format!("/api/uploads/{id}"), Some(&reader))
         .await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status, 200);
     assert_eq!(
-        response.headers()["content-type"].to_str().unwrap(),
+        response.headers["content-type"].to_str().unwrap(),
         "image/png"
     );
-    let downloaded = response.bytes().await.unwrap();
-    assert_eq!(downloaded.as_ref(), content.as_slice(), "exact bytes");
+    let downloaded = response.bytes;
+    assert_eq!(downloaded.as_slice(), content.as_slice(), "exact bytes");
     let (status, body) = get(&stack, "/api/uploads/upl_doesnotexist0000000000", &token).await;
     assert_error(status, &body, 404, "downloading an unknown upload");
 
@@ -1539,7 +1512,7 @@ async fn uploads_are_stored_idempotently_by_nonce_and_downloaded_byte_for_byte()
         &stack,
         &format!("workspace_id={ws}"),
         &token,
-        multipart_body("attachment", "a.txt", "text/plain", b"wrong field"),
+        Multipart::file("attachment", "a.txt", "text/plain", b"wrong field"),
     )
     .await;
     assert_error(status, &body, 400, "multipart without a `file` field");
@@ -1548,7 +1521,7 @@ async fn uploads_are_stored_idempotently_by_nonce_and_downloaded_byte_for_byte()
         &stack,
         &format!("workspace_id={ws}"),
         &token,
-        multipart_body("file", "big.bin", "application/octet-stream", &too_big),
+        Multipart::file("file", "big.bin", "application/octet-stream", &too_big),
     )
     .await;
     assert_error(status, &body, 413, "upload over the limit");
@@ -1556,7 +1529,7 @@ async fn uploads_are_stored_idempotently_by_nonce_and_downloaded_byte_for_byte()
         &stack,
         &format!("workspace_id={ws}"),
         &reader,
-        multipart_body("file", "a.txt", "text/plain", b"hi"),
+        Multipart::file("file", "a.txt", "text/plain", b"hi"),
     )
     .await;
     assert_forbidden(status, &body, "uploading without uploads:write");
@@ -1579,7 +1552,7 @@ async fn uploads_attach_to_messages_and_unknown_uploads_get_404() {
         &stack,
         &format!("workspace_id={ws}"),
         &token,
-        multipart_body("file", "notes.txt", "text/plain", b"attached notes"),
+        Multipart::file("file", "notes.txt", "text/plain", b"attached notes"),
     )
     .await;
     assert_eq!(status, 201, "{body}");

@@ -196,7 +196,11 @@ async fn a_cut_off_gateway_stops_serving_a_revoked_token_and_recovers_after_the_
         .identity()
         .await
         .list_bot_tokens(pb::ListBotTokensRequest {
-            bot_user_id: stack.get_json("/api/me", Some(&token)).await.1["user"]["id"]
+            bot_user_id: stack
+                .api()
+                .get("/api/me", Some(&token))
+                .await
+                .expect(200, "the bot, through the stack's own gateway")["user"]["id"]
                 .as_str()
                 .unwrap()
                 .to_owned(),

@@ -3,8 +3,8 @@
 //! visibility, revocation, ephemeral events, pull, and two replicas.
 
 use clickclack_proto::identity as pb;
-use clickclack_testkit::TestStack;
 use clickclack_testkit::ws::next_close_code as close_code;
+use clickclack_testkit::{Api, TestStack};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -267,24 +267,17 @@ async fn connecting_while_others_post_loses_and_duplicates_nothing() {
     const POSTS: usize = 120;
     let writers: Vec<_> = (0..3)
         .map(|w| {
-            let (http, url, token) = (
-                stack.http.clone(),
-                format!(
-                    "{}/api/channels/{}/messages",
-                    stack.http_url, boot.general.id
-                ),
+            let (api, path, token) = (
+                stack.api(),
+                format!("/api/channels/{}/messages", boot.general.id),
                 token.clone(),
             );
             tokio::spawn(async move {
                 for n in 0..POSTS / 3 {
-                    let response = http
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .json(&json!({"body": format!("w{w} n{n}")}))
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(response.status(), 201);
+                    let answer = api
+                        .post(&path, Some(&token), json!({"body": format!("w{w} n{n}")}))
+                        .await;
+                    assert_eq!(answer.status, 201);
                 }
             })
         })
@@ -321,14 +314,16 @@ async fn connecting_while_others_post_loses_and_duplicates_nothing() {
         );
     }
     // The pull API agrees on what the log holds.
-    let (status, pulled) = stack
-        .get_json(
+    let answer = stack
+        .api()
+        .get(
             &format!(
                 "/api/realtime/events?workspace_id={ws}&after_cursor={start_cursor}&limit=500"
             ),
             Some(&token),
         )
         .await;
+    let (status, pulled) = (answer.status, answer.body);
     assert_eq!(status, 200);
     assert_eq!(pulled["events"].as_array().unwrap().len(), POSTS);
     stack.stop().await;
@@ -705,9 +700,11 @@ async fn private_events_reach_only_their_audience() {
     );
 
     // The pull API applies the same rules.
-    let (_, pulled) = stack
-        .get_json(&format!("/api/realtime/events?workspace_id={ws}"), Some(&y))
-        .await;
+    let pulled = stack
+        .api()
+        .get(&format!("/api/realtime/events?workspace_id={ws}"), Some(&y))
+        .await
+        .body;
     let pulled_types: Vec<&str> = pulled["events"]
         .as_array()
         .unwrap()
@@ -732,16 +729,15 @@ async fn ephemeral_events_reach_live_sockets_only() {
     )
     .await
     .unwrap();
-    let url = format!("{}/api/realtime/ephemeral", stack.http_url);
-    let send = |body: Value| stack.http.post(&url).bearer_auth(&token).json(&body).send();
+    let api = stack.api();
+    let send = |body: Value| api.post("/api/realtime/ephemeral", Some(&token), body);
 
     let accepted = send(
         json!({ "workspace_id": ws, "channel_id": boot.general.id, "type": "typing.started" }),
     )
-    .await
-    .unwrap();
-    assert_eq!(accepted.status(), 202);
-    let body: Value = accepted.json().await.unwrap();
+    .await;
+    assert_eq!(accepted.status, 202);
+    let body = accepted.body;
     assert!(body["event"]["id"].as_str().unwrap().starts_with("eph_"));
     assert_eq!(body["event"]["cursor"], "");
     let live = next_event(&mut socket, WAIT).await.unwrap();
@@ -749,8 +745,8 @@ async fn ephemeral_events_reach_live_sockets_only() {
     assert_eq!(live["cursor"], "");
     assert_eq!(live["id"], body["event"]["id"]);
 
-    let progress = send(json!({ "workspace_id": ws, "channel_id": boot.general.id, "type": "agent.progress", "payload": {"step": 1} })).await.unwrap();
-    assert_eq!(progress.status(), 202);
+    let progress = send(json!({ "workspace_id": ws, "channel_id": boot.general.id, "type": "agent.progress", "payload": {"step": 1} })).await;
+    assert_eq!(progress.status, 202);
     assert_eq!(
         next_event(&mut socket, WAIT).await.unwrap()["payload"]["step"],
         1
@@ -767,17 +763,19 @@ async fn ephemeral_events_reach_live_sockets_only() {
         ),
         (json!({ "type": "typing.started" }), 400),
     ] {
-        let response = send(bad.clone()).await.unwrap();
-        assert_eq!(response.status().as_u16(), status, "{bad}");
+        let response = send(bad.clone()).await;
+        assert_eq!(response.status, status, "{bad}");
     }
 
     // Never stored: the log has no ephemeral event.
-    let (_, pulled) = stack
-        .get_json(
+    let pulled = stack
+        .api()
+        .get(
             &format!("/api/realtime/events?workspace_id={ws}"),
             Some(&token),
         )
-        .await;
+        .await
+        .body;
     assert!(
         pulled["events"]
             .as_array()
@@ -798,12 +796,14 @@ async fn pulling_events_pages_by_cursor_and_validates_input() {
     let (_, no_scope) = stack.service_bot(ws, "blind", "messages:read").await;
     // Start from the tail as it is after set-up (which logged #general and
     // the members joining).
-    let (_, before) = stack
-        .get_json(
+    let before = stack
+        .api()
+        .get(
             &format!("/api/realtime/events?workspace_id={ws}&limit=500&include_tail=true"),
             Some(&token),
         )
-        .await;
+        .await
+        .body;
     let start = before["tail_cursor"].as_str().unwrap().to_owned();
     assert!(start.starts_with("cur_"), "{before}");
     let mut posted = Vec::new();
@@ -813,23 +813,27 @@ async fn pulling_events_pages_by_cursor_and_validates_input() {
         );
     }
     stack.events_settled().await;
-    let (status, first) = stack
-        .get_json(
+    let answer = stack
+        .api()
+        .get(
             &format!("/api/realtime/events?workspace_id={ws}&after_cursor={start}&limit=2&include_tail=true"),
             Some(&token),
         )
         .await;
+    let (status, first) = (answer.status, answer.body);
     assert_eq!(status, 200);
     let page = first["events"].as_array().unwrap();
     assert_eq!(page.len(), 2);
     let tail = first["tail_cursor"].as_str().unwrap();
     let after = page[1]["cursor"].as_str().unwrap();
-    let (_, rest) = stack
-        .get_json(
+    let rest = stack
+        .api()
+        .get(
             &format!("/api/realtime/events?workspace_id={ws}&after_cursor={after}"),
             Some(&token),
         )
-        .await;
+        .await
+        .body;
     let rest = rest["events"].as_array().unwrap();
     assert_eq!(rest.len(), 3);
     let all: Vec<Value> = page
@@ -863,7 +867,8 @@ async fn pulling_events_pages_by_cursor_and_validates_input() {
             400,
         ),
     ] {
-        let (status, body) = stack.get_json(&path, Some(who)).await;
+        let answer = stack.api().get(&path, Some(who)).await;
+        let (status, body) = (answer.status, answer.body);
         assert_eq!(status, want, "{path}: {body}");
         assert!(body["error"].is_string());
     }
@@ -893,21 +898,15 @@ async fn two_replicas_deliver_every_event_to_every_socket_exactly_once() {
         } else {
             replica.http_url()
         };
-        let response = stack
-            .http
-            .post(format!("{url}/api/channels/{}/messages", boot.general.id))
-            .bearer_auth(&token)
-            .json(&json!({ "body": format!("n{n}") }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        posted.push(
-            response.json::<Value>().await.unwrap()["message"]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        let response = Api::new(url, stack.http.clone())
+            .post(
+                &format!("/api/channels/{}/messages", boot.general.id),
+                Some(&token),
+                json!({ "body": format!("n{n}") }),
+            )
+            .await;
+        assert_eq!(response.status, 201);
+        posted.push(response.body["message"]["id"].as_str().unwrap().to_owned());
     }
     for socket in [&mut on_first, &mut on_second] {
         let got = message_ids(&events(socket, 20, WAIT).await);
@@ -958,12 +957,14 @@ async fn a_realtime_outage_delays_events_but_never_loses_or_repeats_them() {
     // last cursor then receives each event once, in posting order.
     let deadline = Instant::now() + Duration::from_secs(10);
     let pulled = loop {
-        let (status, pulled) = stack
-            .get_json(
+        let answer = stack
+            .api()
+            .get(
                 &format!("/api/realtime/events?workspace_id={ws}&after_cursor={before_cursor}"),
                 Some(&token),
             )
             .await;
+        let (status, pulled) = (answer.status, answer.body);
         if status == 200 && pulled["events"].as_array().unwrap().len() >= posted.len() {
             break pulled;
         }

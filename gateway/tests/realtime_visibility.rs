@@ -17,6 +17,7 @@
 //! the defects that this rule once missed.
 
 use clickclack_proto::identity as pb;
+use clickclack_testkit::http::Method;
 use clickclack_testkit::ws::{Socket, open_socket, tail_cursor};
 use clickclack_testkit::{LoggedEvent, TestStack};
 use futures_util::StreamExt;
@@ -31,7 +32,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 async fn call(
     stack: &TestStack,
-    method: reqwest::Method,
+    method: Method,
     path: &str,
     token: &str,
     body: Option<Value>,
@@ -44,7 +45,7 @@ async fn call(
 }
 
 async fn post_ok(stack: &TestStack, path: &str, token: &str, body: Value) -> Value {
-    let (status, answer) = call(stack, reqwest::Method::POST, path, token, Some(body)).await;
+    let (status, answer) = call(stack, Method::POST, path, token, Some(body)).await;
     assert!(
         (200..300).contains(&status),
         "POST {path}: {status} {answer}"
@@ -66,7 +67,7 @@ async fn pull(
     if let Some(limit) = limit {
         path.push_str(&format!("&limit={limit}"));
     }
-    let (status, body) = call(stack, reqwest::Method::GET, &path, token, None).await;
+    let (status, body) = call(stack, Method::GET, &path, token, None).await;
     if status != 200 {
         return (status, Vec::new(), None);
     }
@@ -521,10 +522,10 @@ impl World {
                 }
                 let id = own[rng.random_range(0..own.len())].clone();
                 let (method, body) = if rng.random_bool(0.7) {
-                    (reqwest::Method::PATCH, Some(json!({ "body": "edited" })))
+                    (Method::PATCH, Some(json!({ "body": "edited" })))
                 } else {
                     self.model.deleted.insert(id.clone());
-                    (reqwest::Method::DELETE, None)
+                    (Method::DELETE, None)
                 };
                 let (status, answer) = call(
                     stack,

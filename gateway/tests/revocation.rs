@@ -4,21 +4,18 @@
 //! when both gateways had the token cached a moment before.
 
 use clickclack_proto::identity as pb;
-use clickclack_testkit::TestStack;
+use clickclack_testkit::{Api, TestStack};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 50;
 
-async fn me(http: &reqwest::Client, gateway: &str, token: &str) -> (u16, Value) {
-    let response = http
-        .get(format!("{gateway}/api/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("GET /api/me");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+/// `GET /api/me` on the gateway at `gateway`.
+async fn me(stack: &TestStack, gateway: &str, token: &str) -> (u16, Value) {
+    let answer = Api::new(gateway, stack.http.clone())
+        .get("/api/me", Some(token))
+        .await;
+    (answer.status, answer.body)
 }
 
 /// The status of a WebSocket upgrade that is refused before the handshake.
@@ -140,29 +137,25 @@ async fn end_access(
                 .expect("remove the bot");
         }
         Path::RestRevoke | Path::RestRemoveBot => {
-            let request = match path {
-                Path::RestRevoke => stack
-                    .http
-                    .post(format!(
-                        "{}/api/bot-tokens/{}/revoke",
-                        stack.http_url, bot.token_id
-                    ))
-                    .json(&json!({})),
-                _ => stack.http.delete(format!(
-                    "{}/api/workspaces/{workspace}/bots/{}/membership",
-                    stack.http_url, bot.id
-                )),
+            let api = stack.api();
+            let answer = match path {
+                Path::RestRevoke => {
+                    api.post(
+                        &format!("/api/bot-tokens/{}/revoke", bot.token_id),
+                        Some(session),
+                        json!({}),
+                    )
+                    .await
+                }
+                _ => {
+                    api.delete(
+                        &format!("/api/workspaces/{workspace}/bots/{}/membership", bot.id),
+                        Some(session),
+                    )
+                    .await
+                }
             };
-            let response = request
-                .bearer_auth(session)
-                .send()
-                .await
-                .expect("REST call");
-            assert!(
-                response.status().is_success(),
-                "{path:?}: {}",
-                response.status()
-            );
+            answer.expect_success(&format!("{path:?}"));
         }
     }
     started.elapsed()
@@ -191,12 +184,12 @@ async fn an_answered_revocation_is_refused_at_once_on_every_gateway() {
             // Both gateways have the token cached now.
             for gateway in &gateways {
                 for _ in 0..2 {
-                    assert_eq!(me(&stack.http, gateway, &bot.token).await.0, 200);
+                    assert_eq!(me(&stack, gateway, &bot.token).await.0, 200);
                 }
             }
             took.push(end_access(&stack, &ws, &session, &bot, path).await);
             for gateway in &gateways {
-                let (status, body) = me(&stack.http, gateway, &bot.token).await;
+                let (status, body) = me(&stack, gateway, &bot.token).await;
                 assert_eq!(
                     status, 401,
                     "{path:?} round {round}: the next request on {gateway} is refused: {body}"
@@ -232,7 +225,7 @@ async fn a_rotated_token_is_refused_on_every_gateway_when_its_grace_ends() {
     let ws = boot.workspace.id.clone();
     let bot = install(&stack, &ws, 0, Path::AdminRotate).await;
     for gateway in &gateways {
-        assert_eq!(me(&stack.http, gateway, &bot.token).await.0, 200);
+        assert_eq!(me(&stack, gateway, &bot.token).await.0, 200);
     }
     let rotated = stack
         .identity()
@@ -255,15 +248,15 @@ async fn a_rotated_token_is_refused_on_every_gateway_when_its_grace_ends() {
     .unwrap();
     // Still good during the grace period, on both.
     for gateway in &gateways {
-        assert_eq!(me(&stack.http, gateway, &bot.token).await.0, 200);
+        assert_eq!(me(&stack, gateway, &bot.token).await.0, 200);
     }
     let left = (ends.with_timezone(&chrono::Utc) - chrono::Utc::now())
         .to_std()
         .unwrap_or_default();
     tokio::time::sleep(left + Duration::from_millis(5)).await;
     for gateway in &gateways {
-        assert_eq!(me(&stack.http, gateway, &bot.token).await.0, 401);
-        assert_eq!(me(&stack.http, gateway, &rotated.token).await.0, 200);
+        assert_eq!(me(&stack, gateway, &bot.token).await.0, 401);
+        assert_eq!(me(&stack, gateway, &rotated.token).await.0, 200);
     }
     replica.stop().await;
     stack.stop().await;

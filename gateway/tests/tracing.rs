@@ -33,17 +33,14 @@ async fn one_request_is_one_trace_across_gateway_and_services() {
     exporter.reset();
 
     let response = stack
-        .http
-        .post(format!(
-            "{}/api/channels/{}/messages",
-            stack.http_url, boot.general.id
-        ))
-        .bearer_auth(&token)
-        .json(&json!({ "body": "traced" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
+        .api()
+        .post(
+            &format!("/api/channels/{}/messages", boot.general.id),
+            Some(&token),
+            json!({ "body": "traced" }),
+        )
+        .await;
+    assert_eq!(response.status, 201);
     provider.force_flush().unwrap();
     let spans = exporter.get_finished_spans().unwrap();
 

@@ -480,43 +480,34 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     let cookie = client.get_named_cookie("cc_session").await.unwrap();
     let csrf = client.get_named_cookie("cc_csrf").await.unwrap();
     let jar = format!("cc_session={}", cookie.value());
-    let url = format!(
-        "{}/api/channels/{}/messages",
-        stack.http_url, boot.general.id
-    );
+    let path = format!("/api/channels/{}/messages", boot.general.id);
     let origin = stack.http_url.clone();
+    let with_cookie = api.with_header("cookie", &jar);
     let attempt = |origin: Option<&str>, csrf: Option<&str>| {
-        let mut request = stack
-            .http
-            .post(&url)
-            .header("cookie", &jar)
-            .json(&json!({ "body": "forged?" }));
+        let mut api = with_cookie.clone();
         if let Some(origin) = origin {
-            request = request.header("origin", origin);
+            api = api.with_header("origin", origin);
         }
         if let Some(csrf) = csrf {
-            request = request.header("x-clickclack-csrf", csrf);
+            api = api.with_header("x-clickclack-csrf", csrf);
         }
-        request.send()
+        let path = path.clone();
+        async move { api.post(&path, None, json!({ "body": "forged?" })).await }
     };
     assert_eq!(
-        attempt(Some(&origin), None).await.unwrap().status(),
+        attempt(Some(&origin), None).await.status,
         403,
         "no CSRF header"
     );
     assert_eq!(
         attempt(Some("https://evil.example"), Some(csrf.value()))
             .await
-            .unwrap()
-            .status(),
+            .status,
         403,
         "another origin"
     );
     assert_eq!(
-        attempt(Some(&origin), Some(csrf.value()))
-            .await
-            .unwrap()
-            .status(),
+        attempt(Some(&origin), Some(csrf.value())).await.status,
         201,
         "the app's own request"
     );
@@ -594,14 +585,8 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     // Signing out ends the session.
     click(&client, "#sign-out").await;
     wait_for(&client, "#email").await;
-    let after = stack
-        .http
-        .get(format!("{}/api/me", stack.http_url))
-        .header("cookie", &jar)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(after.status(), 401, "the old cookie no longer works");
+    let after = api.with_header("cookie", &jar).get("/api/me", None).await;
+    assert_eq!(after.status, 401, "the old cookie no longer works");
 
     client.close().await.unwrap();
 }
@@ -609,21 +594,15 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
 #[tokio::test]
 async fn the_app_is_served_with_a_strict_policy() {
     let stack = TestStack::start().await;
+    let api = stack.api();
     for (path, content_type) in [
         ("/", "text/html"),
         ("/app.js", "text/javascript"),
         ("/app.css", "text/css"),
     ] {
-        let response = stack.get(path, None).await;
-        assert_eq!(response.status(), 200, "{path}");
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let response = api.download(path, None).await;
+        assert_eq!(response.status, 200, "{path}");
+        let header = |name: &str| response.header(name).unwrap_or_default().to_owned();
         assert!(header("content-type").starts_with(content_type), "{path}");
         let csp = header("content-security-policy");
         assert!(
@@ -634,7 +613,8 @@ async fn the_app_is_served_with_a_strict_policy() {
         assert_eq!(header("cache-control"), "no-cache");
         assert_eq!(header("x-content-type-options"), "nosniff");
     }
-    let index = stack.get("/", None).await.text().await.unwrap();
+    let index = String::from_utf8(api.download("/", None).await.expect(200, "the app"))
+        .expect("the app is UTF-8");
     assert!(!index.contains("<script>"), "no inline script");
     assert!(
         !index.contains("http://") && !index.contains("https://"),

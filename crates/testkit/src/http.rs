@@ -7,18 +7,26 @@
 //! optional fields are omitted). The only nulls allowed are the top-level
 //! `event` / `events` keys a mutation answers when it emitted nothing.
 //!
-//! Two kinds of request carry something other than JSON, and have their own
-//! methods: [`Api::upload`] sends a hand-built multipart body (its answer is
-//! JSON and checked as any other), and [`Api::download`] fetches a file,
-//! whose successful body is the file itself and so is not checked as JSON
-//! (its error answers are).
+//! Requests that carry something other than JSON have their own methods:
+//! [`Api::upload`] sends a hand-built multipart body and [`Api::send`] any
+//! hand-written body (malformed JSON, a wrong content type); their answers
+//! are JSON and checked as any other. [`Api::download`] fetches a body that
+//! is not JSON on purpose (a file, the web app's HTML, Prometheus text at
+//! `/metrics`), which on success is answered raw, unchecked (its error
+//! answers are checked).
+//!
+//! [`Api::with_header`] adds a header to every request (a cookie, `Origin`,
+//! a CSRF token, a correlation id, another `Authorization` scheme), for the
+//! tests about what the gateway does with them.
 
 use reqwest::RequestBuilder;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 /// The method type [`Api::call`] takes, so tests need not name reqwest.
 pub use reqwest::Method;
+/// The type of [`Answer::headers`], so tests need not name reqwest.
+pub use reqwest::header::HeaderMap;
 
 /// An answer: status, JSON body, headers and the body's raw text.
 #[derive(Debug)]
@@ -92,6 +100,10 @@ impl Download {
         );
         self.bytes
     }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
 }
 
 /// A hand-built `multipart/form-data` body for [`Api::upload`], so a test
@@ -130,6 +142,8 @@ impl Multipart {
 pub struct Api {
     pub base: String,
     pub http: reqwest::Client,
+    /// Sent with every request (see [`Api::with_header`]).
+    headers: HeaderMap,
 }
 
 impl Api {
@@ -137,12 +151,35 @@ impl Api {
         Api {
             base: base.into(),
             http,
+            headers: HeaderMap::new(),
         }
     }
 
-    /// A request for `method path`; `token` goes in `Authorization: Bearer`.
+    /// This client, sending also `name: value` with every request: for the
+    /// tests of what the gateway makes of a header the other methods never
+    /// send (a session cookie, `Origin`, a CSRF token, a correlation id,
+    /// `Authorization` of another scheme). A token given to a request still
+    /// goes in `Authorization: Bearer`, replacing an `Authorization` set here.
+    pub fn with_header(&self, name: &str, value: &str) -> Api {
+        let mut api = self.clone();
+        api.headers.insert(
+            HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+            HeaderValue::from_str(value).expect("a header value"),
+        );
+        api
+    }
+
+    /// A request for `method path` with this client's extra headers; `token`
+    /// goes in `Authorization: Bearer`.
     fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let request = self.http.request(method, format!("{}{path}", self.base));
+        let mut headers = self.headers.clone();
+        if token.is_some() {
+            headers.remove(reqwest::header::AUTHORIZATION);
+        }
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .headers(headers);
         match token {
             Some(token) => request.bearer_auth(token),
             None => request,
@@ -188,17 +225,40 @@ impl Api {
     /// `POST path` (e.g. `/api/uploads?workspace_id=…`) with a hand-built
     /// multipart body; the answer is checked like every other.
     pub async fn upload(&self, path: &str, token: Option<&str>, form: Multipart) -> Answer {
-        let request = self
-            .request(Method::POST, path, token)
-            .header(reqwest::header::CONTENT_TYPE, Multipart::content_type())
-            .body(form.bytes);
-        let (status, headers, bytes) = exchange(request).await;
-        checked(&Method::POST, path, status, headers, bytes)
+        self.send(
+            Method::POST,
+            path,
+            token,
+            &Multipart::content_type(),
+            form.bytes,
+        )
+        .await
     }
 
-    /// `GET path` of a file (e.g. `/api/uploads/{id}`). A 2xx body is the
-    /// file itself and is answered raw, unchecked; any other status is an
-    /// error answer and must pass the JSON checks like every other.
+    /// Sends `body` exactly as given, as `Content-Type: content_type`: for
+    /// the tests of bodies the other methods never send (malformed or
+    /// truncated JSON, a content type the route does not take). The answer
+    /// is checked like every other.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> Answer {
+        let request = self
+            .request(method.clone(), path, token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body.into());
+        let (status, headers, bytes) = exchange(request).await;
+        checked(&method, path, status, headers, bytes)
+    }
+
+    /// `GET path` of a body that is not JSON on purpose: a file (e.g.
+    /// `/api/uploads/{id}`), the web app (`/`, `/app.js`), Prometheus text
+    /// (`/metrics`). A 2xx body is answered raw, unchecked; any other status
+    /// is an error answer and must pass the JSON checks like every other.
     pub async fn download(&self, path: &str, token: Option<&str>) -> Download {
         let (status, headers, bytes) = exchange(self.request(Method::GET, path, token)).await;
         if (200..300).contains(&status) {
@@ -282,8 +342,81 @@ fn null_inside(body: &Value) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Multipart, null_inside};
+    use super::{Api, Method, Multipart, null_inside};
     use serde_json::json;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server for one request that answers `{"head": …, "body": …}`: the
+    /// request's lines (lower-cased) and body, as it received them.
+    async fn echo_once() -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let served = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut received = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (head, body) = loop {
+                let read = stream.read(&mut chunk).await.unwrap();
+                assert!(read > 0, "the request ended early");
+                received.extend_from_slice(&chunk[..read]);
+                let text = String::from_utf8_lossy(&received).into_owned();
+                let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                    continue;
+                };
+                let head = head.to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("content-length: "))
+                    .map_or(0, |n| n.parse().unwrap());
+                if body.len() >= length {
+                    break (head, body.to_owned());
+                }
+            };
+            let answer = json!({ "head": head, "body": body }).to_string();
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            stream.write_all(response.as_bytes()).await.unwrap();
+        });
+        (base, served)
+    }
+
+    #[tokio::test]
+    async fn extra_headers_go_with_every_request_and_a_token_replaces_their_authorization() {
+        let (base, served) = echo_once().await;
+        let api = Api::new(base, reqwest::Client::new())
+            .with_header("Origin", "https://app.example")
+            .with_header("Authorization", "Basic abc");
+        let echoed = api.get("/p", Some("tok")).await.expect(200, "echo");
+        served.await.unwrap();
+        let head = echoed["head"].as_str().unwrap();
+        assert!(head.starts_with("get /p http/1.1\r\n"), "{head}");
+        assert!(head.contains("\r\norigin: https://app.example"), "{head}");
+        assert!(head.contains("\r\nauthorization: bearer tok"), "{head}");
+        assert!(!head.contains("basic"), "{head}");
+
+        let (base, served) = echo_once().await;
+        let api = Api::new(base, reqwest::Client::new()).with_header("Authorization", "Basic abc");
+        let echoed = api.get("/p", None).await.expect(200, "echo");
+        served.await.unwrap();
+        let head = echoed["head"].as_str().unwrap();
+        assert!(head.contains("\r\nauthorization: basic abc"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn send_puts_the_body_on_the_wire_as_given() {
+        let (base, served) = echo_once().await;
+        let echoed = Api::new(base, reqwest::Client::new())
+            .send(Method::PATCH, "/q", None, "text/plain", "{not json")
+            .await
+            .expect(200, "echo");
+        served.await.unwrap();
+        let head = echoed["head"].as_str().unwrap();
+        assert!(head.starts_with("patch /q http/1.1\r\n"), "{head}");
+        assert!(head.contains("\r\ncontent-type: text/plain"), "{head}");
+        assert_eq!(echoed["body"], "{not json");
+    }
 
     #[test]
     fn a_multipart_file_is_one_part_between_boundaries() {

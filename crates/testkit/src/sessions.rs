@@ -18,15 +18,15 @@ impl TestStack {
             .await
             .expect("create magic link")
             .into_inner();
-        let response = self
-            .http
-            .post(format!("{}/api/auth/magic/consume", self.http_url))
-            .json(&serde_json::json!({ "token": link.token }))
-            .send()
+        let body = self
+            .api()
+            .post(
+                "/api/auth/magic/consume",
+                None,
+                serde_json::json!({ "token": link.token }),
+            )
             .await
-            .expect("consume magic link");
-        assert_eq!(response.status(), 200, "consuming a fresh link works");
-        let body: serde_json::Value = response.json().await.expect("session JSON");
+            .expect(200, "consuming a fresh link works");
         let token = body["session"]["token"]
             .as_str()
             .expect("session token")

@@ -283,23 +283,6 @@ impl TestStack {
         crate::Api::new(self.http_url.clone(), self.http.clone())
     }
 
-    /// `GET {path}` with an optional bearer token.
-    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        let mut request = self.http.get(format!("{}{path}", self.http_url));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send().await.expect("HTTP request")
-    }
-
-    /// `GET {path}` and the JSON body, with the status.
-    pub async fn get_json(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
-        let response = self.get(path, token).await;
-        let status = response.status().as_u16();
-        let body = response.json().await.expect("a JSON body");
-        (status, body)
-    }
-
     /// The cursor realtime gave the event `answer["event"]` (a write's
     /// answer), once the outbox relay has delivered it: writes answer
     /// before their events reach the log, so the answer itself carries no
@@ -314,15 +297,16 @@ impl TestStack {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let mut after = String::new();
         loop {
-            let (status, page) = self
-                .get_json(
+            let page = self
+                .api()
+                .get(
                     &format!(
                         "/api/realtime/events?workspace_id={workspace_id}&after_cursor={after}&limit=500"
                     ),
                     Some(token),
                 )
-                .await;
-            assert_eq!(status, 200, "{page}");
+                .await
+                .expect(200, "reading the event log");
             let events = page["events"].as_array().expect("events");
             if let Some(found) = events.iter().find(|event| event["id"] == event_id) {
                 return found["cursor"].as_str().expect("a cursor").to_owned();

@@ -52,17 +52,13 @@ pub async fn next_close(socket: &mut Socket, wait: Duration) -> (u16, String) {
 /// The newest cursor `token` may see in `workspace` (`""` when none), from
 /// the pull API, as a client asks for it before going live.
 pub async fn tail_cursor(http_url: &str, token: &str, workspace: &str) -> String {
-    let body: serde_json::Value = reqwest::Client::new()
-        .get(format!(
-            "{http_url}/api/realtime/events?workspace_id={workspace}&include_tail=true&limit=1"
-        ))
-        .bearer_auth(token)
-        .send()
+    let body = crate::Api::new(http_url, reqwest::Client::new())
+        .get(
+            &format!("/api/realtime/events?workspace_id={workspace}&include_tail=true&limit=1"),
+            Some(token),
+        )
         .await
-        .expect("pull the tail")
-        .json()
-        .await
-        .expect("a JSON body");
+        .expect(200, "pull the tail");
     body["tail_cursor"]
         .as_str()
         .unwrap_or_else(|| panic!("no tail_cursor in {body}"))

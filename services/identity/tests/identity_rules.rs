@@ -82,7 +82,8 @@ async fn removing_a_bot_revokes_its_tokens_and_it_cannot_join_other_workspaces()
         .into_inner()
         .bot_tokens;
     assert!(tokens.iter().all(|t| t.revoked_at.is_some()), "{tokens:?}");
-    let (status, body) = stack.get_json("/api/me", Some(&token)).await;
+    let answer = stack.api().get("/api/me", Some(&token)).await;
+    let (status, body) = (answer.status, answer.body);
     assert_eq!(status, 401);
     assert!(!body.to_string().contains(&token));
 

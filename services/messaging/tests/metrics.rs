@@ -2,7 +2,7 @@
 //! pool gauges, outbox backlog and realtime's event counters, scraped over
 //! HTTP after real traffic through the gateway.
 
-use clickclack_testkit::TestStack;
+use clickclack_testkit::{Api, TestStack};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -33,7 +33,10 @@ async fn metrics_count_rpcs_pools_backlog_and_events() {
     )
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/metrics", listener.local_addr().unwrap());
+    let metrics = Api::new(
+        format!("http://{}", listener.local_addr().unwrap()),
+        stack.http.clone(),
+    );
     let shutdown = CancellationToken::new();
     tokio::spawn(clickclack_common::metrics::serve_on(
         listener,
@@ -44,8 +47,15 @@ async fn metrics_count_rpcs_pools_backlog_and_events() {
         shutdown.clone(),
     ));
 
-    let http = stack.http.clone();
-    let scrape = || async { http.get(&url).send().await.unwrap().text().await.unwrap() };
+    let scrape = || async {
+        String::from_utf8(
+            metrics
+                .download("/metrics", None)
+                .await
+                .expect(200, "a scrape"),
+        )
+        .expect("metrics are text")
+    };
     let before = scrape().await;
     let post_ok = "clickclack_grpc_requests_total{code=\"0\",rpc=\"/clickclack.messaging.v1.MessagingService/PostMessage\"}";
     let posted_before = before
@@ -63,10 +73,10 @@ async fn metrics_count_rpcs_pools_backlog_and_events() {
             .expect(201, "post");
     }
     // An RPC that fails is counted under its status code (5 = NOT_FOUND).
-    let missing = stack
+    let missing = api
         .get("/api/messages/msg_doesnotexist", Some(&token))
         .await;
-    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.status, 404);
 
     // Posts answer before the relay delivers their events; wait for it so
     // the backlog and append counters below are settled.

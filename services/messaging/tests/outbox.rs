@@ -2,6 +2,7 @@
 //! returned, written in the same transaction; a refused mutation leaves none.
 
 use clickclack_testkit::TestStack;
+use clickclack_testkit::http::Method;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde_json::{Value, json};
@@ -51,21 +52,12 @@ async fn send(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let url = format!("{}{path}", stack.http_url);
-    let request = match method {
-        "POST" => stack.http.post(url),
-        "PATCH" => stack.http.patch(url),
-        "DELETE" => stack.http.delete(url),
-        _ => stack.http.get(url),
-    };
-    let request = request.bearer_auth(token);
-    let request = match body {
-        Some(body) => request.json(&body),
-        None => request,
-    };
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    let method = Method::from_bytes(method.as_bytes()).expect("a method");
+    let answer = stack
+        .api()
+        .call(method, path, Some(token), body.as_ref())
+        .await;
+    (answer.status, answer.body)
 }
 
 /// The (id, type) of every event an answer carries (`event` or `events`).
