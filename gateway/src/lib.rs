@@ -128,6 +128,8 @@ pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError
     );
     let realtime = traced(lazy_channel(&config.realtime_addr)?);
     Ok(AppState {
+        identity_peer: identity.clone(),
+        messaging_peer: messaging.clone(),
         identity: IdentityServiceClient::new(identity.clone()),
         identity_health: HealthClient::new(identity),
         messaging: MessagingServiceClient::new(messaging.clone())

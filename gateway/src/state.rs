@@ -6,7 +6,7 @@ use crate::metrics::Metrics;
 use crate::principal::Principal;
 use crate::users::UserDirectory;
 use clickclack_common::assertion::AssertionKey;
-use clickclack_common::grpc::Peer;
+use clickclack_common::grpc::{Peer, SignedPeer, signed_as};
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
 use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
@@ -19,6 +19,10 @@ use tonic_health::pb::health_client::HealthClient;
 #[derive(Clone)]
 pub struct AppState {
     pub identity: IdentityServiceClient<Peer>,
+    /// The connections under `identity` and `messaging`, for clients that
+    /// sign as one principal ([`AppState::identity_as`]).
+    pub identity_peer: Peer,
+    pub messaging_peer: Peer,
     pub identity_health: HealthClient<Peer>,
     pub messaging: MessagingServiceClient<Peer>,
     pub messaging_health: HealthClient<Peer>,
@@ -61,5 +65,25 @@ impl AppState {
 
     pub fn messaging(&self) -> MessagingServiceClient<Peer> {
         self.messaging.clone()
+    }
+
+    /// Identity, every call signed as `principal`.
+    pub fn identity_as(&self, principal: &Principal) -> IdentityServiceClient<SignedPeer> {
+        IdentityServiceClient::new(signed_as(
+            self.identity_peer.clone(),
+            &self.assertions,
+            &principal.claims(),
+        ))
+    }
+
+    /// Messaging, every call signed as `principal`.
+    pub fn messaging_as(&self, principal: &Principal) -> MessagingServiceClient<SignedPeer> {
+        MessagingServiceClient::new(signed_as(
+            self.messaging_peer.clone(),
+            &self.assertions,
+            &principal.claims(),
+        ))
+        .max_decoding_message_size(crate::MAX_GRPC_MESSAGE_BYTES)
+        .max_encoding_message_size(crate::MAX_GRPC_MESSAGE_BYTES)
     }
 }

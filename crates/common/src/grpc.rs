@@ -157,6 +157,37 @@ impl tonic::service::Interceptor for TraceContext {
     }
 }
 
+/// Signs every call made through it as one principal: a client for one
+/// request's work ([`signed_as`]).
+#[derive(Clone)]
+pub struct SignedAs(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for SignedAs {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert(crate::assertion::METADATA_KEY, self.0.clone());
+        Ok(request)
+    }
+}
+
+/// A peer whose calls carry `claims`, signed with `key` once.
+pub type SignedPeer = tonic::service::interceptor::InterceptedService<Peer, SignedAs>;
+
+/// `peer`, with every call signed as `claims`; the peer's own credential is
+/// then left out (see [`TraceContext`]).
+pub fn signed_as(
+    peer: Peer,
+    key: &crate::assertion::AssertionKey,
+    claims: &crate::assertion::Claims,
+) -> SignedPeer {
+    let value = key.sign(claims).parse().expect("a JWT is valid metadata");
+    tonic::service::interceptor::InterceptedService::new(peer, SignedAs(value))
+}
+
 /// A channel to a peer service that carries trace context.
 pub type Peer =
     tonic::service::interceptor::InterceptedService<tonic::transport::Channel, TraceContext>;

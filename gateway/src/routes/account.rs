@@ -31,16 +31,12 @@ pub async fn update_me(
     Json(body): Json<ProfileBody>,
 ) -> ApiResult<Json<Value>> {
     let user = state
-        .identity
-        .clone()
-        .update_profile(state.signed(
-            &principal,
-            pb::UpdateProfileRequest {
-                display_name: body.display_name,
-                handle: body.handle,
-                avatar_url: body.avatar_url,
-            },
-        ))
+        .identity_as(&principal)
+        .update_profile(pb::UpdateProfileRequest {
+            display_name: body.display_name,
+            handle: body.handle,
+            avatar_url: body.avatar_url,
+        })
         .await?
         .into_inner();
     state.users.forget(&user.id);
@@ -63,15 +59,11 @@ pub async fn create_workspace(
     Json(body): Json<NewWorkspace>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let workspace = state
-        .identity
-        .clone()
-        .create_workspace(state.signed(
-            &principal,
-            pb::CreateWorkspaceRequest {
-                name: body.name,
-                slug: body.slug,
-            },
-        ))
+        .identity_as(&principal)
+        .create_workspace(pb::CreateWorkspaceRequest {
+            name: body.name,
+            slug: body.slug,
+        })
         .await?
         .into_inner();
     // #general is messaging's; the new owner's assertion now names the
@@ -109,17 +101,13 @@ pub async fn update_workspace(
     Json(body): Json<WorkspaceChanges>,
 ) -> ApiResult<Json<Value>> {
     let updated = state
-        .identity
-        .clone()
-        .update_workspace(state.signed(
-            &principal,
-            pb::UpdateWorkspaceRequest {
-                workspace,
-                name: body.name,
-                icon_url: body.icon_url,
-                slug: body.slug,
-            },
-        ))
+        .identity_as(&principal)
+        .update_workspace(pb::UpdateWorkspaceRequest {
+            workspace,
+            name: body.name,
+            icon_url: body.icon_url,
+            slug: body.slug,
+        })
         .await?
         .into_inner();
     Ok(Json(json!({
@@ -135,9 +123,8 @@ pub async fn delete_workspace(
     Path(workspace): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let deleted = state
-        .identity
-        .clone()
-        .delete_workspace(state.signed(&principal, pb::DeleteWorkspaceRequest { workspace }))
+        .identity_as(&principal)
+        .delete_workspace(pb::DeleteWorkspaceRequest { workspace })
         .await?
         .into_inner();
     Ok(Json(json!({ "workspace": wire::Workspace::from(deleted) })))
@@ -160,15 +147,11 @@ pub async fn transfer_ownership(
         return Err(ApiError::bad_request("user_id is required"));
     }
     let moved = state
-        .identity
-        .clone()
-        .transfer_ownership(state.signed(
-            &principal,
-            pb::TransferOwnershipRequest {
-                workspace,
-                user_id: body.user_id,
-            },
-        ))
+        .identity_as(&principal)
+        .transfer_ownership(pb::TransferOwnershipRequest {
+            workspace,
+            user_id: body.user_id,
+        })
         .await?
         .into_inner();
     Ok(Json(json!({ "workspace": wire::Workspace::from(moved) })))
@@ -182,14 +165,10 @@ pub async fn members(
     // The policy layer scoped the principal to the workspace in the path.
     let workspace_id = principal.workspace_id.clone();
     let list = state
-        .identity
-        .clone()
-        .list_members(state.signed(
-            &principal,
-            pb::ListMembersRequest {
-                workspace: workspace_id,
-            },
-        ))
+        .identity_as(&principal)
+        .list_members(pb::ListMembersRequest {
+            workspace: workspace_id,
+        })
         .await?
         .into_inner();
     let members: Vec<Value> = list
@@ -212,9 +191,8 @@ pub async fn create_invite(
     Path(workspace): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let invite = state
-        .identity
-        .clone()
-        .create_invite(state.signed(&principal, pb::CreateInviteRequest { workspace }))
+        .identity_as(&principal)
+        .create_invite(pb::CreateInviteRequest { workspace })
         .await?
         .into_inner();
     let url = format!(
@@ -244,9 +222,8 @@ pub async fn accept_invite(
     Path(token): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let workspace = state
-        .identity
-        .clone()
-        .accept_invite(state.signed(&principal, pb::AcceptInviteRequest { token }))
+        .identity_as(&principal)
+        .accept_invite(pb::AcceptInviteRequest { token })
         .await?
         .into_inner();
     Ok(Json(
@@ -262,11 +239,8 @@ pub async fn hide_dm(
     Path(conversation_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     state
-        .messaging()
-        .hide_conversation(state.signed(
-            &principal,
-            messaging_pb::GetConversationRequest { conversation_id },
-        ))
+        .messaging_as(&principal)
+        .hide_conversation(messaging_pb::GetConversationRequest { conversation_id })
         .await?;
     Ok(Json(json!({ "ok": true })))
 }
@@ -278,11 +252,8 @@ pub async fn show_dm(
     Path(conversation_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let conversation = state
-        .messaging()
-        .show_conversation(state.signed(
-            &principal,
-            messaging_pb::GetConversationRequest { conversation_id },
-        ))
+        .messaging_as(&principal)
+        .show_conversation(messaging_pb::GetConversationRequest { conversation_id })
         .await?
         .into_inner();
     Ok(Json(
@@ -416,16 +387,12 @@ pub async fn delete_bot(
     Path(bot_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let removed = state
-        .identity
-        .clone()
-        .remove_bot(state.signed(
-            &principal,
-            pb::RemoveBotRequest {
-                workspace: String::new(),
-                bot_user_id: bot_id,
-                actor_user_id: Some(principal.user.id.clone()),
-            },
-        ))
+        .identity_as(&principal)
+        .remove_bot(pb::RemoveBotRequest {
+            workspace: String::new(),
+            bot_user_id: bot_id,
+            actor_user_id: Some(principal.user.id.clone()),
+        })
         .await?
         .into_inner();
     let bot = render::require(removed.bot, "bot")?;

@@ -71,21 +71,17 @@ pub async fn create(
         return Err(ApiError::bad_request("display_name is required"));
     }
     let created = state
-        .identity
-        .clone()
-        .create_bot(state.signed(
-            &principal,
-            pb::CreateBotRequest {
-                workspace,
-                display_name: body.display_name,
-                handle: body.handle,
-                owner_user_id: body.owner_user_id.filter(|id| !id.trim().is_empty()),
-                created_by: Some(principal.user.id.clone()),
-                scopes: scopes_from(&body.scopes)?,
-                token_name: body.token_name,
-                avatar_url: body.avatar_url,
-            },
-        ))
+        .identity_as(&principal)
+        .create_bot(pb::CreateBotRequest {
+            workspace,
+            display_name: body.display_name,
+            handle: body.handle,
+            owner_user_id: body.owner_user_id.filter(|id| !id.trim().is_empty()),
+            created_by: Some(principal.user.id.clone()),
+            scopes: scopes_from(&body.scopes)?,
+            token_name: body.token_name,
+            avatar_url: body.avatar_url,
+        })
         .await?
         .into_inner();
     Ok((
@@ -104,15 +100,11 @@ pub async fn list(
     Path(workspace): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let list = state
-        .identity
-        .clone()
-        .list_bots(state.signed(
-            &principal,
-            pb::ListBotsRequest {
-                workspace,
-                actor_user_id: Some(principal.user.id.clone()),
-            },
-        ))
+        .identity_as(&principal)
+        .list_bots(pb::ListBotsRequest {
+            workspace,
+            actor_user_id: Some(principal.user.id.clone()),
+        })
         .await?
         .into_inner();
     let bots: Vec<Value> = list
@@ -144,18 +136,14 @@ pub async fn mint(
     Json(body): Json<MintBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let created = state
-        .identity
-        .clone()
-        .create_bot_token(state.signed(
-            &principal,
-            pb::CreateBotTokenRequest {
-                workspace,
-                bot_user_id: bot_id,
-                name: body.name,
-                scopes: scopes_from(&body.scopes)?,
-                created_by: Some(principal.user.id.clone()),
-            },
-        ))
+        .identity_as(&principal)
+        .create_bot_token(pb::CreateBotTokenRequest {
+            workspace,
+            bot_user_id: bot_id,
+            name: body.name,
+            scopes: scopes_from(&body.scopes)?,
+            created_by: Some(principal.user.id.clone()),
+        })
         .await?
         .into_inner();
     Ok((
@@ -171,16 +159,12 @@ pub async fn tokens(
     Path((workspace, bot_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let list = state
-        .identity
-        .clone()
-        .list_bot_tokens(state.signed(
-            &principal,
-            pb::ListBotTokensRequest {
-                workspace,
-                bot_user_id: bot_id,
-                actor_user_id: Some(principal.user.id.clone()),
-            },
-        ))
+        .identity_as(&principal)
+        .list_bot_tokens(pb::ListBotTokensRequest {
+            workspace,
+            bot_user_id: bot_id,
+            actor_user_id: Some(principal.user.id.clone()),
+        })
         .await?
         .into_inner();
     let tokens: Vec<wire::BotToken> = list
@@ -198,16 +182,12 @@ pub async fn revoke(
     Path(token_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let token = state
-        .identity
-        .clone()
-        .revoke_bot_token(state.signed(
-            &principal,
-            pb::RevokeBotTokenRequest {
-                token_id,
-                actor_user_id: Some(principal.user.id.clone()),
-                workspace: String::new(),
-            },
-        ))
+        .identity_as(&principal)
+        .revoke_bot_token(pb::RevokeBotTokenRequest {
+            token_id,
+            actor_user_id: Some(principal.user.id.clone()),
+            workspace: String::new(),
+        })
         .await?
         .into_inner();
     Ok(Json(json!({ "bot_token": wire::BotToken::from(token) })))
@@ -231,17 +211,13 @@ pub async fn rotate(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let grace_seconds = body.and_then(|Json(b)| b.grace_seconds).unwrap_or(0);
     let rotated = state
-        .identity
-        .clone()
-        .rotate_bot_token(state.signed(
-            &principal,
-            pb::RotateBotTokenRequest {
-                token_id,
-                grace_seconds,
-                actor_user_id: Some(principal.user.id.clone()),
-                workspace: String::new(),
-            },
-        ))
+        .identity_as(&principal)
+        .rotate_bot_token(pb::RotateBotTokenRequest {
+            token_id,
+            grace_seconds,
+            actor_user_id: Some(principal.user.id.clone()),
+            workspace: String::new(),
+        })
         .await?
         .into_inner();
     Ok((
@@ -260,16 +236,12 @@ pub async fn remove(
     Path((workspace, bot_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     state
-        .identity
-        .clone()
-        .remove_bot(state.signed(
-            &principal,
-            pb::RemoveBotRequest {
-                workspace,
-                bot_user_id: bot_id,
-                actor_user_id: Some(principal.user.id.clone()),
-            },
-        ))
+        .identity_as(&principal)
+        .remove_bot(pb::RemoveBotRequest {
+            workspace,
+            bot_user_id: bot_id,
+            actor_user_id: Some(principal.user.id.clone()),
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -280,14 +252,10 @@ pub async fn mine(
     principal: Arc<Principal>,
 ) -> ApiResult<Json<Value>> {
     let list = state
-        .identity
-        .clone()
-        .list_owned_bots(state.signed(
-            &principal,
-            pb::ListOwnedBotsRequest {
-                owner_user_id: principal.user.id.clone(),
-            },
-        ))
+        .identity_as(&principal)
+        .list_owned_bots(pb::ListOwnedBotsRequest {
+            owner_user_id: principal.user.id.clone(),
+        })
         .await?
         .into_inner();
     let bots: Vec<Value> = list
@@ -324,17 +292,13 @@ pub async fn audit_log(
         return Err(ApiError::bad_request("limit must be between 1 and 500"));
     }
     let list = state
-        .identity
-        .clone()
-        .list_audit(state.signed(
-            &principal,
-            pb::ListAuditRequest {
-                workspace,
-                actor_user_id: Some(principal.user.id.clone()),
-                limit: query.limit.unwrap_or(0),
-                before: query.before,
-            },
-        ))
+        .identity_as(&principal)
+        .list_audit(pb::ListAuditRequest {
+            workspace,
+            actor_user_id: Some(principal.user.id.clone()),
+            limit: query.limit.unwrap_or(0),
+            before: query.before,
+        })
         .await?
         .into_inner();
     let entries: Vec<wire::AuditEntry> = list.entries.into_iter().map(Into::into).collect();
@@ -406,27 +370,21 @@ pub async fn set_commands(
         .commands
         .ok_or_else(|| ApiError::bad_request("commands is required (use [] to clear)"))?;
     let list = state
-        .identity
-        .clone()
-        .set_bot_commands(
-            state.signed(
-                &principal,
-                pb::SetBotCommandsRequest {
-                    bot_user_id: principal.user.id.clone(),
-                    workspace_id: principal.workspace_id.clone(),
-                    commands: commands
-                        .into_iter()
-                        .map(|c| pb::BotCommand {
-                            bot_user_id: String::new(),
-                            command: c.command,
-                            description: c.description,
-                            args_hint: c.args_hint,
-                            ..Default::default()
-                        })
-                        .collect(),
-                },
-            ),
-        )
+        .identity_as(&principal)
+        .set_bot_commands(pb::SetBotCommandsRequest {
+            bot_user_id: principal.user.id.clone(),
+            workspace_id: principal.workspace_id.clone(),
+            commands: commands
+                .into_iter()
+                .map(|c| pb::BotCommand {
+                    bot_user_id: String::new(),
+                    command: c.command,
+                    description: c.description,
+                    args_hint: c.args_hint,
+                    ..Default::default()
+                })
+                .collect(),
+        })
         .await?
         .into_inner();
     Ok(Json(commands_json(&state, list).await?))
@@ -440,14 +398,10 @@ pub async fn list_commands(
     // The policy layer scoped the principal to the workspace in the path.
     let workspace_id = principal.workspace_id.clone();
     let list = state
-        .identity
-        .clone()
-        .list_bot_commands(state.signed(
-            &principal,
-            pb::ListBotCommandsRequest {
-                workspace: workspace_id,
-            },
-        ))
+        .identity_as(&principal)
+        .list_bot_commands(pb::ListBotCommandsRequest {
+            workspace: workspace_id,
+        })
         .await?
         .into_inner();
     Ok(Json(commands_json(&state, list).await?))
@@ -472,19 +426,15 @@ pub async fn create_setup_code(
     Json(body): Json<SetupCodeBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let created = state
-        .identity
-        .clone()
-        .create_setup_code(state.signed(
-            &principal,
-            pb::CreateSetupCodeRequest {
-                workspace,
-                bot_user_id: bot_id,
-                token_name: body.name,
-                scopes: scopes_from(&body.scopes)?,
-                defaults_json: body.defaults.map(|d| d.to_string()).unwrap_or_default(),
-                created_by: Some(principal.user.id.clone()),
-            },
-        ))
+        .identity_as(&principal)
+        .create_setup_code(pb::CreateSetupCodeRequest {
+            workspace,
+            bot_user_id: bot_id,
+            token_name: body.name,
+            scopes: scopes_from(&body.scopes)?,
+            defaults_json: body.defaults.map(|d| d.to_string()).unwrap_or_default(),
+            created_by: Some(principal.user.id.clone()),
+        })
         .await?
         .into_inner();
     let code = crate::render::require(created.setup_code, "setup code")?;
@@ -570,16 +520,12 @@ pub async fn list_setup_codes(
     Path((workspace, bot_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let list = state
-        .identity
-        .clone()
-        .list_setup_codes(state.signed(
-            &principal,
-            pb::ListSetupCodesRequest {
-                workspace,
-                bot_user_id: bot_id,
-                actor_user_id: Some(principal.user.id.clone()),
-            },
-        ))
+        .identity_as(&principal)
+        .list_setup_codes(pb::ListSetupCodesRequest {
+            workspace,
+            bot_user_id: bot_id,
+            actor_user_id: Some(principal.user.id.clone()),
+        })
         .await?
         .into_inner();
     let codes: Vec<Value> = list.setup_codes.into_iter().map(setup_code_json).collect();
@@ -594,15 +540,11 @@ pub async fn revoke_setup_code(
     Path(code_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let code = state
-        .identity
-        .clone()
-        .revoke_setup_code(state.signed(
-            &principal,
-            pb::RevokeSetupCodeRequest {
-                setup_code_id: code_id,
-                actor_user_id: Some(principal.user.id.clone()),
-            },
-        ))
+        .identity_as(&principal)
+        .revoke_setup_code(pb::RevokeSetupCodeRequest {
+            setup_code_id: code_id,
+            actor_user_id: Some(principal.user.id.clone()),
+        })
         .await?
         .into_inner();
     Ok(Json(json!({ "setup_code": setup_code_json(code) })))

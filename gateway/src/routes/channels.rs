@@ -18,8 +18,8 @@ pub async fn list(
     principal: Arc<Principal>,
 ) -> ApiResult<Json<Value>> {
     let channels = state
-        .messaging()
-        .list_channels(state.signed(&principal, pb::ListChannelsRequest {}))
+        .messaging_as(&principal)
+        .list_channels(pb::ListChannelsRequest {})
         .await?
         .into_inner()
         .channels;
@@ -50,20 +50,17 @@ pub async fn create(
     Json(body): Json<CreateChannel>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let reply = state
-        .messaging()
-        .create_channel(state.signed(
-            &principal,
-            pb::CreateChannelRequest {
-                name: body.name,
-                kind: body.kind.unwrap_or_default(),
-                display_title: body.display_title,
-                sidebar_section: body.sidebar_section,
-                external_managed: body.external_managed,
-                external_ref: body.external_ref,
-                external_url: body.external_url,
-                if_missing: false,
-            },
-        ))
+        .messaging_as(&principal)
+        .create_channel(pb::CreateChannelRequest {
+            name: body.name,
+            kind: body.kind.unwrap_or_default(),
+            display_title: body.display_title,
+            sidebar_section: body.sidebar_section,
+            external_managed: body.external_managed,
+            external_ref: body.external_ref,
+            external_url: body.external_url,
+            if_missing: false,
+        })
         .await?
         .into_inner();
     Ok((
@@ -117,21 +114,18 @@ pub async fn update(
     Json(body): Json<UpdateChannel>,
 ) -> ApiResult<Json<Value>> {
     let reply = state
-        .messaging()
-        .update_channel(state.signed(
-            &principal,
-            pb::UpdateChannelRequest {
-                channel_id,
-                name: body.name,
-                kind: body.kind,
-                archived: body.archived,
-                display_title: label(body.display_title),
-                external_managed: body.external_managed,
-                external_ref: label(body.external_ref),
-                external_url: label(body.external_url),
-                sidebar_section: label(body.sidebar_section),
-            },
-        ))
+        .messaging_as(&principal)
+        .update_channel(pb::UpdateChannelRequest {
+            channel_id,
+            name: body.name,
+            kind: body.kind,
+            archived: body.archived,
+            display_title: label(body.display_title),
+            external_managed: body.external_managed,
+            external_ref: label(body.external_ref),
+            external_url: label(body.external_url),
+            sidebar_section: label(body.sidebar_section),
+        })
         .await?
         .into_inner();
     Ok(Json(json!({
@@ -173,15 +167,12 @@ async fn read(
     seq: i64,
 ) -> ApiResult<Json<Value>> {
     let reply = state
-        .messaging()
-        .mark_read(state.signed(
-            principal,
-            pb::MarkReadRequest {
-                channel_id,
-                direct_conversation_id,
-                seq,
-            },
-        ))
+        .messaging_as(principal)
+        .mark_read(pb::MarkReadRequest {
+            channel_id,
+            direct_conversation_id,
+            seq,
+        })
         .await?
         .into_inner();
     Ok(Json(json!({

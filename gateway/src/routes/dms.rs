@@ -74,8 +74,8 @@ pub async fn open(
         }
     }
     let reply = state
-        .messaging()
-        .open_conversation(state.signed(&principal, pb::OpenConversationRequest { member_ids }))
+        .messaging_as(&principal)
+        .open_conversation(pb::OpenConversationRequest { member_ids })
         .await?
         .into_inner();
     let conversation = render::conversation(
@@ -104,8 +104,8 @@ pub async fn list(
     principal: Arc<Principal>,
 ) -> ApiResult<Json<Value>> {
     let conversations = state
-        .messaging()
-        .list_conversations(state.signed(&principal, pb::ListConversationsRequest {}))
+        .messaging_as(&principal)
+        .list_conversations(pb::ListConversationsRequest {})
         .await?
         .into_inner()
         .conversations;
@@ -121,8 +121,8 @@ pub async fn get(
     Path(conversation_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let conversation = state
-        .messaging()
-        .get_conversation(state.signed(&principal, pb::GetConversationRequest { conversation_id }))
+        .messaging_as(&principal)
+        .get_conversation(pb::GetConversationRequest { conversation_id })
         .await?
         .into_inner();
     Ok(Json(

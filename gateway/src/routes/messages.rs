@@ -49,21 +49,18 @@ pub async fn post(
         PostTarget::Conversation(id) => (None, Some(id)),
     };
     let reply = state
-        .messaging()
-        .post_message(state.signed(
-            principal,
-            pb::PostMessageRequest {
-                channel_id,
-                direct_conversation_id,
-                thread_parent_id: None,
-                body: body.body,
-                quoted_message_id: body.quoted_message_id,
-                nonce: body.nonce,
-                kind: body.kind.unwrap_or_default(),
-                turn_id: body.turn_id,
-                correlation_id: Some(correlation.0.clone()),
-            },
-        ))
+        .messaging_as(principal)
+        .post_message(pb::PostMessageRequest {
+            channel_id,
+            direct_conversation_id,
+            thread_parent_id: None,
+            body: body.body,
+            quoted_message_id: body.quoted_message_id,
+            nonce: body.nonce,
+            kind: body.kind.unwrap_or_default(),
+            turn_id: body.turn_id,
+            correlation_id: Some(correlation.0.clone()),
+        })
         .await?
         .into_inner();
     let message = render::message(state, &render::require(reply.message, "message")?).await?;
@@ -120,18 +117,15 @@ pub async fn list(
         PostTarget::Conversation(id) => (None, Some(id)),
     };
     let page = state
-        .messaging()
-        .list_messages(state.signed(
-            principal,
-            pb::ListMessagesRequest {
-                channel_id,
-                direct_conversation_id,
-                after_seq: query.after_seq,
-                before_seq: query.before_seq,
-                around_seq: query.around_seq,
-                limit: query.limit.unwrap_or(0),
-            },
-        ))
+        .messaging_as(principal)
+        .list_messages(pb::ListMessagesRequest {
+            channel_id,
+            direct_conversation_id,
+            after_seq: query.after_seq,
+            before_seq: query.before_seq,
+            around_seq: query.around_seq,
+            limit: query.limit.unwrap_or(0),
+        })
         .await?
         .into_inner();
     let mut body = json!({
@@ -193,11 +187,8 @@ pub async fn by_nonce(
             return Err(ApiError::bad_request("nonce is required"));
         }
         let reply = state
-            .messaging()
-            .get_message_by_nonce(state.signed(
-                &principal,
-                pb::GetMessageByNonceRequest { nonce: query.nonce },
-            ))
+            .messaging_as(&principal)
+            .get_message_by_nonce(pb::GetMessageByNonceRequest { nonce: query.nonce })
             .await?
             .into_inner();
         let message = render::message(&state, &render::require(reply.message, "message")?).await?;
@@ -214,8 +205,8 @@ pub async fn get(
     Path(message_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let reply = state
-        .messaging()
-        .get_message(state.signed(&principal, pb::GetMessageRequest { message_id }))
+        .messaging_as(&principal)
+        .get_message(pb::GetMessageRequest { message_id })
         .await?
         .into_inner();
     let message = render::message(&state, &render::require(reply.message, "message")?).await?;
@@ -245,15 +236,12 @@ pub async fn edit(
     Json(body): Json<EditBody>,
 ) -> ApiResult<Json<Value>> {
     let reply = state
-        .messaging()
-        .edit_message(state.signed(
-            &principal,
-            pb::EditMessageRequest {
-                message_id,
-                body: body.body,
-                correlation_id: Some(correlation.0),
-            },
-        ))
+        .messaging_as(&principal)
+        .edit_message(pb::EditMessageRequest {
+            message_id,
+            body: body.body,
+            correlation_id: Some(correlation.0),
+        })
         .await?
         .into_inner();
     message_and_event(&state, reply).await
@@ -267,14 +255,11 @@ pub async fn delete(
     Path(message_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let reply = state
-        .messaging()
-        .delete_message(state.signed(
-            &principal,
-            pb::DeleteMessageRequest {
-                message_id,
-                correlation_id: Some(correlation.0),
-            },
-        ))
+        .messaging_as(&principal)
+        .delete_message(pb::DeleteMessageRequest {
+            message_id,
+            correlation_id: Some(correlation.0),
+        })
         .await?
         .into_inner();
     message_and_event(&state, reply).await
@@ -289,21 +274,18 @@ pub async fn reply(
     Json(body): Json<NewMessage>,
 ) -> ApiResult<Response> {
     let reply = state
-        .messaging()
-        .post_message(state.signed(
-            &principal,
-            pb::PostMessageRequest {
-                channel_id: None,
-                direct_conversation_id: None,
-                thread_parent_id: Some(parent_id),
-                body: body.body,
-                quoted_message_id: body.quoted_message_id,
-                nonce: body.nonce,
-                kind: body.kind.unwrap_or_default(),
-                turn_id: body.turn_id,
-                correlation_id: Some(correlation.0),
-            },
-        ))
+        .messaging_as(&principal)
+        .post_message(pb::PostMessageRequest {
+            channel_id: None,
+            direct_conversation_id: None,
+            thread_parent_id: Some(parent_id),
+            body: body.body,
+            quoted_message_id: body.quoted_message_id,
+            nonce: body.nonce,
+            kind: body.kind.unwrap_or_default(),
+            turn_id: body.turn_id,
+            correlation_id: Some(correlation.0),
+        })
         .await?
         .into_inner();
     let message = render::message(&state, &render::require(reply.message, "message")?).await?;
@@ -342,17 +324,14 @@ pub async fn thread(
         return Err(ApiError::bad_request("limit must be between 1 and 200"));
     }
     let page = state
-        .messaging()
-        .get_thread(state.signed(
-            &principal,
-            pb::GetThreadRequest {
-                message_id,
-                limit: query.limit.unwrap_or(0),
-                latest: query.latest,
-                before_seq: query.before_seq,
-                after_seq: query.after_seq,
-            },
-        ))
+        .messaging_as(&principal)
+        .get_thread(pb::GetThreadRequest {
+            message_id,
+            limit: query.limit.unwrap_or(0),
+            latest: query.latest,
+            before_seq: query.before_seq,
+            after_seq: query.after_seq,
+        })
         .await?
         .into_inner();
     let root = render::require(page.root, "root")?;
@@ -385,15 +364,12 @@ pub async fn add_reaction(
     Json(body): Json<ReactionBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let reply = state
-        .messaging()
-        .add_reaction(state.signed(
-            &principal,
-            pb::ReactionRequest {
-                message_id,
-                emoji: body.emoji,
-                correlation_id: Some(correlation.0),
-            },
-        ))
+        .messaging_as(&principal)
+        .add_reaction(pb::ReactionRequest {
+            message_id,
+            emoji: body.emoji,
+            correlation_id: Some(correlation.0),
+        })
         .await?
         .into_inner();
     let status = if reply.changed {
@@ -412,15 +388,12 @@ pub async fn remove_reaction(
     Path((message_id, emoji)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let reply = state
-        .messaging()
-        .remove_reaction(state.signed(
-            &principal,
-            pb::ReactionRequest {
-                message_id,
-                emoji,
-                correlation_id: Some(correlation.0),
-            },
-        ))
+        .messaging_as(&principal)
+        .remove_reaction(pb::ReactionRequest {
+            message_id,
+            emoji,
+            correlation_id: Some(correlation.0),
+        })
         .await?
         .into_inner();
     Ok(reaction_json(reply))

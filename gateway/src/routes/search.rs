@@ -37,16 +37,13 @@ pub async fn search(
         ));
     }
     let found = state
-        .messaging()
-        .search(state.signed(
-            &principal,
-            pb::SearchRequest {
-                query: query.q,
-                channel_id: query.channel_id.filter(|c| !c.is_empty()),
-                limit: query.limit.unwrap_or(0),
-                cursor: query.cursor,
-            },
-        ))
+        .messaging_as(&principal)
+        .search(pb::SearchRequest {
+            query: query.q,
+            channel_id: query.channel_id.filter(|c| !c.is_empty()),
+            limit: query.limit.unwrap_or(0),
+            cursor: query.cursor,
+        })
         .await?
         .into_inner();
     let messages: Vec<pb::Message> = found

@@ -79,16 +79,13 @@ pub async fn create(
     let (filename, content_type, content) =
         file.ok_or_else(|| ApiError::bad_request("multipart field `file` is required"))?;
     let reply = state
-        .messaging()
-        .create_upload(state.signed(
-            &principal,
-            pb::CreateUploadRequest {
-                filename,
-                content_type,
-                content,
-                nonce: query.nonce,
-            },
-        ))
+        .messaging_as(&principal)
+        .create_upload(pb::CreateUploadRequest {
+            filename,
+            content_type,
+            content,
+            nonce: query.nonce,
+        })
         .await?
         .into_inner();
     let status = if reply.created {
@@ -114,8 +111,8 @@ pub async fn by_nonce(
             .filter(|n| !n.is_empty())
             .ok_or_else(|| ApiError::bad_request("nonce is required"))?;
         let reply = state
-            .messaging()
-            .get_upload_by_nonce(state.signed(&principal, pb::GetUploadByNonceRequest { nonce }))
+            .messaging_as(&principal)
+            .get_upload_by_nonce(pb::GetUploadByNonceRequest { nonce })
             .await?
             .into_inner();
         Ok(Json(json!({ "upload": render::require(reply.upload, "upload")? })).into_response())
@@ -131,8 +128,8 @@ pub async fn download(
     Path(upload_id): Path<String>,
 ) -> ApiResult<Response> {
     let reply = state
-        .messaging()
-        .download_upload(state.signed(&principal, pb::DownloadUploadRequest { upload_id }))
+        .messaging_as(&principal)
+        .download_upload(pb::DownloadUploadRequest { upload_id })
         .await?
         .into_inner();
     let upload = render::require(reply.upload, "upload")?;
@@ -176,15 +173,12 @@ pub async fn attach(
     Json(body): Json<AttachBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let reply = state
-        .messaging()
-        .attach_upload(state.signed(
-            &principal,
-            pb::AttachUploadRequest {
-                message_id,
-                upload_id: body.upload_id,
-                correlation_id: Some(correlation.0),
-            },
-        ))
+        .messaging_as(&principal)
+        .attach_upload(pb::AttachUploadRequest {
+            message_id,
+            upload_id: body.upload_id,
+            correlation_id: Some(correlation.0),
+        })
         .await?
         .into_inner();
     let message = render::message(&state, &render::require(reply.message, "message")?).await?;

@@ -73,11 +73,8 @@ pub async fn ephemeral(
     if let Some(id) = body.channel_id {
         // Must be a channel of the caller's workspace.
         let channel = state
-            .messaging()
-            .get_channel(state.signed(
-                &principal,
-                messaging_pb::GetChannelRequest { channel_id: id },
-            ))
+            .messaging_as(&principal)
+            .get_channel(messaging_pb::GetChannelRequest { channel_id: id })
             .await?
             .into_inner();
         // The payload names its target too (typing indicators read it there).
@@ -87,13 +84,10 @@ pub async fn ephemeral(
     if let Some(id) = body.direct_conversation_id {
         principal.require(Scope::DmsWrite)?;
         let conversation = state
-            .messaging()
-            .get_conversation(state.signed(
-                &principal,
-                messaging_pb::GetConversationRequest {
-                    conversation_id: id,
-                },
-            ))
+            .messaging_as(&principal)
+            .get_conversation(messaging_pb::GetConversationRequest {
+                conversation_id: id,
+            })
             .await?
             .into_inner();
         payload.insert("direct_conversation_id".into(), json!(conversation.id));
