@@ -115,7 +115,7 @@ async fn resolve(
     // Normally a few milliseconds: a caller waits at most this long while
     // identity is unreachable, then gets 503 and retries.
     request.set_timeout(AUTHENTICATE_TIMEOUT);
-    let answer = state.identity.clone().authenticate(request).await;
+    let answer = state.identity().authenticate(request).await;
     let principal = match answer {
         Ok(response) => Arc::new(
             Principal::from_pb(response.into_inner(), token)

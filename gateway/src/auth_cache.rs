@@ -189,8 +189,7 @@ async fn follow(
     let mut lease_asked = Some(Instant::now());
     let _ = reports.try_send(report(applied, true));
     let opened = state
-        .identity
-        .clone()
+        .identity()
         .watch_auth_changes(tokio_stream::wrappers::ReceiverStream::new(outgoing))
         .await;
     let Ok(response) = opened else {

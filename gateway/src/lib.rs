@@ -26,8 +26,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::serve::ListenerExt;
 use clickclack_common::assertion::AssertionKey;
-use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
-use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
 use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
 use state::AppState;
 use std::net::SocketAddr;
@@ -129,12 +127,8 @@ pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError
     let realtime = traced(lazy_channel(&config.realtime_addr)?);
     Ok(AppState {
         identity_peer: identity.clone(),
-        messaging_peer: messaging.clone(),
-        identity: IdentityServiceClient::new(identity.clone()),
         identity_health: HealthClient::new(identity),
-        messaging: MessagingServiceClient::new(messaging.clone())
-            .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES),
+        messaging_peer: messaging.clone(),
         messaging_health: HealthClient::new(messaging),
         realtime: RealtimeServiceClient::new(realtime.clone()),
         realtime_health: HealthClient::new(realtime),

@@ -61,7 +61,7 @@ pub async fn messages(state: &AppState, messages: &[pb::Message]) -> Result<Vec<
         people.push(message.author_id.clone());
         people.extend(message.quoted_author_id.clone());
     }
-    let users = state.users.lookup(&state.identity, people).await?;
+    let users = state.users.lookup(&state.identity(), people).await?;
     Ok(messages.iter().map(|m| message_with(m, &users)).collect())
 }
 
@@ -92,7 +92,7 @@ pub async fn conversations(
     let users = state
         .users
         .lookup(
-            &state.identity,
+            &state.identity(),
             conversations
                 .iter()
                 .flat_map(|c| c.member_ids.iter().cloned()),

@@ -18,13 +18,12 @@ use tonic_health::pb::health_client::HealthClient;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub identity: IdentityServiceClient<Peer>,
-    /// The connections under `identity` and `messaging`, for clients that
-    /// sign as one principal ([`AppState::identity_as`]).
+    /// The connections to identity and messaging; calls go through the
+    /// clients [`AppState::identity`] and [`AppState::messaging`] make
+    /// (signed as the gateway) or their `_as` forms (signed as a principal).
     pub identity_peer: Peer,
-    pub messaging_peer: Peer,
     pub identity_health: HealthClient<Peer>,
-    pub messaging: MessagingServiceClient<Peer>,
+    pub messaging_peer: Peer,
     pub messaging_health: HealthClient<Peer>,
     pub realtime: RealtimeServiceClient<Peer>,
     pub realtime_health: HealthClient<Peer>,
@@ -63,27 +62,40 @@ impl AppState {
         self.assertions.request(&principal.claims(), message)
     }
 
+    /// Identity, calls signed as the gateway itself.
+    pub fn identity(&self) -> IdentityServiceClient<Peer> {
+        IdentityServiceClient::new(self.identity_peer.clone())
+    }
+
+    /// Messaging, calls signed as the gateway itself.
     pub fn messaging(&self) -> MessagingServiceClient<Peer> {
-        self.messaging.clone()
+        messaging_client(self.messaging_peer.clone())
     }
 
     /// Identity, every call signed as `principal`.
     pub fn identity_as(&self, principal: &Principal) -> IdentityServiceClient<SignedPeer> {
-        IdentityServiceClient::new(signed_as(
-            self.identity_peer.clone(),
-            &self.assertions,
-            &principal.claims(),
-        ))
+        IdentityServiceClient::new(self.signed_as(&self.identity_peer, principal))
     }
 
     /// Messaging, every call signed as `principal`.
     pub fn messaging_as(&self, principal: &Principal) -> MessagingServiceClient<SignedPeer> {
-        MessagingServiceClient::new(signed_as(
-            self.messaging_peer.clone(),
-            &self.assertions,
-            &principal.claims(),
-        ))
+        messaging_client(self.signed_as(&self.messaging_peer, principal))
+    }
+
+    fn signed_as(&self, peer: &Peer, principal: &Principal) -> SignedPeer {
+        signed_as(peer.clone(), &self.assertions, &principal.claims())
+    }
+}
+
+/// A messaging client whose messages fit the largest upload.
+fn messaging_client<T>(service: T) -> MessagingServiceClient<T>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<tonic::codegen::StdError>,
+    T::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    <T::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
+{
+    MessagingServiceClient::new(service)
         .max_decoding_message_size(crate::MAX_GRPC_MESSAGE_BYTES)
         .max_encoding_message_size(crate::MAX_GRPC_MESSAGE_BYTES)
-    }
 }

@@ -181,7 +181,7 @@ impl Relay {
         Ok(Self::new(pool, realtime_addr, key, producer)?)
     }
 
-    pub fn new(
+    fn new(
         pool: PgPool,
         realtime_addr: &str,
         key: AssertionKey,

@@ -325,7 +325,7 @@ async fn commands_json(state: &AppState, list: pb::BotCommandList) -> ApiResult<
     let bots = state
         .users
         .lookup(
-            &state.identity,
+            &state.identity(),
             list.bot_commands.iter().map(|c| c.bot_user_id.clone()),
         )
         .await?;
@@ -466,8 +466,7 @@ pub async fn claim_setup_code(
         return Err(ApiError::bad_request("code is required"));
     }
     let claimed = state
-        .identity
-        .clone()
+        .identity()
         .claim_setup_code(pb::ClaimSetupCodeRequest { code: body.code })
         .await?
         .into_inner();

@@ -47,8 +47,7 @@ pub async fn open(
             continue;
         }
         let check = state
-            .identity
-            .clone()
+            .identity()
             .get_membership(identity_pb::GetMembershipRequest {
                 workspace_id: workspace_id.clone(),
                 user_id: member.clone(),

@@ -37,8 +37,7 @@ pub async fn consume(
         return Err(ApiError::bad_request("token is required"));
     }
     let opened = state
-        .identity
-        .clone()
+        .identity()
         .consume_magic_link(pb::ConsumeMagicLinkRequest {
             token: body.token.trim().to_owned(),
         })
@@ -106,8 +105,7 @@ pub async fn request(
         Mailer::Smtp { .. } => false,
     };
     let link = state
-        .identity
-        .clone()
+        .identity()
         .create_magic_link(pb::CreateMagicLinkRequest {
             email: email.clone(),
             display_name: body.display_name.trim().to_owned(),
@@ -152,8 +150,7 @@ pub async fn logout(
     principal: Arc<Principal>,
 ) -> ApiResult<(AppendHeaders<[(HeaderName, HeaderValue); 2]>, Json<Value>)> {
     state
-        .identity
-        .clone()
+        .identity()
         .revoke_session(pb::RevokeSessionRequest {
             token: principal.bearer().expose().to_owned(),
         })

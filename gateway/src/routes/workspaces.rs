@@ -16,8 +16,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     if principal.is_session() {
         let list = state
-            .identity
-            .clone()
+            .identity()
             .list_workspaces(pb::ListWorkspacesRequest {
                 member_user_id: Some(principal.user.id.clone()),
             })
@@ -53,10 +52,5 @@ pub async fn fetch(state: &AppState, key: &str) -> Result<pb::Workspace, ApiErro
     let request = pb::GetWorkspaceRequest {
         id_or_slug: key.to_owned(),
     };
-    Ok(state
-        .identity
-        .clone()
-        .get_workspace(request)
-        .await?
-        .into_inner())
+    Ok(state.identity().get_workspace(request).await?.into_inner())
 }
