@@ -107,11 +107,8 @@ impl RealtimeService for RealtimeApi {
 
     async fn publish(&self, request: Request<rt::PublishRequest>) -> Reply<rt::Event> {
         let claims = caller(&request)?;
-        let event = request.into_inner().event;
-        let published = db::run(&self.pool, move |conn| {
-            domain::publish(conn, &claims, event)
-        })
-        .await?;
+        let event = domain::ephemeral(&claims, request.into_inner().event)?;
+        let published = db::run(&self.pool, move |conn| domain::publish(conn, event)).await?;
         Ok(Response::new(published))
     }
 }

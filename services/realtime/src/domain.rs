@@ -240,13 +240,15 @@ pub fn replay_after(
 /// Postgres caps NOTIFY payloads at 8000 bytes.
 const MAX_EPHEMERAL_BYTES: usize = 7900;
 
-/// Publishes a live-only event to every replica's subscribers (never
-/// stored, no cursor), into the caller's own workspace.
-pub fn publish(
-    conn: &mut PgConnection,
-    caller: &Claims,
-    event: Option<rt::Event>,
-) -> Result<rt::Event> {
+/// A live-only event (never stored, no cursor) in the caller's own
+/// workspace, checked and encoded for [`publish`]; no database needed, so
+/// a bad one is refused before a connection is taken.
+pub struct Ephemeral {
+    wire: EphemeralWire,
+    payload: String,
+}
+
+pub fn ephemeral(caller: &Claims, event: Option<rt::Event>) -> Result<Ephemeral> {
     let event = event.ok_or_else(|| RealtimeError::Invalid("event is required".into()))?;
     if event.r#type.is_empty() {
         return Err(RealtimeError::Invalid("event type is required".into()));
@@ -274,8 +276,13 @@ pub fn publish(
             "ephemeral event is too large".into(),
         ));
     }
-    events::notify_ephemeral(conn, &payload)?;
-    Ok(wire.into())
+    Ok(Ephemeral { wire, payload })
+}
+
+/// Hands the event to every replica's subscribers.
+pub fn publish(conn: &mut PgConnection, event: Ephemeral) -> Result<rt::Event> {
+    events::notify_ephemeral(conn, &event.payload)?;
+    Ok(event.wire.into())
 }
 
 /// Events per backfill page.
