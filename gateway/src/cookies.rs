@@ -6,8 +6,7 @@
 
 use crate::error::ApiError;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use clickclack_common::token::RawToken;
-use sha2::{Digest, Sha256};
+use clickclack_common::token::{RawToken, sha256};
 use subtle::ConstantTimeEq;
 
 pub const SESSION_COOKIE: &str = "cc_session";
@@ -19,10 +18,7 @@ pub const CSRF_HEADER: &str = "x-clickclack-csrf";
 /// The CSRF token of a session: derived from the session secret, so it is
 /// unguessable without it and needs no storage.
 pub fn csrf_token(session: &RawToken) -> String {
-    let digest = Sha256::new()
-        .chain_update(b"clickclack-csrf\0")
-        .chain_update(session.expose().as_bytes())
-        .finalize();
+    let digest = sha256(&[b"clickclack-csrf\0", session.expose().as_bytes()]);
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -112,7 +112,7 @@ fn rewritten(head: &[u8]) -> Option<Vec<u8>> {
     }
     let status_line = &text[..text.find("\r\n")?];
     let body = serde_json::json!({ "error": message }).to_string();
-    let correlation_id = ulid::Ulid::new().to_string().to_lowercase();
+    let correlation_id = clickclack_common::ids::new_ulid();
     Some(
         format!(
             "{status_line}\r\ncontent-type: application/json\r\nx-correlation-id: {correlation_id}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",

@@ -25,7 +25,6 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
-use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -252,7 +251,9 @@ fn caller_of(request: &Request, class: Class, limits: &RateLimits) -> Option<Cal
             .and_then(|value| value.as_bytes().get(7..))
             .filter(|token| !token.is_empty())
     {
-        return Some(Caller::Credential(Sha256::digest(token).into()));
+        return Some(Caller::Credential(clickclack_common::token::sha256(&[
+            token,
+        ])));
     }
     client_address(request, limits.client_ip_header.as_ref()).map(Caller::Address)
 }

@@ -196,8 +196,8 @@ impl AssertionKey {
         validation.set_audience(&[audience]);
         validation.leeway = 5;
         Ok(AssertionKey {
-            encoding: EncodingKey::from_secret(secret.as_bytes()),
-            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            encoding: EncodingKey::from_secret(secret.as_bytes())?,
+            decoding: DecodingKey::from_secret(secret.as_bytes())?,
             validation,
         })
     }

@@ -22,7 +22,20 @@ pub const INVITE: &str = "inv_";
 
 /// A fresh id with the given prefix.
 pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}{}", ulid::Ulid::new().to_string().to_lowercase())
+    format!("{prefix}{}", new_ulid())
+}
+
+/// A fresh lowercase ULID with no prefix (correlation ids, scratch names):
+/// the current time in milliseconds, then 80 random bits. (Built from parts
+/// so that `ulid` needs no random source of its own: its `std` feature would
+/// link a second major version of `rand`.)
+pub fn new_ulid() -> String {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    ulid::Ulid::from_parts(now_ms, rand::random::<u128>())
+        .to_string()
+        .to_lowercase()
 }
 
 /// True when `value` is `prefix` followed by URL-safe id characters.

@@ -6,8 +6,19 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+/// SHA-256 of `parts` written one after another (from aws-lc-rs, the
+/// crypto provider TLS and the assertion signer already link).
+pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for part in parts {
+        context.update(part);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(context.finish().as_ref());
+    out
+}
 
 /// Prefix of bot tokens.
 pub const BOT_TOKEN_PREFIX: &str = "ccb_";
@@ -96,7 +107,7 @@ impl RawToken {
     }
 
     pub fn hash(&self) -> TokenHash {
-        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+        TokenHash(sha256(&[self.0.as_bytes()]))
     }
 }
 
@@ -153,8 +164,16 @@ mod tests {
     #[test]
     fn hash_is_sha256_of_the_whole_secret() {
         let token = RawToken::from_presented("ccb_example");
-        let expected: [u8; 32] = Sha256::digest(b"ccb_example").into();
-        assert_eq!(token.hash().as_bytes(), &expected);
+        // sha256sum of the 11 bytes `ccb_example`.
+        let expected = "ce4e3f6e4649693aaa30ef527befb91a7ece373b346fca1c1385d38bfa1f3bea";
+        let hex: String = token
+            .hash()
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hex, expected);
+        assert_eq!(sha256(&[b"ccb_", b"example"]), *token.hash().as_bytes());
         assert_eq!(token.hash(), RawToken::from_presented("ccb_example").hash());
     }
 

@@ -62,10 +62,7 @@ async fn start_container() -> Result<String, String> {
 impl TestDatabase {
     pub async fn create() -> TestDatabase {
         let maintenance_url = server_url().await;
-        let name = format!(
-            "clickclack_test_{}",
-            ulid::Ulid::new().to_string().to_lowercase()
-        );
+        let name = format!("clickclack_test_{}", clickclack_common::ids::new_ulid());
         let url = db::with_database(&maintenance_url, &name).expect("valid url");
         let create_url = url.clone();
         tokio::task::spawn_blocking(move || db::ensure_database_exists(&create_url))
