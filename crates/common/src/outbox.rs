@@ -88,16 +88,16 @@ struct Recorded {
 }
 
 /// Writes the event into the caller's `outbox` table, inside the caller's
-/// transaction, and returns it as it will be delivered (cursor still empty).
-pub fn record(conn: &mut PgConnection, draft: EventDraft) -> QueryResult<rt::Event> {
-    let id = ids::new_id(ids::EVENT);
+/// transaction, and returns it as recorded.
+pub fn record(conn: &mut PgConnection, draft: EventDraft) -> QueryResult<RecordedEvent> {
+    let event_id = ids::new_id(ids::EVENT);
     let payload = serde_json::Value::Object(draft.payload).to_string();
     let recorded: Recorded = diesel::sql_query(
         "INSERT INTO outbox (event_id, type, workspace_id, channel_id, seq, payload, audience, created_at)
          VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now())
          RETURNING to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at",
     )
-    .bind::<Text, _>(&id)
+    .bind::<Text, _>(&event_id)
     .bind::<Text, _>(draft.event_type)
     .bind::<Text, _>(&draft.workspace_id)
     .bind::<Nullable<Text>, _>(&draft.channel_id)
@@ -105,37 +105,55 @@ pub fn record(conn: &mut PgConnection, draft: EventDraft) -> QueryResult<rt::Eve
     .bind::<Text, _>(&payload)
     .bind::<Array<Text>, _>(&draft.audience)
     .get_result(conn)?;
-    Ok(rt::Event {
-        id,
-        cursor: String::new(),
-        r#type: draft.event_type.into(),
+    Ok(RecordedEvent {
+        event_id,
+        event_type: draft.event_type.into(),
         workspace_id: draft.workspace_id,
         channel_id: draft.channel_id,
         seq: draft.seq,
+        payload,
         created_at: recorded.created_at,
-        payload_json: payload,
         audience: draft.audience,
     })
 }
 
-#[derive(QueryableByName)]
-struct PendingRow {
+/// An event as a producer recorded it: what its domain answers. It has no
+/// cursor yet (realtime assigns one on delivery); the realtime wire form is
+/// made from it only at the gRPC edge ([`rt::Event::from`]).
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct RecordedEvent {
     #[diesel(sql_type = Text)]
-    event_id: String,
+    pub event_id: String,
     #[diesel(sql_type = Text)]
-    event_type: String,
+    pub event_type: String,
     #[diesel(sql_type = Text)]
-    workspace_id: String,
+    pub workspace_id: String,
     #[diesel(sql_type = Nullable<Text>)]
-    channel_id: Option<String>,
+    pub channel_id: Option<String>,
     #[diesel(sql_type = Nullable<BigInt>)]
-    seq: Option<i64>,
+    pub seq: Option<i64>,
     #[diesel(sql_type = Text)]
-    payload: String,
+    pub payload: String,
     #[diesel(sql_type = Text)]
-    created_at: String,
+    pub created_at: String,
     #[diesel(sql_type = Array<Text>)]
-    audience: Vec<String>,
+    pub audience: Vec<String>,
+}
+
+impl From<RecordedEvent> for rt::Event {
+    fn from(event: RecordedEvent) -> rt::Event {
+        rt::Event {
+            id: event.event_id,
+            cursor: String::new(),
+            r#type: event.event_type,
+            workspace_id: event.workspace_id,
+            channel_id: event.channel_id,
+            seq: event.seq,
+            created_at: event.created_at,
+            payload_json: event.payload,
+            audience: event.audience,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -256,7 +274,7 @@ impl Relay {
     async fn deliver_pending(&self) -> Result<usize, RelayError> {
         let mut sent = 0;
         loop {
-            let rows: Vec<PendingRow> = db::run(&self.pool, |conn| {
+            let rows: Vec<RecordedEvent> = db::run(&self.pool, |conn| {
                 Ok::<_, RelayError>(
                     diesel::sql_query(
                         "SELECT event_id, type AS event_type, workspace_id, channel_id, seq,
@@ -274,20 +292,7 @@ impl Relay {
                 return Ok(sent);
             }
             let count = rows.len();
-            let events = rows
-                .into_iter()
-                .map(|row| rt::Event {
-                    id: row.event_id,
-                    cursor: String::new(),
-                    r#type: row.event_type,
-                    workspace_id: row.workspace_id,
-                    channel_id: row.channel_id,
-                    seq: row.seq,
-                    created_at: row.created_at,
-                    payload_json: row.payload,
-                    audience: row.audience,
-                })
-                .collect();
+            let events = rows.into_iter().map(rt::Event::from).collect();
             let claims = Claims::service(self.producer, "");
             let appended = self
                 .realtime
@@ -337,11 +342,11 @@ impl Relay {
     /// at once, without cursors: the writer's answer never waits for
     /// realtime, and concurrent writers' events travel together in the
     /// loop's next batch (one `Append`, one commit in realtime).
-    pub fn enqueue(&self, events: Vec<rt::Event>) -> Vec<rt::Event> {
+    pub fn enqueue(&self, events: Vec<RecordedEvent>) -> Vec<rt::Event> {
         if !events.is_empty() {
             self.wake();
         }
-        events
+        events.into_iter().map(rt::Event::from).collect()
     }
 }
 

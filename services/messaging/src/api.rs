@@ -10,7 +10,7 @@ use crate::error::MessagingError;
 use crate::wire;
 use clickclack_common::assertion::{Claims, caller};
 use clickclack_common::db::{self, PgPool};
-use clickclack_common::outbox::Relay;
+use clickclack_common::outbox::{RecordedEvent, Relay};
 use clickclack_proto::messaging as pb;
 use clickclack_proto::messaging::messaging_service_server::MessagingService;
 use clickclack_proto::realtime as rt;
@@ -36,11 +36,11 @@ impl MessagingApi {
     /// Hands committed events to the relay, which delivers them to realtime
     /// in the background; they are answered without cursors (clients take
     /// cursors from the realtime stream, never from a write's answer).
-    async fn published(&self, events: Vec<rt::Event>) -> Vec<rt::Event> {
+    async fn published(&self, events: Vec<RecordedEvent>) -> Vec<rt::Event> {
         self.relay.enqueue(events)
     }
 
-    async fn published_one(&self, event: Option<rt::Event>) -> Option<rt::Event> {
+    async fn published_one(&self, event: Option<RecordedEvent>) -> Option<rt::Event> {
         self.published(event.into_iter().collect()).await.pop()
     }
 

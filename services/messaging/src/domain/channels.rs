@@ -6,7 +6,7 @@ use crate::store::violates;
 use chrono::Utc;
 use clickclack_common::assertion::Claims;
 use clickclack_common::ids;
-use clickclack_proto::realtime as rt;
+use clickclack_common::outbox::RecordedEvent;
 use diesel::{Connection, PgConnection};
 use serde_json::json;
 
@@ -38,7 +38,7 @@ pub fn create(
     conn: &mut PgConnection,
     caller: &Claims,
     new: NewChannel,
-) -> Result<(views::Channel, Option<rt::Event>)> {
+) -> Result<(views::Channel, Option<RecordedEvent>)> {
     let name = rules::channel_name(&new.name)?;
     let kind = rules::channel_kind(&new.kind)?;
     let display_title = rules::channel_label("display_title", new.display_title)?;
@@ -114,7 +114,7 @@ pub fn update(
     caller: &Claims,
     id: &str,
     update: ChannelUpdate,
-) -> Result<(views::Channel, rt::Event)> {
+) -> Result<(views::Channel, RecordedEvent)> {
     let changes = ChannelChanges {
         name: update
             .name

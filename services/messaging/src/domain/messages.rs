@@ -12,9 +12,9 @@ use chrono::Utc;
 use clickclack_common::assertion::Claims;
 use clickclack_common::db::DbError;
 use clickclack_common::ids;
+use clickclack_common::outbox::RecordedEvent;
 use clickclack_common::roles::Role;
 use clickclack_common::scopes::Scope;
-use clickclack_proto::realtime as rt;
 use diesel::{Connection, PgConnection};
 use serde_json::json;
 
@@ -42,7 +42,7 @@ pub struct NewMessage {
 pub struct Posted {
     pub message: views::Message,
     pub created: bool,
-    pub events: Vec<rt::Event>,
+    pub events: Vec<RecordedEvent>,
     pub thread_state: Option<views::ThreadState>,
 }
 
@@ -388,7 +388,7 @@ pub fn edit(
     id: &str,
     body: &str,
     correlation_id: Option<&str>,
-) -> Result<(views::Message, rt::Event)> {
+) -> Result<(views::Message, RecordedEvent)> {
     let body = rules::body(body)?;
     let (row, event) = conn.transaction(|conn| -> Result<_> {
         let message = access::message(conn, caller, id, Intent::Write)?;
@@ -415,7 +415,7 @@ pub fn delete(
     caller: &Claims,
     id: &str,
     correlation_id: Option<&str>,
-) -> Result<(views::Message, Option<rt::Event>)> {
+) -> Result<(views::Message, Option<RecordedEvent>)> {
     let (row, event) = conn.transaction(|conn| -> Result<_> {
         let message = access::message(conn, caller, id, Intent::Write)?;
         let owner_in_channel = caller.role() == Role::Owner && message.channel_id.is_some();
@@ -441,7 +441,7 @@ pub fn changed_event(
     event_type: &'static str,
     row: &MessageRow,
     correlation_id: Option<&str>,
-) -> Result<rt::Event> {
+) -> Result<RecordedEvent> {
     let draft = message_event(conn, caller, event_type, row)?;
     Ok(events::record(
         conn,

@@ -7,12 +7,12 @@ use super::views;
 use crate::error::{MessagingError, Result};
 use crate::store::{reactions, receipts};
 use clickclack_common::assertion::Claims;
-use clickclack_proto::realtime as rt;
+use clickclack_common::outbox::RecordedEvent;
 use diesel::{Connection, PgConnection};
 use serde_json::json;
 
 pub struct ReactionOutcome {
-    pub event: Option<rt::Event>,
+    pub event: Option<RecordedEvent>,
     pub reactions: Vec<views::Reaction>,
     pub changed: bool,
 }
@@ -85,7 +85,7 @@ pub fn mark_read(
     caller: &Claims,
     target: ReadTarget,
     seq: i64,
-) -> Result<(views::ReadReceipt, rt::Event)> {
+) -> Result<(views::ReadReceipt, RecordedEvent)> {
     if seq < 0 {
         return Err(MessagingError::Invalid("seq must not be negative".into()));
     }

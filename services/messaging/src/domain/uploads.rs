@@ -10,7 +10,7 @@ use crate::store::uploads::{self, UploadRow};
 use chrono::Utc;
 use clickclack_common::assertion::Claims;
 use clickclack_common::ids;
-use clickclack_proto::realtime as rt;
+use clickclack_common::outbox::RecordedEvent;
 use diesel::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
 
@@ -133,7 +133,7 @@ pub fn attach(
     message_id: &str,
     upload_id: &str,
     correlation_id: Option<&str>,
-) -> Result<(views::Message, Option<rt::Event>)> {
+) -> Result<(views::Message, Option<RecordedEvent>)> {
     let (message, event) = conn.transaction(|conn| -> Result<_> {
         let message = access::message(conn, caller, message_id, Intent::Write)?;
         if message.author_id != caller.sub {
