@@ -43,7 +43,7 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .and_then(|value| value.to_str().ok())
         .filter(|value| acceptable_correlation_id(value))
         .map(str::to_owned)
-        .unwrap_or_else(|| clickclack_common::ids::new_ulid());
+        .unwrap_or_else(clickclack_common::ids::new_ulid);
     request
         .extensions_mut()
         .insert(CorrelationId(correlation_id.clone()));
