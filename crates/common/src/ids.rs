@@ -49,6 +49,164 @@ pub fn has_prefix(value: &str, prefix: &str) -> bool {
     })
 }
 
+/// Declares an id type for one prefix: parsed once where the id arrives
+/// (`parse` checks the prefix and characters), then carried as itself, so a
+/// user id cannot be passed where a workspace id belongs. Values read back
+/// from the database are trusted as they are: only this code wrote them.
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:expr) => {
+        $(#[$doc])*
+        #[derive(
+            Debug,
+            Clone,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+            serde::Serialize,
+            diesel::AsExpression,
+            diesel::FromSqlRow,
+        )]
+        #[serde(transparent)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// The id in `value`, or `None` when `value` is not one.
+            pub fn parse(value: &str) -> Option<$name> {
+                has_prefix(value, $prefix).then(|| $name(value.to_owned()))
+            }
+
+            /// A fresh id.
+            pub fn generate() -> $name {
+                $name(new_id($prefix))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        // Reads as the string it is, so it goes wherever a `&str` does (SQL
+        // text, event fields, messages); the other way needs `parse`.
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(
+                    self.0.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<$name> {
+                <String as diesel::deserialize::FromSql<
+                    diesel::sql_types::Text,
+                    diesel::pg::Pg,
+                >>::from_sql(bytes)
+                .map($name)
+            }
+        }
+    };
+}
+
+prefixed_id!(
+    /// A user's id (`usr_...`): a person or a bot.
+    UserId,
+    USER
+);
+prefixed_id!(
+    /// A workspace's id (`wsp_...`).
+    WorkspaceId,
+    WORKSPACE
+);
+
+/// How a request names a workspace: by id or by slug (API.md: `{id}` in
+/// workspace paths and `--workspace` take either). Slugs have no `_`, so a
+/// value that parses as a `wsp_` id is never a slug.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkspaceKey {
+    Id(WorkspaceId),
+    Slug(String),
+}
+
+impl WorkspaceKey {
+    /// `None` for an empty (or all-blank) value.
+    pub fn parse(value: &str) -> Option<WorkspaceKey> {
+        let value = value.trim();
+        if value.is_empty() {
+            None
+        } else if let Some(id) = WorkspaceId::parse(value) {
+            Some(WorkspaceKey::Id(id))
+        } else {
+            Some(WorkspaceKey::Slug(value.to_owned()))
+        }
+    }
+}
+
+impl From<WorkspaceId> for WorkspaceKey {
+    fn from(id: WorkspaceId) -> WorkspaceKey {
+        WorkspaceKey::Id(id)
+    }
+}
+
+impl std::fmt::Display for WorkspaceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorkspaceKey::Id(id) => id.fmt(f),
+            WorkspaceKey::Slug(slug) => f.write_str(slug),
+        }
+    }
+}
+
 /// The id of something that lives in one workspace and is named in API
 /// paths (a channel, message, DM or upload), told apart by its prefix once,
 /// where the id arrives. Whatever parses to none of them names nothing.
@@ -126,6 +284,33 @@ mod tests {
         assert_eq!(first.len(), USER.len() + 26);
         assert_eq!(first, first.to_lowercase());
         assert!(first < second);
+    }
+
+    #[test]
+    fn typed_ids_parse_only_their_own_prefix() {
+        assert_eq!(UserId::parse("usr_01abc").unwrap().as_str(), "usr_01abc");
+        assert_eq!(UserId::parse("wsp_01abc"), None);
+        assert_eq!(UserId::parse("usr_"), None);
+        assert_eq!(WorkspaceId::parse("usr_01abc"), None);
+        assert!(UserId::generate().as_str().starts_with(USER));
+        assert_eq!(UserId::parse("usr_x").unwrap(), "usr_x");
+    }
+
+    #[test]
+    fn a_workspace_is_named_by_id_or_slug() {
+        assert_eq!(
+            WorkspaceKey::parse(" wsp_01abc "),
+            Some(WorkspaceKey::Id(WorkspaceId::parse("wsp_01abc").unwrap()))
+        );
+        assert_eq!(
+            WorkspaceKey::parse("default"),
+            Some(WorkspaceKey::Slug("default".into()))
+        );
+        assert_eq!(WorkspaceKey::parse("  "), None);
+        assert_eq!(
+            WorkspaceKey::parse("default").unwrap().to_string(),
+            "default"
+        );
     }
 
     #[test]

@@ -2,8 +2,14 @@
 //! string from the database, a token or the wire is parsed here once, so
 //! the code behind it matches on variants instead of comparing strings.
 
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+
 /// A user is a person or a bot (API.md §2: `kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = Text)]
 pub enum UserKind {
     Human,
     Bot,
@@ -29,7 +35,8 @@ impl UserKind {
 }
 
 /// A member's role in a workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = Text)]
 pub enum Role {
     Owner,
     Moderator,
@@ -65,6 +72,58 @@ impl Role {
     /// invites, settings.
     pub fn manages_workspace(self) -> bool {
         matches!(self, Role::Owner | Role::Moderator)
+    }
+}
+
+// Both are stored, signed and sent as their names, so rows, events and
+// audit details carry the types themselves.
+
+impl std::fmt::Display for UserKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for UserKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl ToSql<Text, Pg> for UserKind {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+    }
+}
+
+impl FromSql<Text, Pg> for UserKind {
+    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<UserKind> {
+        let name = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+        UserKind::parse(&name).ok_or_else(|| format!("unknown user kind {name:?}").into())
+    }
+}
+
+impl ToSql<Text, Pg> for Role {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+    }
+}
+
+impl FromSql<Text, Pg> for Role {
+    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Role> {
+        <String as FromSql<Text, Pg>>::from_sql(bytes).map(|name| Role::from_stored(&name))
     }
 }
 

@@ -178,6 +178,85 @@ async fn users_and_workspaces_validate_their_input() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_are_parsed_at_the_edge_and_what_is_not_one_names_nothing() {
+    let stack = TestStack::start().await;
+    let alpha = stack.bootstrap("alpha").await;
+    let mut identity = stack.identity().await;
+
+    // A value that is not a `usr_` id names no user: the same "not found"
+    // an unknown id gets, never a database error.
+    let user = identity
+        .get_user(pb::GetUserRequest {
+            id: "nobody".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(user.code(), Code::NotFound);
+    assert_eq!(user.message(), "user nobody not found");
+    let token = identity
+        .create_bot_token(pb::CreateBotTokenRequest {
+            workspace: "alpha".into(),
+            bot_user_id: "wsp_not_a_user".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(token.code(), Code::NotFound);
+    assert_eq!(token.message(), "bot wsp_not_a_user not found");
+    let owner = identity
+        .create_bot(pb::CreateBotRequest {
+            workspace: "alpha".into(),
+            display_name: "Helper".into(),
+            owner_user_id: Some("someone".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(owner.code(), Code::NotFound);
+    assert_eq!(owner.message(), "owner someone not found");
+
+    // A blank workspace is refused where one is required; an id or a slug
+    // finds the same workspace.
+    let blank = identity
+        .list_members(pb::ListMembersRequest {
+            workspace: "  ".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(blank.code(), Code::InvalidArgument);
+    assert_eq!(blank.message(), "workspace is required");
+    for key in [alpha.workspace.id.clone(), " alpha ".to_owned()] {
+        let found = identity
+            .get_workspace(pb::GetWorkspaceRequest { id_or_slug: key })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(found.id, alpha.workspace.id);
+    }
+
+    // A membership lookup with a workspace id that is not one is "not a
+    // member", as for any workspace the user is not in.
+    let membership = identity
+        .get_membership(pb::GetMembershipRequest {
+            workspace_id: "alpha".into(),
+            user_id: alpha.owner.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(membership.code(), Code::NotFound);
+    let member = identity
+        .get_membership(pb::GetMembershipRequest {
+            workspace_id: alpha.workspace.id.clone(),
+            user_id: alpha.owner.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(member.role, "owner");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_started_on_its_own_refuses_the_development_keys() {
     let refused = clickclack_common::service::run::<clickclack_identity::Identity>(
         clickclack_identity::IdentityConfig {

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::store::audit::{self, AuditRow};
 use crate::store::workspaces::WorkspaceRow;
 use chrono::Utc;
-use clickclack_common::ids;
+use clickclack_common::ids::{self, UserId, WorkspaceId, WorkspaceKey};
 use diesel::PgConnection;
 use serde_json::Value;
 
@@ -15,18 +15,18 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     Operator,
-    User(String),
+    User(UserId),
 }
 
 impl Actor {
-    pub fn from_optional(user_id: Option<String>) -> Actor {
-        match user_id.map(|id| id.trim().to_owned()) {
-            Some(id) if !id.is_empty() => Actor::User(id),
-            _ => Actor::Operator,
+    pub fn from_optional(user_id: Option<UserId>) -> Actor {
+        match user_id {
+            Some(id) => Actor::User(id),
+            None => Actor::Operator,
         }
     }
 
-    pub fn user_id(&self) -> Option<&str> {
+    pub fn user_id(&self) -> Option<&UserId> {
         match self {
             Actor::Operator => None,
             Actor::User(id) => Some(id),
@@ -36,7 +36,7 @@ impl Actor {
 
 pub fn record(
     conn: &mut PgConnection,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     actor: &Actor,
     action: &str,
     target_id: &str,
@@ -46,8 +46,8 @@ pub fn record(
         conn,
         &AuditRow {
             id: ids::new_id(ids::AUDIT),
-            workspace_id: workspace_id.into(),
-            actor_user_id: actor.user_id().map(str::to_owned),
+            workspace_id: workspace_id.clone(),
+            actor_user_id: actor.user_id().cloned(),
             action: action.into(),
             target_id: target_id.into(),
             detail,
@@ -64,7 +64,7 @@ pub const MAX_LIMIT: u32 = 500;
 /// operator) may read it.
 pub fn list(
     conn: &mut PgConnection,
-    workspace_key: &str,
+    workspace_key: &WorkspaceKey,
     actor: &Actor,
     limit: u32,
     before: &str,

@@ -2,13 +2,14 @@
 //! tell gateways a cached authentication may no longer hold.
 
 use super::resolve_workspace;
-use super::rules::{BOT, HUMAN, Role};
+use super::rules::{Role, UserKind};
 use crate::error::{IdentityError, Result};
 use crate::store::members;
 use crate::store::sessions;
 use crate::store::tokens;
 use crate::store::users::{self, UserRow};
 use chrono::{DateTime, Duration, Utc};
+use clickclack_common::ids::{WorkspaceId, WorkspaceKey};
 use clickclack_common::scopes;
 use clickclack_common::token::{BOT_TOKEN_PREFIX, RawToken, SESSION_TOKEN_PREFIX, TokenHash};
 use diesel::PgConnection;
@@ -28,10 +29,11 @@ pub const CHANGES_CHANNEL: &str = "clickclack_auth_changes";
 /// Who a valid credential acts as.
 pub struct Authenticated {
     pub user: UserRow,
-    /// A bot token's workspace, or the workspace a session asked about.
-    pub workspace_id: String,
-    /// "bot" for bots; the member role for humans (empty with no workspace).
-    pub role: String,
+    /// A bot token's workspace, or the workspace a session asked about
+    /// (none when it asked about none).
+    pub workspace_id: Option<WorkspaceId>,
+    /// `bot` for bots; the member role for humans (none with no workspace).
+    pub role: Option<Role>,
     pub scopes: Vec<String>,
     /// The bot token's or the session's id.
     pub credential_id: String,
@@ -43,7 +45,7 @@ pub struct Authenticated {
 pub fn authenticate(
     conn: &mut PgConnection,
     presented: &RawToken,
-    workspace_key: &str,
+    workspace_key: Option<&WorkspaceKey>,
 ) -> Result<Authenticated> {
     if presented.is_well_formed(BOT_TOKEN_PREFIX) {
         authenticate_bot(conn, presented)
@@ -71,9 +73,9 @@ fn authenticate_bot(conn: &mut PgConnection, presented: &RawToken) -> Result<Aut
         ));
     }
     let bot = users::find(conn, &token.bot_user_id)?
-        .filter(|user| user.kind == BOT)
+        .filter(|user| user.kind == UserKind::Bot)
         .ok_or_else(invalid)?;
-    if crate::store::workspaces::find_by_id_or_slug(conn, &token.workspace_id)?.is_none() {
+    if crate::store::workspaces::find(conn, &token.workspace_id)?.is_none() {
         return Err(IdentityError::Unauthenticated(
             "this bot's workspace has been deleted".into(),
         ));
@@ -95,8 +97,8 @@ fn authenticate_bot(conn: &mut PgConnection, presented: &RawToken) -> Result<Aut
     }
     Ok(Authenticated {
         user: bot,
-        workspace_id: token.workspace_id,
-        role: Role::Bot.as_str().into(),
+        workspace_id: Some(token.workspace_id),
+        role: Some(Role::Bot),
         scopes: token.scopes,
         credential_id: token.id,
         credential: "bot",
@@ -107,7 +109,7 @@ fn authenticate_bot(conn: &mut PgConnection, presented: &RawToken) -> Result<Aut
 fn authenticate_session(
     conn: &mut PgConnection,
     presented: &RawToken,
-    workspace_key: &str,
+    workspace_key: Option<&WorkspaceKey>,
 ) -> Result<Authenticated> {
     let hash = presented.hash();
     let session = sessions::find_session_by_hash(conn, hash.as_bytes())?
@@ -120,11 +122,9 @@ fn authenticate_session(
         ));
     }
     let user = users::find(conn, &session.user_id)?
-        .filter(|user| user.kind == HUMAN)
+        .filter(|user| user.kind == UserKind::Human)
         .ok_or_else(invalid)?;
-    let (workspace_id, role) = if workspace_key.trim().is_empty() {
-        (String::new(), String::new())
-    } else {
+    let (workspace_id, role) = if let Some(workspace_key) = workspace_key {
         let workspace = resolve_workspace(conn, workspace_key)?;
         let member = members::find(conn, &workspace.id, &user.id)?.ok_or_else(|| {
             IdentityError::Forbidden(format!(
@@ -132,7 +132,9 @@ fn authenticate_session(
                 workspace.slug
             ))
         })?;
-        (workspace.id, member.role)
+        (Some(workspace.id), Some(member.role))
+    } else {
+        (None, None)
     };
     if last_used_is_stale(session.last_used_at, now) {
         sessions::set_session_last_used(conn, &session.id, now)?;

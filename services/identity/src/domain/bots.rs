@@ -2,8 +2,10 @@
 
 use super::audit::{self, Actor};
 use super::auth::{self, AuthChange};
-use super::rules::{self, BOT, HUMAN, Role};
-use super::{conflict_on_duplicate, ensure_handle_free, handle_taken, resolve_workspace};
+use super::rules;
+use super::{
+    conflict_on_duplicate, ensure_handle_free, handle_taken, require_workspace, resolve_workspace,
+};
 use crate::error::{IdentityError, Result};
 use crate::store::bots::{self, BotRow};
 use crate::store::members::{self, MemberRow};
@@ -11,8 +13,10 @@ use crate::store::tokens::{self, BotTokenRow};
 use crate::store::users::{self, UserRow};
 use crate::store::workspaces::WorkspaceRow;
 use chrono::{Duration, Utc};
+use clickclack_common::ids::{self, UserId, WorkspaceId, WorkspaceKey};
+use clickclack_common::roles::{Role, UserKind};
+use clickclack_common::scopes;
 use clickclack_common::token::{BOT_TOKEN_PREFIX, RawToken};
-use clickclack_common::{ids, scopes};
 use diesel::{Connection, PgConnection};
 use serde_json::json;
 
@@ -21,12 +25,12 @@ pub const MAX_ROTATION_GRACE: Duration = Duration::days(7);
 
 /// What an operator asked for when creating a bot.
 pub struct NewBot {
-    pub workspace: String,
+    pub workspace: WorkspaceKey,
     pub display_name: String,
     pub handle: String,
     pub avatar_url: String,
-    pub owner_user_id: Option<String>,
-    pub created_by: Option<String>,
+    pub owner_user_id: Option<UserId>,
+    pub created_by: Option<UserId>,
     pub scopes: Vec<String>,
     pub token_name: String,
 }
@@ -46,35 +50,31 @@ pub fn create_bot(conn: &mut PgConnection, new: NewBot) -> Result<(UserRow, Issu
     };
     let scope_names = expand_scopes(&new.scopes)?;
     let token_name = validate_token_name(&new.token_name)?;
-    let owner_user_id = non_empty(new.owner_user_id);
-    let created_by = non_empty(new.created_by);
+    let owner_user_id = new.owner_user_id;
 
     conn.transaction(|conn| {
         let workspace = resolve_workspace(conn, &new.workspace)?;
-        let actor = Actor::from_optional(created_by);
-        if let Some(owner) = owner_user_id.as_deref() {
+        let actor = Actor::from_optional(new.created_by.clone());
+        if let Some(owner) = &owner_user_id {
             require_human_owner(conn, &workspace, owner)?;
         }
         authorize(
             conn,
             &workspace,
-            owner_user_id.as_deref(),
+            owner_user_id.as_ref(),
             &actor,
             BotAction::Manage,
         )?;
         // A user-owned bot made by an operator is recorded as made by its owner.
-        let created_by = actor
-            .user_id()
-            .or(owner_user_id.as_deref())
-            .map(str::to_owned);
+        let created_by = actor.user_id().or(owner_user_id.as_ref()).cloned();
         ensure_handle_free(conn, &workspace, &handle, None)?;
 
         let now = Utc::now();
         let bot = users::insert(
             conn,
             &UserRow {
-                id: ids::new_id(ids::USER),
-                kind: BOT.into(),
+                id: UserId::generate(),
+                kind: UserKind::Bot,
                 display_name,
                 handle: handle.clone(),
                 email: None,
@@ -97,7 +97,7 @@ pub fn create_bot(conn: &mut PgConnection, new: NewBot) -> Result<(UserRow, Issu
             &MemberRow {
                 workspace_id: workspace.id.clone(),
                 user_id: bot.id.clone(),
-                role: Role::Bot.as_str().into(),
+                role: Role::Bot,
                 handle: handle.clone(),
                 joined_at: now,
             },
@@ -134,15 +134,15 @@ pub fn create_bot(conn: &mut PgConnection, new: NewBot) -> Result<(UserRow, Issu
 /// Mints another token for a bot that is a member of the workspace.
 pub fn create_token(
     conn: &mut PgConnection,
-    workspace_key: &str,
-    bot_user_id: &str,
+    workspace_key: Option<&WorkspaceKey>,
+    bot_user_id: &UserId,
     name: &str,
     requested_scopes: &[String],
-    created_by: Option<String>,
+    created_by: Option<UserId>,
 ) -> Result<(UserRow, IssuedToken)> {
     let scope_names = expand_scopes(requested_scopes)?;
     let token_name = validate_token_name(name)?;
-    let actor = Actor::from_optional(non_empty(created_by));
+    let actor = Actor::from_optional(created_by);
     conn.transaction(|conn| {
         let target = minting_target(conn, workspace_key, bot_user_id, &actor)?;
         let token = mint(conn, &target, &token_name, scope_names, &actor, json!({}))?;
@@ -154,14 +154,14 @@ pub fn create_token(
 pub(super) struct MintTarget {
     pub bot: UserRow,
     pub workspace: WorkspaceRow,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
 }
 
 /// Checks that `actor` may mint a token for the bot (API.md §10's rules).
 pub(super) fn minting_target(
     conn: &mut PgConnection,
-    workspace_key: &str,
-    bot_user_id: &str,
+    workspace_key: Option<&WorkspaceKey>,
+    bot_user_id: &UserId,
     actor: &Actor,
 ) -> Result<MintTarget> {
     let bot = require_bot(conn, bot_user_id)?;
@@ -217,7 +217,7 @@ pub(super) fn mint(
 /// moderators and operators see every bot; other members only their own.
 pub fn list_bots(
     conn: &mut PgConnection,
-    workspace_key: &str,
+    workspace_key: &WorkspaceKey,
     actor: &Actor,
 ) -> Result<Vec<(UserRow, Vec<BotTokenRow>)>> {
     let workspace = resolve_workspace(conn, workspace_key)?;
@@ -225,12 +225,12 @@ pub fn list_bots(
         Actor::Operator => true,
         Actor::User(id) => {
             let member = super::require_member(conn, &workspace, id)?;
-            Role::from_stored(&member.role).manages_workspace()
+            member.role.manages_workspace()
         }
     };
     let mut listed = Vec::new();
     for bot in bots::list_in_workspace(conn, &workspace.id)? {
-        let visible = sees_all || bot.owner_user_id.as_deref() == actor.user_id();
+        let visible = sees_all || bot.owner_user_id.as_ref() == actor.user_id();
         // A removed bot is no longer the workspace's.
         if visible && members::find(conn, &workspace.id, &bot.id)?.is_some() {
             let tokens = tokens::list_for_bot(conn, &bot.id, &workspace.id)?;
@@ -242,8 +242,8 @@ pub fn list_bots(
 
 pub fn list_tokens(
     conn: &mut PgConnection,
-    workspace_key: &str,
-    bot_user_id: &str,
+    workspace_key: Option<&WorkspaceKey>,
+    bot_user_id: &UserId,
     actor: &Actor,
 ) -> Result<(UserRow, Vec<BotTokenRow>)> {
     let bot = require_bot(conn, bot_user_id)?;
@@ -252,7 +252,7 @@ pub fn list_tokens(
     authorize(
         conn,
         &workspace,
-        bot.owner_user_id.as_deref(),
+        bot.owner_user_id.as_ref(),
         actor,
         BotAction::Oversee,
     )?;
@@ -265,16 +265,16 @@ pub fn list_tokens(
 pub fn revoke_token(
     conn: &mut PgConnection,
     token_id: &str,
-    workspace_key: &str,
+    workspace_key: Option<&WorkspaceKey>,
     actor: &Actor,
 ) -> Result<(UserRow, BotTokenRow)> {
     conn.transaction(|conn| {
         let (bot, token) = locate_token(conn, token_id, workspace_key, actor)?;
-        let workspace = resolve_workspace(conn, &token.workspace_id)?;
+        let workspace = require_workspace(conn, &token.workspace_id)?;
         authorize(
             conn,
             &workspace,
-            bot.owner_user_id.as_deref(),
+            bot.owner_user_id.as_ref(),
             actor,
             BotAction::Oversee,
         )?;
@@ -308,7 +308,7 @@ pub struct Rotation {
 pub fn rotate_token(
     conn: &mut PgConnection,
     token_id: &str,
-    workspace_key: &str,
+    workspace_key: Option<&WorkspaceKey>,
     grace: Duration,
     actor: &Actor,
 ) -> Result<Rotation> {
@@ -327,7 +327,7 @@ pub fn rotate_token(
                 old.id
             )));
         }
-        let workspace = resolve_workspace(conn, &old.workspace_id)?;
+        let workspace = require_workspace(conn, &old.workspace_id)?;
         let created_by = authorize_minting(conn, &workspace, &bot, actor)?;
         let issued = issue_token(
             conn,
@@ -369,8 +369,8 @@ pub fn rotate_token(
 /// its command menu go in one transaction.
 pub fn remove_bot(
     conn: &mut PgConnection,
-    workspace_key: &str,
-    bot_user_id: &str,
+    workspace_key: Option<&WorkspaceKey>,
+    bot_user_id: &UserId,
     actor: &Actor,
 ) -> Result<(UserRow, usize, WorkspaceRow)> {
     conn.transaction(|conn| {
@@ -393,11 +393,11 @@ pub fn remove_bot(
 /// how many of its tokens still work.
 pub fn list_owned(
     conn: &mut PgConnection,
-    owner_user_id: &str,
+    owner_user_id: &UserId,
 ) -> Result<Vec<(UserRow, WorkspaceRow, i64)>> {
     let now = Utc::now();
     let mut owned = Vec::new();
-    for (bot, workspace) in bots::list_owned_by(conn, owner_user_id.trim())? {
+    for (bot, workspace) in bots::list_owned_by(conn, owner_user_id)? {
         // Only bots still installed count as the human's bots.
         if members::find(conn, &workspace.id, &bot.id)?.is_some() {
             let active = tokens::count_active_for_bot(conn, &bot.id, &workspace.id, now)?;
@@ -409,28 +409,28 @@ pub fn list_owned(
 
 /// Finds a token (and its bot), checking it lives in `workspace_key` when
 /// one is named, so a URL for one workspace never touches another's token.
-/// Finds a token the actor may see. A token they may not see answers the
+/// Only a token the actor may see is found. A token they may not see answers the
 /// same "not found" as a token that does not exist, whatever its state, so
 /// no answer tells an outsider that it exists or whether it is revoked.
 fn locate_token(
     conn: &mut PgConnection,
     token_id: &str,
-    workspace_key: &str,
+    workspace_key: Option<&WorkspaceKey>,
     actor: &Actor,
 ) -> Result<(UserRow, BotTokenRow)> {
     let token = tokens::find(conn, token_id.trim())?.ok_or_else(|| token_not_found(token_id))?;
-    if !workspace_key.trim().is_empty() {
-        let workspace = resolve_workspace(conn, workspace_key)?;
+    if let Some(key) = workspace_key {
+        let workspace = resolve_workspace(conn, key)?;
         if workspace.id != token.workspace_id {
             return Err(token_not_found(token_id));
         }
     }
     let bot = require_bot(conn, &token.bot_user_id)?;
-    let workspace = resolve_workspace(conn, &token.workspace_id)?;
+    let workspace = require_workspace(conn, &token.workspace_id)?;
     let visible = authorize(
         conn,
         &workspace,
-        bot.owner_user_id.as_deref(),
+        bot.owner_user_id.as_ref(),
         actor,
         BotAction::Oversee,
     );
@@ -446,11 +446,11 @@ fn token_not_found(token_id: &str) -> IdentityError {
 
 fn issue_token(
     conn: &mut PgConnection,
-    bot_user_id: &str,
-    workspace_id: &str,
+    bot_user_id: &UserId,
+    workspace_id: &WorkspaceId,
     name: &str,
     scopes: Vec<String>,
-    created_by: Option<String>,
+    created_by: Option<UserId>,
     replaces_token_id: Option<String>,
 ) -> Result<IssuedToken> {
     let raw = RawToken::generate(BOT_TOKEN_PREFIX);
@@ -458,8 +458,8 @@ fn issue_token(
         conn,
         &BotTokenRow {
             id: ids::new_id(ids::BOT_TOKEN),
-            bot_user_id: bot_user_id.into(),
-            workspace_id: workspace_id.into(),
+            bot_user_id: bot_user_id.clone(),
+            workspace_id: workspace_id.clone(),
             name: name.into(),
             token_hash: raw.hash().as_bytes().to_vec(),
             scopes,
@@ -476,15 +476,15 @@ fn issue_token(
 /// The named workspace, or the bot's own when none is named.
 fn bot_workspace(
     conn: &mut PgConnection,
-    workspace_key: &str,
+    workspace_key: Option<&WorkspaceKey>,
     bot: &UserRow,
 ) -> Result<WorkspaceRow> {
-    if !workspace_key.trim().is_empty() {
-        return resolve_workspace(conn, workspace_key);
+    if let Some(key) = workspace_key {
+        return resolve_workspace(conn, key);
     }
     let home = bots::find(conn, &bot.id)?
         .ok_or_else(|| IdentityError::NotFound(format!("bot {} not found", bot.id)))?;
-    resolve_workspace(conn, &home.workspace_id)
+    require_workspace(conn, &home.workspace_id)
 }
 
 /// A bot named under a workspace's URL must live there; any other bot is
@@ -496,10 +496,10 @@ fn require_home(conn: &mut PgConnection, bot: &UserRow, workspace: &WorkspaceRow
     }
 }
 
-fn require_bot(conn: &mut PgConnection, id: &str) -> Result<UserRow> {
-    users::find(conn, id.trim())?
-        .filter(|user| user.kind == BOT)
-        .ok_or_else(|| IdentityError::NotFound(format!("bot {} not found", id.trim())))
+fn require_bot(conn: &mut PgConnection, id: &UserId) -> Result<UserRow> {
+    users::find(conn, id)?
+        .filter(|user| user.kind == UserKind::Bot)
+        .ok_or_else(|| IdentityError::NotFound(format!("bot {id} not found")))
 }
 
 /// What an actor wants to do with a bot.
@@ -518,7 +518,7 @@ enum BotAction {
 fn authorize(
     conn: &mut PgConnection,
     workspace: &WorkspaceRow,
-    bot_owner: Option<&str>,
+    bot_owner: Option<&UserId>,
     actor: &Actor,
     action: BotAction,
 ) -> Result<()> {
@@ -531,8 +531,8 @@ fn authorize(
             workspace.slug
         ))
     })?;
-    let manages = Role::from_stored(&member.role).manages_workspace();
-    let owns = bot_owner == Some(actor_id.as_str());
+    let manages = member.role.manages_workspace();
+    let owns = bot_owner == Some(actor_id);
     match (bot_owner, action) {
         (None, _) if manages => Ok(()),
         (None, _) => Err(IdentityError::Forbidden(format!(
@@ -554,31 +554,31 @@ fn authorize_minting(
     workspace: &WorkspaceRow,
     bot: &UserRow,
     actor: &Actor,
-) -> Result<Option<String>> {
+) -> Result<Option<UserId>> {
     if members::find(conn, &workspace.id, &bot.id)?.is_none() {
         return Err(IdentityError::Forbidden(format!(
             "bot {} is not a member of workspace {}",
             bot.id, workspace.slug
         )));
     }
-    let owner = bot.owner_user_id.as_deref();
+    let owner = bot.owner_user_id.as_ref();
     if let Some(owner) = owner {
         require_human_owner(conn, workspace, owner)?;
     }
     authorize(conn, workspace, owner, actor, BotAction::Manage)?;
     // A user-owned bot's token minted by an operator is recorded as its owner's.
-    Ok(actor.user_id().or(owner).map(str::to_owned))
+    Ok(actor.user_id().or(owner).cloned())
 }
 
 /// A user-owned bot's owner must be a human member of its workspace.
 fn require_human_owner(
     conn: &mut PgConnection,
     workspace: &WorkspaceRow,
-    owner_id: &str,
+    owner_id: &UserId,
 ) -> Result<()> {
     let owner = users::find(conn, owner_id)?
         .ok_or_else(|| IdentityError::NotFound(format!("owner {owner_id} not found")))?;
-    if owner.kind != HUMAN {
+    if owner.kind != UserKind::Human {
         return Err(IdentityError::Invalid(format!(
             "a bot cannot own a bot: {owner_id} is a bot"
         )));
@@ -610,8 +610,4 @@ pub(super) fn validate_token_name(raw: &str) -> Result<String> {
         ));
     }
     Ok(name.to_owned())
-}
-
-pub(super) fn non_empty(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }

@@ -7,6 +7,7 @@ use crate::store::commands::{self, BotCommandRow};
 use crate::store::members;
 use chrono::Utc;
 use clickclack_common::ids;
+use clickclack_common::ids::{UserId, WorkspaceId, WorkspaceKey};
 use diesel::{Connection, PgConnection};
 use std::collections::HashSet;
 
@@ -25,8 +26,8 @@ pub struct CommandInput {
 /// Replaces the bot's menu; an empty list clears it.
 pub fn set_commands(
     conn: &mut PgConnection,
-    bot_user_id: &str,
-    workspace_id: &str,
+    bot_user_id: &UserId,
+    workspace_id: &WorkspaceId,
     input: Vec<CommandInput>,
 ) -> Result<Vec<BotCommandRow>> {
     if input.len() > MAX_COMMANDS {
@@ -63,8 +64,8 @@ pub fn set_commands(
             )));
         }
         rows.push(BotCommandRow {
-            bot_user_id: bot_user_id.into(),
-            workspace_id: workspace_id.into(),
+            bot_user_id: bot_user_id.clone(),
+            workspace_id: workspace_id.clone(),
             position: position as i32,
             command,
             description,
@@ -94,7 +95,10 @@ pub fn set_commands(
     })
 }
 
-pub fn list_commands(conn: &mut PgConnection, workspace_key: &str) -> Result<Vec<BotCommandRow>> {
+pub fn list_commands(
+    conn: &mut PgConnection,
+    workspace_key: &WorkspaceKey,
+) -> Result<Vec<BotCommandRow>> {
     let workspace = resolve_workspace(conn, workspace_key)?;
     Ok(commands::list_in_workspace(conn, &workspace.id)?)
 }

@@ -1,6 +1,6 @@
 use super::audit::{self, Actor};
 use super::auth::{self, AuthChange};
-use super::rules::{self, BOT, Role};
+use super::rules::{self, Role, UserKind};
 use super::{
     conflict_on_duplicate, ensure_handle_free, handle_taken, require_user, resolve_workspace,
 };
@@ -10,6 +10,7 @@ use crate::store::users::UserRow;
 use crate::store::workspaces::WorkspaceRow;
 use crate::store::{bots, commands, tokens};
 use chrono::Utc;
+use clickclack_common::ids::{UserId, WorkspaceId, WorkspaceKey};
 use clickclack_common::outbox::{EventDraft, record};
 use diesel::{Connection, PgConnection};
 use serde_json::json;
@@ -17,17 +18,17 @@ use serde_json::json;
 /// Adds a user to a workspace, or changes the role of one already there.
 pub fn add_member(
     conn: &mut PgConnection,
-    workspace_key: &str,
-    user_id: &str,
+    workspace_key: &WorkspaceKey,
+    user_id: &UserId,
     role: &str,
 ) -> Result<(MemberRow, UserRow)> {
     conn.transaction(|conn| {
         let workspace = resolve_workspace(conn, workspace_key)?;
         let user = require_user(conn, user_id)?;
-        let role = if user.kind == BOT {
+        let role = if user.kind == UserKind::Bot {
             // A bot is installed into one workspace; it may only come back there.
             let home = bots::find(conn, &user.id)?.map(|bot| bot.workspace_id);
-            if home.as_deref() != Some(workspace.id.as_str()) {
+            if home.as_ref() != Some(&workspace.id) {
                 return Err(IdentityError::Invalid(format!(
                     "bot {} belongs to another workspace; install bots with `admin bot create`",
                     user.id
@@ -39,13 +40,13 @@ pub fn add_member(
         };
 
         if let Some(existing) = members::find_for_update(conn, &workspace.id, &user.id)? {
-            if existing.role == role.as_str() {
+            if existing.role == role {
                 return Ok((existing, user));
             }
-            if existing.role == Role::Owner.as_str() {
+            if existing.role == Role::Owner {
                 ensure_not_last_owner(conn, &workspace, &user.id)?;
             }
-            let updated = members::set_role(conn, &workspace.id, &user.id, role.as_str())?;
+            let updated = members::set_role(conn, &workspace.id, &user.id, role)?;
             audit::record(
                 conn,
                 &workspace.id,
@@ -66,7 +67,7 @@ pub fn add_member(
             &MemberRow {
                 workspace_id: workspace.id.clone(),
                 user_id: user.id.clone(),
-                role: role.as_str().into(),
+                role,
                 handle: user.handle.clone(),
                 joined_at: Utc::now(),
             },
@@ -91,8 +92,8 @@ pub fn add_member(
 /// because every authentication re-checks the owner's membership.
 pub fn remove_member(
     conn: &mut PgConnection,
-    workspace_key: &str,
-    user_id: &str,
+    workspace_key: &WorkspaceKey,
+    user_id: &UserId,
 ) -> Result<(MemberRow, UserRow)> {
     conn.transaction(|conn| {
         let workspace = resolve_workspace(conn, workspace_key)?;
@@ -120,10 +121,10 @@ pub fn remove(
     member: &MemberRow,
     actor: &Actor,
 ) -> Result<usize> {
-    if member.role == Role::Owner.as_str() {
+    if member.role == Role::Owner {
         ensure_not_last_owner(conn, workspace, &user.id)?;
     }
-    let revoked = if user.kind == BOT {
+    let revoked = if user.kind == UserKind::Bot {
         // A bot's credentials in this workspace go with its membership.
         let revoked = tokens::revoke_all_for_bot(conn, &user.id, &workspace.id, Utc::now())?;
         commands::delete_for_bot(conn, &user.id, &workspace.id)?;
@@ -132,9 +133,9 @@ pub fn remove(
         0
     };
     // The user-owned bots whose tokens stop working with this removal.
-    let disabled_bots: Vec<String> = bots::list_in_workspace(conn, &workspace.id)?
+    let disabled_bots: Vec<UserId> = bots::list_in_workspace(conn, &workspace.id)?
         .into_iter()
-        .filter(|bot| bot.owner_user_id.as_deref() == Some(user.id.as_str()))
+        .filter(|bot| bot.owner_user_id.as_ref() == Some(&user.id))
         .map(|bot| bot.id)
         .collect();
     members::delete(conn, &workspace.id, &user.id)?;
@@ -144,7 +145,7 @@ pub fn remove(
             .with("user_id", json!(user.id))
             .with("role", json!(member.role)),
     )?;
-    let action = if user.kind == BOT {
+    let action = if user.kind == UserKind::Bot {
         "bot.removed"
     } else {
         "member.removed"
@@ -167,7 +168,7 @@ pub fn remove(
 
 pub fn list_members(
     conn: &mut PgConnection,
-    workspace_key: &str,
+    workspace_key: &WorkspaceKey,
 ) -> Result<(WorkspaceRow, Vec<(MemberRow, UserRow)>)> {
     let workspace = resolve_workspace(conn, workspace_key)?;
     let members = members::list_with_users(conn, &workspace.id)?;
@@ -177,7 +178,7 @@ pub fn list_members(
 /// Records `member.joined` for a new member.
 pub fn joined(
     conn: &mut PgConnection,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     user: &UserRow,
     role: Role,
 ) -> Result<()> {
@@ -186,7 +187,7 @@ pub fn joined(
         EventDraft::new("member.joined", workspace_id)
             .with("user_id", json!(user.id))
             .with("kind", json!(user.kind))
-            .with("role", json!(role.as_str())),
+            .with("role", json!(role)),
     )?;
     Ok(())
 }
@@ -195,7 +196,7 @@ pub fn joined(
 fn ensure_not_last_owner(
     conn: &mut PgConnection,
     workspace: &WorkspaceRow,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<()> {
     let owners = members::owners_for_update(conn, &workspace.id)?;
     if owners.iter().all(|owner| owner == user_id) {
@@ -211,11 +212,14 @@ fn ensure_not_last_owner(
 /// user; `None` when no such member exists.
 pub fn find_member(
     conn: &mut PgConnection,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     user_or_handle: &str,
 ) -> Result<Option<(MemberRow, UserRow)>> {
     let member = if user_or_handle.starts_with(clickclack_common::ids::USER) {
-        members::find(conn, workspace_id, user_or_handle)?
+        match UserId::parse(user_or_handle) {
+            Some(user_id) => members::find(conn, workspace_id, &user_id)?,
+            None => None,
+        }
     } else {
         match super::rules::normalize_handle(user_or_handle) {
             Ok(handle) => members::find_by_handle(conn, workspace_id, &handle)?,

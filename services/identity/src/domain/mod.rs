@@ -15,24 +15,56 @@ pub mod workspaces;
 
 use crate::error::{IdentityError, Result};
 use crate::store::{users::UserRow, workspaces::WorkspaceRow};
+use clickclack_common::ids::{UserId, WorkspaceId, WorkspaceKey};
 use diesel::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-/// Finds a workspace by id or slug, or says which one is missing.
-pub fn resolve_workspace(conn: &mut PgConnection, key: &str) -> Result<WorkspaceRow> {
-    let key = key.trim();
-    if key.is_empty() {
-        return Err(IdentityError::Invalid("workspace is required".into()));
+/// A workspace as a request names it (id or slug); blank is refused.
+pub fn workspace_key(raw: &str) -> Result<WorkspaceKey> {
+    WorkspaceKey::parse(raw).ok_or_else(|| IdentityError::Invalid("workspace is required".into()))
+}
+
+/// A workspace a request may leave blank (then: none, or a default).
+pub fn optional_workspace_key(raw: &str) -> Option<WorkspaceKey> {
+    WorkspaceKey::parse(raw)
+}
+
+/// A user id as a request names it. Whatever is not a `usr_` id names no
+/// user, so it gets the same "not found" (`noun`: user, bot, owner) an
+/// unknown id gets.
+pub fn user_id(raw: &str, noun: &str) -> Result<UserId> {
+    let raw = raw.trim();
+    UserId::parse(raw).ok_or_else(|| IdentityError::NotFound(format!("{noun} {raw} not found")))
+}
+
+/// Like [`user_id`], for fields where blank means "nobody".
+pub fn optional_user_id(raw: Option<&str>, noun: &str) -> Result<Option<UserId>> {
+    match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
+        Some(raw) => user_id(raw, noun).map(Some),
+        None => Ok(None),
     }
-    crate::store::workspaces::find_by_id_or_slug(conn, key)?
-        .ok_or_else(|| IdentityError::NotFound(format!("workspace {key} not found")))
+}
+
+/// Finds a live workspace by id or slug, or says which one is missing.
+pub fn resolve_workspace(conn: &mut PgConnection, key: &WorkspaceKey) -> Result<WorkspaceRow> {
+    let found = match key {
+        WorkspaceKey::Id(id) => crate::store::workspaces::find(conn, id)?,
+        WorkspaceKey::Slug(slug) => crate::store::workspaces::find_by_slug(conn, slug)?,
+    };
+    found.ok_or_else(|| IdentityError::NotFound(format!("workspace {key} not found")))
+}
+
+/// A live workspace by the id a row holds.
+pub fn require_workspace(conn: &mut PgConnection, id: &WorkspaceId) -> Result<WorkspaceRow> {
+    crate::store::workspaces::find(conn, id)?
+        .ok_or_else(|| IdentityError::NotFound(format!("workspace {id} not found")))
 }
 
 /// The actor's membership, or 403 when they are not a member.
 pub fn require_member(
     conn: &mut PgConnection,
     workspace: &WorkspaceRow,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<crate::store::members::MemberRow> {
     crate::store::members::find(conn, &workspace.id, user_id)?.ok_or_else(|| {
         IdentityError::Forbidden(format!(
@@ -52,7 +84,7 @@ pub fn require_manager(
 ) -> Result<()> {
     if let audit::Actor::User(id) = actor {
         let member = require_member(conn, workspace, id)?;
-        if !rules::Role::from_stored(&member.role).manages_workspace() {
+        if !member.role.manages_workspace() {
             return Err(IdentityError::Forbidden(format!(
                 "only workspace owners and moderators can {do_what}"
             )));
@@ -61,9 +93,9 @@ pub fn require_manager(
     Ok(())
 }
 
-pub fn require_user(conn: &mut PgConnection, id: &str) -> Result<UserRow> {
-    crate::store::users::find(conn, id.trim())?
-        .ok_or_else(|| IdentityError::NotFound(format!("user {} not found", id.trim())))
+pub fn require_user(conn: &mut PgConnection, id: &UserId) -> Result<UserRow> {
+    crate::store::users::find(conn, id)?
+        .ok_or_else(|| IdentityError::NotFound(format!("user {id} not found")))
 }
 
 /// Turns a unique-constraint violation into a conflict with `message`.
@@ -84,10 +116,10 @@ pub fn ensure_handle_free(
     conn: &mut PgConnection,
     workspace: &WorkspaceRow,
     handle: &str,
-    for_user: Option<&str>,
+    for_user: Option<&UserId>,
 ) -> Result<()> {
     match crate::store::members::holder_of_handle(conn, &workspace.id, handle)? {
-        Some(holder) if Some(holder.as_str()) != for_user => Err(handle_taken(workspace, handle)),
+        Some(holder) if Some(&holder) != for_user => Err(handle_taken(workspace, handle)),
         _ => Ok(()),
     }
 }

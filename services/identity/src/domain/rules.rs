@@ -5,9 +5,6 @@ use crate::error::{IdentityError, Result};
 
 pub use clickclack_common::roles::{Role, UserKind};
 
-pub const HUMAN: &str = UserKind::Human.as_str();
-pub const BOT: &str = UserKind::Bot.as_str();
-
 /// Roles an operator may give a human; empty means `member`.
 pub fn parse_human_role(role: &str) -> Result<Role> {
     match role.trim().to_ascii_lowercase().as_str() {

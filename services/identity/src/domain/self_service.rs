@@ -13,7 +13,7 @@ use crate::store::users::UserRow;
 use crate::store::workspaces::{self, WorkspaceRow};
 use crate::store::{invites, users};
 use chrono::{Duration, Utc};
-use clickclack_common::ids;
+use clickclack_common::ids::{self, UserId, WorkspaceKey};
 use clickclack_common::outbox::{EventDraft, record};
 use clickclack_common::token::RawToken;
 use diesel::{Connection, PgConnection};
@@ -28,7 +28,7 @@ pub const INVITE_PREFIX: &str = "cci_";
 /// workspace the user belongs to.
 pub fn update_profile(
     conn: &mut PgConnection,
-    user_id: &str,
+    user_id: &UserId,
     display_name: Option<&str>,
     handle: Option<&str>,
     avatar_url: Option<&str>,
@@ -74,7 +74,7 @@ pub fn update_profile(
 /// A new workspace founded by a signed-in human, who becomes its owner.
 pub fn found_workspace(
     conn: &mut PgConnection,
-    owner_id: &str,
+    owner_id: &UserId,
     name: &str,
     slug: &str,
 ) -> Result<WorkspaceRow> {
@@ -86,9 +86,13 @@ pub fn found_workspace(
     })
 }
 
-fn require_owner(conn: &mut PgConnection, workspace: &WorkspaceRow, user_id: &str) -> Result<()> {
+fn require_owner(
+    conn: &mut PgConnection,
+    workspace: &WorkspaceRow,
+    user_id: &UserId,
+) -> Result<()> {
     let member = require_member(conn, workspace, user_id)?;
-    if Role::from_stored(&member.role) == Role::Owner {
+    if member.role == Role::Owner {
         Ok(())
     } else {
         Err(IdentityError::Forbidden(
@@ -101,8 +105,8 @@ fn require_owner(conn: &mut PgConnection, workspace: &WorkspaceRow, user_id: &st
 /// and session scoped to it stops working at once.
 pub fn delete_workspace(
     conn: &mut PgConnection,
-    actor_id: &str,
-    key: &str,
+    actor_id: &UserId,
+    key: &WorkspaceKey,
 ) -> Result<WorkspaceRow> {
     conn.transaction(|conn| {
         let workspace = resolve_workspace(conn, key)?;
@@ -111,7 +115,7 @@ pub fn delete_workspace(
         audit::record(
             conn,
             &workspace.id,
-            &Actor::User(actor_id.to_owned()),
+            &Actor::User(actor_id.clone()),
             "workspace.deleted",
             &workspace.id,
             json!({ "slug": workspace.slug }),
@@ -126,9 +130,9 @@ pub fn delete_workspace(
 /// a moderator.
 pub fn transfer_ownership(
     conn: &mut PgConnection,
-    actor_id: &str,
-    key: &str,
-    new_owner_id: &str,
+    actor_id: &UserId,
+    key: &WorkspaceKey,
+    new_owner_id: &UserId,
 ) -> Result<WorkspaceRow> {
     conn.transaction(|conn| {
         let workspace = resolve_workspace(conn, key)?;
@@ -141,17 +145,17 @@ pub fn transfer_ownership(
         let target = members::find(conn, &workspace.id, new_owner_id)?.ok_or_else(|| {
             IdentityError::NotFound(format!("{new_owner_id} is not a member of this workspace"))
         })?;
-        if Role::from_stored(&target.role) == Role::Bot {
+        if target.role == Role::Bot {
             return Err(IdentityError::Invalid(
                 "a bot cannot own a workspace".into(),
             ));
         }
-        members::set_role(conn, &workspace.id, new_owner_id, Role::Owner.as_str())?;
-        members::set_role(conn, &workspace.id, actor_id, Role::Moderator.as_str())?;
+        members::set_role(conn, &workspace.id, new_owner_id, Role::Owner)?;
+        members::set_role(conn, &workspace.id, actor_id, Role::Moderator)?;
         audit::record(
             conn,
             &workspace.id,
-            &Actor::User(actor_id.to_owned()),
+            &Actor::User(actor_id.clone()),
             "workspace.ownership_transferred",
             &workspace.id,
             json!({ "from": actor_id, "to": new_owner_id }),
@@ -171,15 +175,15 @@ pub fn transfer_ownership(
 /// A one-time invite link's secret, made by an owner or moderator.
 pub fn create_invite(
     conn: &mut PgConnection,
-    actor_id: &str,
-    key: &str,
+    actor_id: &UserId,
+    key: &WorkspaceKey,
 ) -> Result<(invites::InviteRow, RawToken)> {
     conn.transaction(|conn| {
         let workspace = resolve_workspace(conn, key)?;
         super::require_manager(
             conn,
             &workspace,
-            &Actor::User(actor_id.to_owned()),
+            &Actor::User(actor_id.clone()),
             "make invite links",
         )?;
         let secret = RawToken::generate(INVITE_PREFIX);
@@ -190,7 +194,7 @@ pub fn create_invite(
                 id: ids::new_id(ids::INVITE),
                 token_hash: secret.hash().as_bytes().to_vec(),
                 workspace_id: workspace.id.clone(),
-                created_by: actor_id.to_owned(),
+                created_by: actor_id.clone(),
                 created_at: now,
                 expires_at: now + INVITE_TTL,
                 accepted_by: None,
@@ -200,7 +204,7 @@ pub fn create_invite(
         audit::record(
             conn,
             &workspace.id,
-            &Actor::User(actor_id.to_owned()),
+            &Actor::User(actor_id.clone()),
             "invite.created",
             &invite.id,
             json!({ "expires_at": invite.expires_at }),
@@ -213,7 +217,7 @@ pub fn create_invite(
 /// Someone already a member keeps their role and the invite stays unused.
 pub fn accept_invite(
     conn: &mut PgConnection,
-    user_id: &str,
+    user_id: &UserId,
     presented: &RawToken,
 ) -> Result<(WorkspaceRow, MemberRow)> {
     let gone = || IdentityError::NotFound("invite not found, expired or already used".into());
@@ -223,12 +227,16 @@ pub fn accept_invite(
     conn.transaction(|conn| {
         let invite =
             invites::lock_open(conn, presented.hash().as_bytes(), Utc::now())?.ok_or_else(gone)?;
-        let workspace = resolve_workspace(conn, &invite.workspace_id).map_err(|_| gone())?;
+        let workspace = super::require_workspace(conn, &invite.workspace_id).map_err(|_| gone())?;
         if let Some(member) = members::find(conn, &workspace.id, user_id)? {
             return Ok((workspace, member));
         }
-        let (member, _) =
-            super::members::add_member(conn, &workspace.id, user_id, Role::Member.as_str())?;
+        let (member, _) = super::members::add_member(
+            conn,
+            &WorkspaceKey::from(workspace.id.clone()),
+            user_id,
+            Role::Member.as_str(),
+        )?;
         invites::mark_accepted(conn, &invite.id, user_id, Utc::now())?;
         Ok((workspace, member))
     })

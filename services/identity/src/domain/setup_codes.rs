@@ -9,7 +9,7 @@ use crate::store::setup_codes::{self, SetupCodeRow};
 use crate::store::users::UserRow;
 use crate::store::workspaces::WorkspaceRow;
 use chrono::{Duration, Utc};
-use clickclack_common::ids;
+use clickclack_common::ids::{self, UserId, WorkspaceKey};
 use clickclack_common::token::{RawToken, normalize_setup_code};
 use diesel::{Connection, PgConnection};
 use serde_json::{Map, Value, json};
@@ -19,13 +19,14 @@ const DEFAULT_TOKEN_NAME: &str = "setup-code";
 
 /// What the minter asked for.
 pub struct NewSetupCode {
-    pub workspace: String,
-    pub bot_user_id: String,
+    /// Blank in the request: the bot's home workspace.
+    pub workspace: Option<WorkspaceKey>,
+    pub bot_user_id: UserId,
     pub token_name: String,
     pub scopes: Vec<String>,
     /// `{defaultTo?, allowFrom?, agentActivity?}` for the runtime.
     pub defaults: Value,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
 }
 
 /// A claimed code: the new token and what the runtime needs to know.
@@ -45,9 +46,9 @@ pub fn create(conn: &mut PgConnection, new: NewSetupCode) -> Result<(SetupCodeRo
         name => bots::validate_token_name(name)?,
     };
     let defaults = checked_defaults(new.defaults)?;
-    let actor = Actor::from_optional(bots::non_empty(new.created_by));
+    let actor = Actor::from_optional(new.created_by);
     conn.transaction(|conn| {
-        let target = bots::minting_target(conn, &new.workspace, &new.bot_user_id, &actor)?;
+        let target = bots::minting_target(conn, new.workspace.as_ref(), &new.bot_user_id, &actor)?;
         let code = RawToken::generate_setup_code();
         let now = Utc::now();
         let row = setup_codes::insert(
@@ -83,23 +84,28 @@ pub fn create(conn: &mut PgConnection, new: NewSetupCode) -> Result<(SetupCodeRo
 /// its tokens.
 pub fn list(
     conn: &mut PgConnection,
-    workspace: &str,
-    bot_user_id: &str,
-    actor: Option<String>,
+    workspace: Option<&WorkspaceKey>,
+    bot_user_id: &UserId,
+    actor: Option<UserId>,
 ) -> Result<Vec<SetupCodeRow>> {
-    let actor = Actor::from_optional(bots::non_empty(actor));
+    let actor = Actor::from_optional(actor);
     let target = bots::minting_target(conn, workspace, bot_user_id, &actor)?;
     Ok(setup_codes::recent_for_bot(conn, &target.bot.id)?)
 }
 
 /// Withdraws a code before anyone claims it.
-pub fn revoke(conn: &mut PgConnection, id: &str, actor: Option<String>) -> Result<SetupCodeRow> {
-    let actor = Actor::from_optional(bots::non_empty(actor));
+pub fn revoke(conn: &mut PgConnection, id: &str, actor: Option<UserId>) -> Result<SetupCodeRow> {
+    let actor = Actor::from_optional(actor);
     conn.transaction(|conn| {
         let code = setup_codes::find(conn, id)?
             .ok_or_else(|| IdentityError::NotFound(format!("setup code {id} not found")))?;
-        bots::minting_target(conn, &code.workspace_id, &code.bot_user_id, &actor)
-            .map_err(|_| IdentityError::NotFound(format!("setup code {id} not found")))?;
+        bots::minting_target(
+            conn,
+            Some(&WorkspaceKey::from(code.workspace_id.clone())),
+            &code.bot_user_id,
+            &actor,
+        )
+        .map_err(|_| IdentityError::NotFound(format!("setup code {id} not found")))?;
         if code.claimed_at.is_some() {
             return Err(IdentityError::Conflict(
                 "this setup code was already claimed".into(),
@@ -136,8 +142,12 @@ pub fn claim(conn: &mut PgConnection, typed: &str) -> Result<Claimed> {
         // The minter's rights are checked again: a code outlives nothing its
         // creator has lost since (a removed owner, a removed bot).
         let actor = Actor::from_optional(row.created_by.clone());
-        let target: MintTarget =
-            bots::minting_target(conn, &row.workspace_id, &row.bot_user_id, &actor)?;
+        let target: MintTarget = bots::minting_target(
+            conn,
+            Some(&WorkspaceKey::from(row.workspace_id.clone())),
+            &row.bot_user_id,
+            &actor,
+        )?;
         let token = bots::mint(
             conn,
             &target,

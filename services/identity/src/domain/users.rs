@@ -1,14 +1,14 @@
 use super::conflict_on_duplicate;
-use super::rules::{self, HUMAN};
+use super::rules::{self, UserKind};
 use crate::error::{IdentityError, Result};
 use crate::store::users::{self, UserRow};
 use chrono::Utc;
-use clickclack_common::ids;
+use clickclack_common::ids::UserId;
 use diesel::PgConnection;
 
 /// The users with these ids (at most [`MAX_USERS_PER_LOOKUP`]); unknown
 /// ids are left out.
-pub fn find_many(conn: &mut PgConnection, ids: &[String]) -> Result<Vec<UserRow>> {
+pub fn find_many(conn: &mut PgConnection, ids: &[UserId]) -> Result<Vec<UserRow>> {
     if ids.len() > MAX_USERS_PER_LOOKUP {
         return Err(IdentityError::Invalid(format!(
             "at most {MAX_USERS_PER_LOOKUP} ids per call"
@@ -47,10 +47,11 @@ pub fn create_human(
 pub fn new_human(display_name: &str, email: &str, handle: &str) -> Result<UserRow> {
     let display_name = rules::validate_display_name(display_name)?;
     let email = rules::normalize_email(email)?;
-    let id = ids::new_id(ids::USER);
+    let id = UserId::generate();
     let handle = if handle.trim().is_empty() {
         // A local part too short or odd for a handle (`x@…`) must not stop
         // someone signing up: they get `user-<8 id characters>`, editable later.
+        let id = id.as_str();
         rules::derive_handle(email.split('@').next().unwrap_or_default())
             .unwrap_or_else(|_| format!("user-{}", &id[id.len() - 8..]))
     } else {
@@ -58,7 +59,7 @@ pub fn new_human(display_name: &str, email: &str, handle: &str) -> Result<UserRo
     };
     Ok(UserRow {
         id,
-        kind: HUMAN.into(),
+        kind: UserKind::Human,
         display_name,
         handle,
         email: Some(email),

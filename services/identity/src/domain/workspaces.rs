@@ -5,8 +5,9 @@ use crate::store::members::{self, MemberRow};
 use crate::store::users::{self, UserRow};
 use crate::store::workspaces::{self, WorkspaceRow};
 use chrono::Utc;
-use clickclack_common::ids;
+use clickclack_common::ids::{UserId, WorkspaceId, WorkspaceKey};
 use clickclack_common::outbox::{EventDraft, record};
+use clickclack_common::roles::Role;
 use diesel::{Connection, PgConnection};
 use serde_json::json;
 
@@ -14,8 +15,8 @@ use serde_json::json;
 /// workspace of the deployment (operators' listing) with no role.
 pub fn list(
     conn: &mut PgConnection,
-    member_user_id: Option<&str>,
-) -> Result<Vec<(WorkspaceRow, Option<String>)>> {
+    member_user_id: Option<&UserId>,
+) -> Result<Vec<(WorkspaceRow, Option<Role>)>> {
     Ok(match member_user_id {
         Some(user_id) => workspaces::list_for_member(conn, user_id)?
             .into_iter()
@@ -49,7 +50,7 @@ fn new_workspace(name: &str, slug: &str) -> Result<WorkspaceRow> {
         rules::validate_slug(slug)?
     };
     Ok(WorkspaceRow {
-        id: ids::new_id(ids::WORKSPACE),
+        id: WorkspaceId::generate(),
         slug,
         name,
         icon_url: String::new(),
@@ -62,7 +63,7 @@ fn new_workspace(name: &str, slug: &str) -> Result<WorkspaceRow> {
 /// an operator); records `workspace.updated`.
 pub fn update_workspace(
     conn: &mut PgConnection,
-    key: &str,
+    key: &WorkspaceKey,
     actor: &Actor,
     name: Option<&str>,
     slug: Option<&str>,
@@ -144,10 +145,10 @@ pub fn make_owner(
         &MemberRow {
             workspace_id: workspace.id.clone(),
             user_id: owner.id.clone(),
-            role: rules::Role::Owner.as_str().into(),
+            role: Role::Owner,
             handle: owner.handle.clone(),
             joined_at: Utc::now(),
         },
     )?;
-    super::members::joined(conn, &workspace.id, owner, rules::Role::Owner)
+    super::members::joined(conn, &workspace.id, owner, Role::Owner)
 }

@@ -2,14 +2,15 @@
 
 use super::schema::audit_log;
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_log, check_for_backend(diesel::pg::Pg))]
 pub struct AuditRow {
     pub id: String,
-    pub workspace_id: String,
-    pub actor_user_id: Option<String>,
+    pub workspace_id: WorkspaceId,
+    pub actor_user_id: Option<UserId>,
     pub action: String,
     pub target_id: String,
     pub detail: serde_json::Value,
@@ -26,7 +27,7 @@ pub fn insert(conn: &mut PgConnection, row: &AuditRow) -> QueryResult<()> {
 /// A workspace's entries, newest first, older than `before_id` when given.
 pub fn list(
     conn: &mut PgConnection,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     before_id: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<AuditRow>> {

@@ -2,14 +2,15 @@ use super::schema::{bots, users, workspaces};
 use super::users::UserRow;
 use super::workspaces::WorkspaceRow;
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = bots, check_for_backend(diesel::pg::Pg))]
 pub struct BotRow {
-    pub user_id: String,
-    pub workspace_id: String,
-    pub created_by: Option<String>,
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
+    pub created_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -20,7 +21,7 @@ pub fn insert(conn: &mut PgConnection, bot: &BotRow) -> QueryResult<BotRow> {
         .get_result(conn)
 }
 
-pub fn find(conn: &mut PgConnection, user_id: &str) -> QueryResult<Option<BotRow>> {
+pub fn find(conn: &mut PgConnection, user_id: &UserId) -> QueryResult<Option<BotRow>> {
     bots::table
         .find(user_id)
         .select(BotRow::as_select())
@@ -29,7 +30,10 @@ pub fn find(conn: &mut PgConnection, user_id: &str) -> QueryResult<Option<BotRow
 }
 
 /// Bots installed into the workspace, oldest first, with their user rows.
-pub fn list_in_workspace(conn: &mut PgConnection, workspace_id: &str) -> QueryResult<Vec<UserRow>> {
+pub fn list_in_workspace(
+    conn: &mut PgConnection,
+    workspace_id: &WorkspaceId,
+) -> QueryResult<Vec<UserRow>> {
     bots::table
         .inner_join(users::table.on(users::id.eq(bots::user_id)))
         .filter(bots::workspace_id.eq(workspace_id))
@@ -41,7 +45,7 @@ pub fn list_in_workspace(conn: &mut PgConnection, workspace_id: &str) -> QueryRe
 /// User-owned bots of one owner, with their workspaces, oldest first.
 pub fn list_owned_by(
     conn: &mut PgConnection,
-    owner_user_id: &str,
+    owner_user_id: &UserId,
 ) -> QueryResult<Vec<(UserRow, WorkspaceRow)>> {
     bots::table
         .inner_join(users::table.on(users::id.eq(bots::user_id)))

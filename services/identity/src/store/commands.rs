@@ -2,13 +2,14 @@
 
 use super::schema::{bot_commands, users};
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = bot_commands, check_for_backend(diesel::pg::Pg))]
 pub struct BotCommandRow {
-    pub bot_user_id: String,
-    pub workspace_id: String,
+    pub bot_user_id: UserId,
+    pub workspace_id: WorkspaceId,
     pub position: i32,
     pub command: String,
     pub description: String,
@@ -21,8 +22,8 @@ pub struct BotCommandRow {
 /// Replaces one bot's menu in a workspace.
 pub fn replace(
     conn: &mut PgConnection,
-    bot_user_id: &str,
-    workspace_id: &str,
+    bot_user_id: &UserId,
+    workspace_id: &WorkspaceId,
     rows: &[BotCommandRow],
 ) -> QueryResult<()> {
     delete_for_bot(conn, bot_user_id, workspace_id)?;
@@ -34,8 +35,8 @@ pub fn replace(
 
 pub fn delete_for_bot(
     conn: &mut PgConnection,
-    bot_user_id: &str,
-    workspace_id: &str,
+    bot_user_id: &UserId,
+    workspace_id: &WorkspaceId,
 ) -> QueryResult<usize> {
     diesel::delete(
         bot_commands::table
@@ -48,7 +49,7 @@ pub fn delete_for_bot(
 /// Every menu in a workspace, sorted by bot handle, then command.
 pub fn list_in_workspace(
     conn: &mut PgConnection,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
 ) -> QueryResult<Vec<BotCommandRow>> {
     bot_commands::table
         .inner_join(users::table.on(users::id.eq(bot_commands::bot_user_id)))
@@ -61,8 +62,8 @@ pub fn list_in_workspace(
 /// One bot's current menu in a workspace, sorted by command.
 pub fn list_for_bot(
     conn: &mut PgConnection,
-    bot_user_id: &str,
-    workspace_id: &str,
+    bot_user_id: &UserId,
+    workspace_id: &WorkspaceId,
 ) -> QueryResult<Vec<BotCommandRow>> {
     bot_commands::table
         .filter(bot_commands::bot_user_id.eq(bot_user_id))

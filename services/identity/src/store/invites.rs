@@ -2,6 +2,7 @@
 
 use super::schema::workspace_invites;
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -9,11 +10,11 @@ use diesel::prelude::*;
 pub struct InviteRow {
     pub id: String,
     pub token_hash: Vec<u8>,
-    pub workspace_id: String,
-    pub created_by: String,
+    pub workspace_id: WorkspaceId,
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub accepted_by: Option<String>,
+    pub accepted_by: Option<UserId>,
     pub accepted_at: Option<DateTime<Utc>>,
 }
 
@@ -43,7 +44,7 @@ pub fn lock_open(
 pub fn mark_accepted(
     conn: &mut PgConnection,
     id: &str,
-    user_id: &str,
+    user_id: &UserId,
     at: DateTime<Utc>,
 ) -> QueryResult<()> {
     diesel::update(workspace_invites::table.find(id))

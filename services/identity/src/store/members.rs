@@ -1,15 +1,16 @@
 use super::schema::{users, workspace_members};
 use super::users::UserRow;
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use clickclack_common::roles::Role;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = workspace_members, check_for_backend(diesel::pg::Pg))]
 pub struct MemberRow {
-    pub workspace_id: String,
-    pub user_id: String,
-    pub role: String,
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub role: Role,
     pub handle: String,
     pub joined_at: DateTime<Utc>,
 }
@@ -23,8 +24,8 @@ pub fn insert(conn: &mut PgConnection, member: &MemberRow) -> QueryResult<Member
 
 pub fn find(
     conn: &mut PgConnection,
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
 ) -> QueryResult<Option<MemberRow>> {
     workspace_members::table
         .find((workspace_id, user_id))
@@ -36,7 +37,7 @@ pub fn find(
 /// The member of a workspace with this (normalised) handle.
 pub fn find_by_handle(
     conn: &mut PgConnection,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     handle: &str,
 ) -> QueryResult<Option<MemberRow>> {
     workspace_members::table
@@ -50,8 +51,8 @@ pub fn find_by_handle(
 /// Locks the membership row for the rest of the transaction.
 pub fn find_for_update(
     conn: &mut PgConnection,
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
 ) -> QueryResult<Option<MemberRow>> {
     workspace_members::table
         .find((workspace_id, user_id))
@@ -63,9 +64,9 @@ pub fn find_for_update(
 
 pub fn set_role(
     conn: &mut PgConnection,
-    workspace_id: &str,
-    user_id: &str,
-    role: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
+    role: Role,
 ) -> QueryResult<MemberRow> {
     diesel::update(workspace_members::table.find((workspace_id, user_id)))
         .set(workspace_members::role.eq(role))
@@ -77,7 +78,7 @@ pub fn set_role(
 /// handle fails the unique constraint).
 pub fn rename_everywhere(
     conn: &mut PgConnection,
-    user_id: &str,
+    user_id: &UserId,
     handle: &str,
 ) -> QueryResult<usize> {
     diesel::update(workspace_members::table.filter(workspace_members::user_id.eq(user_id)))
@@ -85,16 +86,20 @@ pub fn rename_everywhere(
         .execute(conn)
 }
 
-pub fn delete(conn: &mut PgConnection, workspace_id: &str, user_id: &str) -> QueryResult<usize> {
+pub fn delete(
+    conn: &mut PgConnection,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
+) -> QueryResult<usize> {
     diesel::delete(workspace_members::table.find((workspace_id, user_id))).execute(conn)
 }
 
 /// Who in the workspace already uses `handle`, if anyone.
 pub fn holder_of_handle(
     conn: &mut PgConnection,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     handle: &str,
-) -> QueryResult<Option<String>> {
+) -> QueryResult<Option<UserId>> {
     workspace_members::table
         .filter(workspace_members::workspace_id.eq(workspace_id))
         .filter(workspace_members::handle.eq(handle))
@@ -105,10 +110,13 @@ pub fn holder_of_handle(
 
 /// Owners of the workspace, locked so two removals cannot both pass the
 /// "last owner" check.
-pub fn owners_for_update(conn: &mut PgConnection, workspace_id: &str) -> QueryResult<Vec<String>> {
+pub fn owners_for_update(
+    conn: &mut PgConnection,
+    workspace_id: &WorkspaceId,
+) -> QueryResult<Vec<UserId>> {
     workspace_members::table
         .filter(workspace_members::workspace_id.eq(workspace_id))
-        .filter(workspace_members::role.eq(Role::Owner.as_str()))
+        .filter(workspace_members::role.eq(Role::Owner))
         .select(workspace_members::user_id)
         .for_update()
         .load(conn)
@@ -116,7 +124,7 @@ pub fn owners_for_update(conn: &mut PgConnection, workspace_id: &str) -> QueryRe
 
 pub fn list_with_users(
     conn: &mut PgConnection,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
 ) -> QueryResult<Vec<(MemberRow, UserRow)>> {
     workspace_members::table
         .inner_join(users::table)

@@ -3,13 +3,14 @@
 
 use super::schema::{magic_links, sessions};
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::UserId;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = magic_links, check_for_backend(diesel::pg::Pg))]
 pub struct MagicLinkRow {
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub token_hash: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -20,7 +21,7 @@ pub struct MagicLinkRow {
 #[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
 pub struct SessionRow {
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub token_hash: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,

@@ -2,6 +2,7 @@
 
 use super::schema::bot_setup_codes;
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -10,12 +11,12 @@ pub struct SetupCodeRow {
     pub id: String,
     /// SHA-256 of the normalised code; the code itself is never stored.
     pub code_hash: Vec<u8>,
-    pub bot_user_id: String,
-    pub workspace_id: String,
+    pub bot_user_id: UserId,
+    pub workspace_id: WorkspaceId,
     pub token_name: String,
     pub scopes: Vec<String>,
     pub defaults: serde_json::Value,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub claimed_at: Option<DateTime<Utc>>,
@@ -64,7 +65,7 @@ pub fn mark_claimed(
 /// A bot's most recent codes, newest first.
 pub fn recent_for_bot(
     conn: &mut PgConnection,
-    bot_user_id: &str,
+    bot_user_id: &UserId,
 ) -> QueryResult<Vec<SetupCodeRow>> {
     bot_setup_codes::table
         .filter(bot_setup_codes::bot_user_id.eq(bot_user_id))

@@ -1,17 +1,18 @@
 use super::schema::bot_tokens;
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = bot_tokens, check_for_backend(diesel::pg::Pg))]
 pub struct BotTokenRow {
     pub id: String,
-    pub bot_user_id: String,
-    pub workspace_id: String,
+    pub bot_user_id: UserId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub token_hash: Vec<u8>,
     pub scopes: Vec<String>,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     /// When set and in the past, the token is revoked; a future time is a
@@ -47,8 +48,8 @@ pub fn find_by_hash(conn: &mut PgConnection, hash: &[u8]) -> QueryResult<Option<
 /// Tokens of one bot in one workspace, newest first.
 pub fn list_for_bot(
     conn: &mut PgConnection,
-    bot_user_id: &str,
-    workspace_id: &str,
+    bot_user_id: &UserId,
+    workspace_id: &WorkspaceId,
 ) -> QueryResult<Vec<BotTokenRow>> {
     bot_tokens::table
         .filter(bot_tokens::bot_user_id.eq(bot_user_id))
@@ -90,8 +91,8 @@ pub fn revoke(
 /// How many of a bot's tokens in a workspace still work (or are in grace).
 pub fn count_active_for_bot(
     conn: &mut PgConnection,
-    bot_user_id: &str,
-    workspace_id: &str,
+    bot_user_id: &UserId,
+    workspace_id: &WorkspaceId,
     now: DateTime<Utc>,
 ) -> QueryResult<i64> {
     bot_tokens::table
@@ -109,8 +110,8 @@ pub fn count_active_for_bot(
 /// Revokes every live token a bot holds in a workspace.
 pub fn revoke_all_for_bot(
     conn: &mut PgConnection,
-    bot_user_id: &str,
-    workspace_id: &str,
+    bot_user_id: &UserId,
+    workspace_id: &WorkspaceId,
     at: DateTime<Utc>,
 ) -> QueryResult<usize> {
     diesel::update(

@@ -1,17 +1,19 @@
 use super::schema::users;
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::UserId;
+use clickclack_common::roles::UserKind;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct UserRow {
-    pub id: String,
-    pub kind: String,
+    pub id: UserId,
+    pub kind: UserKind,
     pub display_name: String,
     pub handle: String,
     pub email: Option<String>,
     pub avatar_url: String,
-    pub owner_user_id: Option<String>,
+    pub owner_user_id: Option<UserId>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -25,7 +27,7 @@ pub fn insert(conn: &mut PgConnection, user: &UserRow) -> QueryResult<UserRow> {
 /// Sets the given profile fields; `None` leaves a field as it is.
 pub fn update_profile(
     conn: &mut PgConnection,
-    id: &str,
+    id: &UserId,
     display_name: Option<&str>,
     handle: Option<&str>,
     avatar_url: Option<&str>,
@@ -44,7 +46,7 @@ pub fn update_profile(
         .get_result(conn)
 }
 
-pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<UserRow>> {
+pub fn find(conn: &mut PgConnection, id: &UserId) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)
         .select(UserRow::as_select())
@@ -52,7 +54,7 @@ pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<UserRow>> {
         .optional()
 }
 
-pub fn find_many(conn: &mut PgConnection, ids: &[String]) -> QueryResult<Vec<UserRow>> {
+pub fn find_many(conn: &mut PgConnection, ids: &[UserId]) -> QueryResult<Vec<UserRow>> {
     users::table
         .filter(users::id.eq_any(ids))
         .select(UserRow::as_select())

@@ -1,11 +1,13 @@
 use super::schema::{workspace_members, workspaces};
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::{UserId, WorkspaceId};
+use clickclack_common::roles::Role;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = workspaces, check_for_backend(diesel::pg::Pg))]
 pub struct WorkspaceRow {
-    pub id: String,
+    pub id: WorkspaceId,
     pub slug: String,
     pub name: String,
     pub icon_url: String,
@@ -21,10 +23,20 @@ pub fn insert(conn: &mut PgConnection, workspace: &WorkspaceRow) -> QueryResult<
         .get_result(conn)
 }
 
-/// Finds a workspace by id or by slug.
-pub fn find_by_id_or_slug(conn: &mut PgConnection, key: &str) -> QueryResult<Option<WorkspaceRow>> {
+/// A live (not deleted) workspace by id.
+pub fn find(conn: &mut PgConnection, id: &WorkspaceId) -> QueryResult<Option<WorkspaceRow>> {
     workspaces::table
-        .filter(workspaces::id.eq(key).or(workspaces::slug.eq(key)))
+        .find(id)
+        .filter(workspaces::deleted_at.is_null())
+        .select(WorkspaceRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A live workspace by slug.
+pub fn find_by_slug(conn: &mut PgConnection, slug: &str) -> QueryResult<Option<WorkspaceRow>> {
+    workspaces::table
+        .filter(workspaces::slug.eq(slug))
         .filter(workspaces::deleted_at.is_null())
         .select(WorkspaceRow::as_select())
         .first(conn)
@@ -40,7 +52,7 @@ pub fn exists_with_slug(conn: &mut PgConnection, slug: &str) -> QueryResult<bool
 
 pub fn update(
     conn: &mut PgConnection,
-    id: &str,
+    id: &WorkspaceId,
     name: Option<&str>,
     slug: Option<&str>,
     icon_url: Option<&str>,
@@ -61,7 +73,7 @@ pub fn update(
 
 pub fn soft_delete(
     conn: &mut PgConnection,
-    id: &str,
+    id: &WorkspaceId,
     at: DateTime<Utc>,
 ) -> QueryResult<WorkspaceRow> {
     diesel::update(workspaces::table.find(id))
@@ -85,8 +97,8 @@ pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<WorkspaceRow>> {
 /// The workspaces `user_id` belongs to, each with the user's role there.
 pub fn list_for_member(
     conn: &mut PgConnection,
-    user_id: &str,
-) -> QueryResult<Vec<(WorkspaceRow, String)>> {
+    user_id: &UserId,
+) -> QueryResult<Vec<(WorkspaceRow, Role)>> {
     workspaces::table
         .inner_join(workspace_members::table)
         .filter(workspace_members::user_id.eq(user_id))
