@@ -154,8 +154,8 @@ pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError
 
 pub fn router(state: AppState) -> Router {
     use routes::{
-        account, bots, channels, dms, me, messages, ops, realtime, search, sessions, uploads, web,
-        workspaces,
+        account, bot_by_id, bots, channels, dms, me, messages, ops, realtime, search, sessions,
+        uploads, web, workspaces,
     };
     // Multipart bodies may be as large as an upload (plus form overhead).
     let upload_body_limit = DefaultBodyLimit::max(state.upload_max_bytes as usize + 64 * 1024);
@@ -195,7 +195,7 @@ pub fn router(state: AppState) -> Router {
             "/api/invites/{token}/accept",
             account::accept_invite,
         )
-        .mount("GET", "/api/event-types", account::event_types)
+        .mount("GET", "/api/event-types", realtime::event_types)
         .mount("GET", "/api/workspaces/{id}/bots", bots::list)
         .mount("POST", "/api/workspaces/{id}/bots", bots::create)
         .mount(
@@ -238,9 +238,9 @@ pub fn router(state: AppState) -> Router {
         .mount("POST", "/api/bot-tokens/{token_id}/revoke", bots::revoke)
         .mount("POST", "/api/bot-tokens/{token_id}/rotate", bots::rotate)
         .mount("PUT", "/api/bots/self/commands", bots::set_commands)
-        .mount("GET", "/api/bots/{bot_id}/tokens", account::legacy_tokens)
-        .mount("POST", "/api/bots/{bot_id}/tokens", account::legacy_mint)
-        .mount("DELETE", "/api/bots/{bot_id}", account::delete_bot)
+        .mount("GET", "/api/bots/{bot_id}/tokens", bot_by_id::tokens)
+        .mount("POST", "/api/bots/{bot_id}/tokens", bot_by_id::mint)
+        .mount("DELETE", "/api/bots/{bot_id}", bot_by_id::remove)
         .mount("GET", "/api/workspaces/{id}/channels", channels::list)
         .mount("POST", "/api/workspaces/{id}/channels", channels::create)
         .mount("PATCH", "/api/channels/{id}", channels::update)
@@ -275,11 +275,11 @@ pub fn router(state: AppState) -> Router {
         .mount("GET", "/api/dms", dms::list)
         .mount("POST", "/api/dms", dms::open)
         .mount("GET", "/api/dms/{id}", dms::get)
-        .mount("DELETE", "/api/dms/{id}", account::hide_dm)
+        .mount("DELETE", "/api/dms/{id}", dms::hide)
         .mount("GET", "/api/dms/{id}/messages", dms::list_messages)
         .mount("POST", "/api/dms/{id}/messages", dms::post)
         .mount("POST", "/api/dms/{id}/read", channels::mark_dm_read)
-        .mount("POST", "/api/dms/{id}/open", account::show_dm)
+        .mount("POST", "/api/dms/{id}/open", dms::show)
         .mount_router(
             "POST",
             "/api/uploads",

@@ -184,8 +184,8 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// A relay to the realtime service at `realtime_addr` (connected lazily).
-    /// A relay for the outbox in `schema`, on a database connection of its
+    /// A relay from the outbox in `schema` to the realtime service at
+    /// `realtime_addr` (connected lazily), on a database connection of its
     /// own: behind busy writers in the service's shared pool, every delivery
     /// would wait its turn.
     pub fn open(
@@ -374,4 +374,50 @@ pub fn backlog_sampler(service: &'static str, pool: crate::db::PgPool) -> crate:
                 .set(count);
         }
     })
+}
+
+/// Where an event-producing service (identity, messaging) keeps its tables
+/// and who its relay delivers as.
+pub struct ProducerSpec {
+    /// The service's name in metrics and logs (`identity`).
+    pub service: &'static str,
+    /// Who the relay signs its appends as (`svc:identity`).
+    pub caller: &'static str,
+    pub schema: &'static str,
+    pub migrations: diesel_migrations::EmbeddedMigrations,
+}
+
+/// An event-producing service's database side: the migrated pool its
+/// requests use, and the relay that delivers its outbox to realtime.
+pub struct Producer {
+    pub pool: PgPool,
+    pub relay: Arc<Relay>,
+    service: &'static str,
+}
+
+impl Producer {
+    /// Connects and migrates (blocking), and prepares the relay.
+    pub fn open(
+        spec: ProducerSpec,
+        database_url: &str,
+        pool_size: u32,
+        realtime_addr: &str,
+        key: AssertionKey,
+    ) -> Result<Producer, crate::service::ServiceError> {
+        let pool = db::connect(database_url, spec.schema, spec.migrations, pool_size)?;
+        let relay = Relay::open(database_url, spec.schema, realtime_addr, key, spec.caller)?;
+        Ok(Producer {
+            pool,
+            relay,
+            service: spec.service,
+        })
+    }
+
+    /// Pool use and outbox backlog, read at each metrics scrape.
+    pub fn samplers(&self) -> Vec<crate::metrics::Sampler> {
+        vec![
+            crate::metrics::pool_sampler(self.service, self.pool.clone()),
+            backlog_sampler(self.service, self.pool.clone()),
+        ]
+    }
 }

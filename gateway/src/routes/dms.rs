@@ -162,3 +162,33 @@ pub async fn list_messages(
     )
     .await
 }
+
+/// `DELETE /api/dms/{id}` → `{ok: true}`: hides the conversation from the
+/// caller's list until its next message.
+pub async fn hide(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(conversation_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    state
+        .messaging_as(&principal)
+        .hide_conversation(pb::GetConversationRequest { conversation_id })
+        .await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// `POST /api/dms/{id}/open` → `{conversation}`: shows a hidden DM again.
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(conversation_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let conversation = state
+        .messaging_as(&principal)
+        .show_conversation(pb::GetConversationRequest { conversation_id })
+        .await?
+        .into_inner();
+    Ok(Json(
+        json!({ "conversation": render::conversation(&state, &conversation).await? }),
+    ))
+}

@@ -13,7 +13,8 @@ pub mod store;
 
 use clickclack_common::caller_policy::{CallerKeys, DevKeyRefused, KeyArgs};
 use clickclack_common::db::{self, PgPool};
-use clickclack_common::outbox::Relay;
+use clickclack_common::metrics::Sampler;
+use clickclack_common::outbox::{Producer, ProducerSpec, Relay};
 use clickclack_common::service::{ProcessConfig, Service, ServiceError};
 use clickclack_proto::identity::identity_service_server::IdentityServiceServer;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
@@ -25,6 +26,13 @@ use tokio_util::sync::CancellationToken;
 /// The Postgres schema identity owns.
 pub const SCHEMA: &str = "identity";
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// Its tables, and who its relay delivers events to realtime as.
+const PRODUCER: ProducerSpec = ProducerSpec {
+    service: "identity",
+    caller: "svc:identity",
+    schema: SCHEMA,
+    migrations: MIGRATIONS,
+};
 /// The name health checks use for this service.
 pub const SERVICE_NAME: &str = clickclack_proto::IDENTITY_SERVICE_NAME;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -73,35 +81,30 @@ pub struct Identity {
     keys: CallerKeys,
     pool: PgPool,
     relay: Arc<Relay>,
+    samplers: Vec<Sampler>,
     database_url: String,
 }
 
 impl Service for Identity {
     type Config = IdentityConfig;
 
-    fn samplers(&self) -> Vec<clickclack_common::metrics::Sampler> {
-        vec![
-            clickclack_common::metrics::pool_sampler("identity", self.pool.clone()),
-            clickclack_common::outbox::backlog_sampler("identity", self.pool.clone()),
-        ]
+    fn samplers(&self) -> Vec<Sampler> {
+        self.samplers.clone()
     }
 
     fn open(config: &IdentityConfig) -> Result<Identity, ServiceError> {
         let keys = config.keys.caller_keys()?;
-        let pool = db::connect(
+        let producer = Producer::open(
+            PRODUCER,
             &config.database_url,
-            SCHEMA,
-            MIGRATIONS,
             config.db_pool_size,
-        )?;
-        let relay = Relay::open(
-            &config.database_url,
-            SCHEMA,
             &config.realtime_addr,
             keys.internal.clone(),
-            "svc:identity",
         )?;
+        let samplers = producer.samplers();
+        let Producer { pool, relay, .. } = producer;
         Ok(Identity {
+            samplers,
             keys,
             pool,
             relay,

@@ -15,7 +15,8 @@ pub mod wire;
 
 use clickclack_common::caller_policy::{CallerKeys, DevKeyRefused, KeyArgs};
 use clickclack_common::db::{self, PgPool};
-use clickclack_common::outbox::Relay;
+use clickclack_common::metrics::Sampler;
+use clickclack_common::outbox::{Producer, ProducerSpec, Relay};
 use clickclack_common::service::{ProcessConfig, Service, ServiceError};
 use clickclack_proto::messaging::messaging_service_server::MessagingServiceServer;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
@@ -28,6 +29,13 @@ use tokio_util::sync::CancellationToken;
 
 pub const SCHEMA: &str = "messaging";
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// Its tables, and who its relay delivers events to realtime as.
+const PRODUCER: ProducerSpec = ProducerSpec {
+    service: "messaging",
+    caller: "svc:messaging",
+    schema: SCHEMA,
+    migrations: MIGRATIONS,
+};
 pub const SERVICE_NAME: &str = clickclack_proto::MESSAGING_SERVICE_NAME;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50052";
 /// Uploads up to 25 MiB by default.
@@ -86,6 +94,7 @@ pub struct Messaging {
     uploads: UploadStore,
     keys: CallerKeys,
     relay: Arc<Relay>,
+    samplers: Vec<Sampler>,
 }
 
 impl Messaging {
@@ -97,29 +106,23 @@ impl Messaging {
 impl Service for Messaging {
     type Config = MessagingConfig;
 
-    fn samplers(&self) -> Vec<clickclack_common::metrics::Sampler> {
-        vec![
-            clickclack_common::metrics::pool_sampler("messaging", self.pool.clone()),
-            clickclack_common::outbox::backlog_sampler("messaging", self.pool.clone()),
-        ]
+    fn samplers(&self) -> Vec<Sampler> {
+        self.samplers.clone()
     }
 
     fn open(config: &MessagingConfig) -> Result<Messaging, ServiceError> {
         let keys = config.keys.caller_keys()?;
-        let pool = db::connect(
+        let producer = Producer::open(
+            PRODUCER,
             &config.database_url,
-            SCHEMA,
-            MIGRATIONS,
             config.db_pool_size,
-        )?;
-        let relay = Relay::open(
-            &config.database_url,
-            SCHEMA,
             &config.realtime_addr,
             keys.internal.clone(),
-            "svc:messaging",
         )?;
+        let samplers = producer.samplers();
+        let Producer { pool, relay, .. } = producer;
         Ok(Messaging {
+            samplers,
             relay,
             pool,
             uploads: UploadStore {

@@ -1,10 +1,13 @@
 //! Realtime (API.md §8): pull here; the WebSocket in [`socket`]; ephemeral
-//! publish in [`ephemeral`].
+//! publish in [`ephemeral`]; the catalogue of event types in
+//! [`event_types`].
 
 mod ephemeral;
+mod event_types;
 mod socket;
 
 pub use ephemeral::{EphemeralBody, ephemeral};
+pub use event_types::event_types;
 pub use socket::{SocketQuery, socket};
 
 use crate::error::{ApiError, ApiResult};
