@@ -124,9 +124,7 @@ pub async fn get(
         .get_conversation(pb::GetConversationRequest { conversation_id })
         .await?
         .into_inner();
-    Ok(Json(
-        json!({ "conversation": render::conversation(&state, &conversation).await? }),
-    ))
+    conversation_reply(&state, &conversation).await
 }
 
 /// `POST /api/dms/{id}/messages` → 201 `{message, event}`.
@@ -188,7 +186,16 @@ pub async fn show(
         .show_conversation(pb::GetConversationRequest { conversation_id })
         .await?
         .into_inner();
+    conversation_reply(&state, &conversation).await
+}
+
+/// `{conversation}`, as `GET /api/dms/{id}` and `POST /api/dms/{id}/open`
+/// answer.
+async fn conversation_reply(
+    state: &AppState,
+    conversation: &pb::Conversation,
+) -> ApiResult<Json<Value>> {
     Ok(Json(
-        json!({ "conversation": render::conversation(&state, &conversation).await? }),
+        json!({ "conversation": render::conversation(state, conversation).await? }),
     ))
 }

@@ -164,9 +164,7 @@ pub(super) fn minting_target(
     bot_user_id: &UserId,
     actor: &Actor,
 ) -> Result<MintTarget> {
-    let bot = require_bot(conn, bot_user_id)?;
-    let workspace = bot_workspace(conn, workspace_key, &bot)?;
-    require_home(conn, &bot, &workspace)?;
+    let (bot, workspace) = installed_bot(conn, workspace_key, bot_user_id)?;
     let created_by = authorize_minting(conn, &workspace, &bot, actor)?;
     Ok(MintTarget {
         bot,
@@ -246,9 +244,7 @@ pub fn list_tokens(
     bot_user_id: &UserId,
     actor: &Actor,
 ) -> Result<(UserRow, Vec<BotTokenRow>)> {
-    let bot = require_bot(conn, bot_user_id)?;
-    let workspace = bot_workspace(conn, workspace_key, &bot)?;
-    require_home(conn, &bot, &workspace)?;
+    let (bot, workspace) = installed_bot(conn, workspace_key, bot_user_id)?;
     authorize(
         conn,
         &workspace,
@@ -269,15 +265,7 @@ pub fn revoke_token(
     actor: &Actor,
 ) -> Result<(UserRow, BotTokenRow)> {
     conn.transaction(|conn| {
-        let (bot, token) = locate_token(conn, token_id, workspace_key, actor)?;
-        let workspace = require_workspace(conn, &token.workspace_id)?;
-        authorize(
-            conn,
-            &workspace,
-            bot.owner_user_id.as_ref(),
-            actor,
-            BotAction::Oversee,
-        )?;
+        let (bot, token, _) = locate_token(conn, token_id, workspace_key, actor)?;
         let was_live = token.revoked_at.is_none_or(|at| at > Utc::now());
         let token = tokens::revoke(conn, &token.id, Utc::now())?
             .ok_or_else(|| token_not_found(token_id))?;
@@ -318,7 +306,7 @@ pub fn rotate_token(
         ));
     }
     conn.transaction(|conn| {
-        let (bot, old) = locate_token(conn, token_id, workspace_key, actor)?;
+        let (bot, old, workspace) = locate_token(conn, token_id, workspace_key, actor)?;
         let old =
             tokens::find_for_update(conn, &old.id)?.ok_or_else(|| token_not_found(token_id))?;
         if old.revoked_at.is_some() {
@@ -327,7 +315,6 @@ pub fn rotate_token(
                 old.id
             )));
         }
-        let workspace = require_workspace(conn, &old.workspace_id)?;
         let created_by = authorize_minting(conn, &workspace, &bot, actor)?;
         let issued = issue_token(
             conn,
@@ -374,9 +361,7 @@ pub fn remove_bot(
     actor: &Actor,
 ) -> Result<(UserRow, usize, WorkspaceRow)> {
     conn.transaction(|conn| {
-        let bot = require_bot(conn, bot_user_id)?;
-        let workspace = bot_workspace(conn, workspace_key, &bot)?;
-        require_home(conn, &bot, &workspace)?;
+        let (bot, workspace) = installed_bot(conn, workspace_key, bot_user_id)?;
         super::require_manager(conn, &workspace, actor, "remove bots")?;
         let member = members::find_for_update(conn, &workspace.id, &bot.id)?.ok_or_else(|| {
             IdentityError::NotFound(format!(
@@ -412,12 +397,13 @@ pub fn list_owned(
 /// Only a token the actor may see is found. A token they may not see answers the
 /// same "not found" as a token that does not exist, whatever its state, so
 /// no answer tells an outsider that it exists or whether it is revoked.
+/// Answers the bot, the token and the token's workspace.
 fn locate_token(
     conn: &mut PgConnection,
     token_id: &str,
     workspace_key: Option<&WorkspaceKey>,
     actor: &Actor,
-) -> Result<(UserRow, BotTokenRow)> {
+) -> Result<(UserRow, BotTokenRow, WorkspaceRow)> {
     let token = tokens::find(conn, token_id.trim())?.ok_or_else(|| token_not_found(token_id))?;
     if let Some(key) = workspace_key {
         let workspace = resolve_workspace(conn, key)?;
@@ -436,7 +422,7 @@ fn locate_token(
     );
     match visible {
         Err(IdentityError::Forbidden(_)) => Err(token_not_found(token_id)),
-        other => other.map(|()| (bot, token)),
+        other => other.map(|()| (bot, token, workspace)),
     }
 }
 
@@ -471,6 +457,19 @@ fn issue_token(
         },
     )?;
     Ok(IssuedToken { row, raw })
+}
+
+/// A bot and the workspace a request names for it (its own when none is
+/// named), which must be where it is installed.
+fn installed_bot(
+    conn: &mut PgConnection,
+    workspace_key: Option<&WorkspaceKey>,
+    bot_user_id: &UserId,
+) -> Result<(UserRow, WorkspaceRow)> {
+    let bot = require_bot(conn, bot_user_id)?;
+    let workspace = bot_workspace(conn, workspace_key, &bot)?;
+    require_home(conn, &bot, &workspace)?;
+    Ok((bot, workspace))
 }
 
 /// The named workspace, or the bot's own when none is named.
