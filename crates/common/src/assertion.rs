@@ -5,6 +5,7 @@
 //! Services verify it with the shared internal key and trust nothing
 //! unsigned (DESIGN.md §2 step 3).
 
+use crate::ids::{UserId, WorkspaceId};
 use crate::roles::{Role, UserKind};
 use crate::scopes::{self, Scope};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -230,6 +231,47 @@ pub fn caller<T>(request: &Request<T>) -> Result<Claims, Status> {
         .ok_or_else(|| Status::unauthenticated("missing principal assertion"))
 }
 
+/// A user (human or bot) acting in a workspace, as a verified assertion
+/// names them: the caller of every chat read and write, its ids parsed
+/// once when the call arrives so the rules and queries take typed ids.
+#[derive(Debug, Clone)]
+pub struct ActingUser {
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
+    claims: Claims,
+}
+
+impl ActingUser {
+    /// `None` when the assertion names no user acting in a workspace (the
+    /// gateway, a service, or an operator acting for the deployment).
+    pub fn from_claims(claims: Claims) -> Option<ActingUser> {
+        Some(ActingUser {
+            user_id: UserId::parse(&claims.sub)?,
+            workspace_id: WorkspaceId::parse(&claims.wsp)?,
+            claims,
+        })
+    }
+
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        self.claims.has_scope(scope)
+    }
+
+    pub fn is_bot(&self) -> bool {
+        self.claims.is_bot()
+    }
+
+    /// The caller's role in the workspace, as signed.
+    pub fn role(&self) -> Role {
+        self.claims.role()
+    }
+}
+
+/// The user a request acts for; refused when it acts for none.
+pub fn acting_user<T>(request: &Request<T>) -> Result<ActingUser, Status> {
+    ActingUser::from_claims(caller(request)?)
+        .ok_or_else(|| Status::permission_denied("this call must act for a user in a workspace"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,5 +326,19 @@ mod tests {
             AssertionKey::from_secret("short"),
             Err(AssertionError::WeakKey)
         ));
+    }
+
+    #[test]
+    fn an_acting_user_is_a_user_in_a_workspace() {
+        let claims = Claims::new("usr_a1", "human", "wsp_w1", "member", &BTreeSet::new());
+        let acting = ActingUser::from_claims(claims).unwrap();
+        assert_eq!(acting.user_id, "usr_a1");
+        assert_eq!(acting.workspace_id, "wsp_w1");
+        // The gateway, a service and an operator acting for the deployment
+        // act for no user in no workspace.
+        assert!(ActingUser::from_claims(Claims::gateway()).is_none());
+        assert!(ActingUser::from_claims(Claims::service("svc:messaging", "wsp_w1")).is_none());
+        assert!(ActingUser::from_claims(Claims::operator(None)).is_none());
+        assert!(ActingUser::from_claims(Claims::operator(Some(("usr_a1", "wsp_w1")))).is_some());
     }
 }

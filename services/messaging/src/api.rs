@@ -8,7 +8,7 @@ use crate::domain::uploads::{NewUpload, UploadStore};
 use crate::domain::{access, channels, dms, reactions, rules, search, uploads};
 use crate::error::MessagingError;
 use crate::wire;
-use clickclack_common::assertion::{Claims, caller};
+use clickclack_common::assertion::{ActingUser, acting_user};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::outbox::{RecordedEvent, Relay};
 use clickclack_proto::messaging as pb;
@@ -49,10 +49,10 @@ impl MessagingApi {
     async fn run<R, T, F>(&self, request: &Request<R>, work: F) -> Result<T, Status>
     where
         T: Send + 'static,
-        F: FnOnce(&mut PgConnection, &Claims) -> Result<T, MessagingError> + Send + 'static,
+        F: FnOnce(&mut PgConnection, &ActingUser) -> Result<T, MessagingError> + Send + 'static,
     {
-        let claims = caller(request)?;
-        Ok(db::run(&self.pool, move |conn| work(conn, &claims)).await?)
+        let caller = acting_user(request)?;
+        Ok(db::run(&self.pool, move |conn| work(conn, &caller)).await?)
     }
 }
 
@@ -306,7 +306,7 @@ impl MessagingService for MessagingApi {
         &self,
         request: Request<pb::OpenConversationRequest>,
     ) -> Reply<pb::ConversationReply> {
-        let members = request.get_ref().member_ids.clone();
+        let members = dms::member_ids(&request.get_ref().member_ids)?;
         let (conversation, created) = self
             .run(&request, move |conn, caller| {
                 dms::open(conn, caller, &members)
@@ -400,7 +400,7 @@ impl MessagingService for MessagingApi {
         &self,
         request: Request<pb::CreateUploadRequest>,
     ) -> Reply<pb::UploadReply> {
-        let claims = caller(&request)?;
+        let caller = acting_user(&request)?;
         let req = request.into_inner();
         let new = NewUpload {
             filename: req.filename,
@@ -410,7 +410,7 @@ impl MessagingService for MessagingApi {
         };
         let store = self.uploads.clone();
         let (upload, created) = db::run(&self.pool, move |conn| {
-            uploads::create(conn, &claims, &store, new)
+            uploads::create(conn, &caller, &store, new)
         })
         .await?;
         Ok(Response::new(pb::UploadReply {
@@ -495,10 +495,10 @@ impl MessagingService for MessagingApi {
         &self,
         request: Request<pb::LocateResourceRequest>,
     ) -> Reply<pb::ResourceLocation> {
-        let id = request.get_ref().id.clone();
-        let found = self
-            .run(&request, move |conn, _| access::workspace_of(conn, &id))
-            .await?;
+        // The gateway asks as itself (the policy admits only it), before it
+        // knows which user's workspace the id is in.
+        let id = request.into_inner().id;
+        let found = db::run(&self.pool, move |conn| access::workspace_of(conn, &id)).await?;
         let workspace_id = found.ok_or_else(|| Status::not_found("not found"))?;
         Ok(Response::new(pb::ResourceLocation { workspace_id }))
     }

@@ -11,10 +11,10 @@ impl From<views::Message> for pb::Message {
         let thread_state = row.is_root().then(|| views::ThreadState::of(&row).into());
         pb::Message {
             id: row.id,
-            workspace_id: row.workspace_id,
+            workspace_id: row.workspace_id.into(),
             channel_id: row.channel_id,
             direct_conversation_id: row.conversation_id,
-            author_id: row.author_id,
+            author_id: row.author_id.into(),
             body: row.body,
             body_format: "markdown".into(),
             kind: row.kind,
@@ -32,7 +32,7 @@ impl From<views::Message> for pb::Message {
             thread_state,
             turn_id: row.turn_id,
             quoted_body_snapshot: row.quoted_body_snapshot,
-            quoted_author_id: row.quoted_author_id,
+            quoted_author_id: row.quoted_author_id.map(String::from),
         }
     }
 }
@@ -53,7 +53,11 @@ impl From<views::ThreadState> for pb::ThreadState {
             root_message_id: state.root_message_id,
             reply_count: state.reply_count,
             last_reply_at: state.last_reply_at.as_ref().map(rfc3339),
-            last_reply_author_ids: state.last_reply_author_ids,
+            last_reply_author_ids: state
+                .last_reply_author_ids
+                .into_iter()
+                .map(String::from)
+                .collect(),
         }
     }
 }
@@ -66,8 +70,8 @@ impl From<views::Upload> for pb::Upload {
             content_type: row.content_type,
             byte_size: row.byte_size,
             created_at: rfc3339(&row.created_at),
-            workspace_id: row.workspace_id,
-            uploader_id: row.uploader_id,
+            workspace_id: row.workspace_id.into(),
+            uploader_id: row.uploader_id.into(),
             nonce: row.nonce,
         }
     }
@@ -81,7 +85,7 @@ impl From<views::Channel> for pb::Channel {
             unread_count: row.last_seq - channel.last_read_seq,
             last_read_seq: channel.last_read_seq,
             id: row.id,
-            workspace_id: row.workspace_id,
+            workspace_id: row.workspace_id.into(),
             name: row.name,
             display_title: row.display_title,
             kind: row.kind,
@@ -102,11 +106,15 @@ impl From<views::Conversation> for pb::Conversation {
         pb::Conversation {
             route_id: row.id.clone(),
             can_send: conversation.can_send,
-            member_ids: conversation.member_ids,
+            member_ids: conversation
+                .member_ids
+                .into_iter()
+                .map(String::from)
+                .collect(),
             unread_count: row.last_seq - conversation.last_read_seq,
             last_read_seq: conversation.last_read_seq,
             id: row.id,
-            workspace_id: row.workspace_id,
+            workspace_id: row.workspace_id.into(),
             created_at: rfc3339(&row.created_at),
             last_seq: row.last_seq,
         }
@@ -118,7 +126,7 @@ impl From<views::ReadReceipt> for pb::ReadReceipt {
         let read_at = rfc3339(&receipt.read_at);
         pb::ReadReceipt {
             scope_id: receipt.target_id,
-            user_id: receipt.user_id,
+            user_id: receipt.user_id.into(),
             last_read_seq: receipt.seq,
             last_read_at: read_at.clone(),
             channel_id: receipt.channel_id,

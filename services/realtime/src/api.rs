@@ -2,7 +2,7 @@
 
 use crate::domain;
 use crate::hub::{Hub, Live};
-use clickclack_common::assertion::{Claims, caller};
+use clickclack_common::assertion::{ActingUser, acting_user, caller};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::metrics::METRICS;
 use clickclack_proto::realtime as rt;
@@ -51,7 +51,7 @@ impl RealtimeService for RealtimeApi {
     }
 
     async fn list(&self, request: Request<rt::ListRequest>) -> Reply<rt::EventList> {
-        let claims = caller(&request)?;
+        let claims = acting_user(&request)?;
         let req = request.into_inner();
         let limit = match req.limit {
             0 => domain::DEFAULT_LIST,
@@ -71,7 +71,7 @@ impl RealtimeService for RealtimeApi {
         &self,
         request: Request<rt::SubscribeRequest>,
     ) -> Reply<Self::SubscribeStream> {
-        let claims = caller(&request)?;
+        let claims = acting_user(&request)?;
         let after_cursor = request.into_inner().after_cursor;
         // Subscribe before reading the backlog, so nothing falls between.
         let live = self.hub.subscribe();
@@ -96,7 +96,7 @@ impl RealtimeService for RealtimeApi {
     }
 
     async fn backfill(&self, request: Request<rt::BackfillRequest>) -> Reply<rt::BackfillPage> {
-        let claims = caller(&request)?;
+        let claims = acting_user(&request)?;
         let req = request.into_inner();
         let page = db::run(&self.pool, move |conn| {
             domain::backfill_page(conn, &claims, &req.after_cursor, req.resume)
@@ -118,7 +118,7 @@ impl RealtimeApi {
     fn stream_from(
         &self,
         live: broadcast::Receiver<Live>,
-        viewer: Option<Claims>,
+        viewer: Option<ActingUser>,
         start: i64,
     ) -> EventStream {
         let (sender, receiver) = mpsc::channel(SUBSCRIBER_BUFFER);
@@ -139,7 +139,7 @@ struct Subscriber {
     pool: PgPool,
     /// Whose visibility applies; `None` for a gateway's follow, which
     /// receives everything and filters per socket.
-    viewer: Option<Claims>,
+    viewer: Option<ActingUser>,
     sender: mpsc::Sender<Result<rt::Event, Status>>,
     /// The highest log position already handled (sent or not visible).
     last: i64,

@@ -4,7 +4,7 @@
 use crate::error::{RealtimeError, Result, Resync};
 use crate::hub::EphemeralWire;
 use crate::store::events::{self, EventRow};
-use clickclack_common::assertion::{CallerKind, Claims};
+use clickclack_common::assertion::{ActingUser, CallerKind, Claims};
 use clickclack_common::{cursor, ids};
 use clickclack_proto::realtime as rt;
 use diesel::{Connection, PgConnection};
@@ -144,9 +144,13 @@ pub fn require_producer(caller: &Claims) -> Result<()> {
 
 /// Readers see their workspace's events whose audience is empty or names
 /// them (the store applies the same rule in SQL for backfills).
-pub fn event_visible_to(event: &rt::Event, caller: &Claims) -> bool {
-    event.workspace_id == caller.wsp
-        && (event.audience.is_empty() || event.audience.contains(&caller.sub))
+pub fn event_visible_to(event: &rt::Event, caller: &ActingUser) -> bool {
+    caller.workspace_id == event.workspace_id.as_str()
+        && (event.audience.is_empty()
+            || event
+                .audience
+                .iter()
+                .any(|user| caller.user_id == user.as_str()))
 }
 
 /// Parses a client cursor: unknown or from the future means re-sync.
@@ -167,18 +171,26 @@ pub fn position_of(conn: &mut PgConnection, cursor_text: &str) -> Result<i64> {
 /// that connects fresh still gets the recent backlog (API.md §8).
 pub fn subscription_start(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     after_cursor: &str,
 ) -> Result<i64> {
     if after_cursor.is_empty() {
-        return Ok(
-            events::nth_newest_visible(conn, &caller.wsp, &caller.sub, MAX_REPLAY)?
-                .map_or(0, |oldest| oldest - 1),
-        );
+        return Ok(events::nth_newest_visible(
+            conn,
+            &caller.workspace_id,
+            &caller.user_id,
+            MAX_REPLAY,
+        )?
+        .map_or(0, |oldest| oldest - 1));
     }
     let position = position_of(conn, after_cursor)?;
-    let pending =
-        events::count_visible_after(conn, &caller.wsp, &caller.sub, position, MAX_REPLAY + 1)?;
+    let pending = events::count_visible_after(
+        conn,
+        &caller.workspace_id,
+        &caller.user_id,
+        position,
+        MAX_REPLAY + 1,
+    )?;
     if pending > MAX_REPLAY {
         return Err(RealtimeError::ResyncRequired(Resync::TooFarBehind));
     }
@@ -189,19 +201,19 @@ pub fn subscription_start(
 /// cursor of the newest visible event when `include_tail` asks for it.
 pub fn list(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     after_cursor: &str,
     limit: i64,
     include_tail: bool,
 ) -> Result<rt::EventList> {
     let after = position_of(conn, after_cursor)?;
-    let events = events::visible_after(conn, &caller.wsp, &caller.sub, after, limit)?
+    let events = events::visible_after(conn, &caller.workspace_id, &caller.user_id, after, limit)?
         .into_iter()
         .map(to_pb)
         .collect();
     let tail_cursor = if include_tail {
         Some(
-            events::visible_tail(conn, &caller.wsp, &caller.sub)?
+            events::visible_tail(conn, &caller.workspace_id, &caller.user_id)?
                 .map(cursor::encode)
                 .unwrap_or_default(),
         )
@@ -227,12 +239,14 @@ pub fn follow_start(conn: &mut PgConnection, after_cursor: &str) -> Result<i64> 
 /// those `viewer` may see, or every event for a gateway's feed (`None`).
 pub fn replay_after(
     conn: &mut PgConnection,
-    viewer: Option<&Claims>,
+    viewer: Option<&ActingUser>,
     position: i64,
     limit: i64,
 ) -> Result<Vec<EventRow>> {
     Ok(match viewer {
-        Some(viewer) => events::visible_after(conn, &viewer.wsp, &viewer.sub, position, limit)?,
+        Some(viewer) => {
+            events::visible_after(conn, &viewer.workspace_id, &viewer.user_id, position, limit)?
+        }
         None => events::all_after(conn, position, limit)?,
     })
 }
@@ -298,7 +312,7 @@ pub const BACKFILL_PAGE: i64 = 500;
 /// there and misses none after them.
 pub fn backfill_page(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     after_cursor: &str,
     resume: bool,
 ) -> Result<rt::BackfillPage> {
@@ -308,7 +322,14 @@ pub fn backfill_page(
         subscription_start(conn, caller, after_cursor)?
     };
     let head = events::head(conn)?;
-    let rows = events::visible_between(conn, &caller.wsp, &caller.sub, start, head, BACKFILL_PAGE)?;
+    let rows = events::visible_between(
+        conn,
+        &caller.workspace_id,
+        &caller.user_id,
+        start,
+        head,
+        BACKFILL_PAGE,
+    )?;
     let full = rows.len() as i64 == BACKFILL_PAGE;
     let covered = match rows.last() {
         Some(last) if full => last.position,

@@ -4,7 +4,7 @@
 //! and those addressed to them; a cursor the log cannot honour means
 //! re-sync.
 
-use clickclack_common::assertion::Claims;
+use clickclack_common::assertion::{ActingUser, Claims};
 use clickclack_common::{cursor, db};
 use clickclack_proto::realtime as rt;
 use clickclack_realtime::error::{RealtimeError, Resync};
@@ -25,8 +25,15 @@ fn event(id: &str, workspace: &str, audience: &[&str]) -> rt::Event {
     }
 }
 
-fn reader(user: &str, workspace: &str) -> Claims {
-    Claims::new(user, "human", workspace, "member", &BTreeSet::new())
+fn reader(user: &str, workspace: &str) -> ActingUser {
+    ActingUser::from_claims(Claims::new(
+        user,
+        "human",
+        workspace,
+        "member",
+        &BTreeSet::new(),
+    ))
+    .expect("a user in a workspace")
 }
 
 fn positions(events: &[rt::Event]) -> Vec<i64> {
@@ -169,7 +176,13 @@ async fn cursors_the_log_cannot_honour_mean_resync() {
 fn only_services_may_append() {
     assert!(domain::require_producer(&Claims::service("svc:messaging", "")).is_ok());
     assert!(matches!(
-        domain::require_producer(&reader("usr_ana", "wsp_1")),
+        domain::require_producer(&Claims::new(
+            "usr_ana",
+            "human",
+            "wsp_1",
+            "member",
+            &BTreeSet::new()
+        )),
         Err(RealtimeError::Forbidden(_))
     ));
 }

@@ -6,7 +6,7 @@ use crate::error::{MessagingError, Result};
 use crate::store::channels::{self, ChannelRow};
 use crate::store::conversations::{self, ConversationRow};
 use crate::store::messages::{self, MessageRow};
-use clickclack_common::assertion::Claims;
+use clickclack_common::assertion::ActingUser;
 use clickclack_common::ids::ResourceId;
 use clickclack_common::scopes::Scope;
 use diesel::PgConnection;
@@ -19,24 +19,29 @@ pub enum Intent {
     Write,
 }
 
-pub fn channel(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<ChannelRow> {
-    channels::find_in_workspace(conn, id, &caller.wsp)?
+pub fn channel(conn: &mut PgConnection, caller: &ActingUser, id: &str) -> Result<ChannelRow> {
+    channels::find_in_workspace(conn, id, &caller.workspace_id)?
         .ok_or_else(|| MessagingError::NotFound(format!("channel {id} not found")))
 }
 
-pub fn conversation(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<ConversationRow> {
-    conversations::find_for_member(conn, id, &caller.wsp, &caller.sub)?
+pub fn conversation(
+    conn: &mut PgConnection,
+    caller: &ActingUser,
+    id: &str,
+) -> Result<ConversationRow> {
+    conversations::find_for_member(conn, id, &caller.workspace_id, &caller.user_id)?
         .ok_or_else(|| MessagingError::NotFound(format!("conversation {id} not found")))
 }
 
 pub fn message(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     id: &str,
     intent: Intent,
 ) -> Result<MessageRow> {
     let not_found = || MessagingError::NotFound(format!("message {id} not found"));
-    let message = messages::find_in_workspace(conn, id, &caller.wsp)?.ok_or_else(not_found)?;
+    let message =
+        messages::find_in_workspace(conn, id, &caller.workspace_id)?.ok_or_else(not_found)?;
     if let Some(conversation_id) = &message.conversation_id {
         conversation(conn, caller, conversation_id).map_err(|_| not_found())?;
         let needed = match intent {

@@ -4,7 +4,7 @@ use crate::error::{MessagingError, Result};
 use crate::store::channels::{self, ChannelChanges, ChannelRow};
 use crate::store::violates;
 use chrono::Utc;
-use clickclack_common::assertion::Claims;
+use clickclack_common::assertion::ActingUser;
 use clickclack_common::ids;
 use clickclack_common::outbox::RecordedEvent;
 use diesel::{Connection, PgConnection};
@@ -24,19 +24,19 @@ pub struct NewChannel {
     pub if_missing: bool,
 }
 
-pub fn list(conn: &mut PgConnection, caller: &Claims) -> Result<Vec<views::Channel>> {
-    let rows = channels::list(conn, &caller.wsp)?;
-    Ok(views::channels(conn, &caller.sub, rows)?)
+pub fn list(conn: &mut PgConnection, caller: &ActingUser) -> Result<Vec<views::Channel>> {
+    let rows = channels::list(conn, &caller.workspace_id)?;
+    Ok(views::channels(conn, &caller.user_id, rows)?)
 }
 
-pub fn get(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<views::Channel> {
+pub fn get(conn: &mut PgConnection, caller: &ActingUser, id: &str) -> Result<views::Channel> {
     let row = access::channel(conn, caller, id)?;
-    Ok(views::channel(conn, &caller.sub, row)?)
+    Ok(views::channel(conn, &caller.user_id, row)?)
 }
 
 pub fn create(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     new: NewChannel,
 ) -> Result<(views::Channel, Option<RecordedEvent>)> {
     let name = rules::channel_name(&new.name)?;
@@ -46,7 +46,7 @@ pub fn create(
     let external_ref = rules::channel_label("external_ref", new.external_ref)?;
     let external_url = rules::external_url(new.external_url)?;
     let created = conn.transaction(|conn| -> Result<_> {
-        if let Some(existing) = channels::find_by_name(conn, &caller.wsp, &name)? {
+        if let Some(existing) = channels::find_by_name(conn, &caller.workspace_id, &name)? {
             if new.if_missing {
                 return Ok((existing, None));
             }
@@ -56,11 +56,11 @@ pub fn create(
             conn,
             &ChannelRow {
                 id: ids::new_id(ids::CHANNEL),
-                workspace_id: caller.wsp.clone(),
+                workspace_id: caller.workspace_id.clone(),
                 name,
                 display_title,
                 kind,
-                created_by: caller.sub.clone(),
+                created_by: caller.user_id.clone(),
                 created_at: Utc::now(),
                 archived_at: None,
                 external_managed: new.external_managed,
@@ -72,16 +72,16 @@ pub fn create(
         )?;
         let event = events::record(
             conn,
-            EventDraft::new("channel.created", &caller.wsp)
+            EventDraft::new("channel.created", &caller.workspace_id)
                 .channel(Some(&row.id))
                 .with("channel_id", json!(row.id))
                 .with("name", json!(row.name))
-                .with("created_by", json!(caller.sub)),
+                .with("created_by", json!(caller.user_id)),
         )?;
         Ok((row, Some(event)))
     });
     let (row, event) = created.map_err(name_taken)?;
-    Ok((views::channel(conn, &caller.sub, row)?, event))
+    Ok((views::channel(conn, &caller.user_id, row)?, event))
 }
 
 /// A channel name already used in the workspace is a conflict, not a
@@ -111,7 +111,7 @@ pub struct ChannelUpdate {
 
 pub fn update(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     id: &str,
     update: ChannelUpdate,
 ) -> Result<(views::Channel, RecordedEvent)> {
@@ -148,21 +148,21 @@ pub fn update(
         let channel = access::channel(conn, caller, id)?;
         if let Some(name) = &changes.name
             && name != &channel.name
-            && channels::find_by_name(conn, &caller.wsp, name)?.is_some()
+            && channels::find_by_name(conn, &caller.workspace_id, name)?.is_some()
         {
             return Err(MessagingError::Conflict(DUPLICATE_NAME.into()));
         }
         let row = channels::update(conn, &channel.id, &changes)?;
         let event = events::record(
             conn,
-            EventDraft::new("channel.updated", &caller.wsp)
+            EventDraft::new("channel.updated", &caller.workspace_id)
                 .channel(Some(&row.id))
                 .with("channel_id", json!(row.id)),
         )?;
         Ok((row, event))
     });
     let (row, event) = updated.map_err(name_taken)?;
-    Ok((views::channel(conn, &caller.sub, row)?, event))
+    Ok((views::channel(conn, &caller.user_id, row)?, event))
 }
 
 /// A PATCH field: absent leaves the column alone (`None`); present sets it,

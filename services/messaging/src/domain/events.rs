@@ -15,7 +15,7 @@ pub fn dm_audience(
         Some(id) => Ok(
             crate::store::conversations::members_of(conn, &[id.to_owned()])?
                 .into_iter()
-                .map(|(_, user)| user)
+                .map(|(_, user)| user.into())
                 .collect(),
         ),
     }

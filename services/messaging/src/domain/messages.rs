@@ -9,7 +9,7 @@ pub use crate::store::messages::Window;
 use crate::store::messages::{self, MessageRow, Page, Sequence};
 use crate::store::{channels, conversations, violates};
 use chrono::Utc;
-use clickclack_common::assertion::Claims;
+use clickclack_common::assertion::ActingUser;
 use clickclack_common::db::DbError;
 use clickclack_common::ids;
 use clickclack_common::outbox::RecordedEvent;
@@ -46,7 +46,7 @@ pub struct Posted {
     pub thread_state: Option<views::ThreadState>,
 }
 
-pub fn post(conn: &mut PgConnection, caller: &Claims, new: NewMessage) -> Result<Posted> {
+pub fn post(conn: &mut PgConnection, caller: &ActingUser, new: NewMessage) -> Result<Posted> {
     let body = rules::body(&new.body)?;
     let kind = rules::message_kind(&new.kind)?;
     if kind != rules::KIND_MESSAGE
@@ -76,9 +76,10 @@ pub fn post(conn: &mut PgConnection, caller: &Claims, new: NewMessage) -> Result
             if violates(e, "messages_author_nonce_key") =>
         {
             let nonce = new.nonce.as_deref().unwrap_or_default();
-            let original = messages::find_by_nonce(conn, &caller.sub, nonce)?.ok_or_else(|| {
-                MessagingError::Conflict("nonce is being used by another request".into())
-            })?;
+            let original =
+                messages::find_by_nonce(conn, &caller.user_id, nonce)?.ok_or_else(|| {
+                    MessagingError::Conflict("nonce is being used by another request".into())
+                })?;
             replay(conn, caller, original, &new.body)
         }
         Err(other) => Err(other),
@@ -88,7 +89,7 @@ pub fn post(conn: &mut PgConnection, caller: &Claims, new: NewMessage) -> Result
 /// A repeated nonce: the original message, no new event.
 fn replay(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     original: MessageRow,
     body: &str,
 ) -> Result<Posted> {
@@ -100,20 +101,21 @@ fn replay(
     let thread_state = if original.is_root() {
         None
     } else {
-        let root = messages::find_in_workspace(conn, &original.thread_root_id, &caller.wsp)?;
+        let root =
+            messages::find_in_workspace(conn, &original.thread_root_id, &caller.workspace_id)?;
         root.as_ref().map(views::ThreadState::of)
     };
     Ok(Posted {
-        message: views::message(conn, &caller.sub, original)?,
+        message: views::message(conn, &caller.user_id, original)?,
         created: false,
         events: Vec::new(),
         thread_state,
     })
 }
 
-fn insert(conn: &mut PgConnection, caller: &Claims, new: &NewMessage) -> Result<Posted> {
+fn insert(conn: &mut PgConnection, caller: &ActingUser, new: &NewMessage) -> Result<Posted> {
     if let Some(nonce) = &new.nonce
-        && let Some(original) = messages::find_by_nonce(conn, &caller.sub, nonce)?
+        && let Some(original) = messages::find_by_nonce(conn, &caller.user_id, nonce)?
     {
         return replay(conn, caller, original, &new.body);
     }
@@ -125,10 +127,10 @@ fn insert(conn: &mut PgConnection, caller: &Claims, new: &NewMessage) -> Result<
     let id = ids::new_id(ids::MESSAGE);
     let mut row = MessageRow {
         id: id.clone(),
-        workspace_id: caller.wsp.clone(),
+        workspace_id: caller.workspace_id.clone(),
         channel_id: None,
         conversation_id: None,
-        author_id: caller.sub.clone(),
+        author_id: caller.user_id.clone(),
         body: new.body.clone(),
         kind: new.kind.clone(),
         seq: None,
@@ -190,7 +192,7 @@ fn agent_kind(kind: &str) -> Option<serde_json::Value> {
 /// Threads are one level deep: a reply to a reply lands under the root.
 fn insert_reply(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     new: &NewMessage,
     mut row: MessageRow,
     parent_id: &str,
@@ -221,11 +223,11 @@ fn insert_reply(
     row.thread_seq = Some(thread_seq);
     let reply = messages::insert(conn, &row)?;
 
-    let mut authors = vec![caller.sub.clone()];
+    let mut authors = vec![caller.user_id.clone()];
     authors.extend(
         root.last_reply_author_ids
             .iter()
-            .filter(|a| **a != caller.sub)
+            .filter(|a| **a != caller.user_id)
             .cloned(),
     );
     authors.truncate(LAST_REPLY_AUTHORS);
@@ -234,7 +236,7 @@ fn insert_reply(
     let audience = events::dm_audience(conn, root.conversation_id.as_deref())?;
     let created = events::record(
         conn,
-        EventDraft::new("thread.reply_created", &caller.wsp)
+        EventDraft::new("thread.reply_created", &caller.workspace_id)
             .channel(root.channel_id.as_deref())
             .audience(audience.clone())
             .with("message_id", json!(reply.id))
@@ -249,7 +251,7 @@ fn insert_reply(
     )?;
     let state = events::record(
         conn,
-        EventDraft::new("thread.state_updated", &caller.wsp)
+        EventDraft::new("thread.state_updated", &caller.workspace_id)
             .channel(root.channel_id.as_deref())
             .audience(audience)
             .with("root_message_id", json!(root.id))
@@ -267,20 +269,24 @@ fn insert_reply(
     })
 }
 
-pub fn get(conn: &mut PgConnection, caller: &Claims, id: &str) -> Result<views::Message> {
+pub fn get(conn: &mut PgConnection, caller: &ActingUser, id: &str) -> Result<views::Message> {
     let row = access::message(conn, caller, id, Intent::Read)?;
-    Ok(views::message(conn, &caller.sub, row)?)
+    Ok(views::message(conn, &caller.user_id, row)?)
 }
 
 /// The caller's own message with that nonce.
-pub fn by_nonce(conn: &mut PgConnection, caller: &Claims, nonce: &str) -> Result<views::Message> {
+pub fn by_nonce(
+    conn: &mut PgConnection,
+    caller: &ActingUser,
+    nonce: &str,
+) -> Result<views::Message> {
     let not_found = || MessagingError::NotFound("no message with that nonce".into());
     let nonce = rules::nonce(Some(nonce))?.ok_or_else(not_found)?;
-    let row = messages::find_by_nonce(conn, &caller.sub, &nonce)?
-        .filter(|row| row.workspace_id == caller.wsp)
+    let row = messages::find_by_nonce(conn, &caller.user_id, &nonce)?
+        .filter(|row| row.workspace_id == caller.workspace_id)
         .ok_or_else(not_found)?;
     let row = access::message(conn, caller, &row.id, Intent::Read)?;
-    Ok(views::message(conn, &caller.sub, row)?)
+    Ok(views::message(conn, &caller.user_id, row)?)
 }
 
 pub struct Listing {
@@ -291,12 +297,12 @@ pub struct Listing {
     pub has_newer: bool,
 }
 
-fn listing(conn: &mut PgConnection, caller: &Claims, page: Page) -> Result<Listing> {
+fn listing(conn: &mut PgConnection, caller: &ActingUser, page: Page) -> Result<Listing> {
     let position = |row: &MessageRow| row.thread_seq.or(row.seq);
     let oldest_seq = page.rows.first().and_then(position);
     let newest_seq = page.rows.last().and_then(position);
     Ok(Listing {
-        messages: views::messages(conn, &caller.sub, page.rows)?,
+        messages: views::messages(conn, &caller.user_id, page.rows)?,
         oldest_seq,
         newest_seq,
         has_older: page.has_older,
@@ -325,7 +331,7 @@ pub fn window(
 /// Top-level messages of a channel or DM, ascending.
 pub fn list(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     target: Target,
     window: Window,
     limit: i64,
@@ -361,7 +367,7 @@ pub struct Thread {
 
 pub fn thread(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     id: &str,
     window: Window,
     limit: i64,
@@ -376,7 +382,7 @@ pub fn thread(
     let replies = listing(conn, caller, page)?;
     let state = views::ThreadState::of(&root);
     Ok(Thread {
-        root: views::message(conn, &caller.sub, root)?,
+        root: views::message(conn, &caller.user_id, root)?,
         state,
         replies,
     })
@@ -384,7 +390,7 @@ pub fn thread(
 
 pub fn edit(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     id: &str,
     body: &str,
     correlation_id: Option<&str>,
@@ -392,7 +398,7 @@ pub fn edit(
     let body = rules::body(body)?;
     let (row, event) = conn.transaction(|conn| -> Result<_> {
         let message = access::message(conn, caller, id, Intent::Write)?;
-        if message.author_id != caller.sub {
+        if message.author_id != caller.user_id {
             return Err(MessagingError::Forbidden(
                 "only the author can edit a message".into(),
             ));
@@ -406,20 +412,20 @@ pub fn edit(
         let event = changed_event(conn, caller, "message.updated", &row, correlation_id)?;
         Ok((row, event))
     })?;
-    Ok((views::message(conn, &caller.sub, row)?, event))
+    Ok((views::message(conn, &caller.user_id, row)?, event))
 }
 
 /// Soft delete by the author, or by a workspace owner in a channel.
 pub fn delete(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     id: &str,
     correlation_id: Option<&str>,
 ) -> Result<(views::Message, Option<RecordedEvent>)> {
     let (row, event) = conn.transaction(|conn| -> Result<_> {
         let message = access::message(conn, caller, id, Intent::Write)?;
         let owner_in_channel = caller.role() == Role::Owner && message.channel_id.is_some();
-        if message.author_id != caller.sub && !owner_in_channel {
+        if message.author_id != caller.user_id && !owner_in_channel {
             return Err(MessagingError::Forbidden(
                 "only the author or a workspace owner can delete a message".into(),
             ));
@@ -431,13 +437,13 @@ pub fn delete(
         let event = changed_event(conn, caller, "message.deleted", &row, correlation_id)?;
         Ok((row, Some(event)))
     })?;
-    Ok((views::message(conn, &caller.sub, row)?, event))
+    Ok((views::message(conn, &caller.user_id, row)?, event))
 }
 
 /// `message.updated` / `message.deleted` for a message.
 pub fn changed_event(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     event_type: &'static str,
     row: &MessageRow,
     correlation_id: Option<&str>,
@@ -458,12 +464,12 @@ pub fn changed_event(
 /// (a DM's members, or the workspace), its ids and author.
 fn message_event(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     event_type: &'static str,
     row: &MessageRow,
 ) -> Result<EventDraft> {
     let audience = events::dm_audience(conn, row.conversation_id.as_deref())?;
-    Ok(EventDraft::new(event_type, &caller.wsp)
+    Ok(EventDraft::new(event_type, &caller.workspace_id)
         .channel(row.channel_id.as_deref())
         .audience(audience)
         .seq(row.seq)

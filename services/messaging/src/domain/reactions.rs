@@ -6,7 +6,7 @@ use super::rules;
 use super::views;
 use crate::error::{MessagingError, Result};
 use crate::store::{reactions, receipts};
-use clickclack_common::assertion::Claims;
+use clickclack_common::assertion::ActingUser;
 use clickclack_common::outbox::RecordedEvent;
 use diesel::{Connection, PgConnection};
 use serde_json::json;
@@ -20,7 +20,7 @@ pub struct ReactionOutcome {
 /// Adds (`add`) or removes a reaction; no event when nothing changed.
 pub fn react(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     message_id: &str,
     emoji: &str,
     add: bool,
@@ -34,9 +34,9 @@ pub fn react(
             ));
         }
         let changed = if add {
-            reactions::add(conn, &message.id, &caller.sub, &emoji)?
+            reactions::add(conn, &message.id, &caller.user_id, &emoji)?
         } else {
-            reactions::remove(conn, &message.id, &caller.sub, &emoji)?
+            reactions::remove(conn, &message.id, &caller.user_id, &emoji)?
         };
         let event = if changed {
             let event_type = if add {
@@ -47,14 +47,14 @@ pub fn react(
             let audience = events::dm_audience(conn, message.conversation_id.as_deref())?;
             Some(events::record(
                 conn,
-                EventDraft::new(event_type, &caller.wsp)
+                EventDraft::new(event_type, &caller.workspace_id)
                     .channel(message.channel_id.as_deref())
                     // The message's channel_seq (none for thread replies).
                     .seq(message.seq)
                     .audience(audience)
                     .with("message_id", json!(message.id))
                     .with("emoji", json!(emoji))
-                    .with("user_id", json!(caller.sub))
+                    .with("user_id", json!(caller.user_id))
                     .with(
                         "direct_conversation_id",
                         text(message.conversation_id.as_deref()),
@@ -65,7 +65,7 @@ pub fn react(
         };
         Ok((message, changed, event))
     })?;
-    let rendered = views::message(conn, &caller.sub, message)?;
+    let rendered = views::message(conn, &caller.user_id, message)?;
     Ok(ReactionOutcome {
         event,
         reactions: rendered.reactions,
@@ -82,7 +82,7 @@ pub enum ReadTarget {
 /// Moves the caller's read position forward (capped at the newest seq).
 pub fn mark_read(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     target: ReadTarget,
     seq: i64,
 ) -> Result<(views::ReadReceipt, RecordedEvent)> {
@@ -101,7 +101,7 @@ pub fn mark_read(
             }
         };
         let (seq, updated_at) =
-            receipts::advance(conn, &caller.sub, &target_id, seq.min(last_seq))?;
+            receipts::advance(conn, &caller.user_id, &target_id, seq.min(last_seq))?;
         let (channel_id, conversation_id) = if is_channel {
             (Some(target_id.clone()), None)
         } else {
@@ -115,19 +115,19 @@ pub fn mark_read(
                 } else {
                     "dm.read"
                 },
-                &caller.wsp,
+                &caller.workspace_id,
             )
             .channel(channel_id.as_deref())
             .seq(Some(seq))
-            .audience(vec![caller.sub.clone()])
-            .with("user_id", json!(caller.sub))
+            .audience(vec![caller.user_id.to_string()])
+            .with("user_id", json!(caller.user_id))
             .with("seq", json!(seq))
             .with("channel_id", text(channel_id.as_deref()))
             .with("direct_conversation_id", text(conversation_id.as_deref())),
         )?;
         let receipt = views::ReadReceipt {
             target_id,
-            user_id: caller.sub.clone(),
+            user_id: caller.user_id.clone(),
             seq,
             read_at: updated_at,
             channel_id,

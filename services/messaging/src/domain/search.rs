@@ -3,7 +3,7 @@
 use super::{access, rules, views};
 use crate::error::{MessagingError, Result};
 use crate::store::{conversations, messages, search};
-use clickclack_common::assertion::Claims;
+use clickclack_common::assertion::ActingUser;
 use clickclack_common::scopes::Scope;
 use diesel::PgConnection;
 use std::collections::HashMap;
@@ -25,7 +25,7 @@ fn parse_cursor(cursor: Option<&str>) -> Result<i64> {
 
 pub fn search(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     query: &str,
     channel_id: Option<&str>,
     limit: u32,
@@ -47,13 +47,13 @@ pub fn search(
     }
     // DMs are searched only for members holding dms:read.
     let conversation_ids = if caller.has_scope(Scope::DmsRead) && channel_id.is_none() {
-        conversations::ids_for_member(conn, &caller.wsp, &caller.sub)?
+        conversations::ids_for_member(conn, &caller.workspace_id, &caller.user_id)?
     } else {
         Vec::new()
     };
     let hits = search::messages(
         conn,
-        &caller.wsp,
+        &caller.workspace_id,
         query,
         channel_id,
         &conversation_ids,
@@ -65,7 +65,7 @@ pub fn search(
 
     let ids: Vec<String> = hits.iter().map(|hit| hit.id.clone()).collect();
     let rows = messages::find_many(conn, &ids)?;
-    let mut found: HashMap<String, views::Message> = views::messages(conn, &caller.sub, rows)?
+    let mut found: HashMap<String, views::Message> = views::messages(conn, &caller.user_id, rows)?
         .into_iter()
         .map(|message| (message.row.id.clone(), message))
         .collect();

@@ -8,8 +8,9 @@ use super::{rules, views};
 use crate::error::{MessagingError, Result};
 use crate::store::uploads::{self, UploadRow};
 use chrono::Utc;
-use clickclack_common::assertion::Claims;
+use clickclack_common::assertion::ActingUser;
 use clickclack_common::ids;
+use clickclack_common::ids::WorkspaceId;
 use clickclack_common::outbox::RecordedEvent;
 use diesel::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
@@ -22,9 +23,9 @@ pub struct UploadStore {
 }
 
 impl UploadStore {
-    fn path(&self, workspace_id: &str, upload_id: &str) -> PathBuf {
+    fn path(&self, workspace_id: &WorkspaceId, upload_id: &str) -> PathBuf {
         // Both are server-made ids of [a-z0-9_]: safe as path components.
-        self.dir.join(workspace_id).join(upload_id)
+        self.dir.join(workspace_id.as_str()).join(upload_id)
     }
 }
 
@@ -58,13 +59,13 @@ fn clean_filename(raw: &str) -> Result<String> {
 
 pub fn create(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     store: &UploadStore,
     new: NewUpload,
 ) -> Result<(views::Upload, bool)> {
     let nonce = rules::nonce(new.nonce.as_deref())?;
     if let Some(nonce) = &nonce
-        && let Some(existing) = uploads::find_by_nonce(conn, &caller.sub, nonce)?
+        && let Some(existing) = uploads::find_by_nonce(conn, &caller.user_id, nonce)?
     {
         return Ok((existing, false));
     }
@@ -81,8 +82,8 @@ pub fn create(
         .to_owned();
     let row = UploadRow {
         id: ids::new_id(ids::UPLOAD),
-        workspace_id: caller.wsp.clone(),
-        uploader_id: caller.sub.clone(),
+        workspace_id: caller.workspace_id.clone(),
+        uploader_id: caller.user_id.clone(),
         filename,
         content_type,
         byte_size: new.content.len() as i64,
@@ -98,7 +99,7 @@ pub fn create(
             let _ = std::fs::remove_file(&path);
             // A concurrent retry with the same nonce stored it first.
             if let Some(nonce) = &row.nonce
-                && let Some(existing) = uploads::find_by_nonce(conn, &caller.sub, nonce)?
+                && let Some(existing) = uploads::find_by_nonce(conn, &caller.user_id, nonce)?
             {
                 return Ok((existing, false));
             }
@@ -107,20 +108,24 @@ pub fn create(
     }
 }
 
-pub fn by_nonce(conn: &mut PgConnection, caller: &Claims, nonce: &str) -> Result<views::Upload> {
-    uploads::find_by_nonce(conn, &caller.sub, nonce.trim())?
-        .filter(|row| row.workspace_id == caller.wsp)
+pub fn by_nonce(
+    conn: &mut PgConnection,
+    caller: &ActingUser,
+    nonce: &str,
+) -> Result<views::Upload> {
+    uploads::find_by_nonce(conn, &caller.user_id, nonce.trim())?
+        .filter(|row| row.workspace_id == caller.workspace_id)
         .ok_or_else(|| MessagingError::NotFound("no upload with that nonce".into()))
 }
 
 /// Any member of the upload's workspace may download it.
 pub fn download(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     store: &UploadStore,
     id: &str,
 ) -> Result<(views::Upload, Vec<u8>)> {
-    let row = uploads::find_in_workspace(conn, id, &caller.wsp)?
+    let row = uploads::find_in_workspace(conn, id, &caller.workspace_id)?
         .ok_or_else(|| MessagingError::NotFound(format!("upload {id} not found")))?;
     let content = std::fs::read(store.path(&row.workspace_id, &row.id))?;
     Ok((row, content))
@@ -129,20 +134,20 @@ pub fn download(
 /// Attaches one of the caller's uploads to one of the caller's messages.
 pub fn attach(
     conn: &mut PgConnection,
-    caller: &Claims,
+    caller: &ActingUser,
     message_id: &str,
     upload_id: &str,
     correlation_id: Option<&str>,
 ) -> Result<(views::Message, Option<RecordedEvent>)> {
     let (message, event) = conn.transaction(|conn| -> Result<_> {
         let message = access::message(conn, caller, message_id, Intent::Write)?;
-        if message.author_id != caller.sub {
+        if message.author_id != caller.user_id {
             return Err(MessagingError::Forbidden(
                 "only the author can attach files to a message".into(),
             ));
         }
-        let upload = uploads::find_in_workspace(conn, upload_id, &caller.wsp)?
-            .filter(|upload| upload.uploader_id == caller.sub)
+        let upload = uploads::find_in_workspace(conn, upload_id, &caller.workspace_id)?
+            .filter(|upload| upload.uploader_id == caller.user_id)
             .ok_or_else(|| MessagingError::NotFound(format!("upload {upload_id} not found")))?;
         let event = if uploads::attach(conn, &message.id, &upload.id)? {
             Some(changed_event(
@@ -157,7 +162,7 @@ pub fn attach(
         };
         Ok((message, event))
     })?;
-    Ok((views::message(conn, &caller.sub, message)?, event))
+    Ok((views::message(conn, &caller.user_id, message)?, event))
 }
 
 #[cfg(test)]

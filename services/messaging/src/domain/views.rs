@@ -9,6 +9,7 @@ use crate::store::conversations::ConversationRow;
 use crate::store::messages::MessageRow;
 use crate::store::{reactions, receipts, uploads};
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::UserId;
 use diesel::{PgConnection, QueryResult};
 use std::collections::{HashMap, HashSet};
 
@@ -24,7 +25,7 @@ pub struct Channel {
 /// A DM with its members and the viewer's read position.
 pub struct Conversation {
     pub row: ConversationRow,
-    pub member_ids: Vec<String>,
+    pub member_ids: Vec<UserId>,
     pub last_read_seq: i64,
     /// Whether the viewer is a member (and so may post).
     pub can_send: bool,
@@ -49,7 +50,7 @@ pub struct ThreadState {
     pub root_message_id: String,
     pub reply_count: i64,
     pub last_reply_at: Option<DateTime<Utc>>,
-    pub last_reply_author_ids: Vec<String>,
+    pub last_reply_author_ids: Vec<UserId>,
 }
 
 impl ThreadState {
@@ -67,7 +68,7 @@ impl ThreadState {
 pub struct ReadReceipt {
     /// The channel or DM.
     pub target_id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub seq: i64,
     pub read_at: DateTime<Utc>,
     pub channel_id: Option<String>,
@@ -88,7 +89,7 @@ pub struct SearchResults {
 
 pub fn messages(
     conn: &mut PgConnection,
-    viewer: &str,
+    viewer: &UserId,
     rows: Vec<MessageRow>,
 ) -> QueryResult<Vec<Message>> {
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
@@ -117,7 +118,7 @@ pub fn messages(
         .collect())
 }
 
-pub fn message(conn: &mut PgConnection, viewer: &str, row: MessageRow) -> QueryResult<Message> {
+pub fn message(conn: &mut PgConnection, viewer: &UserId, row: MessageRow) -> QueryResult<Message> {
     Ok(messages(conn, viewer, vec![row])?.remove(0))
 }
 
@@ -135,7 +136,7 @@ pub fn new_message(row: MessageRow) -> Message {
 /// Channels with the viewer's read position.
 pub fn channels(
     conn: &mut PgConnection,
-    viewer: &str,
+    viewer: &UserId,
     rows: Vec<ChannelRow>,
 ) -> QueryResult<Vec<Channel>> {
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
@@ -151,18 +152,18 @@ pub fn channels(
         .collect())
 }
 
-pub fn channel(conn: &mut PgConnection, viewer: &str, row: ChannelRow) -> QueryResult<Channel> {
+pub fn channel(conn: &mut PgConnection, viewer: &UserId, row: ChannelRow) -> QueryResult<Channel> {
     Ok(channels(conn, viewer, vec![row])?.remove(0))
 }
 
 /// Conversations with their member ids and the viewer's read position.
 pub fn conversations(
     conn: &mut PgConnection,
-    viewer: &str,
+    viewer: &UserId,
     rows: Vec<ConversationRow>,
 ) -> QueryResult<Vec<Conversation>> {
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-    let mut members: HashMap<String, Vec<String>> = HashMap::new();
+    let mut members: HashMap<String, Vec<UserId>> = HashMap::new();
     for (conversation_id, user_id) in crate::store::conversations::members_of(conn, &ids)? {
         members.entry(conversation_id).or_default().push(user_id);
     }
@@ -185,7 +186,7 @@ pub fn conversations(
 
 pub fn conversation(
     conn: &mut PgConnection,
-    viewer: &str,
+    viewer: &UserId,
     row: ConversationRow,
 ) -> QueryResult<Conversation> {
     Ok(conversations(conn, viewer, vec![row])?.remove(0))

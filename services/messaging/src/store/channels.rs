@@ -1,16 +1,17 @@
 use super::schema::channels;
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = channels, check_for_backend(diesel::pg::Pg))]
 pub struct ChannelRow {
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub display_title: Option<String>,
     pub kind: String,
-    pub created_by: String,
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
     pub external_managed: bool,
@@ -58,7 +59,7 @@ pub fn insert(conn: &mut PgConnection, channel: &ChannelRow) -> QueryResult<Chan
 pub fn find_in_workspace(
     conn: &mut PgConnection,
     id: &str,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
 ) -> QueryResult<Option<ChannelRow>> {
     channels::table
         .find(id)
@@ -70,7 +71,7 @@ pub fn find_in_workspace(
 
 pub fn find_by_name(
     conn: &mut PgConnection,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     name: &str,
 ) -> QueryResult<Option<ChannelRow>> {
     channels::table
@@ -81,7 +82,7 @@ pub fn find_by_name(
         .optional()
 }
 
-pub fn list(conn: &mut PgConnection, workspace_id: &str) -> QueryResult<Vec<ChannelRow>> {
+pub fn list(conn: &mut PgConnection, workspace_id: &WorkspaceId) -> QueryResult<Vec<ChannelRow>> {
     channels::table
         .filter(channels::workspace_id.eq(workspace_id))
         .order((channels::created_at.asc(), channels::id.asc()))

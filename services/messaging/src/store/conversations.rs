@@ -1,12 +1,13 @@
 use super::schema::{conversation_members, conversations};
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = conversations, check_for_backend(diesel::pg::Pg))]
 pub struct ConversationRow {
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub member_key: String,
     pub created_at: DateTime<Utc>,
     pub last_seq: i64,
@@ -15,7 +16,7 @@ pub struct ConversationRow {
 pub fn insert(
     conn: &mut PgConnection,
     conversation: &ConversationRow,
-    members: &[String],
+    members: &[UserId],
 ) -> QueryResult<ConversationRow> {
     let row = diesel::insert_into(conversations::table)
         .values(conversation)
@@ -40,7 +41,7 @@ pub fn insert(
 pub fn set_hidden(
     conn: &mut PgConnection,
     id: &str,
-    user_id: &str,
+    user_id: &UserId,
     hidden_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> QueryResult<usize> {
     diesel::update(conversation_members::table.find((id, user_id)))
@@ -61,7 +62,7 @@ pub fn show_to_all(conn: &mut PgConnection, id: &str) -> QueryResult<usize> {
 
 pub fn find_by_key(
     conn: &mut PgConnection,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     member_key: &str,
 ) -> QueryResult<Option<ConversationRow>> {
     conversations::table
@@ -76,8 +77,8 @@ pub fn find_by_key(
 pub fn find_for_member(
     conn: &mut PgConnection,
     id: &str,
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
 ) -> QueryResult<Option<ConversationRow>> {
     conversations::table
         .inner_join(conversation_members::table)
@@ -91,8 +92,8 @@ pub fn find_for_member(
 
 pub fn list_for_member(
     conn: &mut PgConnection,
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
 ) -> QueryResult<Vec<ConversationRow>> {
     conversations::table
         .inner_join(conversation_members::table)
@@ -107,8 +108,8 @@ pub fn list_for_member(
 /// Ids of every conversation `user_id` belongs to in the workspace.
 pub fn ids_for_member(
     conn: &mut PgConnection,
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
 ) -> QueryResult<Vec<String>> {
     conversations::table
         .inner_join(conversation_members::table)
@@ -119,7 +120,7 @@ pub fn ids_for_member(
 }
 
 /// (conversation id, member id) pairs, members in id order.
-pub fn members_of(conn: &mut PgConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+pub fn members_of(conn: &mut PgConnection, ids: &[String]) -> QueryResult<Vec<(String, UserId)>> {
     conversation_members::table
         .filter(conversation_members::conversation_id.eq_any(ids))
         .order((

@@ -1,5 +1,6 @@
 use super::schema::messages;
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 
@@ -7,10 +8,10 @@ use diesel::prelude::*;
 #[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
 pub struct MessageRow {
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub channel_id: Option<String>,
     pub conversation_id: Option<String>,
-    pub author_id: String,
+    pub author_id: UserId,
     pub body: String,
     pub kind: String,
     pub seq: Option<i64>,
@@ -22,12 +23,12 @@ pub struct MessageRow {
     pub turn_id: Option<String>,
     pub reply_count: i64,
     pub last_reply_at: Option<DateTime<Utc>>,
-    pub last_reply_author_ids: Vec<String>,
+    pub last_reply_author_ids: Vec<UserId>,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub quoted_body_snapshot: Option<String>,
-    pub quoted_author_id: Option<String>,
+    pub quoted_author_id: Option<UserId>,
 }
 
 impl MessageRow {
@@ -46,7 +47,7 @@ pub fn insert(conn: &mut PgConnection, message: &MessageRow) -> QueryResult<Mess
 pub fn find_in_workspace(
     conn: &mut PgConnection,
     id: &str,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
 ) -> QueryResult<Option<MessageRow>> {
     messages::table
         .find(id)
@@ -65,7 +66,7 @@ pub fn find_many(conn: &mut PgConnection, ids: &[String]) -> QueryResult<Vec<Mes
 
 pub fn find_by_nonce(
     conn: &mut PgConnection,
-    author_id: &str,
+    author_id: &UserId,
     nonce: &str,
 ) -> QueryResult<Option<MessageRow>> {
     messages::table
@@ -90,7 +91,7 @@ pub fn set_thread_state(
     root_id: &str,
     reply_count: i64,
     last_reply_at: DateTime<Utc>,
-    last_reply_author_ids: &[String],
+    last_reply_author_ids: &[UserId],
 ) -> QueryResult<MessageRow> {
     diesel::update(messages::table.find(root_id))
         .set((

@@ -1,5 +1,6 @@
 use super::schema::reactions;
 use chrono::Utc;
+use clickclack_common::ids::UserId;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
@@ -7,7 +8,7 @@ use diesel::prelude::*;
 pub fn add(
     conn: &mut PgConnection,
     message_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     emoji: &str,
 ) -> QueryResult<bool> {
     let inserted = diesel::insert_into(reactions::table)
@@ -26,7 +27,7 @@ pub fn add(
 pub fn remove(
     conn: &mut PgConnection,
     message_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     emoji: &str,
 ) -> QueryResult<bool> {
     let deleted =
@@ -51,7 +52,7 @@ pub fn counts(
 pub fn mine(
     conn: &mut PgConnection,
     message_ids: &[String],
-    user_id: &str,
+    user_id: &UserId,
 ) -> QueryResult<Vec<(String, String)>> {
     reactions::table
         .filter(reactions::message_id.eq_any(message_ids))

@@ -1,12 +1,13 @@
 use super::schema::read_receipts;
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::UserId;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 /// Moves the user's read position forward to `seq` (never backwards).
 pub fn advance(
     conn: &mut PgConnection,
-    user_id: &str,
+    user_id: &UserId,
     target_id: &str,
     seq: i64,
 ) -> QueryResult<(i64, DateTime<Utc>)> {
@@ -33,7 +34,7 @@ pub fn advance(
 /// The user's read positions for the targets.
 pub fn positions(
     conn: &mut PgConnection,
-    user_id: &str,
+    user_id: &UserId,
     target_ids: &[String],
 ) -> QueryResult<Vec<(String, i64)>> {
     read_receipts::table

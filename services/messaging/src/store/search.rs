@@ -1,5 +1,6 @@
 //! Full-text search over message bodies (the generated `search` tsvector).
 
+use clickclack_common::ids::WorkspaceId;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Double, Nullable, Text};
 
@@ -17,7 +18,7 @@ pub struct Hit {
 /// channels or in the listed conversations, best first.
 pub fn messages(
     conn: &mut PgConnection,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
     query: &str,
     channel_id: Option<&str>,
     conversation_ids: &[String],

@@ -1,13 +1,14 @@
 use super::schema::{message_attachments, uploads};
 use chrono::{DateTime, Utc};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = uploads, check_for_backend(diesel::pg::Pg))]
 pub struct UploadRow {
     pub id: String,
-    pub workspace_id: String,
-    pub uploader_id: String,
+    pub workspace_id: WorkspaceId,
+    pub uploader_id: UserId,
     pub filename: String,
     pub content_type: String,
     pub byte_size: i64,
@@ -25,7 +26,7 @@ pub fn insert(conn: &mut PgConnection, upload: &UploadRow) -> QueryResult<Upload
 pub fn find_in_workspace(
     conn: &mut PgConnection,
     id: &str,
-    workspace_id: &str,
+    workspace_id: &WorkspaceId,
 ) -> QueryResult<Option<UploadRow>> {
     uploads::table
         .find(id)
@@ -37,7 +38,7 @@ pub fn find_in_workspace(
 
 pub fn find_by_nonce(
     conn: &mut PgConnection,
-    uploader_id: &str,
+    uploader_id: &UserId,
     nonce: &str,
 ) -> QueryResult<Option<UploadRow>> {
     uploads::table

@@ -1,4 +1,5 @@
 use super::schema::{events, log_head};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
@@ -96,14 +97,14 @@ pub fn all_after(conn: &mut PgConnection, position: i64, limit: i64) -> QueryRes
 /// that workspace's events that are public (empty audience) or name them.
 /// The `OR` is grouped, so it never escapes the other conditions.
 fn visible_in(
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
 ) -> Box<dyn BoxableExpression<events::table, Pg, SqlType = Bool>> {
     let public = events::audience.eq(Vec::<String>::new());
-    let addressed = events::audience.contains(vec![user_id.to_owned()]);
+    let addressed = events::audience.contains(vec![user_id.to_string()]);
     Box::new(
         events::workspace_id
-            .eq(workspace_id.to_owned())
+            .eq(workspace_id.to_string())
             .and(public.or(addressed)),
     )
 }
@@ -111,8 +112,8 @@ fn visible_in(
 /// Events `user_id` may see in the workspace after `position`, ascending.
 pub fn visible_after(
     conn: &mut PgConnection,
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
     position: i64,
     limit: i64,
 ) -> QueryResult<Vec<EventRow>> {
@@ -123,8 +124,8 @@ pub fn visible_after(
 /// `up_to`, ascending.
 pub fn visible_between(
     conn: &mut PgConnection,
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
     position: i64,
     up_to: i64,
     limit: i64,
@@ -143,8 +144,8 @@ pub fn visible_between(
 /// counting at most `cap`.
 pub fn count_visible_after(
     conn: &mut PgConnection,
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
     position: i64,
     cap: i64,
 ) -> QueryResult<i64> {
@@ -162,8 +163,8 @@ pub fn count_visible_after(
 /// see in the workspace, if there are that many.
 pub fn nth_newest_visible(
     conn: &mut PgConnection,
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
     nth: i64,
 ) -> QueryResult<Option<i64>> {
     events::table
@@ -178,8 +179,8 @@ pub fn nth_newest_visible(
 /// The newest position `user_id` may see in the workspace.
 pub fn visible_tail(
     conn: &mut PgConnection,
-    workspace_id: &str,
-    user_id: &str,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
 ) -> QueryResult<Option<i64>> {
     nth_newest_visible(conn, workspace_id, user_id, 1)
 }
