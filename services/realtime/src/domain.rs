@@ -355,3 +355,76 @@ pub fn to_pb(row: EventRow) -> rt::Event {
         audience: row.audience,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn human(user: &str, workspace: &str) -> Claims {
+        Claims::new(user, "human", workspace, "member", &BTreeSet::new())
+    }
+
+    fn reader(user: &str, workspace: &str) -> ActingUser {
+        ActingUser::from_claims(human(user, workspace)).expect("a user in a workspace")
+    }
+
+    fn event(workspace: &str, audience: &[&str]) -> rt::Event {
+        rt::Event {
+            r#type: "typing.started".into(),
+            workspace_id: workspace.into(),
+            payload_json: "{}".into(),
+            audience: audience.iter().map(|user| user.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn readers_see_public_events_and_those_naming_them_in_their_workspace_only() {
+        let ana = reader("usr_ana", "wsp_1");
+        assert!(event_visible_to(&event("wsp_1", &[]), &ana));
+        assert!(event_visible_to(
+            &event("wsp_1", &["usr_bo", "usr_ana"]),
+            &ana
+        ));
+        assert!(!event_visible_to(&event("wsp_1", &["usr_bo"]), &ana));
+        assert!(!event_visible_to(&event("wsp_2", &[]), &ana));
+        assert!(!event_visible_to(&event("wsp_2", &["usr_ana"]), &ana));
+    }
+
+    #[test]
+    fn an_ephemeral_event_goes_to_the_callers_workspace_whatever_it_names() {
+        let published = ephemeral(&human("usr_ana", "wsp_1"), Some(event("wsp_other", &[])))
+            .expect("a valid event");
+        let event: rt::Event = published.wire.into();
+        assert_eq!(event.workspace_id, "wsp_1");
+        assert!(event.id.starts_with("eph_"), "{}", event.id);
+        assert!(event.cursor.is_empty(), "ephemeral events have no cursor");
+    }
+
+    #[test]
+    fn bad_ephemeral_events_are_refused_with_a_reason() {
+        let caller = human("usr_ana", "wsp_1");
+        let refused = |event: Option<rt::Event>| match ephemeral(&caller, event) {
+            Err(RealtimeError::Invalid(reason)) => reason,
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("accepted"),
+        };
+        assert_eq!(refused(None), "event is required");
+        let untyped = rt::Event {
+            r#type: String::new(),
+            ..event("wsp_1", &[])
+        };
+        assert_eq!(refused(Some(untyped)), "event type is required");
+        let not_object = rt::Event {
+            payload_json: "[1]".into(),
+            ..event("wsp_1", &[])
+        };
+        assert_eq!(refused(Some(not_object)), "payload must be a JSON object");
+        let huge = rt::Event {
+            payload_json: format!("{{\"text\":\"{}\"}}", "x".repeat(MAX_EPHEMERAL_BYTES)),
+            ..event("wsp_1", &[])
+        };
+        assert_eq!(refused(Some(huge)), "ephemeral event is too large");
+    }
+}
