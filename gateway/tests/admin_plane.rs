@@ -1,4 +1,4 @@
-//! Reaching a service's port is never enough (DESIGN.md §4): every RPC of
+//! Reaching a service's port is never enough (docs/architecture.md, "Who may call what"): every RPC of
 //! identity, messaging and realtime checks who is calling. A raw gRPC client
 //! with no credential, a wrong one, or the gateway's own calling an admin RPC
 //! is refused, on every method.

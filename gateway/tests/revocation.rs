@@ -1,4 +1,4 @@
-//! Credential changes are read-your-writes (API.md §1, DESIGN.md §4): once a
+//! Credential changes are read-your-writes (API.md §1, docs/architecture.md): once a
 //! revoke, rotation, bot removal or owner removal has been answered, the
 //! very next request with that token is refused, on every gateway, even
 //! when both gateways had the token cached a moment before.

@@ -3,7 +3,7 @@
 //! The gateway authenticates the caller, then attaches who they are as a
 //! short-lived HS256 JWT in the `x-clickclack-principal` metadata entry.
 //! Services verify it with the shared internal key and trust nothing
-//! unsigned (DESIGN.md §2 step 3).
+//! unsigned (docs/architecture.md, "A request, end to end", step 3).
 
 use crate::ids::{UserId, WorkspaceId};
 use crate::roles::{Role, UserKind};

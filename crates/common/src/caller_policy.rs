@@ -1,5 +1,5 @@
 //! Who may call which RPC: every call of every service is authenticated
-//! (DESIGN.md §4), and reaching a port is never enough.
+//! (docs/architecture.md, "Who may call what"), and reaching a port is never enough.
 //!
 //! [`CallerPolicy`] wraps a service's gRPC server. For each call it reads
 //! the signed assertion in the `x-clickclack-principal` metadata, verifies

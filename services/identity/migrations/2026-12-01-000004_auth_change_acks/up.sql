@@ -1,4 +1,4 @@
--- Read-your-writes credential changes (DESIGN.md §4).
+-- Read-your-writes credential changes (docs/architecture.md).
 --
 -- Every authentication change takes the next number from this single row,
 -- bumped under its row lock, so numbers follow commit order, the order in

@@ -1,5 +1,5 @@
 //! Who a call acts as, read from the caller assertion the gateway or the
-//! CLI signed (DESIGN.md §4). Ids in the assertion are parsed here once.
+//! CLI signed (docs/architecture.md, "Who may call what"). Ids in the assertion are parsed here once.
 
 use crate::domain::{self, audit::Actor};
 use clickclack_common::assertion::{CallerKind, caller};

@@ -60,7 +60,8 @@ impl IdentityApi {
     /// Like `write`, for changes that may end credentials (revocation,
     /// rotation, removals, role changes, sign-out): answers only once every
     /// gateway has dropped what it cached, so the caller's next request with
-    /// that credential is refused everywhere (DESIGN.md §4).
+    /// that credential is refused everywhere (docs/architecture.md, "Credential changes are
+    /// read-your-writes").
     async fn change_credentials<T, F>(&self, work: F) -> Result<T, Status>
     where
         T: Send + 'static,

@@ -1,4 +1,4 @@
-//! Bearer-token authentication (DESIGN.md §2 step 2) and the notices that
+//! Bearer-token authentication (docs/architecture.md, "A request, end to end", step 2) and the notices that
 //! tell gateways a cached authentication may no longer hold.
 
 use super::resolve_workspace;
