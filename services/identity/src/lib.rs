@@ -12,14 +12,13 @@ pub mod policy;
 pub mod store;
 
 use clickclack_common::caller_policy::{CallerKeys, DevKeyRefused, KeyArgs};
-use clickclack_common::db::{self, PgPool};
+use clickclack_common::db;
 use clickclack_common::metrics::Sampler;
-use clickclack_common::outbox::{Producer, ProducerSpec, Relay};
+use clickclack_common::outbox::{Producer, ProducerSpec};
 use clickclack_common::service::{ProcessConfig, Service, ServiceError};
 use clickclack_proto::identity::identity_service_server::IdentityServiceServer;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -79,9 +78,7 @@ impl ProcessConfig for IdentityConfig {
 /// A migrated database, ready to serve.
 pub struct Identity {
     keys: CallerKeys,
-    pool: PgPool,
-    relay: Arc<Relay>,
-    samplers: Vec<Sampler>,
+    db: Producer,
     database_url: String,
 }
 
@@ -89,25 +86,21 @@ impl Service for Identity {
     type Config = IdentityConfig;
 
     fn samplers(&self) -> Vec<Sampler> {
-        self.samplers.clone()
+        self.db.samplers()
     }
 
     fn open(config: &IdentityConfig) -> Result<Identity, ServiceError> {
         let keys = config.keys.caller_keys()?;
-        let producer = Producer::open(
+        let db = Producer::open(
             PRODUCER,
             &config.database_url,
             config.db_pool_size,
             &config.realtime_addr,
             keys.internal.clone(),
         )?;
-        let samplers = producer.samplers();
-        let Producer { pool, relay, .. } = producer;
         Ok(Identity {
-            samplers,
             keys,
-            pool,
-            relay,
+            db,
             database_url: config.database_url.clone(),
         })
     }
@@ -119,15 +112,16 @@ impl Service for Identity {
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> Result<(), ServiceError> {
-        self.relay.spawn(shutdown.clone());
+        let Producer { pool, relay, .. } = self.db;
+        relay.spawn(shutdown.clone());
         let changes = changes::AuthChanges::new();
         changes.spawn_listener(self.database_url, shutdown.clone());
-        let api = api::IdentityApi::new(self.pool.clone(), self.relay, changes);
+        let api = api::IdentityApi::new(pool.clone(), relay, changes);
         clickclack_common::service::serve_grpc(
             IdentityServiceServer::new(api),
             self.keys,
             policy::callers,
-            self.pool,
+            pool,
             listener,
             shutdown,
         )

@@ -16,14 +16,13 @@ pub mod wire;
 use clickclack_common::caller_policy::{CallerKeys, DevKeyRefused, KeyArgs};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::metrics::Sampler;
-use clickclack_common::outbox::{Producer, ProducerSpec, Relay};
+use clickclack_common::outbox::{Producer, ProducerSpec};
 use clickclack_common::service::{ProcessConfig, Service, ServiceError};
 use clickclack_proto::messaging::messaging_service_server::MessagingServiceServer;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use domain::uploads::UploadStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -90,16 +89,14 @@ impl ProcessConfig for MessagingConfig {
 
 /// A migrated database, ready to serve.
 pub struct Messaging {
-    pool: PgPool,
+    db: Producer,
     uploads: UploadStore,
     keys: CallerKeys,
-    relay: Arc<Relay>,
-    samplers: Vec<Sampler>,
 }
 
 impl Messaging {
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        &self.db.pool
     }
 }
 
@@ -107,24 +104,20 @@ impl Service for Messaging {
     type Config = MessagingConfig;
 
     fn samplers(&self) -> Vec<Sampler> {
-        self.samplers.clone()
+        self.db.samplers()
     }
 
     fn open(config: &MessagingConfig) -> Result<Messaging, ServiceError> {
         let keys = config.keys.caller_keys()?;
-        let producer = Producer::open(
+        let db = Producer::open(
             PRODUCER,
             &config.database_url,
             config.db_pool_size,
             &config.realtime_addr,
             keys.internal.clone(),
         )?;
-        let samplers = producer.samplers();
-        let Producer { pool, relay, .. } = producer;
         Ok(Messaging {
-            samplers,
-            relay,
-            pool,
+            db,
             uploads: UploadStore {
                 dir: config.upload_dir.clone(),
                 max_bytes: config.upload_max_bytes,
@@ -139,19 +132,17 @@ impl Service for Messaging {
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> Result<(), ServiceError> {
-        self.relay.spawn(shutdown.clone());
-        let api = MessagingServiceServer::new(api::MessagingApi::new(
-            self.pool.clone(),
-            self.uploads,
-            self.relay,
-        ))
-        .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
+        let Producer { pool, relay, .. } = self.db;
+        relay.spawn(shutdown.clone());
+        let api =
+            MessagingServiceServer::new(api::MessagingApi::new(pool.clone(), self.uploads, relay))
+                .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES);
         clickclack_common::service::serve_grpc(
             api,
             self.keys,
             policy::callers,
-            self.pool,
+            pool,
             listener,
             shutdown,
         )
