@@ -4,7 +4,7 @@
 
 mod support;
 
-use clickclack_testkit::TestStack;
+use clickclack_testkit::{TestStack, openclaw};
 use std::time::Duration;
 use support::{Run, clickclack, wait_for_status};
 
@@ -484,6 +484,52 @@ async fn a_setup_code_from_the_cli_is_claimed_for_a_token() {
         .await
         .expect(200, "me");
     assert_eq!(me["user"]["handle"], "openclaw");
+
+    // With the server's public URL the CLI prints the ready commands, and
+    // each works as printed, read the way the OpenClaw extension reads it.
+    for _ in 0..2 {
+        let run = ok(
+            &stack,
+            &[
+                "admin",
+                "bot",
+                "setup-code",
+                "create",
+                "--workspace",
+                "acme",
+                "--bot",
+                "@openclaw",
+                "--public-url",
+                &format!("{}/", stack.http_url),
+            ],
+        )
+        .await;
+        let commands: Vec<&str> = run
+            .stdout
+            .lines()
+            .map(str::trim)
+            .filter(|line| line.starts_with("openclaw "))
+            .collect();
+        assert_eq!(commands.len(), 2, "{}", run.stdout);
+        assert!(
+            commands[0].contains(&format!("'{}/#", stack.http_url)),
+            "the setup URL form first: {}",
+            commands[0]
+        );
+        let claims: Vec<_> = commands
+            .iter()
+            .map(|command| openclaw::parse_command(command).unwrap_or_else(|why| panic!("{why}")))
+            .collect();
+        assert_eq!(claims[0], claims[1], "both name the same claim");
+        let claimed = stack
+            .http
+            .post(&claims[0].url)
+            .json(&serde_json::json!({ "code": claims[0].code }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(claimed.status(), 200, "{}", commands[0]);
+    }
 
     let unknown = clickclack(
         &stack,

@@ -95,7 +95,14 @@ impl AuthCache {
         if !self.is_live() {
             return None;
         }
-        self.entries.get(key)
+        let principal = self.entries.get(key)?;
+        // The entry's own expiry should have dropped it at the credential's
+        // end; this check makes that end exact whatever the cache holds.
+        if principal.time_left().is_some_and(|left| left.is_zero()) {
+            self.entries.invalidate(key);
+            return None;
+        }
+        Some(principal)
     }
 
     pub fn put(&self, key: CacheKey, principal: Arc<Principal>, fetched_in: u64) {
@@ -126,6 +133,14 @@ struct UntilCredentialEnds {
     ttl: Duration,
 }
 
+impl UntilCredentialEnds {
+    fn lifetime(&self, principal: &Principal) -> Duration {
+        principal
+            .time_left()
+            .map_or(self.ttl, |left| left.min(self.ttl))
+    }
+}
+
 impl moka::Expiry<CacheKey, Arc<Principal>> for UntilCredentialEnds {
     fn expire_after_create(
         &self,
@@ -133,11 +148,21 @@ impl moka::Expiry<CacheKey, Arc<Principal>> for UntilCredentialEnds {
         principal: &Arc<Principal>,
         _created_at: Instant,
     ) -> Option<Duration> {
-        Some(
-            principal
-                .time_left()
-                .map_or(self.ttl, |left| left.min(self.ttl)),
-        )
+        Some(self.lifetime(principal))
+    }
+
+    /// An insert over an entry still in the cache (a lazily invalidated
+    /// one too) counts afresh from the new principal: moka's default keeps
+    /// the old entry's remaining time, which let a principal cached before
+    /// a rotation outlive the grace period by up to the TTL.
+    fn expire_after_update(
+        &self,
+        _key: &CacheKey,
+        principal: &Arc<Principal>,
+        _updated_at: Instant,
+        _duration_until_expiry: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(self.lifetime(principal))
     }
 }
 
@@ -242,5 +267,67 @@ async fn follow(
         if reports.send(report(applied, false)).await.is_err() {
             return false;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clickclack_common::token::RawToken;
+
+    fn principal(ends_in: Option<Duration>) -> Arc<Principal> {
+        let ends = ends_in.map(|left| chrono::Utc::now() + left);
+        Arc::new(Principal::test_bot(None, ends))
+    }
+
+    fn live_cache() -> AuthCache {
+        let cache = AuthCache::new(Duration::from_secs(30));
+        cache.extend_lease(Instant::now() + Duration::from_secs(60));
+        cache
+    }
+
+    fn key() -> CacheKey {
+        (RawToken::from_presented("ccb_x").hash(), String::new())
+    }
+
+    /// A token cached before its rotation, then cached again (with the
+    /// grace's end) right after the change notice emptied the cache: the
+    /// new entry ends with the grace, not with the old entry's TTL.
+    #[test]
+    fn an_entry_cached_over_an_older_one_ends_with_its_own_credential() {
+        for round in 0..20 {
+            let cache = live_cache();
+            cache.put(key(), principal(None), cache.generation());
+            assert!(cache.get(&key()).is_some(), "round {round}: cached");
+            cache.clear(resync());
+            let rotated = principal(Some(Duration::from_millis(60)));
+            cache.put(key(), rotated, cache.generation());
+            assert!(cache.get(&key()).is_some(), "round {round}: within grace");
+            std::thread::sleep(Duration::from_millis(70));
+            assert!(
+                cache.get(&key()).is_none(),
+                "round {round}: served past the credential's end"
+            );
+        }
+    }
+
+    #[test]
+    fn an_entry_replaced_in_place_ends_with_its_own_credential() {
+        let cache = live_cache();
+        cache.put(key(), principal(None), cache.generation());
+        cache.put(
+            key(),
+            principal(Some(Duration::from_millis(40))),
+            cache.generation(),
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(cache.get(&key()).is_none());
+    }
+
+    #[test]
+    fn nothing_is_served_without_a_lease() {
+        let cache = AuthCache::new(Duration::from_secs(30));
+        cache.put(key(), principal(None), cache.generation());
+        assert!(cache.get(&key()).is_none());
     }
 }

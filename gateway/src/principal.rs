@@ -151,10 +151,10 @@ impl Principal {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn bot_principal(owner: Option<&str>) -> Principal {
+impl Principal {
+    /// A service or user-owned bot's principal whose credential ends at
+    /// `expires_at`, for unit tests.
+    pub(crate) fn test_bot(owner: Option<&str>, expires_at: Option<DateTime<Utc>>) -> Principal {
         Principal {
             user: wire::User {
                 id: "usr_bot".into(),
@@ -170,9 +170,18 @@ mod tests {
             scopes: BTreeSet::new(),
             token_id: "btok_1".into(),
             credential: Credential::Bot,
-            expires_at: None,
+            expires_at,
             bearer: Arc::new(RawToken::from_presented("ccb_x")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bot_principal(owner: Option<&str>) -> Principal {
+        Principal::test_bot(owner, None)
     }
 
     fn change(kind: &str, subject: &str) -> pb::AuthChange {

@@ -7,6 +7,82 @@ use clickclack_testkit::{MailConfig, TestStack};
 use serde_json::json;
 use std::time::Duration;
 
+/// The alphabet the OpenClaw extension requires of a setup code.
+const CROCKFORD: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// The OpenClaw extension's own check before it calls the server: trimmed,
+/// upper-cased, without dashes and spaces, 12 characters of [`CROCKFORD`].
+fn openclaw_accepts(code: &str) -> bool {
+    let code = code.trim().to_uppercase().replace(['-', ' '], "");
+    code.len() == 12 && code.chars().all(|c| CROCKFORD.contains(c))
+}
+
+#[tokio::test]
+async fn every_setup_code_is_one_openclaw_accepts_and_claims_take_what_people_type() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("crockford").await;
+    let ws = &boot.workspace.id;
+    let (_, owner) = stack.sign_in(boot.owner.email.as_deref().unwrap()).await;
+    let api = stack.api();
+    let bot_id = api
+        .post(
+            &format!("/api/workspaces/{ws}/bots"),
+            Some(&owner),
+            json!({ "display_name": "OpenClaw", "handle": "openclaw" }),
+        )
+        .await
+        .expect(201, "create bot")["bot"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut codes = Vec::new();
+    for _ in 0..60 {
+        let minted = api
+            .post(
+                &format!("/api/workspaces/{ws}/bots/{bot_id}/setup-codes"),
+                Some(&owner),
+                json!({}),
+            )
+            .await
+            .expect(201, "mint a setup code");
+        let code = minted["setup_code"]["code"].as_str().unwrap().to_owned();
+        assert!(openclaw_accepts(&code), "OpenClaw refuses {code}");
+        assert!(!code.contains(['I', 'L', 'O', 'U']), "{code}");
+        codes.push(code);
+    }
+    // The look-alikes a person may type: O for 0, l or I for 1 (a code
+    // without either is rare: about one in two).
+    let with_lookalike = codes
+        .iter()
+        .position(|code| code.contains(['0', '1']))
+        .expect("a code with a 0 or a 1");
+    let aliased = codes[with_lookalike]
+        .replacen('0', "O", 1)
+        .replacen('1', "l", 1)
+        .replace('1', "I");
+    assert!(aliased.contains(['O', 'l', 'I']), "{aliased}");
+    let lower_spaced = codes[(with_lookalike + 1) % codes.len()]
+        .to_lowercase()
+        .replace('-', " ");
+    let wrapped = format!("  {}  ", codes[(with_lookalike + 2) % codes.len()]);
+    for typed in [aliased, lower_spaced, wrapped] {
+        let claimed = api
+            .post("/api/bot-setup-codes/claim", None, json!({ "code": typed }))
+            .await
+            .expect(200, &format!("claim {typed:?}"));
+        assert!(claimed["token"].as_str().unwrap().starts_with("ccb_"));
+    }
+    // U is no Crockford symbol, nor an alias of one.
+    api.post(
+        "/api/bot-setup-codes/claim",
+        None,
+        json!({ "code": "UUUU-UUUU-UUUU" }),
+    )
+    .await
+    .expect_error(404, "not a code");
+    stack.stop().await;
+}
+
 #[tokio::test]
 async fn a_setup_code_is_claimed_once_for_a_working_token() {
     let stack = TestStack::start_with_mail(MailConfig {
@@ -46,11 +122,10 @@ async fn a_setup_code_is_claimed_once_for_a_working_token() {
     let shown = code["code"].as_str().unwrap().to_owned();
     assert_eq!(shown.len(), 14, "XXXX-XXXX-XXXX: {shown}");
     assert!(
-        shown.split('-').all(|part| part.len() == 4
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))),
-        "base32 groups: {shown}"
+        shown
+            .split('-')
+            .all(|part| part.len() == 4 && part.chars().all(|c| CROCKFORD.contains(c))),
+        "Crockford base32 groups: {shown}"
     );
     assert!(code["id"].as_str().unwrap().starts_with("bsc_"));
     assert_eq!(code["bot_user_id"], bot_id.as_str());

@@ -6,7 +6,7 @@
 //! `docs/screenshots/` for the README.
 
 use clickclack_proto::identity as pb;
-use clickclack_testkit::TestStack;
+use clickclack_testkit::{TestStack, openclaw};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use std::path::PathBuf;
@@ -827,16 +827,38 @@ async fn agent_turns_fold_unread_is_marked_and_setup_codes_are_ready_to_run() {
         .text()
         .await
         .unwrap();
+    let split = wait_for(&client, "#setup-command-split")
+        .await
+        .text()
+        .await
+        .unwrap();
     let code = wait_for(&client, "#new-secret").await.text().await.unwrap();
-    assert!(
-        command.starts_with("openclaw channels add clickclack --url http://127.0.0.1:")
-            && command.ends_with(&format!("--code {code}")),
-        "{command}"
+    // Both commands read, as the OpenClaw extension reads them, as a claim
+    // of the shown code at this server.
+    let claim_url = format!("{}/api/bot-setup-codes/claim", stack.http_url);
+    for shown in [&command, &split] {
+        let claim = openclaw::parse_command(shown).unwrap_or_else(|why| panic!("{why}: {shown}"));
+        assert_eq!(claim.url, claim_url, "{shown}");
+        assert_eq!(Some(claim.code), openclaw::normalize_code(&code), "{shown}");
+    }
+    assert_eq!(
+        command,
+        format!(
+            "openclaw channels add clickclack --code '{}/#{code}'",
+            stack.http_url
+        )
     );
     wait_for_text(&client, "#setup-countdown", "expires in 9:").await;
-    api.post("/api/bot-setup-codes/claim", None, json!({ "code": code }))
+    // Claimed exactly where and as the extension would.
+    let claim = openclaw::parse_command(&command).unwrap();
+    let claimed = stack
+        .http
+        .post(&claim.url)
+        .json(&json!({ "code": claim.code }))
+        .send()
         .await
-        .expect(200, "the shown code works");
+        .unwrap();
+    assert_eq!(claimed.status(), 200, "the shown command works");
     click(&client, "#copied").await;
     click(&client, "#secret-done").await;
     wait_gone(&client, "#new-secret").await;

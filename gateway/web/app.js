@@ -1303,6 +1303,9 @@ async function revokeToken(token, notice) {
 async function makeSetupCode(bot, notice) {
   try {
     const { setup_code } = await api("POST", `/api/workspaces/${state.workspace.id}/bots/${bot.id}/setup-codes`, {});
+    // OpenClaw claims at <server>/api/bot-setup-codes/claim; the server's
+    // public URL when it has one, else the origin this page came from.
+    const server = (setup_code.api_base_url || location.origin).replace(/\/+$/, "");
     const countdown = el("span", { id: "setup-countdown" });
     const again = el("button", { id: "setup-again", hidden: true, onclick: () => makeSetupCode(bot, notice) }, "Generate new code");
     const expires = new Date(setup_code.expires_at).getTime();
@@ -1322,7 +1325,9 @@ async function makeSetupCode(bot, notice) {
         "div",
         {},
         el("p", {}, "Run this where the runtime lives (it works once): "),
-        el("pre", { class: "secret", id: "setup-command" }, `openclaw channels add clickclack --url ${location.origin} --code ${setup_code.code}`),
+        el("pre", { class: "secret", id: "setup-command" }, `openclaw channels add clickclack --code '${server}/#${setup_code.code}'`),
+        el("p", {}, "or, naming the server separately:"),
+        el("pre", { class: "secret", id: "setup-command-split" }, `openclaw channels add clickclack --code ${setup_code.code} --base-url ${server}`),
         el("p", {}, countdown, " ", again),
       ),
     );

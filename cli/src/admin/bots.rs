@@ -91,6 +91,10 @@ pub(super) enum SetupCodeCommand {
         /// Who is minting it (usr_...); omit to act as the operator.
         #[arg(long)]
         created_by: Option<String>,
+        /// The server's public URL (as the gateway's CLICKCLACK_PUBLIC_URL):
+        /// with it, the ready `openclaw channels add` commands are printed.
+        #[arg(long, env = "CLICKCLACK_PUBLIC_URL")]
+        public_url: Option<String>,
         /// Print only the code and a newline.
         #[arg(long, conflicts_with = "json")]
         plain: bool,
@@ -203,8 +207,12 @@ async fn setup_code(admin: &mut Admin, command: SetupCodeCommand) -> anyhow::Res
         scopes,
         token_name,
         created_by,
+        public_url,
         plain,
     } = command;
+    let server = public_url
+        .map(|url| url.trim().trim_end_matches('/').to_owned())
+        .filter(|url| !url.is_empty());
     let bot = resolve_bot(&mut admin.identity, &workspace, &bot).await?;
     let created = admin
         .identity
@@ -221,11 +229,14 @@ async fn setup_code(admin: &mut Admin, command: SetupCodeCommand) -> anyhow::Res
     let setup_code = created
         .setup_code
         .context("identity returned no setup code")?;
+    let commands = server
+        .as_deref()
+        .map(|server| openclaw_commands(server, &created.code));
     admin.out.show_secret(
         plain,
         &created.code,
         || {
-            json!({
+            let mut shown = json!({
                 "code": created.code,
                 "id": setup_code.id,
                 "bot_user_id": setup_code.bot_user_id,
@@ -233,7 +244,13 @@ async fn setup_code(admin: &mut Admin, command: SetupCodeCommand) -> anyhow::Res
                 "token_name": setup_code.token_name,
                 "scopes": setup_code.scopes,
                 "expires_at": setup_code.expires_at,
-            })
+            });
+            if let (Some(server), Some(commands)) = (&server, &commands) {
+                shown["api_base_url"] = json!(server);
+                shown["setup_url"] = json!(commands.setup_url);
+                shown["command"] = json!(commands.with_url);
+            }
+            shown
         },
         || {
             println!(
@@ -244,8 +261,40 @@ async fn setup_code(admin: &mut Admin, command: SetupCodeCommand) -> anyhow::Res
             println!("  expires  {} (usable once)", setup_code.expires_at);
             println!();
             println!("{}", created.code);
+            match &commands {
+                Some(commands) => {
+                    println!();
+                    println!("Run this where the runtime lives:");
+                    println!("  {}", commands.with_url);
+                    println!("or, naming the server separately:");
+                    println!("  {}", commands.split);
+                }
+                None => {
+                    println!();
+                    println!(
+                        "(pass --public-url or set CLICKCLACK_PUBLIC_URL to print the ready openclaw command)"
+                    );
+                }
+            }
         },
     )
+}
+
+/// The two ways the OpenClaw extension takes a setup code: one setup URL
+/// (`<server>/#CODE`), or the code with the server named by `--base-url`.
+struct OpenClawCommands {
+    setup_url: String,
+    with_url: String,
+    split: String,
+}
+
+fn openclaw_commands(server: &str, code: &str) -> OpenClawCommands {
+    let setup_url = format!("{server}/#{code}");
+    OpenClawCommands {
+        with_url: format!("openclaw channels add clickclack --code '{setup_url}'"),
+        split: format!("openclaw channels add clickclack --code {code} --base-url {server}"),
+        setup_url,
+    }
 }
 
 async fn remove(admin: &mut Admin, workspace: String, bot: String) -> anyhow::Result<()> {

@@ -30,17 +30,26 @@ pub const MAGIC_LINK_PREFIX: &str = "mgt_";
 /// Random bytes behind every secret: 256 bits, well above the 128 required.
 const SECRET_BYTES: usize = 32;
 const SETUP_CODE_LEN: usize = 12;
-const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/// Crockford's base32: no I, L, O or U, so a code read aloud or copied by
+/// hand survives, and the OpenClaw extension (which refuses any other
+/// character before it calls the server) accepts every code minted.
+pub const SETUP_CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/// A setup code as a person types it (any case, dashes and spaces anywhere)
-/// in its stored form; `None` when it cannot be a setup code.
+/// A setup code as a person types it (any case, dashes and spaces anywhere,
+/// Crockford's look-alikes I and L for 1, O for 0) in its stored form;
+/// `None` when it cannot be a setup code.
 pub fn normalize_setup_code(typed: &str) -> Option<RawToken> {
     let code: String = typed
         .chars()
         .filter(|c| *c != '-' && !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
+        .map(|c| match c.to_ascii_uppercase() {
+            'I' | 'L' => '1',
+            'O' => '0',
+            upper => upper,
+        })
         .collect();
-    let valid = code.len() == SETUP_CODE_LEN && code.bytes().all(|b| BASE32.contains(&b));
+    let valid =
+        code.len() == SETUP_CODE_LEN && code.bytes().all(|b| SETUP_CODE_ALPHABET.contains(&b));
     valid.then_some(RawToken(code))
 }
 
@@ -65,7 +74,7 @@ impl RawToken {
         RawToken(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
     }
 
-    /// A bot setup code: 12 characters of RFC 4648 base32 (60 bits) from
+    /// A bot setup code: 12 characters of Crockford base32 (60 bits) from
     /// the OS CSPRNG, normalised (no dashes). Show it with
     /// [`display_setup_code`]; it is short-lived and claims are rate-limited,
     /// so 60 bits leave nothing to guess.
@@ -75,7 +84,7 @@ impl RawToken {
         RawToken(
             bytes
                 .iter()
-                .map(|b| BASE32[usize::from(b & 31)] as char)
+                .map(|b| SETUP_CODE_ALPHABET[usize::from(b & 31)] as char)
                 .collect(),
         )
     }
@@ -199,20 +208,60 @@ mod tests {
         assert_eq!(format!("{hash:?}"), "TokenHash(..)");
     }
 
+    /// What the OpenClaw extension checks before it calls the server:
+    /// trimmed, upper-cased, dashes and spaces gone, then exactly 12
+    /// characters of its alphabet.
+    fn openclaw_accepts(shown: &str) -> bool {
+        let code: String = shown.trim().to_uppercase().replace(['-', ' '], "");
+        code.len() == 12
+            && code
+                .chars()
+                .all(|c| "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(c))
+    }
+
     #[test]
-    fn setup_codes_are_base32_and_typed_loosely() {
-        let code = RawToken::generate_setup_code();
-        assert_eq!(code.expose().len(), 12);
-        let shown = display_setup_code(&code);
-        assert_eq!(shown.len(), 14);
-        assert_eq!(shown.matches('-').count(), 2);
-        let typed = shown.to_lowercase();
-        let back = normalize_setup_code(&typed).expect("normalises");
-        assert_eq!(back.hash().as_bytes(), code.hash().as_bytes());
-        assert!(
-            normalize_setup_code("ABCD-EFGH-JKL1").is_none(),
-            "1 is not base32"
-        );
-        assert!(normalize_setup_code("ABCD-EFGH").is_none(), "too short");
+    fn every_minted_setup_code_is_crockford_base32_in_groups_of_four() {
+        let mut seen = std::collections::HashSet::new();
+        let mut used = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let code = RawToken::generate_setup_code();
+            let shown = display_setup_code(&code);
+            assert_eq!(code.expose().len(), 12, "{shown}");
+            assert!(openclaw_accepts(&shown), "OpenClaw would refuse {shown}");
+            let groups: Vec<&str> = shown.split('-').collect();
+            assert_eq!(groups.len(), 3, "{shown}");
+            assert!(groups.iter().all(|group| group.len() == 4), "{shown}");
+            assert!(
+                !shown.contains(['I', 'L', 'O', 'U']),
+                "no look-alikes: {shown}"
+            );
+            used.extend(code.expose().chars());
+            seen.insert(code.into_exposed());
+        }
+        assert_eq!(seen.len(), 10_000, "60 random bits do not repeat");
+        assert_eq!(used.len(), 32, "every symbol of the alphabet is drawn");
+    }
+
+    #[test]
+    fn setup_codes_are_typed_loosely() {
+        let code = RawToken::from_presented("0123ABCDXYZ1");
+        let same = |typed: &str| {
+            normalize_setup_code(typed).map(|back| back.hash() == code.hash()) == Some(true)
+        };
+        assert!(same("0123-ABCD-XYZ1"));
+        assert!(same("0123abcdxyz1"), "lower case");
+        assert!(same(" 0123 abcd  xyz1 "), "spaces");
+        assert!(same("o123-ABCD-XYZl"), "O is 0, l is 1");
+        assert!(same("O12 3-ABCD-XYZI"), "I is 1");
+        assert!(same("0-1-2-3ABCDXYZ1"), "dashes anywhere");
+        for bad in [
+            "0123-ABCD-XYZU",
+            "0123-ABCD",
+            "0123-ABCD-XYZ12",
+            "0123-ABCD-XY=1",
+            "",
+        ] {
+            assert!(normalize_setup_code(bad).is_none(), "{bad:?}");
+        }
     }
 }

@@ -15,6 +15,7 @@ mod database;
 mod event_log;
 pub mod http;
 mod logs;
+pub mod openclaw;
 mod sessions;
 pub mod smtp;
 mod stack;

@@ -19,6 +19,8 @@ pub struct TestStack {
     /// Where this stack's messaging stores uploads (removed on drop).
     pub upload_dir: PathBuf,
     pub http: reqwest::Client,
+    /// The gateways' auth-cache TTL, replicas' too.
+    auth_cache_ms: u64,
     stack: Option<RunningStack>,
     // Declared last: dropped after the stack has stopped using it.
     pub db: TestDatabase,
@@ -141,6 +143,7 @@ impl TestStack {
             realtime_url: stack.realtime_url(),
             upload_dir,
             http: reqwest::Client::new(),
+            auth_cache_ms,
             stack: Some(stack),
             db,
         }
@@ -152,7 +155,7 @@ impl TestStack {
         Self::run_services(
             &self.db.url,
             &self.upload_dir,
-            500,
+            self.auth_cache_ms,
             &unlimited(),
             &Listen::default(),
         )
