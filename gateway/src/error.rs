@@ -37,10 +37,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The message is cut to 256 bytes: error texts may quote what a
+    /// client sent (a method, an id, a name), and must not echo it whole.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            message: message.into(),
+            message: clickclack_common::grpc::bounded(message.into()),
         }
     }
 

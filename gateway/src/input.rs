@@ -9,15 +9,14 @@
 //!   (`msg_` + 1-64 of `[A-Za-z0-9_-]`, ...).
 //! - Query: control characters and values over [`MAX_QUERY_VALUE`] bytes
 //!   are refused.
-//! - Bodies (except multipart uploads) are read here, up to the JSON limit:
-//!   a handler that answers early then never leaves unread bytes on a
-//!   keep-alive connection. A JSON body's strings must not contain NUL, and
+//! - Bodies (except multipart uploads) are read here, up to the JSON limit
+//!   (what lies beyond it is drained by [`crate::unread_body`]). A JSON body's strings must not contain NUL, and
 //!   every `*_id` / `*_ids` value must look like an id, a slug or a handle.
 
 use crate::error::ApiError;
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clickclack_common::ids;
@@ -55,15 +54,9 @@ pub async fn refuse_hostile_input(request: Request, next: Next) -> Response {
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("multipart/"));
     if is_multipart {
-        // Uploads stream to their handler. If it answers without reading
-        // everything, the connection is not reused: say so up front.
-        let mut response = next.run(Request::from_parts(parts, body)).await;
-        if !response.status().is_success() {
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        return response;
+        // Uploads stream to their handler; what it leaves unread is
+        // drained by `crate::unread_body`.
+        return next.run(Request::from_parts(parts, body)).await;
     }
     let bytes = match to_bytes(body, crate::JSON_BODY_LIMIT).await {
         Ok(bytes) => bytes,

@@ -20,6 +20,7 @@ pub mod principal;
 pub mod render;
 pub mod routes;
 pub mod state;
+pub mod unread_body;
 pub mod users;
 
 use axum::Router;
@@ -315,6 +316,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::observe,
+        ))
+        // Outermost: reads what any layer or handler left unread, so an
+        // early answer does not cost the client its connection.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            unread_body::keep_connection_usable,
         ))
         .with_state(state)
 }

@@ -111,6 +111,7 @@ async fn json_error_body(response: Response) -> Response {
         .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
         .filter(|text| !text.is_empty())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_lowercase());
+    let text = clickclack_common::grpc::bounded(text);
     let mut rewritten = (status, axum::Json(serde_json::json!({ "error": text }))).into_response();
     for (name, value) in parts.headers.iter() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {

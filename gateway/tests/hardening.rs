@@ -510,3 +510,32 @@ async fn over_capacity_the_api_sheds_with_503_and_health_still_answers() {
     assert_eq!(health.status, 200);
     stack.stop().await;
 }
+
+/// Error texts may name what the client sent (a method, a path), but never
+/// echo kilobytes of it: every error body stays small.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_texts_never_echo_long_input() {
+    let stack = TestStack::start().await;
+    let addr = stack.http_url.trim_start_matches("http://").to_owned();
+    let method = "Q".repeat(10 * 1024);
+    let (status, _, body) = raw_exchange(
+        &addr,
+        format!("{method} /api/me HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 405);
+    let text = body["error"].as_str().expect("an error text");
+    assert!(text.len() <= 256, "{} bytes: {text:.80}...", text.len());
+    assert!(text.starts_with("QQQQ"), "it still says what: {text:.40}");
+    // A long unknown path, made of short segments the input filter allows.
+    let path = "/abc".repeat(2000);
+    let (status, _, body) = raw_exchange(
+        &addr,
+        format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let text = body["error"].as_str().expect("an error text");
+    assert!(text.len() <= 256, "{} bytes: {text:.80}...", text.len());
+    stack.stop().await;
+}
