@@ -74,8 +74,8 @@ pub async fn keep_connection_usable(
     };
     // A client waiting for `100 Continue` has sent nothing yet: reading now
     // would ask it for a body nobody wants. Say the connection ends instead.
-    let drained = !(expects_continue && !watched.polled.load(Ordering::SeqCst))
-        && drain(leftover, drain_limit(&state)).await;
+    let waiting_for_continue = expects_continue && !watched.polled.load(Ordering::SeqCst);
+    let drained = !waiting_for_continue && drain(leftover, drain_limit(&state)).await;
     if !drained {
         response
             .headers_mut()
