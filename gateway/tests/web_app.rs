@@ -186,6 +186,128 @@ async fn wait_for_text(client: &Client, css: &str, text: &str) -> fantoccini::el
     }
 }
 
+/// Fails when any visible text in the current view is below WCAG AA
+/// contrast against what is painted behind it (`tests/contrast.js`), and
+/// when fewer than `at_least` texts were there to check.
+async fn assert_readable(client: &Client, view: &str, at_least: u64) {
+    let report = client
+        .execute(include_str!("contrast.js"), vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{view}: the contrast check did not run: {e}"));
+    let checked = report["checked"].as_u64().unwrap_or(0);
+    let failures = report["failures"].as_array().cloned().unwrap_or_default();
+    if !failures.is_empty() {
+        save_screenshot(client, &format!("contrast-{view}")).await;
+    }
+    assert!(
+        failures.is_empty(),
+        "{view}: {} of {checked} texts are below WCAG AA: {}",
+        failures.len(),
+        serde_json::to_string_pretty(&failures).unwrap()
+    );
+    assert!(
+        checked >= at_least,
+        "{view}: only {checked} texts checked, expected at least {at_least}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_text_is_readable_in_the_light_and_the_dark_theme() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("contrast").await;
+    let ws = &boot.workspace.id;
+    let (_, service_token) = stack.service_bot(ws, "deploy", "bot:write").await;
+    let owned = stack
+        .identity()
+        .await
+        .create_bot(pb::CreateBotRequest {
+            workspace: ws.clone(),
+            display_name: "Owner's Helper".into(),
+            handle: "helper".into(),
+            owner_user_id: Some(boot.owner.id.clone()),
+            scopes: vec!["bot:write".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("a user-owned bot")
+        .into_inner();
+    let api = stack.api();
+    let general = format!("/api/channels/{}/messages", boot.general.id);
+    for (token, body) in [
+        (&service_token, "deploy finished"),
+        (&owned.token, "I work for the owner"),
+    ] {
+        api.post(&general, Some(token), json!({ "body": body }))
+            .await
+            .expect(201, "a bot posts");
+    }
+    let link = api
+        .post(
+            "/api/auth/magic/request",
+            None,
+            json!({ "email": boot.owner.email.clone().unwrap() }),
+        )
+        .await
+        .expect(201, "a development sign-in link")["magic_link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    client.goto(&link).await.unwrap();
+    wait_for_text(&client, "#title", "# general").await;
+    for theme in ["light", "dark"] {
+        client
+            .execute(
+                "localStorage.setItem('clickclack.theme', arguments[0])",
+                vec![json!(theme)],
+            )
+            .await
+            .unwrap();
+        client.goto(&stack.http_url).await.unwrap();
+        wait_for_text(&client, "article.message", "I work for the owner").await;
+        wait_js_theme(&client, theme).await;
+        // The chat: channels, the People list with its BOT badges, and bot
+        // messages with their badges and owners.
+        wait_for_text(&client, ".sidebar li", "Owner's Helper").await;
+        assert_readable(&client, &format!("{theme}-chat"), 10).await;
+        save_screenshot(&client, &format!("contrast-{theme}-chat")).await;
+        // A user-owned bot's profile card.
+        let message = wait_for_text(&client, "article.message", "I work for the owner").await;
+        click_in(&message, "button.author").await;
+        wait_for_text(&client, ".profile", "Bot of").await;
+        assert_readable(&client, &format!("{theme}-profile"), 12).await;
+        client
+            .execute("document.querySelector('.profile')?.remove()", vec![])
+            .await
+            .unwrap();
+        // Settings: appearance, bots with their tokens, members.
+        click(&client, "#open-settings").await;
+        wait_for_text(&client, "article.bot-entry", "Owner's Helper").await;
+        assert_readable(&client, &format!("{theme}-settings"), 20).await;
+        save_screenshot(&client, &format!("contrast-{theme}-settings")).await;
+        click_in(
+            &wait_for_text(&client, "article.bot-entry", "Bot deploy").await,
+            "button.setup-code",
+        )
+        .await;
+        wait_for(&client, "#setup-command").await;
+        assert_readable(&client, &format!("{theme}-setup-code"), 20).await;
+    }
+    client.close().await.unwrap();
+    stack.stop().await;
+}
+
+/// Waits until the page shows `theme`.
+async fn wait_js_theme(client: &Client, theme: &str) {
+    wait_for_js(
+        client,
+        "return document.documentElement.dataset.theme || 'system'",
+        json!(theme),
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     let stack = TestStack::start().await;
