@@ -126,7 +126,7 @@ pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError
         Claims::gateway,
     );
     let realtime = traced(lazy_channel(&config.realtime_addr)?);
-    Ok(AppState {
+    Ok(AppState::new(state::GatewayState {
         identity_peer: identity.clone(),
         identity_health: HealthClient::new(identity),
         messaging_peer: messaging.clone(),
@@ -150,7 +150,7 @@ pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError
         public_url: config.mail.public_url(),
         mailer: Arc::new(mail::Mailer::from_config(&config.mail)?),
         live: live::LiveFeed::new(),
-    })
+    }))
 }
 
 pub fn router(state: AppState) -> Router {

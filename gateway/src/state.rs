@@ -16,10 +16,29 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic_health::pb::health_client::HealthClient;
 
+/// What handlers and layers are given: one reference to the gateway's
+/// [`GatewayState`]. Every layer and extractor clones it per request, so a
+/// clone must be a reference count, not a copy of clients and keys.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<GatewayState>);
+
+impl AppState {
+    pub fn new(state: GatewayState) -> AppState {
+        AppState(Arc::new(state))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = GatewayState;
+
+    fn deref(&self) -> &GatewayState {
+        &self.0
+    }
+}
+
+pub struct GatewayState {
     /// The connections to identity and messaging; calls go through the
-    /// clients [`AppState::identity`] and [`AppState::messaging`] make
+    /// clients [`GatewayState::identity`] and [`GatewayState::messaging`] make
     /// (signed as the gateway) or their `_as` forms (signed as a principal).
     pub identity_peer: Peer,
     pub identity_health: HealthClient<Peer>,
@@ -56,7 +75,7 @@ pub struct AppState {
     pub live: Arc<crate::live::LiveFeed>,
 }
 
-impl AppState {
+impl GatewayState {
     /// A messaging request carrying the principal's signed assertion.
     pub fn signed<T>(&self, principal: &Principal, message: T) -> tonic::Request<T> {
         self.assertions.request(&principal.claims(), message)

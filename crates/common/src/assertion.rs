@@ -11,6 +11,7 @@ use crate::scopes::{self, Scope};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use tonic::{Request, Status};
 
 pub use clickclack_proto::PRINCIPAL_METADATA_KEY as METADATA_KEY;
@@ -165,8 +166,14 @@ pub enum AssertionError {
 }
 
 /// Signs and verifies assertions with the shared internal key.
+///
+/// Cheap to clone (one reference count): every gRPC peer holds a copy and
+/// peers are cloned per request; copying the keys and the validation's
+/// sets each time was most of the gateway's allocations under load.
 #[derive(Clone)]
-pub struct AssertionKey {
+pub struct AssertionKey(Arc<KeyMaterial>);
+
+struct KeyMaterial {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -196,20 +203,20 @@ impl AssertionKey {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.leeway = 5;
-        Ok(AssertionKey {
+        Ok(AssertionKey(Arc::new(KeyMaterial {
             encoding: EncodingKey::from_secret(secret.as_bytes())?,
             decoding: DecodingKey::from_secret(secret.as_bytes())?,
             validation,
-        })
+        })))
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.0.encoding)
             .expect("HS256 signing cannot fail")
     }
 
     pub fn verify(&self, assertion: &str) -> Result<Claims, AssertionError> {
-        Ok(jsonwebtoken::decode::<Claims>(assertion, &self.decoding, &self.validation)?.claims)
+        Ok(jsonwebtoken::decode::<Claims>(assertion, &self.0.decoding, &self.0.validation)?.claims)
     }
 
     /// Wraps `message` in a request carrying the signed `claims`.
