@@ -1,0 +1,6 @@
+//! The rules of deliveries, free of I/O.
+
+pub mod schedule;
+pub mod sealing;
+pub mod signing;
+pub mod target;
