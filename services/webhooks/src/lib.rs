@@ -15,6 +15,16 @@
 //! - [`delivery`]: the one HTTP client that sends: it resolves, checks and
 //!   connects to the checked address, follows no redirect, gives up after
 //!   10 s and reads at most 1 KiB of the answer.
+//! - [`store::queue`]: the delivery queue in Postgres: one delivery at a
+//!   time per subscription, in log order, claimed with `SKIP LOCKED` and a
+//!   lease so replicas share the work; and the delivery log.
+
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 pub mod delivery;
 pub mod domain;
+pub mod store;
+
+/// The Postgres schema this service owns.
+pub const SCHEMA: &str = "webhooks";
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");

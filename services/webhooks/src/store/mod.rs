@@ -1,0 +1,5 @@
+//! Diesel queries for the `webhooks` schema.
+
+pub mod queue;
+pub mod schema;
+pub mod subscriptions;

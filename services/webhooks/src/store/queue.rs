@@ -1,0 +1,203 @@
+//! The delivery queue, in Postgres so it survives restarts of everything.
+//!
+//! A subscription's deliveries go out one at a time, in log order: only the
+//! oldest open delivery of each subscription (its head) can be claimed, so
+//! a slow or dead endpoint holds back its own deliveries and nobody
+//! else's. Claiming takes due heads with `FOR UPDATE SKIP LOCKED` and marks
+//! them `sending` with a lease in the same statement, so replicas share the
+//! work and, while the lease holds, never send the same delivery twice. A
+//! worker that dies mid-attempt loses its lease and the delivery is taken
+//! over (at least once, never lost).
+
+use super::schema::{deliveries, delivery_attempts};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Integer, Text};
+use std::time::Duration;
+
+/// An event to deliver to one subscription.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = deliveries)]
+pub struct NewDelivery {
+    pub subscription_id: String,
+    pub event_id: String,
+    pub position: i64,
+    pub body: String,
+}
+
+/// A delivery a worker now holds.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub subscription_id: String,
+    #[diesel(sql_type = Text)]
+    pub event_id: String,
+    #[diesel(sql_type = BigInt)]
+    pub position: i64,
+    #[diesel(sql_type = Text)]
+    pub body: String,
+    /// This attempt's number (1 for the first).
+    #[diesel(sql_type = Integer)]
+    pub attempt: i32,
+}
+
+/// How an attempt leaves its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Delivered,
+    /// Back in the queue, due at this time.
+    RetryAt(DateTime<Utc>),
+    /// Logged as failed for good; the subscription's next delivery is next.
+    Failed,
+}
+
+/// Queues `rows`; an event already queued for a subscription is skipped.
+/// Answers how many were new.
+pub fn enqueue(conn: &mut PgConnection, rows: &[NewDelivery]) -> QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    diesel::insert_into(deliveries::table)
+        .values(rows)
+        .on_conflict((deliveries::subscription_id, deliveries::event_id))
+        .do_nothing()
+        .execute(conn)
+}
+
+/// Takes up to `limit` due deliveries, each the head of its subscription,
+/// holding them for `lease`.
+pub fn claim(conn: &mut PgConnection, limit: i64, lease: Duration) -> QueryResult<Vec<Claimed>> {
+    // The state conditions are repeated on the locked rows themselves: a
+    // row another worker changed since this statement's snapshot is judged
+    // again on its new version before it is taken.
+    diesel::sql_query(
+        "WITH heads AS (
+             SELECT DISTINCT ON (d.subscription_id) d.id
+             FROM deliveries d
+             JOIN subscriptions s ON s.id = d.subscription_id
+             WHERE d.state IN ('pending', 'sending')
+               AND s.revoked_at IS NULL AND s.disabled_at IS NULL
+             ORDER BY d.subscription_id, d.position
+         ), due AS (
+             SELECT d.id FROM deliveries d
+             WHERE d.id IN (SELECT id FROM heads)
+               AND ((d.state = 'pending' AND d.next_attempt_at <= now())
+                    OR (d.state = 'sending' AND d.lease_until < now()))
+             ORDER BY d.next_attempt_at, d.id
+             LIMIT $1
+             FOR UPDATE OF d SKIP LOCKED
+         )
+         UPDATE deliveries d
+         SET state = 'sending',
+             lease_until = now() + make_interval(secs => $2),
+             attempts = d.attempts + 1
+         FROM due WHERE d.id = due.id
+         RETURNING d.id, d.subscription_id, d.event_id, d.position, d.body,
+                   d.attempts AS attempt",
+    )
+    .bind::<BigInt, _>(limit)
+    .bind::<Double, _>(lease.as_secs_f64())
+    .load(conn)
+}
+
+/// Ends the attempt `claimed` made. Answers false when the delivery was
+/// no longer this worker's (its lease ran out and another took it over).
+pub fn finish(conn: &mut PgConnection, claimed: &Claimed, how: Finish) -> QueryResult<bool> {
+    let mine = deliveries::table
+        .find(claimed.id)
+        .filter(deliveries::state.eq("sending"))
+        .filter(deliveries::attempts.eq(claimed.attempt));
+    let now = Utc::now();
+    let changed = match how {
+        Finish::Delivered => diesel::update(mine)
+            .set((
+                deliveries::state.eq("delivered"),
+                deliveries::finished_at.eq(now),
+                deliveries::lease_until.eq(None::<DateTime<Utc>>),
+            ))
+            .execute(conn)?,
+        Finish::Failed => diesel::update(mine)
+            .set((
+                deliveries::state.eq("failed"),
+                deliveries::finished_at.eq(now),
+                deliveries::lease_until.eq(None::<DateTime<Utc>>),
+            ))
+            .execute(conn)?,
+        Finish::RetryAt(at) => diesel::update(mine)
+            .set((
+                deliveries::state.eq("pending"),
+                deliveries::next_attempt_at.eq(at),
+                deliveries::lease_until.eq(None::<DateTime<Utc>>),
+            ))
+            .execute(conn)?,
+    };
+    Ok(changed == 1)
+}
+
+/// One line of the delivery log.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = delivery_attempts, check_for_backend(diesel::pg::Pg))]
+pub struct AttemptRow {
+    pub id: String,
+    pub delivery_id: i64,
+    pub subscription_id: String,
+    pub event_id: String,
+    pub attempt: i32,
+    pub response_status: i32,
+    pub latency_ms: i32,
+    pub response_body: String,
+    pub error: Option<String>,
+    pub attempted_at: DateTime<Utc>,
+}
+
+pub fn record_attempt(conn: &mut PgConnection, row: &AttemptRow) -> QueryResult<usize> {
+    diesel::insert_into(delivery_attempts::table)
+        .values(row)
+        .execute(conn)
+}
+
+/// A subscription's log, newest first, `limit` lines before the line
+/// `before` (by id) when given.
+pub fn recent_attempts(
+    conn: &mut PgConnection,
+    subscription_id: &str,
+    limit: i64,
+    before: Option<&AttemptRow>,
+) -> QueryResult<Vec<AttemptRow>> {
+    let mut query = delivery_attempts::table
+        .filter(delivery_attempts::subscription_id.eq(subscription_id))
+        .select(AttemptRow::as_select())
+        .order((
+            delivery_attempts::attempted_at.desc(),
+            delivery_attempts::id.desc(),
+        ))
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(
+            delivery_attempts::attempted_at.lt(before.attempted_at).or(
+                delivery_attempts::attempted_at
+                    .eq(before.attempted_at)
+                    .and(delivery_attempts::id.lt(before.id.clone())),
+            ),
+        );
+    }
+    query.load(conn)
+}
+
+/// Forgets log lines, and finished deliveries, older than `cutoff` (the log
+/// is kept seven days). Answers (log lines, deliveries) removed.
+pub fn purge_before(conn: &mut PgConnection, cutoff: DateTime<Utc>) -> QueryResult<(usize, usize)> {
+    let lines =
+        diesel::delete(delivery_attempts::table.filter(delivery_attempts::attempted_at.lt(cutoff)))
+            .execute(conn)?;
+    let finished = diesel::delete(
+        deliveries::table
+            .filter(deliveries::state.eq_any(["delivered", "failed"]))
+            .filter(deliveries::finished_at.lt(cutoff)),
+    )
+    .execute(conn)?;
+    Ok((lines, finished))
+}

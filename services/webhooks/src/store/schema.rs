@@ -1,0 +1,56 @@
+// Diesel table definitions for the `webhooks` schema; kept in step with
+// `migrations/` by hand.
+
+diesel::table! {
+    subscriptions (id) {
+        id -> Text,
+        workspace_id -> Text,
+        bot_user_id -> Text,
+        callback_url -> Text,
+        event_types -> Array<Text>,
+        channel_ids -> Array<Text>,
+        sealed_secret -> Bytea,
+        previous_sealed_secret -> Nullable<Bytea>,
+        previous_secret_until -> Nullable<Timestamptz>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        disabled_at -> Nullable<Timestamptz>,
+        disabled_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> BigInt,
+        subscription_id -> Text,
+        event_id -> Text,
+        position -> BigInt,
+        body -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamptz,
+        lease_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    delivery_attempts (id) {
+        id -> Text,
+        delivery_id -> BigInt,
+        subscription_id -> Text,
+        event_id -> Text,
+        attempt -> Integer,
+        response_status -> Integer,
+        latency_ms -> Integer,
+        response_body -> Text,
+        error -> Nullable<Text>,
+        attempted_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(deliveries -> subscriptions (subscription_id));
+diesel::allow_tables_to_appear_in_same_query!(subscriptions, deliveries, delivery_attempts);

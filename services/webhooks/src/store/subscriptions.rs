@@ -1,0 +1,81 @@
+//! Subscription rows.
+
+use super::schema::subscriptions;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamptz};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = subscriptions, check_for_backend(diesel::pg::Pg))]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub bot_user_id: String,
+    pub callback_url: String,
+    pub event_types: Vec<String>,
+    pub channel_ids: Vec<String>,
+    pub sealed_secret: Vec<u8>,
+    pub previous_sealed_secret: Option<Vec<u8>>,
+    pub previous_secret_until: Option<DateTime<Utc>>,
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub disabled_reason: Option<String>,
+    pub failing_since: Option<DateTime<Utc>>,
+}
+
+pub fn insert(conn: &mut PgConnection, row: &SubscriptionRow) -> QueryResult<SubscriptionRow> {
+    diesel::insert_into(subscriptions::table)
+        .values(row)
+        .returning(SubscriptionRow::as_returning())
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<SubscriptionRow>> {
+    subscriptions::table
+        .find(id)
+        .select(SubscriptionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Stops every delivery of the subscription for good (410 Gone, or five
+/// days of failures); the first reason given is kept.
+pub fn disable(conn: &mut PgConnection, id: &str, reason: &str) -> QueryResult<usize> {
+    diesel::update(
+        subscriptions::table
+            .find(id)
+            .filter(subscriptions::disabled_at.is_null()),
+    )
+    .set((
+        subscriptions::disabled_at.eq(Utc::now()),
+        subscriptions::disabled_reason.eq(reason),
+    ))
+    .execute(conn)
+}
+
+/// After an attempt: a success clears the failing streak, a failure
+/// starts one if none is running. Answers since when it has been failing.
+pub fn note_outcome(
+    conn: &mut PgConnection,
+    id: &str,
+    succeeded: bool,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    let target = subscriptions::table.find(id);
+    if succeeded {
+        diesel::update(target)
+            .set(subscriptions::failing_since.eq(None::<DateTime<Utc>>))
+            .returning(subscriptions::failing_since)
+            .get_result(conn)
+    } else {
+        diesel::update(target)
+            .set(
+                subscriptions::failing_since.eq(diesel::dsl::sql::<Nullable<Timestamptz>>(
+                    "coalesce(failing_since, now())",
+                )),
+            )
+            .returning(subscriptions::failing_since)
+            .get_result(conn)
+    }
+}
