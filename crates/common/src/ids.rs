@@ -19,6 +19,9 @@ pub const AUDIT: &str = "aud_";
 pub const BOT_COMMAND: &str = "bcm_";
 pub const SETUP_CODE: &str = "bsc_";
 pub const INVITE: &str = "inv_";
+/// Event subscriptions and their delivery attempts (upstream's prefixes).
+pub const EVENT_SUBSCRIPTION: &str = "sub_";
+pub const DELIVERY_ATTEMPT: &str = "eda_";
 
 /// A fresh id with the given prefix.
 pub fn new_id(prefix: &str) -> String {

@@ -18,12 +18,16 @@
 //! - [`store::queue`]: the delivery queue in Postgres: one delivery at a
 //!   time per subscription, in log order, claimed with `SKIP LOCKED` and a
 //!   lease so replicas share the work; and the delivery log.
+//! - [`worker`]: one pass of the worker: claim, sign, send, and write down
+//!   the outcome (retry, give up, disable on 410 or after five failing
+//!   days).
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 pub mod delivery;
 pub mod domain;
 pub mod store;
+pub mod worker;
 
 /// The Postgres schema this service owns.
 pub const SCHEMA: &str = "webhooks";

@@ -1,0 +1,262 @@
+//! The worker end to end, on a fresh Postgres database and real receivers
+//! on loopback: signed deliveries in log order, one at a time; a failed one
+//! scheduled again and logged; 410 disabling the subscription; both secrets
+//! signing during a rotation.
+
+use chrono::{TimeDelta, Utc};
+use clickclack_common::db;
+use clickclack_testkit::TestDatabase;
+use clickclack_webhooks::delivery::Sender;
+use clickclack_webhooks::domain::schedule::Verdict;
+use clickclack_webhooks::domain::sealing::Sealer;
+use clickclack_webhooks::domain::signing::SigningSecret;
+use clickclack_webhooks::domain::target::TargetPolicy;
+use clickclack_webhooks::store::queue::{self, NewDelivery};
+use clickclack_webhooks::store::schema::deliveries;
+use clickclack_webhooks::store::subscriptions::{self, SubscriptionRow};
+use clickclack_webhooks::worker::Worker;
+use clickclack_webhooks::{MIGRATIONS, SCHEMA};
+use diesel::prelude::*;
+use support::{answer, receiver};
+
+mod support;
+
+const INTERNAL_KEY: &str = "a test internal key that is long enough";
+
+/// Loopback receivers are allowed here, as an operator would for tests.
+fn loopback() -> TargetPolicy {
+    TargetPolicy {
+        allow_private_networks: true,
+        ..TargetPolicy::default()
+    }
+}
+
+struct Setup {
+    _database: TestDatabase,
+    pool: db::PgPool,
+    worker: Worker,
+}
+
+async fn setup() -> Setup {
+    let database = TestDatabase::create().await;
+    let pool = db::connect(&database.url, SCHEMA, MIGRATIONS, 4).expect("migrate");
+    let worker = Worker::new(
+        pool.clone(),
+        Sender::new(loopback()),
+        Sealer::from_internal_key(INTERNAL_KEY),
+        loopback(),
+    );
+    Setup {
+        _database: database,
+        pool,
+        worker,
+    }
+}
+
+/// A subscription to `url` signed with `secret` (and `previous` during a
+/// rotation), with `events` queued at positions 1, 2, ...
+fn subscribe(
+    pool: &db::PgPool,
+    id: &str,
+    url: &str,
+    secret: &SigningSecret,
+    previous: Option<&SigningSecret>,
+    events: usize,
+) {
+    let sealer = Sealer::from_internal_key(INTERNAL_KEY);
+    let mut conn = pool.get().unwrap();
+    subscriptions::insert(
+        &mut conn,
+        &SubscriptionRow {
+            id: id.into(),
+            workspace_id: "wsp_1".into(),
+            bot_user_id: "usr_bot".into(),
+            callback_url: url.into(),
+            event_types: vec!["*".into()],
+            channel_ids: Vec::new(),
+            sealed_secret: sealer.seal(id, secret.expose()),
+            previous_sealed_secret: previous.map(|old| sealer.seal(id, old.expose())),
+            previous_secret_until: previous.map(|_| Utc::now() + TimeDelta::hours(24)),
+            created_by: None,
+            created_at: Utc::now(),
+            revoked_at: None,
+            disabled_at: None,
+            disabled_reason: None,
+            failing_since: None,
+        },
+    )
+    .unwrap();
+    let rows: Vec<NewDelivery> = (1..=events as i64)
+        .map(|position| NewDelivery {
+            subscription_id: id.into(),
+            event_id: format!("evt_{id}_{position}"),
+            position,
+            body: format!(r#"{{"id":"evt_{id}_{position}","cursor":"cur_{position}"}}"#),
+        })
+        .collect();
+    queue::enqueue(&mut conn, &rows).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_go_out_signed_one_at_a_time_in_log_order() {
+    let setup = setup().await;
+    let (url, mut received) = receiver(answer("204 No Content", "", "")).await;
+    let secret = SigningSecret::generate();
+    subscribe(
+        &setup.pool,
+        "sub_ci",
+        &format!("{url}/ci"),
+        &secret,
+        None,
+        3,
+    );
+    let mut passes = 0;
+    loop {
+        let sent = setup.worker.run_once(10).await.unwrap();
+        if sent.is_empty() {
+            break;
+        }
+        assert_eq!(sent.len(), 1, "one at a time for one subscription");
+        assert_eq!(sent[0].verdict, Verdict::Delivered);
+        passes += 1;
+    }
+    assert_eq!(passes, 3);
+    // The receiver verifies each with the secret it was shown.
+    let shown = SigningSecret::parse(secret.expose()).unwrap();
+    for position in 1..=3 {
+        let got = received.recv().await.unwrap();
+        assert_eq!(got.request_line, "POST /ci HTTP/1.1");
+        let id = format!("evt_sub_ci_{position}");
+        assert_eq!(got.header("webhook-id"), Some(id.as_str()));
+        let timestamp: i64 = got.header("webhook-timestamp").unwrap().parse().unwrap();
+        assert!((Utc::now().timestamp() - timestamp).abs() < 60);
+        assert_eq!(
+            got.header("webhook-signature"),
+            Some(shown.sign(&id, timestamp, &got.body).as_str())
+        );
+        assert!(
+            String::from_utf8(got.body)
+                .unwrap()
+                .contains(&format!("cur_{position}"))
+        );
+    }
+    let mut conn = setup.pool.get().unwrap();
+    let log = queue::recent_attempts(&mut conn, "sub_ci", 10, None).unwrap();
+    assert_eq!(log.len(), 3);
+    assert!(
+        log.iter()
+            .all(|line| line.response_status == 204 && line.id.starts_with("eda_"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_delivery_is_scheduled_again_logged_and_holds_back_its_successors() {
+    let setup = setup().await;
+    let (url, _received) = receiver(answer("503 Service Unavailable", "", "down for a bit")).await;
+    subscribe(
+        &setup.pool,
+        "sub_busy",
+        &url,
+        &SigningSecret::generate(),
+        None,
+        2,
+    );
+    let before = Utc::now();
+    let sent = setup.worker.run_once(10).await.unwrap();
+    assert!(
+        matches!(sent[0].verdict, Verdict::RetryAfter(_)),
+        "{sent:?}"
+    );
+    let mut conn = setup.pool.get().unwrap();
+    let (state, attempts, next): (String, i32, chrono::DateTime<Utc>) = deliveries::table
+        .filter(deliveries::event_id.eq("evt_sub_busy_1"))
+        .select((
+            deliveries::state,
+            deliveries::attempts,
+            deliveries::next_attempt_at,
+        ))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!((state.as_str(), attempts), ("pending", 1));
+    let wait = next - before;
+    assert!(
+        wait >= TimeDelta::milliseconds(3900) && wait <= TimeDelta::milliseconds(6500),
+        "the second attempt is due about 5 s later: {wait:?}"
+    );
+    let log = queue::recent_attempts(&mut conn, "sub_busy", 10, None).unwrap();
+    assert_eq!(log[0].response_status, 503);
+    assert_eq!(log[0].response_body, "down for a bit");
+    let row = subscriptions::find(&mut conn, "sub_busy").unwrap().unwrap();
+    assert!(row.failing_since.is_some(), "a failing streak has begun");
+    assert!(
+        setup.worker.run_once(10).await.unwrap().is_empty(),
+        "not due yet, and the next event waits behind it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gone_disables_the_subscription_at_once() {
+    let setup = setup().await;
+    let (url, _received) = receiver(answer("410 Gone", "", "")).await;
+    subscribe(
+        &setup.pool,
+        "sub_gone",
+        &url,
+        &SigningSecret::generate(),
+        None,
+        3,
+    );
+    let sent = setup.worker.run_once(10).await.unwrap();
+    assert_eq!(sent[0].verdict, Verdict::DisableSubscription);
+    assert!(setup.worker.run_once(10).await.unwrap().is_empty());
+    let mut conn = setup.pool.get().unwrap();
+    let row = subscriptions::find(&mut conn, "sub_gone").unwrap().unwrap();
+    assert!(row.disabled_at.is_some());
+    assert_eq!(
+        row.disabled_reason.as_deref(),
+        Some("the endpoint answered 410 Gone")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_a_rotation_both_secrets_sign_and_a_refused_target_is_not_sent_to() {
+    let setup = setup().await;
+    let (url, mut received) = receiver(answer("200 OK", "", "ok")).await;
+    let (new, old) = (SigningSecret::generate(), SigningSecret::generate());
+    subscribe(&setup.pool, "sub_rot", &url, &new, Some(&old), 1);
+    setup.worker.run_once(10).await.unwrap();
+    let got = received.recv().await.unwrap();
+    let timestamp: i64 = got.header("webhook-timestamp").unwrap().parse().unwrap();
+    let signatures: Vec<&str> = got
+        .header("webhook-signature")
+        .unwrap()
+        .split(' ')
+        .collect();
+    assert_eq!(
+        signatures,
+        vec![
+            new.sign("evt_sub_rot_1", timestamp, &got.body),
+            old.sign("evt_sub_rot_1", timestamp, &got.body)
+        ]
+    );
+
+    // A strict deployment refuses the loopback URL before any connection.
+    let strict = Worker::new(
+        setup.pool.clone(),
+        Sender::new(TargetPolicy::default()),
+        Sealer::from_internal_key(INTERNAL_KEY),
+        TargetPolicy::default(),
+    );
+    subscribe(&setup.pool, "sub_local", &url, &new, None, 1);
+    let sent = strict.run_once(10).await.unwrap();
+    assert_eq!(sent[0].verdict, Verdict::Failed);
+    assert!(received.try_recv().is_err(), "nothing reached the receiver");
+    let mut conn = setup.pool.get().unwrap();
+    let log = queue::recent_attempts(&mut conn, "sub_local", 10, None).unwrap();
+    assert_eq!(log[0].response_status, 0);
+    assert!(
+        log[0].error.as_deref().unwrap().contains("private"),
+        "{:?}",
+        log[0].error
+    );
+}
