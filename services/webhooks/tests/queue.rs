@@ -7,11 +7,13 @@ use chrono::{TimeDelta, Utc};
 use clickclack_common::db;
 use clickclack_testkit::TestDatabase;
 use clickclack_webhooks::store::queue::{self, AttemptRow, Claimed, Finish, NewDelivery};
-use clickclack_webhooks::store::subscriptions::{self, SubscriptionRow};
+use clickclack_webhooks::store::subscriptions;
 use clickclack_webhooks::{MIGRATIONS, SCHEMA};
 use diesel::PgConnection;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+
+mod support;
 
 const LEASE: Duration = Duration::from_secs(30);
 
@@ -22,27 +24,8 @@ async fn open_queue() -> (TestDatabase, db::PgPool) {
 }
 
 fn subscribe(conn: &mut PgConnection, id: &str) {
-    subscriptions::insert(
-        conn,
-        &SubscriptionRow {
-            id: id.into(),
-            workspace_id: "wsp_1".into(),
-            bot_user_id: "usr_bot".into(),
-            callback_url: "https://hooks.example.com/ci".into(),
-            event_types: vec!["message.created".into()],
-            channel_ids: Vec::new(),
-            sealed_secret: vec![1, 2, 3],
-            previous_sealed_secret: None,
-            previous_secret_until: None,
-            created_by: None,
-            created_at: Utc::now(),
-            revoked_at: None,
-            disabled_at: None,
-            disabled_reason: None,
-            failing_since: None,
-        },
-    )
-    .expect("a subscription");
+    let row = support::subscription(id, "https://hooks.example.com/ci", vec![1, 2, 3]);
+    subscriptions::insert(conn, &row).expect("a subscription");
 }
 
 fn offer(conn: &mut PgConnection, subscription: &str, positions: std::ops::Range<i64>) -> usize {

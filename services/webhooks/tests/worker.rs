@@ -13,7 +13,7 @@ use clickclack_webhooks::domain::signing::SigningSecret;
 use clickclack_webhooks::domain::target::TargetPolicy;
 use clickclack_webhooks::store::queue::{self, NewDelivery};
 use clickclack_webhooks::store::schema::deliveries;
-use clickclack_webhooks::store::subscriptions::{self, SubscriptionRow};
+use clickclack_webhooks::store::subscriptions;
 use clickclack_webhooks::worker::Worker;
 use clickclack_webhooks::{MIGRATIONS, SCHEMA};
 use diesel::prelude::*;
@@ -65,27 +65,10 @@ fn subscribe(
 ) {
     let sealer = Sealer::from_internal_key(INTERNAL_KEY);
     let mut conn = pool.get().unwrap();
-    subscriptions::insert(
-        &mut conn,
-        &SubscriptionRow {
-            id: id.into(),
-            workspace_id: "wsp_1".into(),
-            bot_user_id: "usr_bot".into(),
-            callback_url: url.into(),
-            event_types: vec!["*".into()],
-            channel_ids: Vec::new(),
-            sealed_secret: sealer.seal(id, secret.expose()),
-            previous_sealed_secret: previous.map(|old| sealer.seal(id, old.expose())),
-            previous_secret_until: previous.map(|_| Utc::now() + TimeDelta::hours(24)),
-            created_by: None,
-            created_at: Utc::now(),
-            revoked_at: None,
-            disabled_at: None,
-            disabled_reason: None,
-            failing_since: None,
-        },
-    )
-    .unwrap();
+    let mut row = support::subscription(id, url, sealer.seal(id, secret.expose()));
+    row.previous_sealed_secret = previous.map(|old| sealer.seal(id, old.expose()));
+    row.previous_secret_until = previous.map(|_| Utc::now() + TimeDelta::hours(24));
+    subscriptions::insert(&mut conn, &row).unwrap();
     let rows: Vec<NewDelivery> = (1..=events as i64)
         .map(|position| NewDelivery {
             subscription_id: id.into(),

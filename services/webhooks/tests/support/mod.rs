@@ -1,4 +1,11 @@
-//! A receiver for deliveries: a real HTTP listener on a loopback port.
+//! What the webhooks tests share: a receiver for deliveries (a real HTTP
+//! listener on a loopback port) and subscription rows.
+
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
+
+use chrono::Utc;
+use clickclack_webhooks::store::subscriptions::SubscriptionRow;
 
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -80,4 +87,25 @@ pub fn answer(status: &str, headers: &str, body: &str) -> Option<Vec<u8>> {
         )
         .into_bytes(),
     )
+}
+
+/// An active subscription of `usr_bot` in `wsp_1` to `url`.
+pub fn subscription(id: &str, url: &str, sealed_secret: Vec<u8>) -> SubscriptionRow {
+    SubscriptionRow {
+        id: id.into(),
+        workspace_id: "wsp_1".into(),
+        bot_user_id: "usr_bot".into(),
+        callback_url: url.into(),
+        event_types: vec!["*".into()],
+        channel_ids: Vec::new(),
+        sealed_secret,
+        previous_sealed_secret: None,
+        previous_secret_until: None,
+        created_by: None,
+        created_at: Utc::now(),
+        revoked_at: None,
+        disabled_at: None,
+        disabled_reason: None,
+        failing_since: None,
+    }
 }
