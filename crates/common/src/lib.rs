@@ -5,6 +5,7 @@ pub mod assertion;
 pub mod caller_policy;
 pub mod cursor;
 pub mod db;
+pub mod event_types;
 pub mod grpc;
 pub mod ids;
 pub mod metrics;

@@ -7,6 +7,9 @@
 //!   upstream ClickClack receivers verify).
 //! - [`domain::sealing`]: how a signing secret is kept at rest. It must be
 //!   able to sign again, so it is encrypted (AES-256-GCM), not hashed.
+//! - [`domain::matching`]: which events a subscription asks for (durable
+//!   types from the catalogue, or `*`; optionally some channels) and the
+//!   body a receiver gets.
 //! - [`domain::target`]: which URLs may be registered and which addresses
 //!   may be connected to (no private, loopback, link-local or metadata
 //!   address unless the operator allows it).
