@@ -6,28 +6,10 @@ use crate::state::AppState;
 use clickclack_common::wire;
 use clickclack_proto::messaging as pb;
 use clickclack_proto::realtime as rt;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 
-/// `Event` of API.md §8.
-pub fn event(event: &rt::Event) -> Value {
-    let payload: Value = serde_json::from_str(&event.payload_json).unwrap_or_else(|_| json!({}));
-    let mut out = Map::new();
-    out.insert("id".into(), json!(event.id));
-    // "" for ephemeral events (and durable ones realtime has not taken yet).
-    out.insert("cursor".into(), json!(event.cursor));
-    out.insert("type".into(), json!(event.r#type));
-    out.insert("workspace_id".into(), json!(event.workspace_id));
-    if let Some(channel_id) = &event.channel_id {
-        out.insert("channel_id".into(), json!(channel_id));
-    }
-    if let Some(seq) = event.seq {
-        out.insert("seq".into(), json!(seq));
-    }
-    out.insert("created_at".into(), json!(event.created_at));
-    out.insert("payload".into(), payload);
-    Value::Object(out)
-}
+pub use clickclack_common::wire::event;
 
 pub fn optional_event(event: Option<&rt::Event>) -> Value {
     event.map(self::event).unwrap_or(Value::Null)

@@ -19,4 +19,5 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod time;
 pub mod token;
+pub mod visibility;
 pub mod wire;

@@ -3,7 +3,9 @@
 //! same field names.
 
 use clickclack_proto::identity as pb;
+use clickclack_proto::realtime as rt;
 use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 /// `User` of API.md §2. Emails stay private: they are not part of it.
 #[serde_with::skip_serializing_none]
@@ -162,6 +164,27 @@ impl From<pb::Member> for Member {
             joined_at: member.joined_at,
         }
     }
+}
+
+/// `Event` of API.md §8: as sockets, event lists and webhook deliveries
+/// carry it.
+pub fn event(event: &rt::Event) -> Value {
+    let payload: Value = serde_json::from_str(&event.payload_json).unwrap_or_else(|_| json!({}));
+    let mut out = Map::new();
+    out.insert("id".into(), json!(event.id));
+    // "" for ephemeral events (and durable ones realtime has not taken yet).
+    out.insert("cursor".into(), json!(event.cursor));
+    out.insert("type".into(), json!(event.r#type));
+    out.insert("workspace_id".into(), json!(event.workspace_id));
+    if let Some(channel_id) = &event.channel_id {
+        out.insert("channel_id".into(), json!(channel_id));
+    }
+    if let Some(seq) = event.seq {
+        out.insert("seq".into(), json!(seq));
+    }
+    out.insert("created_at".into(), json!(event.created_at));
+    out.insert("payload".into(), payload);
+    Value::Object(out)
 }
 
 #[cfg(test)]

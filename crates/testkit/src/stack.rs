@@ -203,6 +203,19 @@ impl TestStack {
         IdentityServiceClient::new(traced_as(channel, key, Claims::deployment_operator))
     }
 
+    /// A channel to one of this stack's services (`url`) whose calls are
+    /// signed as an internal service, the way services call each other
+    /// (stacks started with the dev internal key).
+    pub async fn service_peer(&self, url: &str) -> Peer {
+        let channel = Channel::from_shared(url.to_owned())
+            .expect("service URL")
+            .connect()
+            .await
+            .expect("connect to the service");
+        let key = AssertionKey::from_secret(DEV_INTERNAL_KEY).expect("dev internal key");
+        traced_as(channel, key, || Claims::service("svc:test", ""))
+    }
+
     /// A new workspace with a fresh human owner.
     pub async fn bootstrap(&self, slug: &str) -> Bootstrapped {
         let created = self
@@ -279,6 +292,32 @@ impl TestStack {
             .expect("create bot")
             .into_inner();
         (created.bot.expect("bot"), created.token)
+    }
+
+    /// Revokes every token `bot_user_id` holds, as an operator would.
+    pub async fn revoke_bot_tokens(&self, bot_user_id: &str) {
+        let mut identity = self.identity().await;
+        let tokens = identity
+            .list_bot_tokens(pb::ListBotTokensRequest {
+                bot_user_id: bot_user_id.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("list the bot's tokens")
+            .into_inner()
+            .bot_tokens;
+        for token in tokens
+            .into_iter()
+            .filter(|token| token.revoked_at.is_none())
+        {
+            identity
+                .revoke_bot_token(pb::RevokeBotTokenRequest {
+                    token_id: token.id,
+                    ..Default::default()
+                })
+                .await
+                .expect("revoke the token");
+        }
     }
 
     /// The test HTTP client, pointed at this stack's gateway.

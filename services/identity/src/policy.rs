@@ -31,6 +31,8 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         "CreateWorkspace" | "UpdateWorkspace" => &[Principal, Operator],
         // A bot publishing its own command menu.
         "SetBotCommands" => &[Principal],
+        // The webhooks service, before it pushes a bot's events.
+        "CheckBotStandings" => &[Service],
         // The admin plane: operators only.
         "CreateUser" | "ListUsers" | "AddMember" | "RemoveMember" | "Bootstrap" => &[Operator],
         _ => &[],

@@ -280,3 +280,123 @@ async fn identity_started_on_its_own_refuses_the_development_keys() {
         "{refused}"
     );
 }
+
+fn bot_ref(workspace: &str, bot: &str) -> pb::BotRef {
+    pb::BotRef {
+        workspace_id: workspace.into(),
+        bot_user_id: bot.into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_is_in_standing_while_its_token_would_work_and_read_realtime() {
+    let stack = TestStack::start().await;
+    let a = stack.bootstrap("alpha").await;
+    let b = stack.bootstrap("beta").await;
+    let ws = a.workspace.id.clone();
+    let ana = stack.add_human(&ws, "ana").await;
+    let mut operator = stack.identity().await;
+    let owned = operator
+        .create_bot(pb::CreateBotRequest {
+            workspace: ws.clone(),
+            display_name: "Ana's helper".into(),
+            handle: "helper".into(),
+            owner_user_id: Some(ana.id.clone()),
+            scopes: vec!["bot:read".into()],
+            token_name: "t".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let owned_bot = owned.bot.unwrap();
+    let (reader, _) = stack.service_bot(&ws, "reader", "bot:read").await;
+    let (poster, _) = stack.service_bot(&ws, "poster", "messages:write").await;
+    let mut webhooks = pb::identity_service_client::IdentityServiceClient::new(
+        stack.service_peer(&stack.identity_url).await,
+    );
+    let ask = |bots: Vec<pb::BotRef>| pb::CheckBotStandingsRequest { bots };
+    let check = |list: pb::BotStandingList| {
+        list.standings
+            .into_iter()
+            .map(|standing| (standing.in_standing, standing.reason))
+            .collect::<Vec<_>>()
+    };
+
+    let first = webhooks
+        .check_bot_standings(ask(vec![
+            bot_ref(&ws, &owned_bot.id),
+            bot_ref(&ws, &reader.id),
+            bot_ref(&ws, &poster.id),
+            bot_ref(&b.workspace.id, &reader.id),
+            bot_ref(&ws, "usr_nobody"),
+            bot_ref(&ws, "not-an-id"),
+            bot_ref(&ws, &ana.id),
+        ]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        check(first),
+        vec![
+            (true, String::new()),
+            (true, String::new()),
+            (
+                false,
+                "this bot has no working token that reads realtime events".into()
+            ),
+            (
+                false,
+                "this bot is no longer a member of its workspace".into()
+            ),
+            (false, "this bot no longer exists".into()),
+            (false, "no such bot".into()),
+            (false, "this bot no longer exists".into()),
+        ],
+        "answers come in the order asked"
+    );
+
+    // The owner leaves; the reader's only token is revoked.
+    operator
+        .remove_member(pb::RemoveMemberRequest {
+            workspace: ws.clone(),
+            user_id: ana.id.clone(),
+        })
+        .await
+        .unwrap();
+    stack.revoke_bot_tokens(&reader.id).await;
+    let after = webhooks
+        .check_bot_standings(ask(vec![
+            bot_ref(&ws, &owned_bot.id),
+            bot_ref(&ws, &reader.id),
+        ]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        check(after),
+        vec![
+            (
+                false,
+                "this bot's owner is no longer a member of its workspace".into()
+            ),
+            (
+                false,
+                "this bot has no working token that reads realtime events".into()
+            ),
+        ]
+    );
+
+    // Only services ask; an operator is refused, and so is an oversized batch.
+    let refused = operator
+        .check_bot_standings(ask(vec![bot_ref(&ws, &reader.id)]))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    let too_many = webhooks
+        .check_bot_standings(ask(vec![bot_ref(&ws, &reader.id); 1001]))
+        .await
+        .unwrap_err();
+    assert_eq!(too_many.code(), Code::InvalidArgument, "{too_many:?}");
+    stack.stop().await;
+}

@@ -5,7 +5,7 @@ use crate::error::{RealtimeError, Result, Resync};
 use crate::hub::EphemeralWire;
 use crate::store::events::{self, EventRow};
 use clickclack_common::assertion::{ActingUser, CallerKind, Claims};
-use clickclack_common::{cursor, ids};
+use clickclack_common::{cursor, ids, visibility};
 use clickclack_proto::realtime as rt;
 use diesel::{Connection, PgConnection};
 use std::collections::HashMap;
@@ -143,14 +143,9 @@ pub fn require_producer(caller: &Claims) -> Result<()> {
 }
 
 /// Readers see their workspace's events whose audience is empty or names
-/// them (the store applies the same rule in SQL for backfills).
+/// them (the rule every reader of the log shares).
 pub fn event_visible_to(event: &rt::Event, caller: &ActingUser) -> bool {
-    caller.workspace_id == event.workspace_id.as_str()
-        && (event.audience.is_empty()
-            || event
-                .audience
-                .iter()
-                .any(|user| caller.user_id == user.as_str()))
+    visibility::visible_to(event, caller.workspace_id.as_str(), caller.user_id.as_str())
 }
 
 /// Parses a client cursor: unknown or from the future means re-sync.

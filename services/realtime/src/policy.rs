@@ -9,8 +9,10 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         // Readers act for an authenticated user; what they see is filtered
         // by that user.
         "List" | "Subscribe" | "Backfill" => &[Principal],
-        // A gateway follows the whole log and filters per socket itself.
-        "Follow" => &[Gateway],
+        // A gateway follows the whole log and filters per socket itself;
+        // the webhooks service does the same per subscription (with the
+        // same `common::visibility` rule).
+        "Follow" => &[Gateway, Service],
         // Ephemeral events: typing and progress from users, live-only bot
         // notices from identity.
         "Publish" => &[Principal, Service],

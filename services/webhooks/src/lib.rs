@@ -29,6 +29,9 @@ use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 pub mod delivery;
 pub mod domain;
+pub mod error;
+pub mod feeder;
+pub mod standing;
 pub mod store;
 pub mod worker;
 

@@ -4,7 +4,8 @@
 //!
 //! A subscription is read again just before sending, so one revoked or
 //! disabled a moment ago sends nothing more, and its URL is checked against
-//! today's policy. The secrets that sign are the current one and, during a
+//! today's policy. Its bot's standing is asked of identity for every batch:
+//! a bot whose token could no longer read the event gets nothing. The secrets that sign are the current one and, during a
 //! rotation's overlap, the previous one.
 
 use crate::delivery::{Attempt, Outgoing, Sender};
@@ -12,10 +13,12 @@ use crate::domain::schedule::{self, Outcome, Verdict};
 use crate::domain::sealing::Sealer;
 use crate::domain::signing::{SigningSecret, delivery_headers};
 use crate::domain::target::TargetPolicy;
+use crate::error::WebhooksError;
+use crate::standing::{Standing, Standings};
 use crate::store::queue::{self, AttemptRow, Claimed, Finish};
 use crate::store::subscriptions::{self, SubscriptionRow};
 use chrono::{TimeDelta, Utc};
-use clickclack_common::db::{self, DbError, PgPool};
+use clickclack_common::db::{self, PgPool};
 use clickclack_common::ids;
 use diesel::Connection;
 use std::sync::Arc;
@@ -24,13 +27,8 @@ use std::time::Duration;
 /// How long a claimed delivery is held: well past one attempt's timeout.
 pub const LEASE: Duration = Duration::from_secs(60);
 
-#[derive(Debug, thiserror::Error)]
-pub enum WorkerError {
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error("database: {0}")]
-    Query(#[from] diesel::result::Error),
-}
+/// When a batch put back for want of an answer from identity is tried again.
+const IDENTITY_RETRY: TimeDelta = TimeDelta::seconds(5);
 
 /// Sends what the queue holds.
 #[derive(Clone)]
@@ -39,6 +37,7 @@ pub struct Worker {
     sender: Sender,
     sealer: Arc<Sealer>,
     policy: Arc<TargetPolicy>,
+    standings: Standings,
 }
 
 /// What one delivery came to, for the log and the tests.
@@ -50,23 +49,63 @@ pub struct Sent {
 }
 
 impl Worker {
-    pub fn new(pool: PgPool, sender: Sender, sealer: Sealer, policy: TargetPolicy) -> Worker {
+    pub fn new(
+        pool: PgPool,
+        sender: Sender,
+        sealer: Sealer,
+        policy: TargetPolicy,
+        standings: Standings,
+    ) -> Worker {
         Worker {
             pool,
             sender,
             sealer: Arc::new(sealer),
             policy: Arc::new(policy),
+            standings,
         }
     }
 
     /// Claims up to `limit` due deliveries (each the head of its
     /// subscription) and sends them side by side.
-    pub async fn run_once(&self, limit: i64) -> Result<Vec<Sent>, WorkerError> {
-        let claimed = db::run(&self.pool, move |conn| {
-            queue::claim(conn, limit, LEASE).map_err(WorkerError::from)
+    pub async fn run_once(&self, limit: i64) -> Result<Vec<Sent>, WebhooksError> {
+        let (claimed, found) = db::run(&self.pool, move |conn| {
+            let claimed = queue::claim(conn, limit, LEASE)?;
+            let ids: Vec<String> = claimed.iter().map(|d| d.subscription_id.clone()).collect();
+            let found = subscriptions::find_many(conn, &ids)?;
+            Ok::<_, WebhooksError>((claimed, found))
         })
         .await?;
-        let sends = claimed.into_iter().map(|delivery| self.deliver(delivery));
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bots = found.iter().map(SubscriptionRow::bot).collect();
+        let standings = match self.standings.check(bots).await {
+            Ok(standings) => standings,
+            Err(status) => {
+                let due = Utc::now() + IDENTITY_RETRY;
+                db::run(&self.pool, move |conn| {
+                    conn.transaction(|conn| {
+                        claimed
+                            .iter()
+                            .try_for_each(|delivery| queue::put_back(conn, delivery, due).map(drop))
+                    })
+                    .map_err(WebhooksError::from)
+                })
+                .await?;
+                return Err(status.into());
+            }
+        };
+        let sends = claimed.into_iter().map(|delivery| {
+            let subscription = found
+                .iter()
+                .find(|row| row.id == delivery.subscription_id)
+                .cloned();
+            let standing = subscription
+                .as_ref()
+                .and_then(|row| standings.get(&row.bot()).cloned())
+                .unwrap_or(Ok(()));
+            self.deliver(delivery, subscription, standing)
+        });
         let mut sent = Vec::new();
         for outcome in futures_util::future::join_all(sends).await {
             sent.push(outcome?);
@@ -74,14 +113,17 @@ impl Worker {
         Ok(sent)
     }
 
-    async fn deliver(&self, delivery: Claimed) -> Result<Sent, WorkerError> {
-        let id = delivery.subscription_id.clone();
-        let subscription = db::run(&self.pool, move |conn| {
-            Ok::<_, WorkerError>(subscriptions::find(conn, &id)?)
-        })
-        .await?;
-        let attempt = match subscription.as_ref().map(|row| self.prepare(row)) {
-            Some(Ok((url, secrets))) => {
+    async fn deliver(
+        &self,
+        delivery: Claimed,
+        subscription: Option<SubscriptionRow>,
+        standing: Standing,
+    ) -> Result<Sent, WebhooksError> {
+        let attempt = match (subscription.as_ref().map(|row| self.prepare(row)), standing) {
+            (None, _) => not_sent("the subscription no longer exists".into()),
+            (Some(_), Err(why)) => not_sent(format!("not sent: {why}")),
+            (Some(Err(why)), Ok(())) => not_sent(why),
+            (Some(Ok((url, secrets))), Ok(())) => {
                 let timestamp = Utc::now().timestamp();
                 let headers = delivery_headers(
                     &secrets,
@@ -97,8 +139,6 @@ impl Worker {
                     })
                     .await
             }
-            Some(Err(why)) => not_sent(why),
-            None => not_sent("the subscription no longer exists".into()),
         };
         let verdict = schedule::verdict(&attempt.outcome, delivery.attempt as u32, rand::random());
         let sent = Sent {
@@ -157,7 +197,7 @@ fn record(
     delivery: &Claimed,
     attempt: &Attempt,
     verdict: &Verdict,
-) -> Result<(), WorkerError> {
+) -> Result<(), WebhooksError> {
     let status = match attempt.outcome {
         Outcome::Answered { status, .. } => i32::from(status),
         _ => 0,

@@ -1,16 +1,19 @@
-//! The worker end to end, on a fresh Postgres database and real receivers
-//! on loopback: signed deliveries in log order, one at a time; a failed one
+//! The worker end to end, on a fresh Postgres database, a real identity
+//! service (asked for bots' standing over gRPC) and real receivers on
+//! loopback: signed deliveries in log order, one at a time; a failed one
 //! scheduled again and logged; 410 disabling the subscription; both secrets
-//! signing during a rotation.
+//! signing during a rotation; nothing sent for a bot whose token ended.
 
 use chrono::{TimeDelta, Utc};
 use clickclack_common::db;
-use clickclack_testkit::TestDatabase;
+use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
+use clickclack_testkit::TestStack;
 use clickclack_webhooks::delivery::Sender;
 use clickclack_webhooks::domain::schedule::Verdict;
 use clickclack_webhooks::domain::sealing::Sealer;
 use clickclack_webhooks::domain::signing::SigningSecret;
 use clickclack_webhooks::domain::target::TargetPolicy;
+use clickclack_webhooks::standing::{BotKey, Standings};
 use clickclack_webhooks::store::queue::{self, NewDelivery};
 use clickclack_webhooks::store::schema::deliveries;
 use clickclack_webhooks::store::subscriptions;
@@ -32,31 +35,44 @@ fn loopback() -> TargetPolicy {
 }
 
 struct Setup {
-    _database: TestDatabase,
+    stack: TestStack,
     pool: db::PgPool,
     worker: Worker,
+    standings: Standings,
+    /// A service bot with a `bot:read` token; the subscriptions are its.
+    bot: BotKey,
 }
 
 async fn setup() -> Setup {
-    let database = TestDatabase::create().await;
-    let pool = db::connect(&database.url, SCHEMA, MIGRATIONS, 4).expect("migrate");
+    let stack = TestStack::start().await;
+    let workspace = stack.bootstrap("hooks").await.workspace.id;
+    let (bot, _) = stack.service_bot(&workspace, "ci", "bot:read").await;
+    let pool = db::connect(&stack.db.url, SCHEMA, MIGRATIONS, 4).expect("migrate");
+    let identity = IdentityServiceClient::new(stack.service_peer(&stack.identity_url).await);
+    let standings = Standings::new(identity);
     let worker = Worker::new(
         pool.clone(),
         Sender::new(loopback()),
         Sealer::from_internal_key(INTERNAL_KEY),
         loopback(),
+        standings.clone(),
     );
     Setup {
-        _database: database,
+        stack,
         pool,
         worker,
+        standings,
+        bot: BotKey {
+            workspace_id: workspace,
+            bot_user_id: bot.id,
+        },
     }
 }
 
 /// A subscription to `url` signed with `secret` (and `previous` during a
 /// rotation), with `events` queued at positions 1, 2, ...
 fn subscribe(
-    pool: &db::PgPool,
+    setup: &Setup,
     id: &str,
     url: &str,
     secret: &SigningSecret,
@@ -64,8 +80,10 @@ fn subscribe(
     events: usize,
 ) {
     let sealer = Sealer::from_internal_key(INTERNAL_KEY);
-    let mut conn = pool.get().unwrap();
+    let mut conn = setup.pool.get().unwrap();
     let mut row = support::subscription(id, url, sealer.seal(id, secret.expose()));
+    row.workspace_id = setup.bot.workspace_id.clone();
+    row.bot_user_id = setup.bot.bot_user_id.clone();
     row.previous_sealed_secret = previous.map(|old| sealer.seal(id, old.expose()));
     row.previous_secret_until = previous.map(|_| Utc::now() + TimeDelta::hours(24));
     subscriptions::insert(&mut conn, &row).unwrap();
@@ -85,14 +103,7 @@ async fn deliveries_go_out_signed_one_at_a_time_in_log_order() {
     let setup = setup().await;
     let (url, mut received) = receiver(answer("204 No Content", "", "")).await;
     let secret = SigningSecret::generate();
-    subscribe(
-        &setup.pool,
-        "sub_ci",
-        &format!("{url}/ci"),
-        &secret,
-        None,
-        3,
-    );
+    subscribe(&setup, "sub_ci", &format!("{url}/ci"), &secret, None, 3);
     let mut passes = 0;
     loop {
         let sent = setup.worker.run_once(10).await.unwrap();
@@ -137,7 +148,7 @@ async fn a_failed_delivery_is_scheduled_again_logged_and_holds_back_its_successo
     let setup = setup().await;
     let (url, _received) = receiver(answer("503 Service Unavailable", "", "down for a bit")).await;
     subscribe(
-        &setup.pool,
+        &setup,
         "sub_busy",
         &url,
         &SigningSecret::generate(),
@@ -182,7 +193,7 @@ async fn gone_disables_the_subscription_at_once() {
     let setup = setup().await;
     let (url, _received) = receiver(answer("410 Gone", "", "")).await;
     subscribe(
-        &setup.pool,
+        &setup,
         "sub_gone",
         &url,
         &SigningSecret::generate(),
@@ -206,7 +217,7 @@ async fn during_a_rotation_both_secrets_sign_and_a_refused_target_is_not_sent_to
     let setup = setup().await;
     let (url, mut received) = receiver(answer("200 OK", "", "ok")).await;
     let (new, old) = (SigningSecret::generate(), SigningSecret::generate());
-    subscribe(&setup.pool, "sub_rot", &url, &new, Some(&old), 1);
+    subscribe(&setup, "sub_rot", &url, &new, Some(&old), 1);
     setup.worker.run_once(10).await.unwrap();
     let got = received.recv().await.unwrap();
     let timestamp: i64 = got.header("webhook-timestamp").unwrap().parse().unwrap();
@@ -229,8 +240,9 @@ async fn during_a_rotation_both_secrets_sign_and_a_refused_target_is_not_sent_to
         Sender::new(TargetPolicy::default()),
         Sealer::from_internal_key(INTERNAL_KEY),
         TargetPolicy::default(),
+        setup.standings.clone(),
     );
-    subscribe(&setup.pool, "sub_local", &url, &new, None, 1);
+    subscribe(&setup, "sub_local", &url, &new, None, 1);
     let sent = strict.run_once(10).await.unwrap();
     assert_eq!(sent[0].verdict, Verdict::Failed);
     assert!(received.try_recv().is_err(), "nothing reached the receiver");
@@ -242,4 +254,34 @@ async fn during_a_rotation_both_secrets_sign_and_a_refused_target_is_not_sent_to
         "{:?}",
         log[0].error
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_sent_for_a_bot_whose_last_token_was_revoked() {
+    let setup = setup().await;
+    let (url, mut received) = receiver(answer("204 No Content", "", "")).await;
+    let secret = SigningSecret::generate();
+    subscribe(&setup, "sub_gone", &url, &secret, None, 2);
+    setup.stack.revoke_bot_tokens(&setup.bot.bot_user_id).await;
+
+    for _ in 0..2 {
+        let sent = setup.worker.run_once(10).await.unwrap();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].verdict, Verdict::Failed, "not retried either");
+    }
+    assert!(setup.worker.run_once(10).await.unwrap().is_empty());
+    assert!(
+        received.try_recv().is_err(),
+        "the receiver got nothing of a bot that may no longer read"
+    );
+    let mut conn = setup.pool.get().unwrap();
+    let log = queue::recent_attempts(&mut conn, "sub_gone", 10, None).unwrap();
+    assert_eq!(log.len(), 2);
+    for line in log {
+        assert_eq!(line.response_status, 0);
+        assert_eq!(
+            line.error.as_deref(),
+            Some("not sent: this bot has no working token that reads realtime events")
+        );
+    }
 }

@@ -5,7 +5,8 @@ use super::callers::{acting, acting_user};
 use super::wire::{token_pb, user_pb, workspace_pb};
 use super::{IdentityApi, Reply};
 use crate::domain::audit::Actor;
-use crate::domain::{self, bots};
+use crate::domain::{self, auth, bots};
+use clickclack_common::ids::{UserId, WorkspaceId};
 use clickclack_proto::identity as pb;
 use tonic::{Request, Response, Status};
 
@@ -198,4 +199,39 @@ pub(super) async fn list_owned_bots(
             })
             .collect(),
     }))
+}
+
+/// At most this many bots per standing check (a worker's batch).
+const MAX_STANDINGS: usize = 1000;
+
+pub(super) async fn check_bot_standings(
+    api: &IdentityApi,
+    request: Request<pb::CheckBotStandingsRequest>,
+) -> Reply<pb::BotStandingList> {
+    let bots = request.into_inner().bots;
+    if bots.len() > MAX_STANDINGS {
+        return Err(Status::invalid_argument(format!(
+            "at most {MAX_STANDINGS} bots per call"
+        )));
+    }
+    let standings = api
+        .with_conn(move |conn| {
+            bots.into_iter()
+                .map(|bot| {
+                    let ids =
+                        WorkspaceId::parse(&bot.workspace_id).zip(UserId::parse(&bot.bot_user_id));
+                    let standing = match ids {
+                        Some((workspace, user)) => auth::bot_standing(conn, &workspace, &user)?,
+                        None => Err("no such bot".to_owned()),
+                    };
+                    Ok(pb::BotStanding {
+                        bot: Some(bot),
+                        in_standing: standing.is_ok(),
+                        reason: standing.err().unwrap_or_default(),
+                    })
+                })
+                .collect::<crate::error::Result<Vec<_>>>()
+        })
+        .await?;
+    Ok(Response::new(pb::BotStandingList { standings }))
 }

@@ -343,4 +343,11 @@ impl IdentityService for IdentityApi {
     ) -> Reply<pb::BotCommandList> {
         commands::list_bot_commands(self, request).await
     }
+
+    async fn check_bot_standings(
+        &self,
+        request: Request<pb::CheckBotStandingsRequest>,
+    ) -> Reply<pb::BotStandingList> {
+        bots::check_bot_standings(self, request).await
+    }
 }

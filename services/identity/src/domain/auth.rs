@@ -9,7 +9,7 @@ use crate::store::sessions;
 use crate::store::tokens;
 use crate::store::users::{self, UserRow};
 use chrono::{DateTime, Duration, Utc};
-use clickclack_common::ids::{WorkspaceId, WorkspaceKey};
+use clickclack_common::ids::{UserId, WorkspaceId, WorkspaceKey};
 use clickclack_common::scopes;
 use clickclack_common::token::{BOT_TOKEN_PREFIX, RawToken, SESSION_TOKEN_PREFIX, TokenHash};
 use diesel::PgConnection;
@@ -75,23 +75,7 @@ fn authenticate_bot(conn: &mut PgConnection, presented: &RawToken) -> Result<Aut
     let bot = users::find(conn, &token.bot_user_id)?
         .filter(|user| user.kind == UserKind::Bot)
         .ok_or_else(invalid)?;
-    if crate::store::workspaces::find(conn, &token.workspace_id)?.is_none() {
-        return Err(IdentityError::Unauthenticated(
-            "this bot's workspace has been deleted".into(),
-        ));
-    }
-    if members::find(conn, &token.workspace_id, &bot.id)?.is_none() {
-        return Err(IdentityError::Forbidden(
-            "this bot is no longer a member of its workspace".into(),
-        ));
-    }
-    if let Some(owner) = &bot.owner_user_id
-        && members::find(conn, &token.workspace_id, owner)?.is_none()
-    {
-        return Err(IdentityError::Forbidden(
-            "this bot's owner is no longer a member of its workspace".into(),
-        ));
-    }
+    check_bot_in_workspace(conn, &token.workspace_id, &bot)?;
     if last_used_is_stale(token.last_used_at, now) {
         tokens::set_last_used(conn, &token.id, now)?;
     }
@@ -104,6 +88,69 @@ fn authenticate_bot(conn: &mut PgConnection, presented: &RawToken) -> Result<Aut
         credential: "bot",
         expires_at: token.revoked_at,
     })
+}
+
+/// What a bot needs besides a working token to act in its workspace: the
+/// workspace still exists, the bot is still a member, and so is its owner.
+fn check_bot_in_workspace(
+    conn: &mut PgConnection,
+    workspace_id: &WorkspaceId,
+    bot: &UserRow,
+) -> Result<()> {
+    if crate::store::workspaces::find(conn, workspace_id)?.is_none() {
+        return Err(IdentityError::Unauthenticated(
+            "this bot's workspace has been deleted".into(),
+        ));
+    }
+    if members::find(conn, workspace_id, &bot.id)?.is_none() {
+        return Err(IdentityError::Forbidden(
+            "this bot is no longer a member of its workspace".into(),
+        ));
+    }
+    if let Some(owner) = &bot.owner_user_id
+        && members::find(conn, workspace_id, owner)?.is_none()
+    {
+        return Err(IdentityError::Forbidden(
+            "this bot's owner is no longer a member of its workspace".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a bot may still have its events pushed to it (webhooks): it
+/// passes every check its token would, and one of its tokens still works
+/// and reads realtime. `Err` is the refusal its token would get; the
+/// reason is meant for the subscription's delivery log.
+pub fn bot_standing(
+    conn: &mut PgConnection,
+    workspace_id: &WorkspaceId,
+    bot_user_id: &UserId,
+) -> Result<std::result::Result<(), String>> {
+    let Some(bot) = users::find(conn, bot_user_id)?.filter(|user| user.kind == UserKind::Bot)
+    else {
+        return Ok(Err("this bot no longer exists".into()));
+    };
+    match check_bot_in_workspace(conn, workspace_id, &bot) {
+        Ok(()) => {}
+        Err(IdentityError::Unauthenticated(why) | IdentityError::Forbidden(why)) => {
+            return Ok(Err(why));
+        }
+        Err(other) => return Err(other),
+    }
+    let now = Utc::now();
+    let reads_realtime = tokens::list_for_bot(conn, bot_user_id, workspace_id)?
+        .into_iter()
+        .any(|token| {
+            token.revoked_at.is_none_or(|at| at > now)
+                && scopes::parse_stored(&token.scopes).contains(&scopes::Scope::RealtimeRead)
+        });
+    if reads_realtime {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(
+            "this bot has no working token that reads realtime events".into(),
+        ))
+    }
 }
 
 fn authenticate_session(

@@ -78,15 +78,26 @@ impl Interest {
 
     /// Whether an event of `event_type` in `channel_id` is wanted.
     pub fn wants(&self, event_type: &str, channel_id: Option<&str>) -> bool {
-        let type_wanted = if self.event_types.iter().any(|kind| kind == ALL_TYPES) {
-            event_types::is_durable(event_type)
-        } else {
-            self.event_types.iter().any(|kind| kind == event_type)
-        };
-        let channel_wanted = self.channel_ids.is_empty()
-            || channel_id.is_some_and(|id| self.channel_ids.iter().any(|wanted| wanted == id));
-        type_wanted && channel_wanted
+        wanted(&self.event_types, &self.channel_ids, event_type, channel_id)
     }
+}
+
+/// [`Interest::wants`] over what a stored subscription lists (already
+/// checked when it was created).
+pub fn wanted(
+    event_types: &[String],
+    channel_ids: &[String],
+    event_type: &str,
+    channel_id: Option<&str>,
+) -> bool {
+    let type_wanted = if event_types.iter().any(|kind| kind == ALL_TYPES) {
+        event_types::is_durable(event_type)
+    } else {
+        event_types.iter().any(|kind| kind == event_type)
+    };
+    let channel_wanted = channel_ids.is_empty()
+        || channel_id.is_some_and(|id| channel_ids.iter().any(|wanted| wanted == id));
+    type_wanted && channel_wanted
 }
 
 /// What a receiver is sent: the subscription and the event exactly as a

@@ -1,5 +1,6 @@
 //! Diesel queries for the `webhooks` schema.
 
+pub mod feed;
 pub mod queue;
 pub mod schema;
 pub mod subscriptions;

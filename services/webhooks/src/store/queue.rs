@@ -136,6 +136,30 @@ pub fn finish(conn: &mut PgConnection, claimed: &Claimed, how: Finish) -> QueryR
     Ok(changed == 1)
 }
 
+/// Puts a claimed delivery back, due at `due`, as if it had not been
+/// claimed (the attempt it was counted as was never made). False when it
+/// was no longer this worker's.
+pub fn put_back(
+    conn: &mut PgConnection,
+    claimed: &Claimed,
+    due: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        deliveries::table
+            .find(claimed.id)
+            .filter(deliveries::state.eq("sending"))
+            .filter(deliveries::attempts.eq(claimed.attempt)),
+    )
+    .set((
+        deliveries::state.eq("pending"),
+        deliveries::attempts.eq(claimed.attempt - 1),
+        deliveries::next_attempt_at.eq(due),
+        deliveries::lease_until.eq(None::<DateTime<Utc>>),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
 /// One line of the delivery log.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = delivery_attempts, check_for_backend(diesel::pg::Pg))]

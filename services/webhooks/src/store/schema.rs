@@ -54,3 +54,12 @@ diesel::table! {
 
 diesel::joinable!(deliveries -> subscriptions (subscription_id));
 diesel::allow_tables_to_appear_in_same_query!(subscriptions, deliveries, delivery_attempts);
+
+diesel::table! {
+    feed_position (singleton) {
+        singleton -> Bool,
+        cursor -> Text,
+        position -> BigInt,
+        updated_at -> Timestamptz,
+    }
+}

@@ -1,6 +1,7 @@
 //! Subscription rows.
 
 use super::schema::subscriptions;
+use crate::standing::BotKey;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Timestamptz};
@@ -25,6 +26,16 @@ pub struct SubscriptionRow {
     pub failing_since: Option<DateTime<Utc>>,
 }
 
+impl SubscriptionRow {
+    /// The bot whose events this subscription pushes.
+    pub fn bot(&self) -> BotKey {
+        BotKey {
+            workspace_id: self.workspace_id.clone(),
+            bot_user_id: self.bot_user_id.clone(),
+        }
+    }
+}
+
 pub fn insert(conn: &mut PgConnection, row: &SubscriptionRow) -> QueryResult<SubscriptionRow> {
     diesel::insert_into(subscriptions::table)
         .values(row)
@@ -38,6 +49,28 @@ pub fn find(conn: &mut PgConnection, id: &str) -> QueryResult<Option<Subscriptio
         .select(SubscriptionRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// The subscriptions with these ids (those that still exist).
+pub fn find_many(conn: &mut PgConnection, ids: &[String]) -> QueryResult<Vec<SubscriptionRow>> {
+    subscriptions::table
+        .filter(subscriptions::id.eq_any(ids))
+        .select(SubscriptionRow::as_select())
+        .load(conn)
+}
+
+/// The live (neither revoked nor disabled) subscriptions in these
+/// workspaces: the ones new events are queued for.
+pub fn live_in(
+    conn: &mut PgConnection,
+    workspace_ids: &[String],
+) -> QueryResult<Vec<SubscriptionRow>> {
+    subscriptions::table
+        .filter(subscriptions::workspace_id.eq_any(workspace_ids))
+        .filter(subscriptions::revoked_at.is_null())
+        .filter(subscriptions::disabled_at.is_null())
+        .select(SubscriptionRow::as_select())
+        .load(conn)
 }
 
 /// Stops every delivery of the subscription for good (410 Gone, or five

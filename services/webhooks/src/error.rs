@@ -1,0 +1,15 @@
+//! What can stop the feeder or a worker pass: the database, or identity
+//! not answering whether a bot may still be sent to (then nothing is
+//! queued or sent on a guess, and the work is tried again).
+
+use clickclack_common::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhooksError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("database: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("identity: {0}")]
+    Identity(#[from] tonic::Status),
+}

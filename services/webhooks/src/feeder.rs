@@ -1,0 +1,178 @@
+//! The feeder: follows realtime's whole log (as gateways do) and queues
+//! each durable event for every live subscription that wants it and whose
+//! bot may see it: the socket's visibility rule (`common::visibility`), a
+//! subscription's event types and channels, and the bot's standing with
+//! identity. Where it has read to is stored with what it queued, in one
+//! transaction, so a restart goes on from there: nothing is skipped, and
+//! an event offered twice is queued once.
+//!
+//! A subscription gets the events logged from its creation on. Ephemeral
+//! events (typing, presence) are never delivered.
+
+use crate::domain::matching;
+use crate::error::WebhooksError;
+use crate::standing::{BotKey, Standings};
+use crate::store::feed;
+use crate::store::queue::{self, NewDelivery};
+use crate::store::subscriptions::{self, SubscriptionRow};
+use chrono::{DateTime, Utc};
+use clickclack_common::db::{self, PgPool};
+use clickclack_common::grpc::Peer;
+use clickclack_common::retry::Reconnect;
+use clickclack_common::{cursor, visibility, wire};
+use clickclack_proto::realtime as rt;
+use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
+use diesel::Connection;
+use futures_util::FutureExt;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// At most this many events are queued in one transaction.
+const BATCH: usize = 500;
+
+#[derive(Clone)]
+pub struct Feeder {
+    pool: PgPool,
+    /// Signed as this service (`Claims::service`).
+    realtime: RealtimeServiceClient<Peer>,
+    standings: Standings,
+}
+
+impl Feeder {
+    pub fn new(
+        pool: PgPool,
+        realtime: RealtimeServiceClient<Peer>,
+        standings: Standings,
+    ) -> Feeder {
+        Feeder {
+            pool,
+            realtime,
+            standings,
+        }
+    }
+
+    /// Follows the log until `shutdown`, reconnecting (from the stored
+    /// place) whenever the stream or a batch fails.
+    pub async fn run(&self, shutdown: CancellationToken) {
+        let mut retry = Reconnect::new(Duration::from_millis(100));
+        while !shutdown.is_cancelled() {
+            match self.follow_once(&shutdown, &mut retry).await {
+                Ok(()) => return,
+                Err(error) => tracing::warn!(%error, "webhook feeder: following again"),
+            }
+            if !retry.wait(&shutdown).await {
+                return;
+            }
+        }
+    }
+
+    /// One stream from realtime, read in batches until it breaks (Err) or
+    /// `shutdown` (Ok).
+    async fn follow_once(
+        &self,
+        shutdown: &CancellationToken,
+        retry: &mut Reconnect,
+    ) -> Result<(), WebhooksError> {
+        let pool = self.pool.clone();
+        let after_cursor = db::run(&pool, |conn| Ok::<_, WebhooksError>(feed::cursor(conn)?))
+            .await?
+            .unwrap_or_default();
+        let request = rt::FollowRequest { after_cursor };
+        let mut stream = self.realtime.clone().follow(request).await?.into_inner();
+        retry.reset();
+        loop {
+            let first = tokio::select! {
+                next = stream.message() => next?,
+                _ = shutdown.cancelled() => return Ok(()),
+            };
+            let Some(first) = first else {
+                return Err(tonic::Status::unavailable("realtime ended the follow stream").into());
+            };
+            let mut batch = vec![first];
+            // Whatever has already arrived joins the batch.
+            while batch.len() < BATCH {
+                match stream.message().now_or_never() {
+                    Some(Ok(Some(event))) => batch.push(event),
+                    Some(Err(status)) => return Err(status.into()),
+                    Some(Ok(None)) | None => break,
+                }
+            }
+            self.take(batch).await?;
+        }
+    }
+
+    /// Queues one batch of events (in log order) for the subscriptions that
+    /// want them and moves the stored place past them, in one transaction.
+    /// Answers how many deliveries were queued.
+    pub async fn take(&self, events: Vec<rt::Event>) -> Result<usize, WebhooksError> {
+        let durable: Vec<(i64, rt::Event)> = events
+            .into_iter()
+            .filter_map(|event| Some((cursor::decode(&event.cursor)?, event)))
+            .collect();
+        let Some((last_position, last)) = durable.last() else {
+            return Ok(0);
+        };
+        let (last_position, last_cursor) = (*last_position, last.cursor.clone());
+        let workspaces: Vec<String> = durable
+            .iter()
+            .map(|(_, event)| event.workspace_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let live = db::run(&self.pool, move |conn| {
+            Ok::<_, WebhooksError>(subscriptions::live_in(conn, &workspaces)?)
+        })
+        .await?;
+        let mut wanted = Vec::new();
+        for (position, event) in &durable {
+            for subscription in &live {
+                if wants(subscription, event) {
+                    wanted.push((subscription, *position, event));
+                }
+            }
+        }
+        let bots: BTreeSet<BotKey> = wanted.iter().map(|(row, ..)| row.bot()).collect();
+        let standings = if bots.is_empty() {
+            Default::default()
+        } else {
+            self.standings.check(bots).await?
+        };
+        let rows: Vec<NewDelivery> = wanted
+            .into_iter()
+            .filter(|(row, ..)| standings.get(&row.bot()).is_some_and(Result::is_ok))
+            .map(|(row, position, event)| NewDelivery {
+                subscription_id: row.id.clone(),
+                event_id: event.id.clone(),
+                position,
+                body: matching::body(&row.id, &wire::event(event)),
+            })
+            .collect();
+        let queued = db::run(&self.pool, move |conn| {
+            conn.transaction(|conn| {
+                let queued = queue::enqueue(conn, &rows)?;
+                feed::advance(conn, &last_cursor, last_position)?;
+                Ok::<_, diesel::result::Error>(queued)
+            })
+            .map_err(WebhooksError::from)
+        })
+        .await?;
+        Ok(queued)
+    }
+}
+
+/// Whether `subscription` gets `event`: logged since it was created, of a
+/// type and channel it asked for, and visible to its bot.
+fn wants(subscription: &SubscriptionRow, event: &rt::Event) -> bool {
+    let logged_at = DateTime::parse_from_rfc3339(&event.created_at)
+        .map(|at| at.with_timezone(&Utc))
+        .ok();
+    logged_at.is_some_and(|at| at >= subscription.created_at)
+        && matching::wanted(
+            &subscription.event_types,
+            &subscription.channel_ids,
+            &event.r#type,
+            event.channel_id.as_deref(),
+        )
+        && visibility::visible_to(event, &subscription.workspace_id, &subscription.bot_user_id)
+}
