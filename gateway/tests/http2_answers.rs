@@ -1,7 +1,7 @@
 //! The gateway also speaks HTTP/2 without TLS (h2c, prior knowledge), as a
 //! proxy in front of it may. There an answer given before a request's body
 //! was read ends that stream only: the next request on the same connection
-//! is served, for every early answer and body size, and a body too large to
+//! is served, for every early answer (429 and 503 too) and body size, and a body too large to
 //! drain resets its stream, never the connection.
 
 use clickclack_testkit::TestStack;
@@ -227,6 +227,66 @@ async fn over_http2_an_early_answer_ends_its_stream_and_the_connection_serves_on
         }
     }
     eprintln!("HTTP/2: {lost} of {sent} requests lost");
+    assert_eq!(lost, 0);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http2_rate_limited_and_shed_answers_end_only_their_stream() {
+    // A credential's first write passes the limiter and is shed (503);
+    // every later one is 429.
+    let stack = TestStack::start_with_limits(clickclack_gateway::limits::LimitsConfig {
+        rate_writes: "1/h".parse().unwrap(),
+        max_in_flight: 0,
+        ..Default::default()
+    })
+    .await;
+    let boot = stack.bootstrap("acme").await;
+    let ws = boot.workspace.id.clone();
+    let messages = format!("/api/channels/{}/messages", boot.general.id);
+    let (_, limited) = stack.service_bot(&ws, "limited", "bot:write").await;
+    let mut sender = connect(&stack.http_url).await;
+    let (mut lost, mut sent) = (0, 0);
+    for round in 0..ROUNDS {
+        for size in SIZES {
+            // A fresh credential is shed; the limited one is refused.
+            let (_, fresh) = stack
+                .service_bot(&ws, &format!("fresh-{round}-{}", size / 1024), "bot:write")
+                .await;
+            for (token, expected) in [(fresh.as_str(), 503), (limited.as_str(), 429)] {
+                let what = format!("{expected} with {size} bytes, round {round}");
+                let body = Full::new(Bytes::from(body_of("application/json", size))).boxed();
+                sent += 2;
+                match send(
+                    &mut sender,
+                    "POST",
+                    &messages,
+                    Some(token),
+                    "application/json",
+                    body,
+                )
+                .await
+                {
+                    Ok(status) => assert!(
+                        status == expected
+                            || (status == 413 && size > 1024 * 1024)
+                            || (expected == 429 && status == 503 && round == 0 && size == SIZES[0]),
+                        "{what}: answered {status}"
+                    ),
+                    Err(why) => {
+                        eprintln!("{what}: {why}");
+                        lost += 1;
+                    }
+                }
+                if health(&mut sender).await != Ok(200) {
+                    eprintln!("{what}: the next request was lost");
+                    lost += 1;
+                    sender = connect(&stack.http_url).await;
+                }
+            }
+        }
+    }
+    eprintln!("HTTP/2 429 and 503: {lost} of {sent} requests lost");
     assert_eq!(lost, 0);
     stack.stop().await;
 }
