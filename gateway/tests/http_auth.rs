@@ -164,7 +164,11 @@ async fn bundles_expand_to_exactly_the_documented_scopes() {
         let mut expected: Vec<String> = expected.into_iter().map(str::to_owned).collect();
         expected.sort();
         assert_eq!(stored, expected, "{bundle}");
-        assert!(!stored.iter().any(|s| s == "agent_activity:write"));
+        assert!(
+            !stored
+                .iter()
+                .any(|s| s == "agent_activity:write" || s == "event_subscriptions:write")
+        );
     }
     stack.stop().await;
 }

@@ -23,10 +23,12 @@ pub enum Scope {
     ProfileRead,
     CommandsWrite,
     AgentActivityWrite,
+    /// Managing the bot's own event subscriptions (webhooks); in no bundle.
+    EventSubscriptionsWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 14] = [
+    pub const ALL: [Scope; 15] = [
         Scope::WorkspacesRead,
         Scope::ChannelsRead,
         Scope::ChannelsWrite,
@@ -41,6 +43,7 @@ impl Scope {
         Scope::ProfileRead,
         Scope::CommandsWrite,
         Scope::AgentActivityWrite,
+        Scope::EventSubscriptionsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +62,7 @@ impl Scope {
             Scope::ProfileRead => "profile:read",
             Scope::CommandsWrite => "commands:write",
             Scope::AgentActivityWrite => "agent_activity:write",
+            Scope::EventSubscriptionsWrite => "event_subscriptions:write",
         }
     }
 
@@ -228,14 +232,13 @@ mod tests {
     }
 
     #[test]
-    fn agent_activity_is_in_no_bundle() {
-        for bundle in ["bot:read", "bot:write", "bot:admin"] {
-            assert!(!expanded(bundle).contains(&"agent_activity:write"));
+    fn agent_activity_and_event_subscriptions_are_in_no_bundle() {
+        for only_asked in ["agent_activity:write", "event_subscriptions:write"] {
+            for bundle in ["bot:read", "bot:write", "bot:admin"] {
+                assert!(!expanded(bundle).contains(&only_asked), "{bundle}");
+            }
+            assert_eq!(expanded(only_asked), vec![only_asked]);
         }
-        assert_eq!(
-            expanded("agent_activity:write"),
-            vec!["agent_activity:write"]
-        );
     }
 
     #[test]
