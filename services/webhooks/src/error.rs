@@ -1,6 +1,7 @@
-//! What can stop the feeder or a worker pass: the database, or identity
-//! not answering whether a bot may still be sent to (then nothing is
-//! queued or sent on a guess, and the work is tried again).
+//! What can stop the feeder or a worker pass: the database, or a peer
+//! service (realtime's log, or identity not answering whether a bot may
+//! still be sent to: then nothing is queued or sent on a guess, and the
+//! work is tried again).
 
 use clickclack_common::db::DbError;
 
@@ -10,6 +11,6 @@ pub enum WebhooksError {
     Db(#[from] DbError),
     #[error("database: {0}")]
     Query(#[from] diesel::result::Error),
-    #[error("identity: {0}")]
-    Identity(#[from] tonic::Status),
+    #[error("peer service: {0}")]
+    Peer(#[from] tonic::Status),
 }

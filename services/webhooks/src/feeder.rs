@@ -78,8 +78,24 @@ impl Feeder {
         let after_cursor = db::run(&pool, |conn| Ok::<_, WebhooksError>(feed::cursor(conn)?))
             .await?
             .unwrap_or_default();
-        let request = rt::FollowRequest { after_cursor };
-        let mut stream = self.realtime.clone().follow(request).await?.into_inner();
+        let request = rt::FollowRequest {
+            after_cursor: after_cursor.clone(),
+        };
+        let opened = self.realtime.clone().follow(request).await;
+        if let Err(status) = &opened
+            && status.code() == tonic::Code::FailedPrecondition
+        {
+            // The log no longer holds our place (a restored or reset
+            // database). Waiting would never bring it back: start again at
+            // the tail, and say loudly that what lay between is not sent.
+            tracing::error!(
+                cursor = %after_cursor,
+                "webhook feeder: realtime's log no longer has the stored place; \
+                 following from its tail, events in between are not delivered"
+            );
+            db::run(&pool, |conn| Ok::<_, WebhooksError>(feed::forget(conn)?)).await?;
+        }
+        let mut stream = opened?.into_inner();
         retry.reset();
         loop {
             let first = tokio::select! {

@@ -5,8 +5,9 @@
 //! A subscription is read again just before sending, so one revoked or
 //! disabled a moment ago sends nothing more, and its URL is checked against
 //! today's policy. Its bot's standing is asked of identity for every batch:
-//! a bot whose token could no longer read the event gets nothing. The secrets that sign are the current one and, during a
-//! rotation's overlap, the previous one.
+//! a bot whose token could no longer read the event gets nothing. The
+//! secrets that sign are the current one and, during a rotation's overlap,
+//! the previous one.
 
 use crate::delivery::{Attempt, Outgoing, Sender};
 use crate::domain::schedule::{self, Outcome, Verdict};
@@ -103,7 +104,8 @@ impl Worker {
             let standing = subscription
                 .as_ref()
                 .and_then(|row| standings.get(&row.bot()).cloned())
-                .unwrap_or(Ok(()));
+                // Nothing goes on a guess.
+                .unwrap_or_else(|| Err("identity gave no standing for this bot".into()));
             self.deliver(delivery, subscription, standing)
         });
         let mut sent = Vec::new();

@@ -194,3 +194,51 @@ async fn the_feeder_queues_what_the_bot_may_read_in_log_order_and_resumes_where_
     feeder.stop().await;
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_place_the_log_no_longer_has_is_dropped_for_the_tail_not_retried_forever() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("lost").await;
+    let workspace = boot.workspace.id.clone();
+    let (hook_bot, _) = stack.service_bot(&workspace, "hook", "bot:read").await;
+    let (_, poster) = stack.service_bot(&workspace, "poster", "bot:write").await;
+    let pool = db::connect(&stack.db.url, SCHEMA, MIGRATIONS, 4).expect("migrate");
+    let mut row = support::subscription("sub_lost", "https://hooks.example.com/lost", vec![1]);
+    row.workspace_id = workspace.clone();
+    row.bot_user_id = hook_bot.id.clone();
+    row.created_at = Utc::now();
+    subscriptions::insert(&mut pool.get().unwrap(), &row).unwrap();
+    // A place far past the log's tail, as after restoring an older backup
+    // of realtime's database.
+    let beyond = clickclack_common::cursor::encode(1_000_000_000);
+    feed::advance(&mut pool.get().unwrap(), &beyond, 1_000_000_000).unwrap();
+
+    let feeder = start_feeder(&stack, &pool).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while feed::cursor(&mut pool.get().unwrap()).unwrap().as_deref() == Some(beyond.as_str()) {
+        assert!(Instant::now() < deadline, "the unknown place was kept");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Following from the tail now: new posts are queued. (Those logged
+    // before the new stream fixed its start are not: they lay between.)
+    let mut queued_any = false;
+    for n in 0..50 {
+        stack
+            .api()
+            .post(
+                &format!("/api/channels/{}/messages", boot.general.id),
+                Some(&poster),
+                json!({ "body": format!("after {n}") }),
+            )
+            .await
+            .expect_success("post");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if !queued(&pool, "sub_lost").is_empty() {
+            queued_any = true;
+            break;
+        }
+    }
+    assert!(queued_any, "the feeder follows the tail again");
+    feeder.stop().await;
+    stack.stop().await;
+}

@@ -25,3 +25,8 @@ pub fn advance(conn: &mut PgConnection, cursor: &str, position: i64) -> QueryRes
     .bind::<BigInt, _>(position)
     .execute(conn)
 }
+
+/// Forgets the place: the next follow starts at the log's tail.
+pub fn forget(conn: &mut PgConnection) -> QueryResult<usize> {
+    diesel::delete(feed_position::table).execute(conn)
+}
