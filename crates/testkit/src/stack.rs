@@ -418,6 +418,17 @@ impl TestStack {
 
 impl Drop for TestStack {
     fn drop(&mut self) {
+        // A test that ends without `stop()` still shuts its services down
+        // before their database is dropped: a test process that exited with
+        // services still talking to Postgres crashed (SIGSEGV after a
+        // passing test). Tests run on the multi-threaded runtime, where
+        // waiting here is allowed.
+        if let Some(stack) = self.stack.take()
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+            && handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            tokio::task::block_in_place(|| handle.block_on(stack.stop()));
+        }
         let _ = std::fs::remove_dir_all(&self.upload_dir);
     }
 }
