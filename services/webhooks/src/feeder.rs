@@ -24,7 +24,9 @@ use clickclack_proto::realtime as rt;
 use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
 use diesel::Connection;
 use futures_util::FutureExt;
+use serde_json::Value;
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -74,8 +76,8 @@ impl Feeder {
         shutdown: &CancellationToken,
         retry: &mut Reconnect,
     ) -> Result<(), WebhooksError> {
-        let pool = self.pool.clone();
-        let after_cursor = db::run(&pool, |conn| Ok::<_, WebhooksError>(feed::cursor(conn)?))
+        let pool = &self.pool;
+        let after_cursor = db::run(pool, |conn| Ok::<_, WebhooksError>(feed::cursor(conn)?))
             .await?
             .unwrap_or_default();
         let request = rt::FollowRequest {
@@ -93,7 +95,7 @@ impl Feeder {
                 "webhook feeder: realtime's log no longer has the stored place; \
                  following from its tail, events in between are not delivered"
             );
-            db::run(&pool, |conn| Ok::<_, WebhooksError>(feed::forget(conn)?)).await?;
+            db::run(pool, |conn| Ok::<_, WebhooksError>(feed::forget(conn)?)).await?;
         }
         let mut stream = opened?.into_inner();
         retry.reset();
@@ -122,17 +124,26 @@ impl Feeder {
     /// want them and moves the stored place past them, in one transaction.
     /// Answers how many deliveries were queued.
     pub async fn take(&self, events: Vec<rt::Event>) -> Result<usize, WebhooksError> {
-        let durable: Vec<(i64, rt::Event)> = events
+        let durable: Vec<Logged> = events
             .into_iter()
-            .filter_map(|event| Some((cursor::decode(&event.cursor)?, event)))
+            .filter_map(|event| {
+                Some(Logged {
+                    position: cursor::decode(&event.cursor)?,
+                    at: DateTime::parse_from_rfc3339(&event.created_at)
+                        .map(|at| at.with_timezone(&Utc))
+                        .ok(),
+                    json: OnceLock::new(),
+                    event,
+                })
+            })
             .collect();
-        let Some((last_position, last)) = durable.last() else {
+        let Some(last) = durable.last() else {
             return Ok(0);
         };
-        let (last_position, last_cursor) = (*last_position, last.cursor.clone());
+        let (last_position, last_cursor) = (last.position, last.event.cursor.clone());
         let workspaces: Vec<String> = durable
             .iter()
-            .map(|(_, event)| event.workspace_id.clone())
+            .map(|logged| logged.event.workspace_id.clone())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -141,14 +152,14 @@ impl Feeder {
         })
         .await?;
         let mut wanted = Vec::new();
-        for (position, event) in &durable {
+        for logged in &durable {
             for subscription in &live {
-                if wants(subscription, event) {
-                    wanted.push((subscription, *position, event));
+                if wants(subscription, logged) {
+                    wanted.push((subscription, logged));
                 }
             }
         }
-        let bots: BTreeSet<BotKey> = wanted.iter().map(|(row, ..)| row.bot()).collect();
+        let bots: BTreeSet<BotKey> = wanted.iter().map(|(row, _)| row.bot()).collect();
         let standings = if bots.is_empty() {
             Default::default()
         } else {
@@ -156,12 +167,13 @@ impl Feeder {
         };
         let rows: Vec<NewDelivery> = wanted
             .into_iter()
-            .filter(|(row, ..)| standings.get(&row.bot()).is_some_and(Result::is_ok))
-            .map(|(row, position, event)| NewDelivery {
+            .filter(|(row, _)| standings.get(&row.bot()).is_some_and(Result::is_ok))
+            .map(|(row, logged)| NewDelivery {
                 subscription_id: row.id.clone(),
-                event_id: event.id.clone(),
-                position,
-                body: matching::body(&row.id, &wire::event(event)),
+                event_id: logged.event.id.clone(),
+                position: logged.position,
+                // Rendered once per event, however many subscriptions get it.
+                body: matching::body(&row.id, logged.json()),
             })
             .collect();
         let queued = db::run(&self.pool, move |conn| {
@@ -177,13 +189,27 @@ impl Feeder {
     }
 }
 
-/// Whether `subscription` gets `event`: logged since it was created, of a
+/// A durable event of a batch, with what every subscription reads of it.
+struct Logged {
+    position: i64,
+    /// When it was logged (`None`: unreadable, so older than anything).
+    at: Option<DateTime<Utc>>,
+    event: rt::Event,
+    /// Its JSON as sockets see it, rendered on first use.
+    json: OnceLock<Value>,
+}
+
+impl Logged {
+    fn json(&self) -> &Value {
+        self.json.get_or_init(|| wire::event(&self.event))
+    }
+}
+
+/// Whether `subscription` gets `logged`: logged since it was created, of a
 /// type and channel it asked for, and visible to its bot.
-fn wants(subscription: &SubscriptionRow, event: &rt::Event) -> bool {
-    let logged_at = DateTime::parse_from_rfc3339(&event.created_at)
-        .map(|at| at.with_timezone(&Utc))
-        .ok();
-    logged_at.is_some_and(|at| at >= subscription.created_at)
+fn wants(subscription: &SubscriptionRow, logged: &Logged) -> bool {
+    let event = &logged.event;
+    logged.at.is_some_and(|at| at >= subscription.created_at)
         && matching::wanted(
             &subscription.event_types,
             &subscription.channel_ids,
