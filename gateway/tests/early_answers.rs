@@ -7,13 +7,14 @@
 
 use clickclack_gateway::limits::LimitsConfig;
 use clickclack_testkit::TestStack;
+use clickclack_testkit::http::{Multipart, sized_body};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 const SIZES: [usize; 3] = [5 * 1024, 200 * 1024, 2 * 1024 * 1024];
 const ROUNDS: usize = 4;
-const BOUNDARY: &str = "early-answers-boundary";
+const BOUNDARY: &str = Multipart::BOUNDARY;
 
 /// One answer off the connection: status and head, or why there was none.
 async fn read_answer(reader: &mut BufReader<TcpStream>) -> Result<(u16, String), String> {
@@ -54,17 +55,7 @@ async fn read_answer(reader: &mut BufReader<TcpStream>) -> Result<(u16, String),
 
 /// A request with a body of `size` bytes: JSON, or a multipart upload.
 fn request(method: &str, path: &str, headers: &str, content_type: &str, size: usize) -> Vec<u8> {
-    let body = if content_type.starts_with("multipart/") {
-        let mut body = format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes();
-        body.resize(body.len() + size, b'z');
-        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-        body
-    } else {
-        format!("{{\"body\": \"{}\"}}", "x".repeat(size)).into_bytes()
-    };
+    let body = sized_body(content_type, size);
     let mut bytes = format!(
         "{method} {path} HTTP/1.1\r\nHost: t\r\n{headers}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
         body.len()

@@ -5,6 +5,7 @@
 //! drain resets its stream, never the connection.
 
 use clickclack_testkit::TestStack;
+use clickclack_testkit::http::{Multipart, sized_body};
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Bytes;
 use hyper::body::Frame;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 const SIZES: [usize; 3] = [5 * 1024, 200 * 1024, 2 * 1024 * 1024];
 const ROUNDS: usize = 3;
-const BOUNDARY: &str = "h2-boundary";
+const BOUNDARY: &str = Multipart::BOUNDARY;
 
 type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
 
@@ -27,20 +28,6 @@ async fn connect(http_url: &str) -> SendRequest<Body> {
             .expect("an HTTP/2 handshake");
     tokio::spawn(connection);
     sender
-}
-
-fn body_of(content_type: &str, size: usize) -> Vec<u8> {
-    if content_type.starts_with("multipart/") {
-        let mut body = format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes();
-        body.resize(body.len() + size, b'z');
-        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-        body
-    } else {
-        format!("{{\"body\": \"{}\"}}", "x".repeat(size)).into_bytes()
-    }
 }
 
 async fn send(
@@ -148,7 +135,7 @@ async fn over_http2_an_early_answer_ends_its_stream_and_the_connection_serves_on
         for size in SIZES {
             for (what, method, path, token, content_type, expected) in &cases {
                 let what = format!("{what} with {size} bytes, round {round}");
-                let body = Full::new(Bytes::from(body_of(content_type, size))).boxed();
+                let body = Full::new(Bytes::from(sized_body(content_type, size))).boxed();
                 sent += 2;
                 match send(&mut sender, method, path, *token, content_type, body).await {
                     Ok(status) => assert!(
@@ -174,7 +161,7 @@ async fn over_http2_an_early_answer_ends_its_stream_and_the_connection_serves_on
     }
     // An upload over the limit (2 MiB against the test's 256 KiB): 413.
     for round in 0..ROUNDS {
-        let body = Full::new(Bytes::from(body_of(&multipart, 2 * 1024 * 1024))).boxed();
+        let body = Full::new(Bytes::from(sized_body(&multipart, 2 * 1024 * 1024))).boxed();
         sent += 2;
         let status = send(
             &mut sender,
@@ -255,7 +242,7 @@ async fn over_http2_rate_limited_and_shed_answers_end_only_their_stream() {
                 .await;
             for (token, expected) in [(fresh.as_str(), 503), (limited.as_str(), 429)] {
                 let what = format!("{expected} with {size} bytes, round {round}");
-                let body = Full::new(Bytes::from(body_of("application/json", size))).boxed();
+                let body = Full::new(Bytes::from(sized_body("application/json", size))).boxed();
                 sent += 2;
                 match send(
                     &mut sender,

@@ -135,6 +135,27 @@ impl Multipart {
     pub fn content_type() -> String {
         format!("multipart/form-data; boundary={}", Self::BOUNDARY)
     }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+/// A request body carrying `size` bytes of filler: a one-file upload when
+/// `content_type` is multipart (with [`Multipart::BOUNDARY`]), otherwise a
+/// JSON message body. For tests of answers given before a body is read.
+pub fn sized_body(content_type: &str, size: usize) -> Vec<u8> {
+    if content_type.starts_with("multipart/") {
+        Multipart::file(
+            "file",
+            "a.bin",
+            "application/octet-stream",
+            &vec![b'z'; size],
+        )
+        .into_bytes()
+    } else {
+        format!("{{\"body\": \"{}\"}}", "x".repeat(size)).into_bytes()
+    }
 }
 
 /// The gateway's base URL and a client; cheap to clone.
