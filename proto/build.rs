@@ -5,7 +5,7 @@
 
 /// Messages that carry a raw secret; `src/lib.rs` gives them a Debug that
 /// redacts it.
-const SECRET_BEARING: [&str; 13] = [
+const SECRET_BEARING: [&str; 14] = [
     "clickclack.identity.v1.AuthenticateRequest",
     "clickclack.identity.v1.CreateBotResponse",
     "clickclack.identity.v1.CreateBotTokenResponse",
@@ -19,6 +19,7 @@ const SECRET_BEARING: [&str; 13] = [
     "clickclack.identity.v1.ClaimSetupCodeResponse",
     "clickclack.identity.v1.CreateInviteResponse",
     "clickclack.identity.v1.AcceptInviteRequest",
+    "clickclack.webhooks.v1.SubscriptionWithSecret",
 ];
 
 /// Serialisation for messages the gateway sends as JSON as they are.
@@ -34,6 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/identity.proto",
         "proto/messaging.proto",
         "proto/realtime.proto",
+        "proto/webhooks.proto",
     ];
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("clickclack_descriptor.bin"))

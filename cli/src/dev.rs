@@ -28,6 +28,14 @@ pub struct DevArgs {
     /// Realtime gRPC address.
     #[arg(long, default_value = clickclack_realtime::DEFAULT_LISTEN)]
     realtime_addr: SocketAddr,
+    /// Webhooks gRPC address.
+    #[arg(long, default_value = clickclack_webhooks::DEFAULT_LISTEN)]
+    webhooks_addr: SocketAddr,
+    /// Refuse webhook deliveries to private and loopback addresses, as a
+    /// production deployment does (the dev stack allows them, so a
+    /// receiver on this machine works).
+    #[arg(long, env = "CLICKCLACK_WEBHOOKS_PUBLIC_ONLY")]
+    webhooks_public_only: bool,
     /// Where uploaded files are stored.
     #[arg(long, env = "CLICKCLACK_UPLOAD_DIR", default_value = ".data/uploads")]
     upload_dir: PathBuf,
@@ -61,6 +69,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             identity_listen: args.identity_addr,
             messaging_listen: args.messaging_addr,
             realtime_listen: args.realtime_addr,
+            webhooks_listen: args.webhooks_addr,
+            webhooks: clickclack_cli::stack::WebhookSettings {
+                allow_private_networks: !args.webhooks_public_only,
+                ..Default::default()
+            },
             http_addr: args.http_addr,
             upload_dir: args.upload_dir.clone(),
             upload_max_bytes: clickclack_messaging::DEFAULT_UPLOAD_MAX_BYTES,
@@ -87,6 +100,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     println!("  identity  {} (gRPC)", stack.identity_url());
     println!("  messaging {} (gRPC)", stack.messaging_url());
     println!("  realtime  {} (gRPC)", stack.realtime_url());
+    println!("  webhooks  {} (gRPC)", stack.webhooks_url());
     println!("  uploads   {}", args.upload_dir.display());
     println!("  database  {}", without_password(&args.database_url));
     if let Some(created) = created {

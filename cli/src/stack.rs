@@ -1,5 +1,5 @@
 //! The whole ClickClack system in one process: identity, messaging,
-//! realtime and the gateway, each a [`Part`] on its own listener.
+//! realtime, webhooks and the gateway, each a [`Part`] on its own listener.
 //! `clickclack dev` runs it on the default ports; the test kit runs it on
 //! ephemeral ports against a fresh database, and stops and restarts single
 //! parts to play outages.
@@ -17,6 +17,7 @@ use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_proto::messaging as messaging_pb;
 use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
 use clickclack_realtime::{Realtime, RealtimeConfig};
+use clickclack_webhooks::{Webhooks, WebhooksConfig};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,6 +38,10 @@ pub struct StackConfig {
     pub messaging_listen: SocketAddr,
     /// Realtime's gRPC address; port 0 picks a free one.
     pub realtime_listen: SocketAddr,
+    /// Webhooks' gRPC address; port 0 picks a free one.
+    pub webhooks_listen: SocketAddr,
+    /// Where webhooks may deliver, and its clock.
+    pub webhooks: WebhookSettings,
     /// The gateway's HTTP address; port 0 picks a free one.
     pub http_addr: SocketAddr,
     /// Where messaging stores uploaded files.
@@ -53,6 +58,29 @@ pub struct StackConfig {
     pub limits: clickclack_gateway::limits::LimitsConfig,
     /// Magic-link delivery and the public URL.
     pub mail: clickclack_gateway::mail::MailConfig,
+}
+
+/// What the webhooks service is started with beyond addresses and keys.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Deliver to private and loopback addresses: on by default here,
+    /// since a dev stack's receivers run on the same machine.
+    pub allow_private_networks: bool,
+    pub allowed_hosts: Vec<String>,
+    /// 1.0: the production retry schedule; tests shrink it.
+    pub retry_scale: f64,
+    pub lease_seconds: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> WebhookSettings {
+        WebhookSettings {
+            allow_private_networks: true,
+            allowed_hosts: Vec::new(),
+            retry_scale: 1.0,
+            lease_seconds: 60,
+        }
+    }
 }
 
 /// The largest pool of each service. Pools shrink to one idle connection
@@ -80,6 +108,13 @@ pub struct DbPools {
         default_value_t = 4
     )]
     pub realtime: u32,
+    /// Webhooks' largest pool (the feeder, the worker, the API).
+    #[arg(
+        long = "webhooks-db-pool",
+        env = "CLICKCLACK_WEBHOOKS_DB_POOL",
+        default_value_t = 4
+    )]
+    pub webhooks: u32,
 }
 
 impl DbPools {
@@ -89,6 +124,7 @@ impl DbPools {
             identity: size,
             messaging: size,
             realtime: size,
+            webhooks: size,
         }
     }
 }
@@ -155,13 +191,17 @@ pub struct RunningStack {
     pub identity_addr: SocketAddr,
     pub messaging_addr: SocketAddr,
     pub realtime_addr: SocketAddr,
+    pub webhooks_addr: SocketAddr,
     pub http_addr: SocketAddr,
     pub identity: Part,
     pub messaging: Part,
     pub realtime: Part,
+    pub webhooks: Part,
     pub gateway: Part,
     /// What realtime was started with, to start it again.
     pub realtime_config: RealtimeConfig,
+    /// What webhooks was started with, to start it again.
+    pub webhooks_config: WebhooksConfig,
     /// What the gateway was started with, to start it again.
     pub gateway_config: GatewayConfig,
     operator_key: String,
@@ -187,6 +227,12 @@ fn serve_part<S: Service>(name: &'static str, service: S, listener: TcpListener)
     })
 }
 
+/// Opens webhooks (migrations included) and serves it on `listener`.
+pub async fn start_webhooks(config: WebhooksConfig, listener: TcpListener) -> anyhow::Result<Part> {
+    let webhooks = tokio::task::spawn_blocking(move || Webhooks::open(&config)).await??;
+    Ok(serve_part("webhooks", webhooks, listener))
+}
+
 /// Opens realtime (migrations included) and serves it on `listener`.
 pub async fn start_realtime(config: RealtimeConfig, listener: TcpListener) -> anyhow::Result<Part> {
     let realtime = tokio::task::spawn_blocking(move || Realtime::open(&config)).await??;
@@ -205,6 +251,7 @@ impl RunningStack {
         let (messaging_listener, messaging_addr) =
             bind(config.messaging_listen, "messaging").await?;
         let (realtime_listener, realtime_addr) = bind(config.realtime_listen, "realtime").await?;
+        let (webhooks_listener, webhooks_addr) = bind(config.webhooks_listen, "webhooks").await?;
         let (http_listener, http_addr) = bind(config.http_addr, "the gateway").await?;
 
         let keys = KeyArgs {
@@ -228,6 +275,20 @@ impl RunningStack {
             metrics_addr: None,
             realtime_addr: format!("http://{realtime_addr}"),
         };
+        let webhooks_config = WebhooksConfig {
+            database_url: config.database_url.clone(),
+            listen: webhooks_addr,
+            keys: keys.clone(),
+            identity_addr: format!("http://{identity_addr}"),
+            realtime_addr: format!("http://{realtime_addr}"),
+            db_pool_size: config.db_pools.webhooks,
+            concurrency: 64,
+            allow_private_networks: config.webhooks.allow_private_networks,
+            allowed_hosts: config.webhooks.allowed_hosts.clone(),
+            retry_scale: config.webhooks.retry_scale,
+            lease_seconds: config.webhooks.lease_seconds,
+            metrics_addr: None,
+        };
         let identity_config = IdentityConfig {
             database_url: config.database_url.clone(),
             listen: identity_addr,
@@ -237,14 +298,16 @@ impl RunningStack {
             keys,
         };
         let realtime_opened = realtime_config.clone();
+        let webhooks_opened = webhooks_config.clone();
         let url = config.database_url.clone();
-        let (identity, messaging, realtime) =
+        let (identity, messaging, realtime, webhooks) =
             tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                 db::ensure_database_exists(&url)?;
                 Ok((
                     Identity::open(&identity_config)?,
                     Messaging::open(&messaging_config)?,
                     Realtime::open(&realtime_opened)?,
+                    Webhooks::open(&webhooks_opened)?,
                 ))
             })
             .await??;
@@ -255,6 +318,7 @@ impl RunningStack {
             auth_cache_ms: config.auth_cache_ms,
             messaging_addr: format!("http://{messaging_addr}"),
             realtime_addr: format!("http://{realtime_addr}"),
+            webhooks_addr: format!("http://{webhooks_addr}"),
             internal_key: config.internal_key.clone(),
             upload_max_bytes: config.upload_max_bytes,
             limits: config.limits.clone(),
@@ -265,12 +329,15 @@ impl RunningStack {
             identity_addr,
             messaging_addr,
             realtime_addr,
+            webhooks_addr,
             http_addr,
             identity: serve_part("identity", identity, identity_listener),
             realtime: serve_part("realtime", realtime, realtime_listener),
             messaging: serve_part("messaging", messaging, messaging_listener),
+            webhooks: serve_part("webhooks", webhooks, webhooks_listener),
             gateway: start_gateway(gateway_config.clone(), http_listener)?,
             realtime_config,
+            webhooks_config,
             gateway_config,
             operator_key: config.operator_key,
             shutdown,
@@ -279,6 +346,10 @@ impl RunningStack {
 
     pub fn realtime_url(&self) -> String {
         format!("http://{}", self.realtime_addr)
+    }
+
+    pub fn webhooks_url(&self) -> String {
+        format!("http://{}", self.webhooks_addr)
     }
 
     pub fn identity_url(&self) -> String {
@@ -321,12 +392,13 @@ impl RunningStack {
         .await
     }
 
-    fn parts(&mut self) -> [&mut Part; 4] {
+    fn parts(&mut self) -> [&mut Part; 5] {
         [
             &mut self.gateway,
             &mut self.identity,
             &mut self.messaging,
             &mut self.realtime,
+            &mut self.webhooks,
         ]
     }
 

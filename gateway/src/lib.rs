@@ -41,6 +41,7 @@ pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_IDENTITY_ADDR: &str = "http://127.0.0.1:50051";
 pub const DEFAULT_MESSAGING_ADDR: &str = "http://127.0.0.1:50052";
 pub const DEFAULT_REALTIME_ADDR: &str = "http://127.0.0.1:50053";
+pub const DEFAULT_WEBHOOKS_ADDR: &str = "http://127.0.0.1:50054";
 /// Open WebSockets one gateway accepts before answering 1013.
 pub const DEFAULT_MAX_SOCKETS: usize = 10_000;
 /// Uploads up to 25 MiB by default.
@@ -75,6 +76,9 @@ pub struct GatewayConfig {
     /// Realtime service gRPC address.
     #[arg(long, env = "CLICKCLACK_REALTIME_ADDR", default_value = DEFAULT_REALTIME_ADDR)]
     pub realtime_addr: String,
+    /// Webhooks service gRPC address (event subscriptions).
+    #[arg(long, env = "CLICKCLACK_WEBHOOKS_ADDR", default_value = DEFAULT_WEBHOOKS_ADDR)]
+    pub webhooks_addr: String,
     /// Open WebSockets this gateway accepts; more are closed with 1013.
     #[arg(long, env = "CLICKCLACK_MAX_SOCKETS", default_value_t = DEFAULT_MAX_SOCKETS)]
     pub max_sockets: usize,
@@ -99,6 +103,7 @@ impl Default for GatewayConfig {
             auth_cache_ms: 30_000,
             messaging_addr: DEFAULT_MESSAGING_ADDR.into(),
             realtime_addr: DEFAULT_REALTIME_ADDR.into(),
+            webhooks_addr: DEFAULT_WEBHOOKS_ADDR.into(),
             max_sockets: DEFAULT_MAX_SOCKETS,
             internal_key: clickclack_common::assertion::DEV_INTERNAL_KEY.into(),
             upload_max_bytes: DEFAULT_UPLOAD_MAX_BYTES,
@@ -126,7 +131,13 @@ pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError
         Claims::gateway,
     );
     let realtime = traced(lazy_channel(&config.realtime_addr)?);
+    let webhooks = traced_as(
+        lazy_channel(&config.webhooks_addr)?,
+        key.clone(),
+        Claims::gateway,
+    );
     Ok(AppState::new(state::GatewayState {
+        webhooks_peer: webhooks,
         identity_peer: identity.clone(),
         identity_health: HealthClient::new(identity),
         messaging_peer: messaging.clone(),
@@ -155,8 +166,8 @@ pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError
 
 pub fn router(state: AppState) -> Router {
     use routes::{
-        account, bot_by_id, bots, channels, dms, me, messages, ops, realtime, search, sessions,
-        uploads, web, workspaces,
+        account, bot_by_id, bots, channels, dms, event_subscriptions, me, messages, ops, realtime,
+        search, sessions, uploads, web, workspaces,
     };
     // Multipart bodies may be as large as an upload (plus form overhead).
     let upload_body_limit = DefaultBodyLimit::max(state.upload_max_bytes as usize + 64 * 1024);
@@ -242,6 +253,46 @@ pub fn router(state: AppState) -> Router {
         .mount("GET", "/api/bots/{bot_id}/tokens", bot_by_id::tokens)
         .mount("POST", "/api/bots/{bot_id}/tokens", bot_by_id::mint)
         .mount("DELETE", "/api/bots/{bot_id}", bot_by_id::remove)
+        .mount(
+            "GET",
+            "/api/workspaces/{id}/event-subscriptions",
+            event_subscriptions::list,
+        )
+        .mount(
+            "POST",
+            "/api/workspaces/{id}/event-subscriptions",
+            event_subscriptions::create,
+        )
+        .mount(
+            "GET",
+            "/api/event-subscriptions/{id}",
+            event_subscriptions::get,
+        )
+        .mount(
+            "POST",
+            "/api/event-subscriptions/{id}/revoke",
+            event_subscriptions::revoke,
+        )
+        .mount(
+            "POST",
+            "/api/event-subscriptions/{id}/rotate-secret",
+            event_subscriptions::rotate_secret,
+        )
+        .mount(
+            "GET",
+            "/api/event-subscriptions/{id}/deliveries",
+            event_subscriptions::deliveries,
+        )
+        .mount(
+            "POST",
+            "/api/event-subscriptions/{id}/redeliver",
+            event_subscriptions::redeliver,
+        )
+        .mount(
+            "POST",
+            "/api/event-subscriptions/{id}/test",
+            event_subscriptions::send_test_event,
+        )
         .mount("GET", "/api/workspaces/{id}/channels", channels::list)
         .mount("POST", "/api/workspaces/{id}/channels", channels::create)
         .mount("PATCH", "/api/channels/{id}", channels::update)

@@ -19,7 +19,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::routes::{account, bots, channels, dms, messages, realtime, search, sessions};
-use crate::routes::{uploads, workspaces};
+use crate::routes::{event_subscriptions, uploads, workspaces};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::StatusCode;
@@ -174,6 +174,7 @@ const BOT_MANAGERS: &str = "service bots: workspace owners and moderators; a use
 const CHANNEL_READERS: &str = "members who can see the channel or DM (messaging)";
 const DM_MEMBERS: &str = "members of the DM (messaging)";
 const AUTHOR: &str = "the message's author; moderators may delete (messaging)";
+const HOOK_MANAGERS: &str = "workspace owners and moderators; a bot's owner for its bot; the bot itself; the member who made one without a bot (webhooks)";
 
 /// Every route the gateway serves, in API order.
 pub static RULES: &[Rule] = &[
@@ -213,6 +214,15 @@ pub static RULES: &[Rule] = &[
     rule("GET", "/api/bots/{bot_id}/tokens", Person, Own, BOT_MANAGERS).doc("bots", "A bot's tokens (legacy path)"),
     rule("POST", "/api/bots/{bot_id}/tokens", Person, Own, BOT_MANAGERS).doc("bots", "Mint a token (legacy path)").status(201).json(schema::<bots::MintBody>),
     rule("DELETE", "/api/bots/{bot_id}", Person, Own, "managers, or the bot's owner (identity)").doc("bots", "Delete a bot: removed, tokens revoked, commands cleared"),
+    // Event subscriptions (upstream's eventSubscriptions.*): webhooks.
+    rule("GET", "/api/workspaces/{id}/event-subscriptions", Scopes(&[EventSubscriptionsWrite]), WorkspaceInPath, HOOK_MANAGERS).doc("webhooks", "The live event subscriptions you may manage").query(schema::<event_subscriptions::ListQuery>),
+    rule("POST", "/api/workspaces/{id}/event-subscriptions", Scopes(&[EventSubscriptionsWrite]), WorkspaceInPath, HOOK_MANAGERS).doc("webhooks", "Push a bot's (or your) events to a URL; the signing secret is shown once").status(201).json(schema::<event_subscriptions::CreateBody>),
+    rule("GET", "/api/event-subscriptions/{id}", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "One event subscription, with its queue"),
+    rule("POST", "/api/event-subscriptions/{id}/revoke", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "Stop an event subscription for good"),
+    rule("POST", "/api/event-subscriptions/{id}/rotate-secret", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "A new signing secret; the old one signs beside it for the overlap").json(schema::<event_subscriptions::RotateBody>),
+    rule("GET", "/api/event-subscriptions/{id}/deliveries", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "The delivery log, newest first (kept 7 days)").query(schema::<event_subscriptions::DeliveriesQuery>),
+    rule("POST", "/api/event-subscriptions/{id}/redeliver", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "Deliver one event, or every event after a cursor, again").status(202).json(schema::<event_subscriptions::RedeliverBody>),
+    rule("POST", "/api/event-subscriptions/{id}/test", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "Send a webhook.test event to the endpoint").status(202),
     // Channels (API.md §3).
     rule("GET", "/api/workspaces/{id}/channels", Scopes(&[ChannelsRead]), WorkspaceInPath, "members; private channels only for their members (messaging)").doc("channels", "Channels the caller can see"),
     rule("POST", "/api/workspaces/{id}/channels", Scopes(&[ChannelsWrite]), WorkspaceInPath, MEMBERS).doc("channels", "Create a channel").status(201).json(schema::<channels::CreateChannel>),
@@ -362,9 +372,15 @@ async fn located_workspace(
     }
     match path_id(parts).await {
         Some(id)
-            if [ids::CHANNEL, ids::MESSAGE, ids::DM, ids::UPLOAD]
-                .iter()
-                .any(|prefix| ids::has_prefix(&id, prefix)) =>
+            if [
+                ids::CHANNEL,
+                ids::MESSAGE,
+                ids::DM,
+                ids::UPLOAD,
+                ids::EVENT_SUBSCRIPTION,
+            ]
+            .iter()
+            .any(|prefix| ids::has_prefix(&id, prefix)) =>
         {
             Ok(Some(locate(state, &id).await?))
         }
@@ -392,6 +408,18 @@ pub const LOCATIONS_LIMIT: u64 = 100_000;
 /// The workspace a resource lives in (404 when unknown).
 pub async fn locate(state: &AppState, id: &str) -> Result<String, ApiError> {
     if let Some(found) = state.locations.get(id) {
+        return Ok(found);
+    }
+    // Event subscriptions live in the webhooks service.
+    if ids::has_prefix(id, ids::EVENT_SUBSCRIPTION) {
+        let request = clickclack_proto::webhooks::SubscriptionRef { id: id.to_owned() };
+        let found = state
+            .webhooks()
+            .locate_subscription(request)
+            .await?
+            .into_inner()
+            .workspace_id;
+        state.locations.insert(id.to_owned(), found.clone());
         return Ok(found);
     }
     // An id of no resource kind names nothing: no need to ask.

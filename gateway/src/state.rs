@@ -10,6 +10,7 @@ use clickclack_common::grpc::{Peer, SignedPeer, signed_as};
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use clickclack_proto::messaging::messaging_service_client::MessagingServiceClient;
 use clickclack_proto::realtime::realtime_service_client::RealtimeServiceClient;
+use clickclack_proto::webhooks::webhooks_service_client::WebhooksServiceClient;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +47,9 @@ pub struct GatewayState {
     pub messaging_health: HealthClient<Peer>,
     pub realtime: RealtimeServiceClient<Peer>,
     pub realtime_health: HealthClient<Peer>,
+    /// Event subscriptions; calls go through [`GatewayState::webhooks_as`]
+    /// (or, signed as the gateway, [`GatewayState::webhooks`]).
+    pub webhooks_peer: Peer,
     /// Open WebSockets on this gateway, and how many it accepts.
     pub sockets: Arc<AtomicUsize>,
     pub max_sockets: usize,
@@ -99,6 +103,16 @@ impl GatewayState {
     /// Messaging, every call signed as `principal`.
     pub fn messaging_as(&self, principal: &Principal) -> MessagingServiceClient<SignedPeer> {
         messaging_client(self.signed_as(&self.messaging_peer, principal))
+    }
+
+    /// Webhooks, calls signed as the gateway itself.
+    pub fn webhooks(&self) -> WebhooksServiceClient<Peer> {
+        WebhooksServiceClient::new(self.webhooks_peer.clone())
+    }
+
+    /// Webhooks, every call signed as `principal`.
+    pub fn webhooks_as(&self, principal: &Principal) -> WebhooksServiceClient<SignedPeer> {
+        WebhooksServiceClient::new(self.signed_as(&self.webhooks_peer, principal))
     }
 
     fn signed_as(&self, peer: &Peer, principal: &Principal) -> SignedPeer {

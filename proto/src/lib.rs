@@ -46,11 +46,26 @@ pub mod clickclack {
             tonic::include_proto!("clickclack.realtime.v1");
         }
     }
+    pub mod webhooks {
+        pub mod v1 {
+            tonic::include_proto!("clickclack.webhooks.v1");
+
+            /// The signing secret must never reach a log line through `{:?}`.
+            impl std::fmt::Debug for SubscriptionWithSecret {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.debug_struct("SubscriptionWithSecret")
+                        .field("subscription", &self.subscription)
+                        .finish_non_exhaustive()
+                }
+            }
+        }
+    }
 }
 
 pub use clickclack::identity::v1 as identity;
 pub use clickclack::messaging::v1 as messaging;
 pub use clickclack::realtime::v1 as realtime;
+pub use clickclack::webhooks::v1 as webhooks;
 
 /// Encoded descriptors of every service, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("clickclack_descriptor");
@@ -73,3 +88,4 @@ pub fn general_channel_request() -> messaging::CreateChannelRequest {
 pub const IDENTITY_SERVICE_NAME: &str = "clickclack.identity.v1.IdentityService";
 pub const MESSAGING_SERVICE_NAME: &str = "clickclack.messaging.v1.MessagingService";
 pub const REALTIME_SERVICE_NAME: &str = "clickclack.realtime.v1.RealtimeService";
+pub const WEBHOOKS_SERVICE_NAME: &str = "clickclack.webhooks.v1.WebhooksService";

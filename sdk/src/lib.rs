@@ -8,6 +8,8 @@
 //!   WebSocket, reconnects with jittered backoff, and hands every event to
 //!   your handler at most once per cursor.
 //! - [`echo`]: a ready-made handler that answers messages in their thread.
+//! - [`webhook`]: checking the signature of an event subscription's
+//!   delivery ([`webhook::verify_webhook`]).
 //!
 //! ```no_run
 //! use clickclack_sdk::{Bot, Client, FileCursorStore, echo};
@@ -42,6 +44,7 @@ mod error;
 mod socket;
 mod tls;
 mod types;
+pub mod webhook;
 
 pub use backoff::Backoff;
 pub use bot::{

@@ -26,6 +26,14 @@ pub struct ServiceMetrics {
     pub outbox_backlog: IntGaugeVec,
     pub events_appended: IntCounter,
     pub events_delivered: IntCounter,
+    /// Webhook attempts by what came of them (delivered, retry, failed,
+    /// gave_up, disabled).
+    pub webhook_attempts: IntCounterVec,
+    pub webhook_attempt_latency: HistogramVec,
+    /// Deliveries waiting, and the age of the oldest, per subscription
+    /// (sampled at scrape time).
+    pub webhook_queue_depth: IntGaugeVec,
+    pub webhook_oldest_pending: IntGaugeVec,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -108,6 +116,53 @@ pub static METRICS: LazyLock<ServiceMetrics> = LazyLock::new(|| {
             IntCounter::new(
                 "realtime_events_delivered_total",
                 "Events handed to subscribers (gateways' sockets)",
+            )
+            .expect("valid metric"),
+        ),
+        webhook_attempts: register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "webhook_attempts_total",
+                    "Webhook delivery attempts by outcome",
+                ),
+                &["outcome"],
+            )
+            .expect("valid metric"),
+        ),
+        webhook_attempt_latency: register(
+            &registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "webhook_attempt_duration_seconds",
+                    "Time from sending a webhook to its answer (or giving up), by outcome",
+                )
+                .buckets(vec![
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ]),
+                &["outcome"],
+            )
+            .expect("valid metric"),
+        ),
+        webhook_queue_depth: register(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    "webhook_queue_depth",
+                    "Deliveries waiting to be sent, per subscription",
+                ),
+                &["subscription"],
+            )
+            .expect("valid metric"),
+        ),
+        webhook_oldest_pending: register(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    "webhook_oldest_pending_seconds",
+                    "Age of the oldest delivery waiting, per subscription",
+                ),
+                &["subscription"],
             )
             .expect("valid metric"),
         ),

@@ -19,6 +19,7 @@ pub mod openclaw;
 mod sessions;
 pub mod smtp;
 mod stack;
+pub mod webhooks;
 pub mod ws;
 
 pub use clickclack_cli::stack::DbPools;
@@ -26,4 +27,4 @@ pub use database::TestDatabase;
 pub use event_log::LoggedEvent;
 pub use http::{Answer, Api};
 pub use logs::{LogCapture, capture_logs};
-pub use stack::{Bootstrapped, MailConfig, TEST_UPLOAD_MAX_BYTES, TestStack};
+pub use stack::{Bootstrapped, MailConfig, TEST_UPLOAD_MAX_BYTES, TestStack, WebhookSettings};

@@ -1,4 +1,5 @@
 use crate::TestDatabase;
+pub use clickclack_cli::stack::WebhookSettings;
 use clickclack_cli::stack::{self, RunningStack, StackConfig};
 use clickclack_common::assertion::{AssertionKey, Claims, DEV_INTERNAL_KEY, DEV_OPERATOR_KEY};
 use clickclack_common::grpc::{Peer, traced_as};
@@ -16,11 +17,14 @@ pub struct TestStack {
     pub identity_url: String,
     pub messaging_url: String,
     pub realtime_url: String,
+    pub webhooks_url: String,
     /// Where this stack's messaging stores uploads (removed on drop).
     pub upload_dir: PathBuf,
     pub http: reqwest::Client,
     /// The gateways' auth-cache TTL, replicas' too.
     auth_cache_ms: u64,
+    /// What webhooks runs with, replicas' too.
+    webhook_settings: WebhookSettings,
     stack: Option<RunningStack>,
     // Declared last: dropped after the stack has stopped using it.
     pub db: TestDatabase,
@@ -32,6 +36,7 @@ struct Listen {
     internal_key: String,
     mail: MailConfig,
     pools: clickclack_cli::stack::DbPools,
+    webhooks: WebhookSettings,
 }
 
 impl Default for Listen {
@@ -45,6 +50,7 @@ impl Default for Listen {
                 ..MailConfig::default()
             },
             pools: clickclack_cli::stack::DbPools::all(4),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -104,6 +110,20 @@ impl TestStack {
         .await
     }
 
+    /// Starts the stack with this webhooks clock (a shrunk retry schedule,
+    /// a short lease).
+    pub async fn start_with_webhooks(webhooks: WebhookSettings) -> TestStack {
+        Self::start_on(
+            Listen {
+                webhooks,
+                ..Listen::default()
+            },
+            500,
+            unlimited(),
+        )
+        .await
+    }
+
     /// Starts the stack with these database pool sizes.
     pub async fn start_with_pools(pools: clickclack_cli::stack::DbPools) -> TestStack {
         Self::start_on(
@@ -136,14 +156,17 @@ impl TestStack {
         let db = TestDatabase::create().await;
         let upload_dir = std::env::temp_dir().join(db.name());
         let stack = Self::run_services(&db.url, &upload_dir, auth_cache_ms, &limits, &listen).await;
+        let webhook_settings = listen.webhooks.clone();
         TestStack {
             http_url: stack.http_url(),
             identity_url: stack.identity_url(),
             messaging_url: stack.messaging_url(),
             realtime_url: stack.realtime_url(),
+            webhooks_url: stack.webhooks_url(),
             upload_dir,
             http: reqwest::Client::new(),
             auth_cache_ms,
+            webhook_settings,
             stack: Some(stack),
             db,
         }
@@ -157,7 +180,10 @@ impl TestStack {
             &self.upload_dir,
             self.auth_cache_ms,
             &unlimited(),
-            &Listen::default(),
+            &Listen {
+                webhooks: self.webhook_settings.clone(),
+                ..Listen::default()
+            },
         )
         .await
     }
@@ -176,6 +202,8 @@ impl TestStack {
                 identity_listen: any_port(listen.ip),
                 messaging_listen: any_port(listen.ip),
                 realtime_listen: any_port(listen.ip),
+                webhooks_listen: any_port(listen.ip),
+                webhooks: listen.webhooks.clone(),
                 http_addr: "127.0.0.1:0".parse().expect("addr"),
                 upload_dir: upload_dir.to_path_buf(),
                 upload_max_bytes: TEST_UPLOAD_MAX_BYTES,
@@ -384,6 +412,28 @@ impl TestStack {
         stack.realtime = stack::start_realtime(stack.realtime_config.clone(), listener)
             .await
             .expect("restart realtime");
+    }
+
+    /// Stops the webhooks service alone: nothing is fed or sent until
+    /// [`Self::start_webhooks`] (or a test's own feeder and worker run).
+    pub async fn stop_webhooks(&mut self) {
+        self.running().webhooks.stop().await;
+    }
+
+    /// Starts webhooks again on its old address, with its old config.
+    pub async fn start_webhooks(&mut self) {
+        let stack = self.running();
+        let (listener, _) = stack::bind(stack.webhooks_addr, "webhooks")
+            .await
+            .expect("rebind webhooks");
+        stack.webhooks = stack::start_webhooks(stack.webhooks_config.clone(), listener)
+            .await
+            .expect("restart webhooks");
+    }
+
+    /// What webhooks was started with (to run another copy as a process).
+    pub fn webhooks_config(&mut self) -> clickclack_webhooks::WebhooksConfig {
+        self.running().webhooks_config.clone()
     }
 
     /// Stops the gateway alone (a crash or redeploy): its port closes and

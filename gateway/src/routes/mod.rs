@@ -5,6 +5,7 @@ pub mod bot_by_id;
 pub mod bots;
 pub mod channels;
 pub mod dms;
+pub mod event_subscriptions;
 pub mod me;
 pub mod messages;
 pub mod ops;

@@ -281,15 +281,15 @@ async fn identity_started_on_its_own_refuses_the_development_keys() {
     );
 }
 
-fn bot_ref(workspace: &str, bot: &str) -> pb::BotRef {
-    pb::BotRef {
+fn reader_ref(workspace: &str, user: &str) -> pb::ReaderRef {
+    pb::ReaderRef {
         workspace_id: workspace.into(),
-        bot_user_id: bot.into(),
+        user_id: user.into(),
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bot_is_in_standing_while_its_token_would_work_and_read_realtime() {
+async fn a_reader_is_in_standing_while_a_bot_token_would_work_or_a_human_is_a_member() {
     let stack = TestStack::start().await;
     let a = stack.bootstrap("alpha").await;
     let b = stack.bootstrap("beta").await;
@@ -315,8 +315,8 @@ async fn a_bot_is_in_standing_while_its_token_would_work_and_read_realtime() {
     let mut webhooks = pb::identity_service_client::IdentityServiceClient::new(
         stack.service_peer(&stack.identity_url).await,
     );
-    let ask = |bots: Vec<pb::BotRef>| pb::CheckBotStandingsRequest { bots };
-    let check = |list: pb::BotStandingList| {
+    let ask = |readers: Vec<pb::ReaderRef>| pb::CheckReaderStandingsRequest { readers };
+    let check = |list: pb::ReaderStandingList| {
         list.standings
             .into_iter()
             .map(|standing| (standing.in_standing, standing.reason))
@@ -324,14 +324,14 @@ async fn a_bot_is_in_standing_while_its_token_would_work_and_read_realtime() {
     };
 
     let first = webhooks
-        .check_bot_standings(ask(vec![
-            bot_ref(&ws, &owned_bot.id),
-            bot_ref(&ws, &reader.id),
-            bot_ref(&ws, &poster.id),
-            bot_ref(&b.workspace.id, &reader.id),
-            bot_ref(&ws, "usr_nobody"),
-            bot_ref(&ws, "not-an-id"),
-            bot_ref(&ws, &ana.id),
+        .check_reader_standings(ask(vec![
+            reader_ref(&ws, &owned_bot.id),
+            reader_ref(&ws, &reader.id),
+            reader_ref(&ws, &poster.id),
+            reader_ref(&b.workspace.id, &reader.id),
+            reader_ref(&ws, "usr_nobody"),
+            reader_ref(&ws, "not-an-id"),
+            reader_ref(&ws, &ana.id),
         ]))
         .await
         .unwrap()
@@ -349,9 +349,10 @@ async fn a_bot_is_in_standing_while_its_token_would_work_and_read_realtime() {
                 false,
                 "this bot is no longer a member of its workspace".into()
             ),
-            (false, "this bot no longer exists".into()),
-            (false, "no such bot".into()),
-            (false, "this bot no longer exists".into()),
+            (false, "this user no longer exists".into()),
+            (false, "no such user".into()),
+            // A human reads while a member.
+            (true, String::new()),
         ],
         "answers come in the order asked"
     );
@@ -366,9 +367,10 @@ async fn a_bot_is_in_standing_while_its_token_would_work_and_read_realtime() {
         .unwrap();
     stack.revoke_bot_tokens(&reader.id).await;
     let after = webhooks
-        .check_bot_standings(ask(vec![
-            bot_ref(&ws, &owned_bot.id),
-            bot_ref(&ws, &reader.id),
+        .check_reader_standings(ask(vec![
+            reader_ref(&ws, &owned_bot.id),
+            reader_ref(&ws, &reader.id),
+            reader_ref(&ws, &ana.id),
         ]))
         .await
         .unwrap()
@@ -384,17 +386,21 @@ async fn a_bot_is_in_standing_while_its_token_would_work_and_read_realtime() {
                 false,
                 "this bot has no working token that reads realtime events".into()
             ),
+            (
+                false,
+                "the member who made this subscription has left the workspace".into()
+            ),
         ]
     );
 
     // Only services ask; an operator is refused, and so is an oversized batch.
     let refused = operator
-        .check_bot_standings(ask(vec![bot_ref(&ws, &reader.id)]))
+        .check_reader_standings(ask(vec![reader_ref(&ws, &reader.id)]))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     let too_many = webhooks
-        .check_bot_standings(ask(vec![bot_ref(&ws, &reader.id); 1001]))
+        .check_reader_standings(ask(vec![reader_ref(&ws, &reader.id); 1001]))
         .await
         .unwrap_err();
     assert_eq!(too_many.code(), Code::InvalidArgument, "{too_many:?}");

@@ -13,4 +13,24 @@ pub enum WebhooksError {
     Query(#[from] diesel::result::Error),
     #[error("peer service: {0}")]
     Peer(#[from] tonic::Status),
+    /// The answer a caller gets as it is (not found, over quota, ...).
+    #[error("{}", .0.message())]
+    Refused(tonic::Status),
+}
+
+impl From<WebhooksError> for tonic::Status {
+    fn from(error: WebhooksError) -> tonic::Status {
+        match error {
+            WebhooksError::Db(error) => clickclack_common::grpc::database_status(error, "webhooks"),
+            WebhooksError::Query(error) => clickclack_common::grpc::database_status(
+                clickclack_common::db::DbError::from(error),
+                "webhooks",
+            ),
+            WebhooksError::Refused(status) => status,
+            WebhooksError::Peer(status) => {
+                tracing::warn!(%status, "webhooks: a peer service failed");
+                tonic::Status::unavailable("a service webhooks depends on is unavailable")
+            }
+        }
+    }
 }

@@ -11,7 +11,7 @@
 
 use crate::domain::matching;
 use crate::error::WebhooksError;
-use crate::standing::{BotKey, Standings};
+use crate::standing::{ReaderKey, Standings};
 use crate::store::feed;
 use crate::store::queue::{self, NewDelivery};
 use crate::store::subscriptions::{self, SubscriptionRow};
@@ -26,8 +26,9 @@ use diesel::Connection;
 use futures_util::FutureExt;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// At most this many events are queued in one transaction.
@@ -39,6 +40,8 @@ pub struct Feeder {
     /// Signed as this service (`Claims::service`).
     realtime: RealtimeServiceClient<Peer>,
     standings: Standings,
+    /// Told when something was queued, so this replica's worker sends at once.
+    wake: Option<Arc<Notify>>,
 }
 
 impl Feeder {
@@ -51,7 +54,14 @@ impl Feeder {
             pool,
             realtime,
             standings,
+            wake: None,
         }
+    }
+
+    /// The same feeder, notifying `wake` after queueing.
+    pub fn waking(mut self, wake: Arc<Notify>) -> Feeder {
+        self.wake = Some(wake);
+        self
     }
 
     /// Follows the log until `shutdown`, reconnecting (from the stored
@@ -159,15 +169,15 @@ impl Feeder {
                 }
             }
         }
-        let bots: BTreeSet<BotKey> = wanted.iter().map(|(row, _)| row.bot()).collect();
-        let standings = if bots.is_empty() {
+        let readers: BTreeSet<ReaderKey> = wanted.iter().map(|(row, _)| row.reader()).collect();
+        let standings = if readers.is_empty() {
             Default::default()
         } else {
-            self.standings.check(bots).await?
+            self.standings.check(readers).await?
         };
         let rows: Vec<NewDelivery> = wanted
             .into_iter()
-            .filter(|(row, _)| standings.get(&row.bot()).is_some_and(Result::is_ok))
+            .filter(|(row, _)| standings.get(&row.reader()).is_some_and(Result::is_ok))
             .map(|(row, logged)| NewDelivery {
                 subscription_id: row.id.clone(),
                 event_id: logged.event.id.clone(),
@@ -185,6 +195,11 @@ impl Feeder {
             .map_err(WebhooksError::from)
         })
         .await?;
+        if queued > 0
+            && let Some(wake) = &self.wake
+        {
+            wake.notify_one();
+        }
         Ok(queued)
     }
 }
@@ -206,7 +221,7 @@ impl Logged {
 }
 
 /// Whether `subscription` gets `logged`: logged since it was created, of a
-/// type and channel it asked for, and visible to its bot.
+/// type and channel it asked for, and visible to its reader.
 fn wants(subscription: &SubscriptionRow, logged: &Logged) -> bool {
     let event = &logged.event;
     logged.at.is_some_and(|at| at >= subscription.created_at)
@@ -216,5 +231,5 @@ fn wants(subscription: &SubscriptionRow, logged: &Logged) -> bool {
             &event.r#type,
             event.channel_id.as_deref(),
         )
-        && visibility::visible_to(event, &subscription.workspace_id, &subscription.bot_user_id)
+        && visibility::visible_to(event, &subscription.workspace_id, subscription.reader_id())
 }

@@ -1,22 +1,24 @@
-//! Whether bots may still have their events pushed, as identity says
-//! (`CheckBotStandings`): the bot and its owner still members, and one of
-//! its tokens still working and reading realtime. Asked right before each
-//! batch is queued and again right before it is sent, so a revoked token
-//! or a departed owner stops deliveries at once.
+//! Whether readers may still have their events pushed, as identity says
+//! (`CheckReaderStandings`): for a bot, the bot and its owner still
+//! members and one of its tokens still working and reading realtime; for
+//! the member behind a subscription made without a bot, still a member.
+//! Asked right before each batch is queued and again right before it is
+//! sent, so a revoked token or a departed owner stops deliveries at once.
 
 use clickclack_common::grpc::Peer;
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
 use std::collections::{BTreeSet, HashMap};
 
-/// A bot in a workspace.
+/// Whose view of a workspace a subscription delivers: a bot, or the member
+/// who made a subscription without one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct BotKey {
+pub struct ReaderKey {
     pub workspace_id: String,
-    pub bot_user_id: String,
+    pub user_id: String,
 }
 
-/// `Ok` when the bot is in standing; otherwise why not.
+/// `Ok` when the reader is in standing; otherwise why not.
 pub type Standing = Result<(), String>;
 
 #[derive(Clone)]
@@ -24,7 +26,7 @@ pub struct Standings {
     identity: IdentityServiceClient<Peer>,
 }
 
-/// Identity asks about at most this many bots per call.
+/// Identity is asked about at most this many readers per call.
 const PER_CALL: usize = 1000;
 
 impl Standings {
@@ -32,42 +34,42 @@ impl Standings {
         Standings { identity }
     }
 
-    /// The standing of each bot. An error means identity could not answer:
-    /// nothing may be sent or queued on a guess.
+    /// The standing of each reader. An error means identity could not
+    /// answer: nothing may be sent or queued on a guess.
     pub async fn check(
         &self,
-        bots: BTreeSet<BotKey>,
-    ) -> Result<HashMap<BotKey, Standing>, tonic::Status> {
-        let bots: Vec<BotKey> = bots.into_iter().collect();
-        let mut answers = HashMap::with_capacity(bots.len());
-        for chunk in bots.chunks(PER_CALL) {
-            let request = pb::CheckBotStandingsRequest {
-                bots: chunk
+        readers: BTreeSet<ReaderKey>,
+    ) -> Result<HashMap<ReaderKey, Standing>, tonic::Status> {
+        let readers: Vec<ReaderKey> = readers.into_iter().collect();
+        let mut answers = HashMap::with_capacity(readers.len());
+        for chunk in readers.chunks(PER_CALL) {
+            let request = pb::CheckReaderStandingsRequest {
+                readers: chunk
                     .iter()
-                    .map(|bot| pb::BotRef {
-                        workspace_id: bot.workspace_id.clone(),
-                        bot_user_id: bot.bot_user_id.clone(),
+                    .map(|reader| pb::ReaderRef {
+                        workspace_id: reader.workspace_id.clone(),
+                        user_id: reader.user_id.clone(),
                     })
                     .collect(),
             };
             let list = self
                 .identity
                 .clone()
-                .check_bot_standings(request)
+                .check_reader_standings(request)
                 .await?
                 .into_inner();
             if list.standings.len() != chunk.len() {
                 return Err(tonic::Status::internal(
-                    "identity answered for a different number of bots",
+                    "identity answered for a different number of readers",
                 ));
             }
-            for (bot, standing) in chunk.iter().zip(list.standings) {
+            for (reader, standing) in chunk.iter().zip(list.standings) {
                 let answer = if standing.in_standing {
                     Ok(())
                 } else {
                     Err(standing.reason)
                 };
-                answers.insert(bot.clone(), answer);
+                answers.insert(reader.clone(), answer);
             }
         }
         Ok(answers)

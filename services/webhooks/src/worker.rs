@@ -21,15 +21,43 @@ use crate::store::subscriptions::{self, SubscriptionRow};
 use chrono::{TimeDelta, Utc};
 use clickclack_common::db::{self, PgPool};
 use clickclack_common::ids;
+use clickclack_common::metrics::METRICS;
 use diesel::Connection;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// How long a claimed delivery is held: well past one attempt's timeout.
 pub const LEASE: Duration = Duration::from_secs(60);
 
 /// When a batch put back for want of an answer from identity is tried again.
 const IDENTITY_RETRY: TimeDelta = TimeDelta::seconds(5);
+
+/// How often an idle worker looks for due deliveries when nothing wakes it
+/// (a retry coming due, another replica's feeder queueing).
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// How long a worker told to stop waits for the attempts under way.
+const DRAIN: Duration = Duration::from_secs(12);
+
+/// The worker's clock: how long a claim holds, and how the retry schedule
+/// is stretched (1.0 in production; tests shrink it).
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub lease: Duration,
+    pub retry_scale: f64,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        Timing {
+            lease: LEASE,
+            retry_scale: 1.0,
+        }
+    }
+}
 
 /// Sends what the queue holds.
 #[derive(Clone)]
@@ -39,6 +67,7 @@ pub struct Worker {
     sealer: Arc<Sealer>,
     policy: Arc<TargetPolicy>,
     standings: Standings,
+    timing: Timing,
 }
 
 /// What one delivery came to, for the log and the tests.
@@ -49,28 +78,111 @@ pub struct Sent {
     pub verdict: Verdict,
 }
 
+/// A claimed delivery with what it needs to go (or the reason it must not).
+struct Ready {
+    delivery: Claimed,
+    subscription: Option<SubscriptionRow>,
+    standing: Standing,
+}
+
 impl Worker {
     pub fn new(
         pool: PgPool,
         sender: Sender,
-        sealer: Sealer,
+        sealer: impl Into<Arc<Sealer>>,
         policy: TargetPolicy,
         standings: Standings,
     ) -> Worker {
         Worker {
             pool,
             sender,
-            sealer: Arc::new(sealer),
+            sealer: sealer.into(),
             policy: Arc::new(policy),
             standings,
+            timing: Timing::default(),
         }
+    }
+
+    /// The same worker on another clock.
+    pub fn with_timing(mut self, timing: Timing) -> Worker {
+        self.timing = timing;
+        self
     }
 
     /// Claims up to `limit` due deliveries (each the head of its
     /// subscription) and sends them side by side.
     pub async fn run_once(&self, limit: i64) -> Result<Vec<Sent>, WebhooksError> {
+        let ready = self.claim(limit).await?;
+        let sends = ready.into_iter().map(|ready| self.deliver(ready));
+        let mut sent = Vec::new();
+        for outcome in futures_util::future::join_all(sends).await {
+            sent.push(outcome?);
+        }
+        Ok(sent)
+    }
+
+    /// Sends until `shutdown`: at most `concurrency` attempts at once, each
+    /// on its own task, so an endpoint that hangs holds one slot for its
+    /// timeout and never the deliveries of anyone else. `wake` is notified
+    /// when something was queued here.
+    pub async fn run(self, concurrency: usize, wake: Arc<Notify>, shutdown: CancellationToken) {
+        let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+        let under_way = TaskTracker::new();
+        while !shutdown.is_cancelled() {
+            let free = slots.available_permits();
+            if free == 0 {
+                // Wait for an attempt to end.
+                tokio::select! {
+                    permit = slots.clone().acquire_owned() => drop(permit),
+                    _ = shutdown.cancelled() => break,
+                }
+                continue;
+            }
+            match self.claim(free as i64).await {
+                Ok(ready) if !ready.is_empty() => {
+                    for item in ready {
+                        let Ok(slot) = slots.clone().acquire_owned().await else {
+                            break;
+                        };
+                        let (worker, wake) = (self.clone(), wake.clone());
+                        under_way.spawn(async move {
+                            let _slot = slot;
+                            if let Err(error) = worker.deliver(item).await {
+                                tracing::warn!(%error, "webhook worker: an attempt was not recorded");
+                            }
+                            // The subscription's next delivery may go now.
+                            wake.notify_one();
+                        });
+                    }
+                }
+                Ok(_) => {
+                    tokio::select! {
+                        _ = wake.notified() => {}
+                        _ = tokio::time::sleep(IDLE_POLL) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "webhook worker: claiming failed; trying again");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                }
+            }
+        }
+        // Attempts under way finish (each within its 10 s timeout); one cut
+        // off is taken over when its lease runs out.
+        under_way.close();
+        let _ = tokio::time::timeout(DRAIN, under_way.wait()).await;
+    }
+
+    /// Claims due heads and asks identity about their readers. When
+    /// identity cannot answer, the batch is put back untouched.
+    async fn claim(&self, limit: i64) -> Result<Vec<Ready>, WebhooksError> {
+        let lease = self.timing.lease;
         let (claimed, found) = db::run(&self.pool, move |conn| {
-            let claimed = queue::claim(conn, limit, LEASE)?;
+            let claimed = queue::claim(conn, limit, lease)?;
             let ids: Vec<String> = claimed.iter().map(|d| d.subscription_id.clone()).collect();
             let found = subscriptions::find_many(conn, &ids)?;
             Ok::<_, WebhooksError>((claimed, found))
@@ -79,8 +191,8 @@ impl Worker {
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
-        let bots = found.iter().map(SubscriptionRow::bot).collect();
-        let standings = match self.standings.check(bots).await {
+        let readers = found.iter().map(SubscriptionRow::reader).collect();
+        let standings = match self.standings.check(readers).await {
             Ok(standings) => standings,
             Err(status) => {
                 let due = Utc::now() + IDENTITY_RETRY;
@@ -96,31 +208,33 @@ impl Worker {
                 return Err(status.into());
             }
         };
-        let sends = claimed.into_iter().map(|delivery| {
-            let subscription = found
-                .iter()
-                .find(|row| row.id == delivery.subscription_id)
-                .cloned();
-            let standing = subscription
-                .as_ref()
-                .and_then(|row| standings.get(&row.bot()).cloned())
-                // Nothing goes on a guess.
-                .unwrap_or_else(|| Err("identity gave no standing for this bot".into()));
-            self.deliver(delivery, subscription, standing)
-        });
-        let mut sent = Vec::new();
-        for outcome in futures_util::future::join_all(sends).await {
-            sent.push(outcome?);
-        }
-        Ok(sent)
+        Ok(claimed
+            .into_iter()
+            .map(|delivery| {
+                let subscription = found
+                    .iter()
+                    .find(|row| row.id == delivery.subscription_id)
+                    .cloned();
+                let standing = subscription
+                    .as_ref()
+                    .and_then(|row| standings.get(&row.reader()).cloned())
+                    // Nothing goes on a guess.
+                    .unwrap_or_else(|| Err("identity gave no standing for this reader".into()));
+                Ready {
+                    delivery,
+                    subscription,
+                    standing,
+                }
+            })
+            .collect())
     }
 
-    async fn deliver(
-        &self,
-        delivery: Claimed,
-        subscription: Option<SubscriptionRow>,
-        standing: Standing,
-    ) -> Result<Sent, WebhooksError> {
+    async fn deliver(&self, ready: Ready) -> Result<Sent, WebhooksError> {
+        let Ready {
+            delivery,
+            subscription,
+            standing,
+        } = ready;
         let attempt = match (subscription.as_ref().map(|row| self.prepare(row)), standing) {
             (None, _) => not_sent("the subscription no longer exists".into()),
             (Some(_), Err(why)) => not_sent(format!("not sent: {why}")),
@@ -142,7 +256,19 @@ impl Worker {
                     .await
             }
         };
-        let verdict = schedule::verdict(&attempt.outcome, delivery.attempt as u32, rand::random());
+        let verdict =
+            match schedule::verdict(&attempt.outcome, delivery.attempt as u32, rand::random()) {
+                Verdict::RetryAfter(wait) => {
+                    Verdict::RetryAfter(wait.mul_f64(self.timing.retry_scale))
+                }
+                other => other,
+            };
+        let outcome = verdict.label();
+        METRICS.webhook_attempts.with_label_values(&[outcome]).inc();
+        METRICS
+            .webhook_attempt_latency
+            .with_label_values(&[outcome])
+            .observe(attempt.latency.as_secs_f64());
         let sent = Sent {
             subscription_id: delivery.subscription_id.clone(),
             event_id: delivery.event_id.clone(),

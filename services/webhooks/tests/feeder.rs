@@ -77,7 +77,9 @@ fn queued(pool: &db::PgPool, subscription: &str) -> Vec<(i64, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_feeder_queues_what_the_bot_may_read_in_log_order_and_resumes_where_it_stopped() {
-    let stack = TestStack::start().await;
+    let mut stack = TestStack::start().await;
+    // This test runs its own feeder and worker: the stack's stay off.
+    stack.stop_webhooks().await;
     let boot = stack.bootstrap("feed").await;
     let workspace = boot.workspace.id.clone();
     let general = boot.general.id.clone();
@@ -104,7 +106,7 @@ async fn the_feeder_queues_what_the_bot_may_read_in_log_order_and_resumes_where_
 
     let mut row = support::subscription("sub_feed", "https://hooks.example.com/feed", vec![1]);
     row.workspace_id = workspace.clone();
-    row.bot_user_id = hook_bot.id.clone();
+    row.bot_user_id = Some(hook_bot.id.clone());
     row.event_types = vec!["message.created".into()];
     row.created_at = Utc::now();
     subscriptions::insert(&mut pool.get().unwrap(), &row).unwrap();
@@ -197,7 +199,9 @@ async fn the_feeder_queues_what_the_bot_may_read_in_log_order_and_resumes_where_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_place_the_log_no_longer_has_is_dropped_for_the_tail_not_retried_forever() {
-    let stack = TestStack::start().await;
+    let mut stack = TestStack::start().await;
+    // This test runs its own feeder and worker: the stack's stay off.
+    stack.stop_webhooks().await;
     let boot = stack.bootstrap("lost").await;
     let workspace = boot.workspace.id.clone();
     let (hook_bot, _) = stack.service_bot(&workspace, "hook", "bot:read").await;
@@ -205,7 +209,7 @@ async fn a_place_the_log_no_longer_has_is_dropped_for_the_tail_not_retried_forev
     let pool = db::connect(&stack.db.url, SCHEMA, MIGRATIONS, 4).expect("migrate");
     let mut row = support::subscription("sub_lost", "https://hooks.example.com/lost", vec![1]);
     row.workspace_id = workspace.clone();
-    row.bot_user_id = hook_bot.id.clone();
+    row.bot_user_id = Some(hook_bot.id.clone());
     row.created_at = Utc::now();
     subscriptions::insert(&mut pool.get().unwrap(), &row).unwrap();
     // A place far past the log's tail, as after restoring an older backup

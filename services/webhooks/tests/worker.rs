@@ -13,7 +13,7 @@ use clickclack_webhooks::domain::schedule::Verdict;
 use clickclack_webhooks::domain::sealing::Sealer;
 use clickclack_webhooks::domain::signing::SigningSecret;
 use clickclack_webhooks::domain::target::TargetPolicy;
-use clickclack_webhooks::standing::{BotKey, Standings};
+use clickclack_webhooks::standing::{ReaderKey, Standings};
 use clickclack_webhooks::store::queue::{self, NewDelivery};
 use clickclack_webhooks::store::schema::deliveries;
 use clickclack_webhooks::store::subscriptions;
@@ -40,11 +40,13 @@ struct Setup {
     worker: Worker,
     standings: Standings,
     /// A service bot with a `bot:read` token; the subscriptions are its.
-    bot: BotKey,
+    bot: ReaderKey,
 }
 
 async fn setup() -> Setup {
-    let stack = TestStack::start().await;
+    let mut stack = TestStack::start().await;
+    // This test runs its own feeder and worker: the stack's stay off.
+    stack.stop_webhooks().await;
     let workspace = stack.bootstrap("hooks").await.workspace.id;
     let (bot, _) = stack.service_bot(&workspace, "ci", "bot:read").await;
     let pool = db::connect(&stack.db.url, SCHEMA, MIGRATIONS, 4).expect("migrate");
@@ -62,9 +64,9 @@ async fn setup() -> Setup {
         pool,
         worker,
         standings,
-        bot: BotKey {
+        bot: ReaderKey {
             workspace_id: workspace,
-            bot_user_id: bot.id,
+            user_id: bot.id,
         },
     }
 }
@@ -83,7 +85,7 @@ fn subscribe(
     let mut conn = setup.pool.get().unwrap();
     let mut row = support::subscription(id, url, sealer.seal(id, secret.expose()));
     row.workspace_id = setup.bot.workspace_id.clone();
-    row.bot_user_id = setup.bot.bot_user_id.clone();
+    row.bot_user_id = Some(setup.bot.user_id.clone());
     row.previous_sealed_secret = previous.map(|old| sealer.seal(id, old.expose()));
     row.previous_secret_until = previous.map(|_| Utc::now() + TimeDelta::hours(24));
     subscriptions::insert(&mut conn, &row).unwrap();
@@ -262,7 +264,7 @@ async fn nothing_is_sent_for_a_bot_whose_last_token_was_revoked() {
     let (url, mut received) = receiver(answer("204 No Content", "", "")).await;
     let secret = SigningSecret::generate();
     subscribe(&setup, "sub_gone", &url, &secret, None, 2);
-    setup.stack.revoke_bot_tokens(&setup.bot.bot_user_id).await;
+    setup.stack.revoke_bot_tokens(&setup.bot.user_id).await;
 
     for _ in 0..2 {
         let sent = setup.worker.run_once(10).await.unwrap();

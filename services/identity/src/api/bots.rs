@@ -201,31 +201,32 @@ pub(super) async fn list_owned_bots(
     }))
 }
 
-/// At most this many bots per standing check (a worker's batch).
+/// At most this many readers per standing check (a worker's batch).
 const MAX_STANDINGS: usize = 1000;
 
-pub(super) async fn check_bot_standings(
+pub(super) async fn check_reader_standings(
     api: &IdentityApi,
-    request: Request<pb::CheckBotStandingsRequest>,
-) -> Reply<pb::BotStandingList> {
-    let bots = request.into_inner().bots;
-    if bots.len() > MAX_STANDINGS {
+    request: Request<pb::CheckReaderStandingsRequest>,
+) -> Reply<pb::ReaderStandingList> {
+    let readers = request.into_inner().readers;
+    if readers.len() > MAX_STANDINGS {
         return Err(Status::invalid_argument(format!(
-            "at most {MAX_STANDINGS} bots per call"
+            "at most {MAX_STANDINGS} readers per call"
         )));
     }
     let standings = api
         .with_conn(move |conn| {
-            bots.into_iter()
-                .map(|bot| {
-                    let ids =
-                        WorkspaceId::parse(&bot.workspace_id).zip(UserId::parse(&bot.bot_user_id));
+            readers
+                .into_iter()
+                .map(|reader| {
+                    let ids = WorkspaceId::parse(&reader.workspace_id)
+                        .zip(UserId::parse(&reader.user_id));
                     let standing = match ids {
-                        Some((workspace, user)) => auth::bot_standing(conn, &workspace, &user)?,
-                        None => Err("no such bot".to_owned()),
+                        Some((workspace, user)) => auth::reader_standing(conn, &workspace, &user)?,
+                        None => Err("no such user".to_owned()),
                     };
-                    Ok(pb::BotStanding {
-                        bot: Some(bot),
+                    Ok(pb::ReaderStanding {
+                        reader: Some(reader),
                         in_standing: standing.is_ok(),
                         reason: standing.err().unwrap_or_default(),
                     })
@@ -233,5 +234,5 @@ pub(super) async fn check_bot_standings(
                 .collect::<crate::error::Result<Vec<_>>>()
         })
         .await?;
-    Ok(Response::new(pb::BotStandingList { standings }))
+    Ok(Response::new(pb::ReaderStandingList { standings }))
 }

@@ -344,10 +344,10 @@ impl IdentityService for IdentityApi {
         commands::list_bot_commands(self, request).await
     }
 
-    async fn check_bot_standings(
+    async fn check_reader_standings(
         &self,
-        request: Request<pb::CheckBotStandingsRequest>,
-    ) -> Reply<pb::BotStandingList> {
-        bots::check_bot_standings(self, request).await
+        request: Request<pb::CheckReaderStandingsRequest>,
+    ) -> Reply<pb::ReaderStandingList> {
+        bots::check_reader_standings(self, request).await
     }
 }

@@ -117,19 +117,24 @@ fn check_bot_in_workspace(
     Ok(())
 }
 
-/// Whether a bot may still have its events pushed to it (webhooks): it
-/// passes every check its token would, and one of its tokens still works
-/// and reads realtime. `Err` is the refusal its token would get; the
-/// reason is meant for the subscription's delivery log.
-pub fn bot_standing(
+/// Whether a reader may still have its events pushed to it (webhooks). A
+/// bot: it passes every check its token would, and one of its tokens still
+/// works and reads realtime. A human (behind a subscription made without a
+/// bot): still a member of a workspace that still exists. `Err` is the
+/// refusal; the reason is meant for the subscription's delivery log.
+pub fn reader_standing(
     conn: &mut PgConnection,
     workspace_id: &WorkspaceId,
-    bot_user_id: &UserId,
+    user_id: &UserId,
 ) -> Result<std::result::Result<(), String>> {
-    let Some(bot) = users::find(conn, bot_user_id)?.filter(|user| user.kind == UserKind::Bot)
-    else {
-        return Ok(Err("this bot no longer exists".into()));
+    let Some(user) = users::find(conn, user_id)? else {
+        return Ok(Err("this user no longer exists".into()));
     };
+    if user.kind != UserKind::Bot {
+        return human_standing(conn, workspace_id, user_id);
+    }
+    let bot = user;
+    let bot_user_id = user_id;
     match check_bot_in_workspace(conn, workspace_id, &bot) {
         Ok(()) => {}
         Err(IdentityError::Unauthenticated(why) | IdentityError::Forbidden(why)) => {
@@ -151,6 +156,23 @@ pub fn bot_standing(
             "this bot has no working token that reads realtime events".into(),
         ))
     }
+}
+
+/// A human reader: still a member of a workspace that still exists.
+fn human_standing(
+    conn: &mut PgConnection,
+    workspace_id: &WorkspaceId,
+    user_id: &UserId,
+) -> Result<std::result::Result<(), String>> {
+    if crate::store::workspaces::find(conn, workspace_id)?.is_none() {
+        return Ok(Err("this workspace has been deleted".into()));
+    }
+    if members::find(conn, workspace_id, user_id)?.is_none() {
+        return Ok(Err(
+            "the member who made this subscription has left the workspace".into(),
+        ));
+    }
+    Ok(Ok(()))
 }
 
 fn authenticate_session(

@@ -1,5 +1,6 @@
 //! The rules of deliveries, free of I/O.
 
+pub mod access;
 pub mod matching;
 pub mod schedule;
 pub mod sealing;

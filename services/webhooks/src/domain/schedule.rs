@@ -58,6 +58,19 @@ pub enum Verdict {
     Failed,
 }
 
+impl Verdict {
+    /// Its name in metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Delivered => "delivered",
+            Verdict::RetryAfter(_) => "retry",
+            Verdict::GiveUp => "gave_up",
+            Verdict::DisableSubscription => "disabled",
+            Verdict::Failed => "failed",
+        }
+    }
+}
+
 /// The verdict on attempt number `attempt` (1 for the first), with
 /// `jitter` in [0, 1) spreading the wait by ±20 %.
 pub fn verdict(outcome: &Outcome, attempt: u32, jitter: f64) -> Verdict {

@@ -79,12 +79,23 @@ impl TargetPolicy {
         if (private_name || private_ip) && !listed && !self.allow_private_networks {
             return Err(TargetError::PrivateAddress);
         }
+        // Cloud metadata is never reached by allowing private networks:
+        // only by naming the host.
+        if !listed
+            && (ip.is_some_and(is_metadata_ip)
+                || matches!(&host, Host::Domain(name) if is_metadata_name(name)))
+        {
+            return Err(TargetError::PrivateAddress);
+        }
         Ok(url)
     }
 
     /// Whether a connection to `ip`, resolved from `host`, may be made.
     pub fn may_connect(&self, host: &str, ip: IpAddr) -> bool {
-        is_public(ip) || self.allow_private_networks || self.host_is_allowed(host)
+        if self.host_is_allowed(host) {
+            return true;
+        }
+        is_public(ip) || (self.allow_private_networks && !is_metadata_ip(ip))
     }
 }
 
@@ -101,6 +112,24 @@ fn is_metadata_name(name: &str) -> bool {
         name.as_str(),
         "metadata" | "metadata.google.internal" | "metadata.azure.com" | "instance-data"
     ) || name.ends_with(".internal")
+}
+
+/// The instance-metadata addresses of the big clouds (AWS, GCP, Azure,
+/// OpenStack: 169.254.169.254; AWS ECS: 169.254.170.2; Alibaba:
+/// 100.100.100.200; AWS over IPv6: fd00:ec2::254), with IPv4 also in its
+/// IPv6-mapped form.
+pub fn is_metadata_ip(ip: IpAddr) -> bool {
+    let v4 = match ip {
+        IpAddr::V4(ip) => Some(ip),
+        IpAddr::V6(ip) => ip.to_ipv4_mapped(),
+    };
+    match v4 {
+        Some(ip) => matches!(
+            ip.octets(),
+            [169, 254, 169, 254] | [169, 254, 170, 2] | [100, 100, 100, 200]
+        ),
+        None => ip == IpAddr::V6(std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
+    }
 }
 
 /// A globally routable unicast address.
@@ -209,6 +238,24 @@ mod tests {
             Some(TargetError::PlainHttp),
             "plain http only for loopback or a listed host"
         );
+        // Cloud metadata stays out of reach: allowing private networks
+        // does not reach it, only naming the host does.
+        for metadata in [
+            "https://169.254.169.254/latest/meta-data",
+            "https://[fd00:ec2::254]/",
+            "https://[::ffff:169.254.169.254]/",
+            "https://100.100.100.200/",
+            "https://metadata.google.internal/",
+        ] {
+            assert_eq!(
+                private.check_url(metadata).err(),
+                Some(TargetError::PrivateAddress),
+                "{metadata}"
+            );
+        }
+        assert!(!private.may_connect("evil.example", "169.254.169.254".parse().unwrap()));
+        assert!(!private.may_connect("evil.example", "169.254.170.2".parse().unwrap()));
+        assert!(private.may_connect("evil.example", "10.0.0.5".parse().unwrap()));
         let listed = TargetPolicy {
             allowed_hosts: vec!["ci.internal".into()],
             ..TargetPolicy::default()

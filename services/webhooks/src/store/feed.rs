@@ -30,3 +30,11 @@ pub fn advance(conn: &mut PgConnection, cursor: &str, position: i64) -> QueryRes
 pub fn forget(conn: &mut PgConnection) -> QueryResult<usize> {
     diesel::delete(feed_position::table).execute(conn)
 }
+
+/// The log position the feeder has queued up to (none before its first event).
+pub fn position(conn: &mut PgConnection) -> QueryResult<Option<i64>> {
+    feed_position::table
+        .select(feed_position::position)
+        .first(conn)
+        .optional()
+}

@@ -225,3 +225,111 @@ pub fn purge_before(conn: &mut PgConnection, cutoff: DateTime<Utc>) -> QueryResu
     .execute(conn)?;
     Ok((lines, finished))
 }
+
+/// Queues again the deliveries of `subscription_id` for these events (or,
+/// with `after_position`, for every event it was queued after that place),
+/// as if new: pending, due now, no attempt counted. A delivery under way
+/// is left to finish. Answers how many were queued again.
+pub fn requeue(
+    conn: &mut PgConnection,
+    subscription_id: &str,
+    which: Requeue<'_>,
+) -> QueryResult<usize> {
+    let mut query = diesel::update(deliveries::table)
+        .filter(deliveries::subscription_id.eq(subscription_id))
+        .filter(deliveries::state.ne("sending"))
+        .into_boxed();
+    query = match which {
+        Requeue::Event(event_id) => query.filter(deliveries::event_id.eq(event_id.to_owned())),
+        Requeue::After(position) => query.filter(deliveries::position.gt(position)),
+    };
+    query
+        .set((
+            deliveries::state.eq("pending"),
+            deliveries::attempts.eq(0),
+            deliveries::next_attempt_at.eq(Utc::now()),
+            deliveries::finished_at.eq(None::<DateTime<Utc>>),
+            deliveries::lease_until.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+}
+
+/// Which deliveries [`requeue`] takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Requeue<'a> {
+    Event(&'a str),
+    After(i64),
+}
+
+/// A subscription with deliveries waiting: its id, how many, and since
+/// when the oldest has waited.
+pub type Waiting = (String, i64, Option<DateTime<Utc>>);
+
+/// What waits, for these subscriptions (`None`: every subscription).
+pub fn waiting(
+    conn: &mut PgConnection,
+    subscription_ids: Option<&[String]>,
+) -> QueryResult<Vec<Waiting>> {
+    use diesel::dsl::{count_star, min};
+    let mut query = deliveries::table
+        .filter(deliveries::state.eq_any(["pending", "sending"]))
+        .group_by(deliveries::subscription_id)
+        .select((
+            deliveries::subscription_id,
+            count_star(),
+            min(deliveries::created_at),
+        ))
+        .into_boxed();
+    if let Some(ids) = subscription_ids {
+        query = query.filter(deliveries::subscription_id.eq_any(ids));
+    }
+    query.load(conn)
+}
+
+/// A line of the delivery log with what its delivery sent.
+#[derive(Debug, Clone, Queryable)]
+pub struct LoggedAttempt {
+    pub line: AttemptRow,
+    pub body: String,
+    pub state: String,
+}
+
+/// [`recent_attempts`], each with its delivery's body and state.
+pub fn recent_attempts_with_bodies(
+    conn: &mut PgConnection,
+    subscription_id: &str,
+    limit: i64,
+    before: Option<&str>,
+) -> QueryResult<Vec<LoggedAttempt>> {
+    let before = match before {
+        Some(id) => match delivery_attempts::table
+            .find(id)
+            .filter(delivery_attempts::subscription_id.eq(subscription_id))
+            .select(AttemptRow::as_select())
+            .first(conn)
+            .optional()?
+        {
+            Some(row) => Some(row),
+            // A cursor from elsewhere names no page.
+            None => return Ok(Vec::new()),
+        },
+        None => None,
+    };
+    let lines = recent_attempts(conn, subscription_id, limit, before.as_ref())?;
+    let ids: Vec<i64> = lines.iter().map(|line| line.delivery_id).collect();
+    let sent: Vec<(i64, String, String)> = deliveries::table
+        .filter(deliveries::id.eq_any(&ids))
+        .select((deliveries::id, deliveries::body, deliveries::state))
+        .load(conn)?;
+    Ok(lines
+        .into_iter()
+        .map(|line| {
+            let (body, state) = sent
+                .iter()
+                .find(|(id, _, _)| *id == line.delivery_id)
+                .map(|(_, body, state)| (body.clone(), state.clone()))
+                .unwrap_or_default();
+            LoggedAttempt { line, body, state }
+        })
+        .collect())
+}

@@ -5,7 +5,7 @@ diesel::table! {
     subscriptions (id) {
         id -> Text,
         workspace_id -> Text,
-        bot_user_id -> Text,
+        bot_user_id -> Nullable<Text>,
         callback_url -> Text,
         event_types -> Array<Text>,
         channel_ids -> Array<Text>,

@@ -1,7 +1,7 @@
 //! Subscription rows.
 
 use super::schema::subscriptions;
-use crate::standing::BotKey;
+use crate::standing::ReaderKey;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Timestamptz};
@@ -11,7 +11,8 @@ use diesel::sql_types::{Nullable, Timestamptz};
 pub struct SubscriptionRow {
     pub id: String,
     pub workspace_id: String,
-    pub bot_user_id: String,
+    /// `None`: made without a bot; `created_by` is then the reader.
+    pub bot_user_id: Option<String>,
     pub callback_url: String,
     pub event_types: Vec<String>,
     pub channel_ids: Vec<String>,
@@ -27,12 +28,21 @@ pub struct SubscriptionRow {
 }
 
 impl SubscriptionRow {
-    /// The bot whose events this subscription pushes.
-    pub fn bot(&self) -> BotKey {
-        BotKey {
+    /// Whose view of the workspace this subscription pushes: its bot, or
+    /// the member who made it without one.
+    pub fn reader(&self) -> ReaderKey {
+        ReaderKey {
             workspace_id: self.workspace_id.clone(),
-            bot_user_id: self.bot_user_id.clone(),
+            user_id: self.reader_id().to_owned(),
         }
+    }
+
+    pub fn reader_id(&self) -> &str {
+        // The table's check keeps one of the two set.
+        self.bot_user_id
+            .as_deref()
+            .or(self.created_by.as_deref())
+            .unwrap_or_default()
     }
 }
 
@@ -111,4 +121,67 @@ pub fn note_outcome(
             .returning(subscriptions::failing_since)
             .get_result(conn)
     }
+}
+
+/// A workspace's subscriptions, oldest first; the revoked and disabled
+/// ones only with `include_ended`.
+pub fn list_in(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+    include_ended: bool,
+) -> QueryResult<Vec<SubscriptionRow>> {
+    let mut query = subscriptions::table
+        .filter(subscriptions::workspace_id.eq(workspace_id))
+        .select(SubscriptionRow::as_select())
+        .order((subscriptions::created_at.asc(), subscriptions::id.asc()))
+        .into_boxed();
+    if !include_ended {
+        query = query
+            .filter(subscriptions::revoked_at.is_null())
+            .filter(subscriptions::disabled_at.is_null());
+    }
+    query.load(conn)
+}
+
+/// Live subscriptions of a workspace (its quota counts these). Locks them,
+/// so two creations at once cannot both take the last place.
+pub fn count_live_locked(conn: &mut PgConnection, workspace_id: &str) -> QueryResult<i64> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind::<diesel::sql_types::Text, _>(format!("webhooks:{workspace_id}"))
+        .execute(conn)?;
+    subscriptions::table
+        .filter(subscriptions::workspace_id.eq(workspace_id))
+        .filter(subscriptions::revoked_at.is_null())
+        .filter(subscriptions::disabled_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// Revokes it (the first revocation's time is kept) and answers the row.
+pub fn revoke(conn: &mut PgConnection, id: &str) -> QueryResult<SubscriptionRow> {
+    diesel::update(subscriptions::table.find(id))
+        .set(
+            subscriptions::revoked_at.eq(diesel::dsl::sql::<Nullable<Timestamptz>>(
+                "coalesce(revoked_at, now())",
+            )),
+        )
+        .returning(SubscriptionRow::as_returning())
+        .get_result(conn)
+}
+
+/// A new sealed secret; the current one keeps signing until `previous_until`.
+pub fn rotate_secret(
+    conn: &mut PgConnection,
+    id: &str,
+    sealed: &[u8],
+    previous_until: DateTime<Utc>,
+) -> QueryResult<SubscriptionRow> {
+    diesel::update(subscriptions::table.find(id))
+        .set((
+            subscriptions::previous_sealed_secret.eq(subscriptions::sealed_secret.nullable()),
+            subscriptions::previous_secret_until.eq(previous_until),
+            subscriptions::sealed_secret.eq(sealed),
+        ))
+        .returning(SubscriptionRow::as_returning())
+        .get_result(conn)
 }

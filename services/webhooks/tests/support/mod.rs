@@ -94,7 +94,7 @@ pub fn subscription(id: &str, url: &str, sealed_secret: Vec<u8>) -> Subscription
     SubscriptionRow {
         id: id.into(),
         workspace_id: "wsp_1".into(),
-        bot_user_id: "usr_bot".into(),
+        bot_user_id: Some("usr_bot".into()),
         callback_url: url.into(),
         event_types: vec!["*".into()],
         channel_ids: Vec::new(),

@@ -1,0 +1,23 @@
+//! Who may call each webhooks RPC (see `clickclack_common::caller_policy`).
+//! Within a method, `domain::access` decides which subscriptions a caller
+//! may touch.
+
+use clickclack_common::assertion::CallerKind::{self, Gateway, Operator, Principal};
+
+pub fn callers(method: &str) -> &'static [CallerKind] {
+    match method {
+        // Managing subscriptions: a member or bot through the gateway, or
+        // an operator at the CLI.
+        "CreateSubscription"
+        | "ListSubscriptions"
+        | "GetSubscription"
+        | "RevokeSubscription"
+        | "RotateSecret"
+        | "ListDeliveryAttempts"
+        | "Redeliver"
+        | "SendTestEvent" => &[Principal, Operator],
+        // The gateway scoping a caller to a subscription's workspace.
+        "LocateSubscription" => &[Gateway],
+        _ => &[],
+    }
+}
