@@ -605,3 +605,30 @@ async fn a_thousand_events_arrive_in_cursor_order_and_a_hanging_endpoint_delays_
     assert_eq!(ids.len(), EVENTS, "every event once");
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_the_queue_and_send_each_event_once() {
+    let stack = TestStack::start().await;
+    // A second copy of every service, webhooks included, on the same database.
+    let replica = stack.start_replica().await;
+    let boot = stack.bootstrap("replicas").await;
+    let ws = boot.workspace.id.clone();
+    let (_, owner) = stack.sign_in(boot.owner.email.as_deref().unwrap()).await;
+    let mut receiver = Receiver::start().await;
+    subscribe(&stack, &ws, &owner, &["message.created"], &receiver.url).await;
+    const EVENTS: usize = 200;
+    for n in 0..EVENTS {
+        post(&stack, &owner, &boot.general.id, &format!("m{n}")).await;
+    }
+    let deliveries = receiver.take(EVENTS, Duration::from_secs(60)).await;
+    receiver.assert_quiet(QUIET).await;
+    let mut ids: Vec<_> = deliveries
+        .iter()
+        .map(|d| d.header("webhook-id").unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), EVENTS, "no event was sent twice");
+    replica.stop().await;
+    stack.stop().await;
+}

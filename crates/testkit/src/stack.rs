@@ -113,8 +113,19 @@ impl TestStack {
     /// Starts the stack with this webhooks clock (a shrunk retry schedule,
     /// a short lease).
     pub async fn start_with_webhooks(webhooks: WebhookSettings) -> TestStack {
+        Self::start_with_key_and_webhooks(DEV_INTERNAL_KEY, webhooks).await
+    }
+
+    /// Starts the stack signing with `internal_key` (not the public dev
+    /// key, so a service run as its own process can join it) and with this
+    /// webhooks clock.
+    pub async fn start_with_key_and_webhooks(
+        internal_key: &str,
+        webhooks: WebhookSettings,
+    ) -> TestStack {
         Self::start_on(
             Listen {
+                internal_key: internal_key.to_owned(),
                 webhooks,
                 ..Listen::default()
             },

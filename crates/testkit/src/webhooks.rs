@@ -45,6 +45,8 @@ pub enum Answer {
     Status(u16),
     /// 429 (or any status) with `Retry-After: seconds`.
     RetryAfter(u16, u64),
+    /// Answers `status` after `millis` (a slow endpoint).
+    Delayed(u16, u64),
     /// Reads the request and never answers.
     Hang,
 }
@@ -117,6 +119,12 @@ impl Receiver {
                         Answer::RetryAfter(status, seconds) => format!(
                             "HTTP/1.1 {status} X\r\nretry-after: {seconds}\r\ncontent-length: 4\r\nconnection: close\r\n\r\nslow"
                         ),
+                        Answer::Delayed(status, millis) => {
+                            tokio::time::sleep(Duration::from_millis(millis)).await;
+                            format!(
+                                "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                            )
+                        }
                         Answer::Hang => {
                             tokio::time::sleep(Duration::from_secs(120)).await;
                             return;
