@@ -40,13 +40,31 @@ impl Run {
 
 /// Runs `clickclack <args>` against the stack's identity service.
 pub async fn clickclack(stack: &TestStack, args: &[&str]) -> Run {
-    clickclack_at(&stack.identity_url, &stack.messaging_url, args).await
+    run(
+        &[
+            ("CLICKCLACK_IDENTITY_ADDR", &stack.identity_url),
+            ("CLICKCLACK_MESSAGING_ADDR", &stack.messaging_url),
+            ("CLICKCLACK_WEBHOOKS_ADDR", &stack.webhooks_url),
+        ],
+        args,
+    )
+    .await
 }
 
 pub async fn clickclack_at(identity_url: &str, messaging_url: &str, args: &[&str]) -> Run {
+    run(
+        &[
+            ("CLICKCLACK_IDENTITY_ADDR", identity_url),
+            ("CLICKCLACK_MESSAGING_ADDR", messaging_url),
+        ],
+        args,
+    )
+    .await
+}
+
+async fn run(addresses: &[(&str, &str)], args: &[&str]) -> Run {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_clickclack"))
-        .env("CLICKCLACK_IDENTITY_ADDR", identity_url)
-        .env("CLICKCLACK_MESSAGING_ADDR", messaging_url)
+        .envs(addresses.iter().copied())
         .env_remove("RUST_LOG")
         .args(args)
         .output()

@@ -26,6 +26,10 @@ pub(super) enum BotCommand {
     /// One-time setup codes a runtime trades for a token (no token pasting).
     #[command(subcommand, name = "setup-code")]
     SetupCode(SetupCodeCommand),
+    /// Push a bot's events to a URL: event subscriptions and their
+    /// delivery logs.
+    #[command(subcommand)]
+    Webhook(super::webhooks::WebhookCommand),
     /// Remove a bot from its workspace: its membership, tokens and command
     /// menu go at once.
     Remove {
@@ -107,6 +111,7 @@ pub(super) async fn run(admin: &mut Admin, command: BotCommand) -> anyhow::Resul
         BotCommand::List { workspace } => list(admin, workspace).await,
         BotCommand::Token(command) => super::tokens::run(admin, command).await,
         BotCommand::SetupCode(command) => setup_code(admin, command).await,
+        BotCommand::Webhook(command) => super::webhooks::run(admin, command).await,
         BotCommand::Remove { workspace, bot } => remove(admin, workspace, bot).await,
     }
 }

@@ -1,4 +1,5 @@
-//! `clickclack admin ...`: operator commands, sent to identity over gRPC.
+//! `clickclack admin ...`: operator commands, sent to identity (and, for
+//! webhooks, the webhooks service) over gRPC.
 //!
 //! One module per command group; each prints through [`Output`]: a short
 //! summary for people, or with `--json` one JSON document for scripts.
@@ -9,6 +10,7 @@ mod bots;
 mod members;
 mod tokens;
 mod users;
+mod webhooks;
 mod workspaces;
 
 use crate::output::Output;
@@ -19,6 +21,7 @@ use clickclack_common::grpc::{Peer, traced_as};
 use clickclack_common::wire;
 use clickclack_proto::identity as pb;
 use clickclack_proto::identity::identity_service_client::IdentityServiceClient;
+use clickclack_proto::webhooks::webhooks_service_client::WebhooksServiceClient;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,6 +35,9 @@ pub struct AdminArgs {
     /// Messaging service gRPC address (bootstrap creates #general there).
     #[arg(long, global = true, env = "CLICKCLACK_MESSAGING_ADDR", default_value = clickclack_gateway::DEFAULT_MESSAGING_ADDR)]
     messaging_addr: String,
+    /// Webhooks service gRPC address (`bot webhook ...`).
+    #[arg(long, global = true, env = "CLICKCLACK_WEBHOOKS_ADDR", default_value = clickclack_gateway::DEFAULT_WEBHOOKS_ADDR)]
+    webhooks_addr: String,
     /// The operator credential: the secret (32+ bytes) that signs every admin
     /// command. It must equal the services' CLICKCLACK_OPERATOR_KEY; the
     /// default works only against `clickclack dev`.
@@ -77,7 +83,28 @@ struct Admin {
     identity: IdentityServiceClient<Peer>,
     out: Output,
     messaging_addr: String,
+    webhooks_addr: String,
     operator_key: String,
+}
+
+impl Admin {
+    /// The webhooks service, signed as the operator (connected on first use).
+    async fn webhooks(&self) -> anyhow::Result<WebhooksServiceClient<Peer>> {
+        let channel = endpoint(&self.webhooks_addr, "--webhooks-addr")?
+            .connect()
+            .await
+            .map_err(|_| {
+                anyhow!(
+                    "cannot reach the webhooks service at {} (is the stack running? `clickclack dev` starts one)",
+                    self.webhooks_addr
+                )
+            })?;
+        Ok(WebhooksServiceClient::new(traced_as(
+            channel,
+            operator_key(&self.operator_key)?,
+            Claims::deployment_operator,
+        )))
+    }
 }
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
@@ -92,6 +119,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         identity: connect(&args.identity_addr, &args.operator_key).await?,
         out: Output { json: args.json },
         messaging_addr: args.messaging_addr,
+        webhooks_addr: args.webhooks_addr,
         operator_key: args.operator_key,
     };
     match args.command {
@@ -148,13 +176,8 @@ pub(super) fn parse_duration(raw: &str) -> Result<Duration, String> {
 
 /// A client whose every call is signed with the operator credential.
 async fn connect(addr: &str, operator_key: &str) -> anyhow::Result<IdentityServiceClient<Peer>> {
-    let key = AssertionKey::operator(operator_key)
-        .context("CLICKCLACK_OPERATOR_KEY must be at least 32 bytes")?;
-    let endpoint = Endpoint::from_shared(addr.to_owned())
-        .with_context(|| format!("invalid --identity-addr {addr:?}"))?
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(30));
-    let channel = endpoint.connect().await.map_err(|_| {
+    let key = self::operator_key(operator_key)?;
+    let channel = endpoint(addr, "--identity-addr")?.connect().await.map_err(|_| {
         anyhow!("cannot reach the identity service at {addr} (is the stack running? `clickclack dev` starts one)")
     })?;
     Ok(IdentityServiceClient::new(traced_as(
@@ -162,6 +185,18 @@ async fn connect(addr: &str, operator_key: &str) -> anyhow::Result<IdentityServi
         key,
         Claims::deployment_operator,
     )))
+}
+
+fn operator_key(secret: &str) -> anyhow::Result<AssertionKey> {
+    AssertionKey::operator(secret).context("CLICKCLACK_OPERATOR_KEY must be at least 32 bytes")
+}
+
+/// An admin call's endpoint: quick to give up connecting, bounded per call.
+fn endpoint(addr: &str, flag: &str) -> anyhow::Result<Endpoint> {
+    Ok(Endpoint::from_shared(addr.to_owned())
+        .with_context(|| format!("invalid {flag} {addr:?}"))?
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(30)))
 }
 
 /// Turns a gRPC status into the one line a person needs.
@@ -174,10 +209,10 @@ impl<T> RpcResult<T> for Result<tonic::Response<T>, tonic::Status> {
         self.map(tonic::Response::into_inner)
             .map_err(|status| match status.code() {
                 tonic::Code::Unavailable => {
-                    anyhow!("the identity service is unavailable: {}", status.message())
+                    anyhow!("the service is unavailable: {}", status.message())
                 }
                 tonic::Code::Unauthenticated => anyhow!(
-                    "identity refused the operator credential ({}): set CLICKCLACK_OPERATOR_KEY \
+                    "the service refused the operator credential ({}): set CLICKCLACK_OPERATOR_KEY \
                      (or --operator-key) to the deployment's operator key",
                     status.message()
                 ),

@@ -4,6 +4,7 @@
 
 use clickclack_proto::identity as pb;
 use clickclack_proto::realtime as rt;
+use clickclack_proto::webhooks as hooks;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -185,6 +186,77 @@ pub fn event(event: &rt::Event) -> Value {
     out.insert("created_at".into(), json!(event.created_at));
     out.insert("payload".into(), payload);
     Value::Object(out)
+}
+
+/// An event subscription as clients read it (upstream's shape and ours); `signing_secret` only when given.
+pub fn event_subscription(
+    subscription: Option<hooks::Subscription>,
+    secret: Option<String>,
+) -> Value {
+    let Some(s) = subscription else {
+        return Value::Null;
+    };
+    let mut value = json!({
+        "id": s.id,
+        "workspace_id": s.workspace_id,
+        "event_types": s.event_types,
+        "channel_ids": s.channel_ids,
+        "callback_url": s.callback_url,
+        "created_at": s.created_at,
+        "status": status_of(&s),
+        "pending_deliveries": s.pending,
+        "oldest_pending_seconds": s.oldest_pending_seconds,
+    });
+    let object = value.as_object_mut().expect("an object");
+    let mut optional = |key: &str, field: Option<String>| {
+        if let Some(field) = field.filter(|text| !text.is_empty()) {
+            object.insert(key.into(), json!(field));
+        }
+    };
+    optional("bot_user_id", Some(s.bot_user_id.clone()));
+    optional("created_by", s.created_by.clone());
+    optional("revoked_at", s.revoked_at.clone());
+    optional("disabled_at", s.disabled_at.clone());
+    optional("disabled_reason", s.disabled_reason.clone());
+    optional("failing_since", s.failing_since.clone());
+    optional("previous_secret_until", s.previous_secret_until.clone());
+    optional("signing_secret", secret);
+    value
+}
+
+/// `active`, `failing`, `disabled` or `revoked`.
+fn status_of(subscription: &hooks::Subscription) -> &'static str {
+    if subscription.revoked_at.is_some() {
+        "revoked"
+    } else if subscription.disabled_at.is_some() {
+        "disabled"
+    } else if subscription.failing_since.is_some() {
+        "failing"
+    } else {
+        "active"
+    }
+}
+
+pub fn delivery_attempt(attempt: hooks::DeliveryAttempt) -> Value {
+    let mut value = json!({
+        "id": attempt.id,
+        "subscription_id": attempt.subscription_id,
+        "event_id": attempt.event_id,
+        "workspace_id": attempt.workspace_id,
+        "event_type": attempt.event_type,
+        "attempt": attempt.attempt,
+        "request_json": attempt.request_json,
+        "response_status": attempt.response_status,
+        "response_body": attempt.response_body,
+        "latency_ms": attempt.latency_ms,
+        "delivery_state": attempt.delivery_state,
+        "created_at": attempt.created_at,
+        "completed_at": attempt.completed_at,
+    });
+    if let Some(error) = attempt.error {
+        value["error"] = json!(error);
+    }
+    value
 }
 
 #[cfg(test)]

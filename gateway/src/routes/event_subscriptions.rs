@@ -14,78 +14,11 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use clickclack_common::wire;
 use clickclack_proto::webhooks as pb;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-/// A subscription as clients read it; `signing_secret` only when given.
-fn subscription_json(subscription: Option<pb::Subscription>, secret: Option<String>) -> Value {
-    let Some(s) = subscription else {
-        return Value::Null;
-    };
-    let mut value = json!({
-        "id": s.id,
-        "workspace_id": s.workspace_id,
-        "event_types": s.event_types,
-        "channel_ids": s.channel_ids,
-        "callback_url": s.callback_url,
-        "created_at": s.created_at,
-        "status": status_of(&s),
-        "pending_deliveries": s.pending,
-        "oldest_pending_seconds": s.oldest_pending_seconds,
-    });
-    let object = value.as_object_mut().expect("an object");
-    let mut optional = |key: &str, field: Option<String>| {
-        if let Some(field) = field.filter(|text| !text.is_empty()) {
-            object.insert(key.into(), json!(field));
-        }
-    };
-    optional("bot_user_id", Some(s.bot_user_id.clone()));
-    optional("created_by", s.created_by.clone());
-    optional("revoked_at", s.revoked_at.clone());
-    optional("disabled_at", s.disabled_at.clone());
-    optional("disabled_reason", s.disabled_reason.clone());
-    optional("failing_since", s.failing_since.clone());
-    optional("previous_secret_until", s.previous_secret_until.clone());
-    optional("signing_secret", secret);
-    value
-}
-
-/// `active`, `failing`, `disabled` or `revoked`.
-fn status_of(subscription: &pb::Subscription) -> &'static str {
-    if subscription.revoked_at.is_some() {
-        "revoked"
-    } else if subscription.disabled_at.is_some() {
-        "disabled"
-    } else if subscription.failing_since.is_some() {
-        "failing"
-    } else {
-        "active"
-    }
-}
-
-fn attempt_json(attempt: pb::DeliveryAttempt) -> Value {
-    let mut value = json!({
-        "id": attempt.id,
-        "subscription_id": attempt.subscription_id,
-        "event_id": attempt.event_id,
-        "workspace_id": attempt.workspace_id,
-        "event_type": attempt.event_type,
-        "attempt": attempt.attempt,
-        "request_json": attempt.request_json,
-        "response_status": attempt.response_status,
-        "response_body": attempt.response_body,
-        "latency_ms": attempt.latency_ms,
-        "delivery_state": attempt.delivery_state,
-        "created_at": attempt.created_at,
-        "completed_at": attempt.completed_at,
-    });
-    if let Some(error) = attempt.error {
-        value["error"] = json!(error);
-    }
-    value
-}
 
 #[derive(Deserialize, schemars::JsonSchema)]
 pub struct ListQuery {
@@ -113,7 +46,7 @@ pub async fn list(
     let subscriptions: Vec<Value> = list
         .subscriptions
         .into_iter()
-        .map(|s| subscription_json(Some(s), None))
+        .map(|s| wire::event_subscription(Some(s), None))
         .collect();
     Ok(Json(json!({ "event_subscriptions": subscriptions })))
 }
@@ -171,7 +104,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         Json(json!({
-            "event_subscription": subscription_json(created.subscription, Some(created.signing_secret)),
+            "event_subscription": wire::event_subscription(created.subscription, Some(created.signing_secret)),
         })),
     ))
 }
@@ -188,7 +121,7 @@ pub async fn get(
         .await?
         .into_inner();
     Ok(Json(
-        json!({ "event_subscription": subscription_json(Some(found), None) }),
+        json!({ "event_subscription": wire::event_subscription(Some(found), None) }),
     ))
 }
 
@@ -204,7 +137,7 @@ pub async fn revoke(
         .await?
         .into_inner();
     Ok(Json(
-        json!({ "event_subscription": subscription_json(Some(revoked), None) }),
+        json!({ "event_subscription": wire::event_subscription(Some(revoked), None) }),
     ))
 }
 
@@ -234,7 +167,7 @@ pub async fn rotate_secret(
         .await?
         .into_inner();
     Ok(Json(json!({
-        "event_subscription": subscription_json(rotated.subscription, Some(rotated.signing_secret)),
+        "event_subscription": wire::event_subscription(rotated.subscription, Some(rotated.signing_secret)),
     })))
 }
 
@@ -263,7 +196,11 @@ pub async fn deliveries(
         })
         .await?
         .into_inner();
-    let attempts: Vec<Value> = page.attempts.into_iter().map(attempt_json).collect();
+    let attempts: Vec<Value> = page
+        .attempts
+        .into_iter()
+        .map(wire::delivery_attempt)
+        .collect();
     let mut answer = json!({
         "event_delivery_attempts": attempts,
         "deliveries": attempts,
