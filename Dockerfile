@@ -38,6 +38,7 @@ RUN --mount=type=cache,id=clickclack-cargo-registry,target=/usr/local/cargo/regi
        target/release/clickclack-identity \
        target/release/clickclack-messaging \
        target/release/clickclack-realtime \
+       target/release/clickclack-webhooks \
        target/release/clickclack-gateway \
        /out/
 
@@ -59,6 +60,7 @@ COPY --from=builder /out/clickclack \
                     /out/clickclack-identity \
                     /out/clickclack-messaging \
                     /out/clickclack-realtime \
+                    /out/clickclack-webhooks \
                     /out/clickclack-gateway \
                     /usr/local/bin/
 COPY --chmod=0755 deploy/bin/clickclack-migrate deploy/bin/clickclack-healthcheck /usr/local/bin/

@@ -49,7 +49,7 @@ struct MigrateArgs {
     database_url: String,
 }
 
-/// Runs identity's, messaging's and realtime's migrations, each in its own
+/// Runs identity's, messaging's, realtime's and webhooks' migrations, each in its own
 /// schema (the pool runs them on connect).
 async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || {
@@ -73,7 +73,13 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
             clickclack_messaging::MIGRATIONS,
             1,
         )?;
-        println!("migrated identity, messaging and realtime");
+        connect(
+            url,
+            clickclack_webhooks::SCHEMA,
+            clickclack_webhooks::MIGRATIONS,
+            1,
+        )?;
+        println!("migrated identity, messaging, realtime and webhooks");
         Ok(())
     })
     .await?
@@ -87,6 +93,8 @@ enum Serve {
     Messaging(clickclack_messaging::MessagingConfig),
     /// The realtime gRPC service.
     Realtime(clickclack_realtime::RealtimeConfig),
+    /// The webhooks gRPC service (event subscriptions and their deliveries).
+    Webhooks(clickclack_webhooks::WebhooksConfig),
     /// The HTTP gateway.
     Gateway(clickclack_gateway::GatewayConfig),
 }
@@ -103,6 +111,7 @@ async fn main() -> ExitCode {
                 Serve::Identity(_) => "clickclack-identity",
                 Serve::Messaging(_) => "clickclack-messaging",
                 Serve::Realtime(_) => "clickclack-realtime",
+                Serve::Webhooks(_) => "clickclack-webhooks",
                 Serve::Gateway(_) => "clickclack-gateway",
             });
             let shutdown = clickclack_common::shutdown::on_signal();
@@ -116,6 +125,9 @@ async fn main() -> ExitCode {
                 Serve::Realtime(config) => {
                     run::<Realtime>(config, shutdown).await.map_err(Into::into)
                 }
+                Serve::Webhooks(config) => run::<clickclack_webhooks::Webhooks>(config, shutdown)
+                    .await
+                    .map_err(Into::into),
                 Serve::Gateway(config) => clickclack_gateway::run(config, shutdown)
                     .await
                     .map_err(Into::into),

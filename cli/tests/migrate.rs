@@ -12,11 +12,14 @@ struct Count {
 }
 
 fn table_count(url: &str) -> i64 {
+    tables_in(url, "'identity', 'messaging', 'realtime', 'webhooks'")
+}
+
+fn tables_in(url: &str, schemas: &str) -> i64 {
     let mut conn = PgConnection::establish(url).unwrap();
-    diesel::sql_query(
-        "SELECT count(*) AS n FROM information_schema.tables
-         WHERE table_schema IN ('identity', 'messaging', 'realtime')",
-    )
+    diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema IN ({schemas})"
+    ))
     .get_result::<Count>(&mut conn)
     .unwrap()
     .n
@@ -43,6 +46,12 @@ async fn migrate_creates_every_schema_once() {
     );
     let tables = table_count(&db.url);
     assert!(tables >= 20, "{tables} tables");
+    for schema in ["identity", "messaging", "realtime", "webhooks"] {
+        assert!(
+            tables_in(&db.url, &format!("'{schema}'")) > 0,
+            "{schema} was migrated"
+        );
+    }
     let again = migrate(&db.url).await;
     assert!(again.status.success());
     assert_eq!(table_count(&db.url), tables);
