@@ -60,6 +60,7 @@ SERVICES = {
     "identity": ("clickclack-identity", "CLICKCLACK_IDENTITY_LISTEN", "CLICKCLACK_IDENTITY_ADDR", "IDENTITY"),
     "messaging": ("clickclack-messaging", "CLICKCLACK_MESSAGING_LISTEN", "CLICKCLACK_MESSAGING_ADDR", "MESSAGING"),
     "realtime": ("clickclack-realtime", "CLICKCLACK_REALTIME_LISTEN", "CLICKCLACK_REALTIME_ADDR", "REALTIME"),
+    "webhooks": ("clickclack-webhooks", "CLICKCLACK_WEBHOOKS_LISTEN", "CLICKCLACK_WEBHOOKS_ADDR", "WEBHOOKS"),
 }
 GATEWAY = ("clickclack-gateway", "CLICKCLACK_HTTP_ADDR")
 METRICS_ENV = "CLICKCLACK_METRICS_ADDR"
@@ -451,7 +452,7 @@ def check_compose(report: Report, image: Image, known_env: set[str]) -> None:
         report.check(key in COMPOSE_TOP_KEYS or key.startswith("x-"), f"top-level key {key}", f"unknown top-level key {key!r}")
     services: dict = compose.get("services") or {}
     volumes = set((compose.get("volumes") or {}).keys())
-    for required in ["postgres", "migrate", "identity", "messaging", "realtime", "gateway", "otel-collector", "jaeger"]:
+    for required in ["postgres", "migrate", "identity", "messaging", "realtime", "webhooks", "gateway", "otel-collector", "jaeger"]:
         report.check(required in services, f"service {required} defined")
 
     # .env.example and interpolation.
@@ -573,7 +574,7 @@ def check_compose(report: Report, image: Image, known_env: set[str]) -> None:
                 report.check(not services[target].get("profiles"), f"{name} -> {target}: not behind a profile",
                              f"{name} always runs but depends on {target}, which only runs with a profile")
 
-    for name in ["identity", "messaging", "realtime", "gateway"]:
+    for name in ["identity", "messaging", "realtime", "webhooks", "gateway"]:
         if name in services:
             report.check("healthcheck" in services[name], f"{name} has a health check")
     if "migrate" in services:
@@ -804,7 +805,7 @@ def check_rendered(report: Report, where: str, docs: list[dict], examples: list[
 
     report.check("Secret" not in by_kind, "no Secret is rendered from git",
                  f"{where} renders a Secret: secrets must be created out of band (secret.template.yaml)")
-    for name in ["identity", "messaging", "realtime", "gateway"]:
+    for name in ["identity", "messaging", "realtime", "webhooks", "gateway"]:
         report.check(name in deployments, f"Deployment {name}")
         report.check(name in services, f"Service {name}")
     jobs = by_kind.get("Job", {})
@@ -955,7 +956,7 @@ def check_rendered(report: Report, where: str, docs: list[dict], examples: list[
                 replicas = min((h["spec"].get("minReplicas", 1) for h in hpas.values() if h["spec"]["scaleTargetRef"]["name"] == target["metadata"]["name"]), default=1)
             report.check(replicas >= 2, f"PDB {name}: {replicas} replicas leave room to drain",
                          f"PDB {name}: Deployment {target['metadata']['name']} has {replicas} replica(s); the budget would block node drains")
-    for name in ["identity", "messaging", "realtime", "gateway"]:
+    for name in ["identity", "messaging", "realtime", "webhooks", "gateway"]:
         report.check(any(selects(p["spec"]["selector"], pod_labels(deployments[name])) for p in pdbs.values()) if name in deployments else False,
                      f"PDB covers {name}")
 
@@ -988,11 +989,12 @@ def check_rendered(report: Report, where: str, docs: list[dict], examples: list[
                      f"NetworkPolicy {policy['metadata']['name']}: selects some pod",
                      f"NetworkPolicy {policy['metadata']['name']} selects no pod")
     report.check("admin" in pods, "an admin pod example carries app.kubernetes.io/component=admin")
-    service_ports = {"identity": 50051, "messaging": 50052, "realtime": 50053, "gateway": 8080}
+    service_ports = {"identity": 50051, "messaging": 50052, "realtime": 50053, "webhooks": 50054, "gateway": 8080}
     expected = {
-        ("gateway", "identity"), ("gateway", "messaging"), ("gateway", "realtime"),
-        ("admin", "identity"), ("admin", "messaging"),
+        ("gateway", "identity"), ("gateway", "messaging"), ("gateway", "realtime"), ("gateway", "webhooks"),
+        ("admin", "identity"), ("admin", "messaging"), ("admin", "webhooks"),
         ("identity", "realtime"), ("messaging", "realtime"),
+        ("webhooks", "identity"), ("webhooks", "realtime"),
     }
     for src in sorted(pods):
         for dst, port in service_ports.items():
@@ -1002,7 +1004,7 @@ def check_rendered(report: Report, where: str, docs: list[dict], examples: list[
             want = (src, dst) in expected
             report.check(allowed == want, f"{src} -> {dst}:{port} {'allowed' if want else 'denied'}",
                          f"NetworkPolicy: {src} -> {dst}:{port} is {'allowed' if allowed else 'denied'}, expected {'allowed' if want else 'denied'}")
-        for dst in ["identity", "messaging", "realtime"]:
+        for dst in ["identity", "messaging", "realtime", "webhooks"]:
             if dst in pods and src != dst:
                 report.check(not netpol_allows(policies, pods[src], pods[dst], METRICS_PORT), f"{src} -> {dst}:{METRICS_PORT} denied")
     postgres_blocks = [peer["ipBlock"]["cidr"] for p in policies for rule in p["spec"].get("egress") or []
@@ -1011,11 +1013,18 @@ def check_rendered(report: Report, where: str, docs: list[dict], examples: list[
         address = str(next(ipaddress.ip_network(postgres_blocks[0]).hosts()))
         report.note(f"Postgres CIDR {postgres_blocks[0]} (probing {address})")
         for src in sorted(pods):
-            want = src in ("identity", "messaging", "realtime", "migrate")
+            want = src in ("identity", "messaging", "realtime", "webhooks", "migrate")
             allowed = netpol_allows(policies, pods[src], None, 5432, ip=address)
             report.check(allowed == want, f"{src} -> postgres:5432 {'allowed' if want else 'denied'}",
                          f"NetworkPolicy: {src} -> Postgres:5432 is {'allowed' if allowed else 'denied'}, expected {'allowed' if want else 'denied'}")
             report.check(not netpol_allows(policies, pods[src], None, 443, ip=address), f"{src} -> Postgres CIDR:443 denied")
+    # Webhooks reaches bots' public endpoints, and nothing private.
+    if "webhooks" in pods:
+        for address, want in [("93.184.216.34", True), ("10.1.2.3", False), ("192.168.1.1", False),
+                              ("169.254.169.254", False), ("127.0.0.1", False)]:
+            allowed = netpol_allows(policies, pods["webhooks"], None, 443, ip=address)
+            report.check(allowed == want, f"webhooks -> {address}:443 {'allowed' if want else 'denied'}",
+                         f"NetworkPolicy: webhooks -> {address}:443 is {'allowed' if allowed else 'denied'}, expected {'allowed' if want else 'denied'}")
     for src in sorted(pods):
         report.check(netpol_allows(policies, pods[src], None, 53, protocol="UDP", ip="10.96.0.10"), f"{src} -> DNS allowed")
 

@@ -70,6 +70,7 @@ pub(super) enum WebhookCommand {
         /// The subscription (sub_...).
         #[arg(long)]
         id: String,
+        /// At most this many attempts (at most 200).
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
