@@ -1022,3 +1022,111 @@ async fn agent_turns_fold_unread_is_marked_and_setup_codes_are_ready_to_run() {
     assert_eq!(me["user"]["display_name"], "Ada Owner");
     client.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bots_webhooks_are_added_tested_redelivered_and_rotated_in_the_app() {
+    use clickclack_sdk::webhook::{DEFAULT_TOLERANCE, verify_webhook};
+    use clickclack_testkit::webhooks::Receiver;
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("hooked").await;
+    stack
+        .service_bot(&boot.workspace.id, "ci", "bot:read")
+        .await;
+    let mut receiver = Receiver::start().await;
+    let link = stack
+        .api()
+        .post(
+            "/api/auth/magic/request",
+            None,
+            json!({ "email": boot.owner.email.clone().unwrap() }),
+        )
+        .await
+        .expect(201, "a development sign-in link")["magic_link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    client.goto(&link).await.unwrap();
+    wait_for_text(&client, "#title", "# general").await;
+    click(&client, "#open-settings").await;
+    let entry = wait_for_text(&client, "article.bot-entry", "Bot ci").await;
+
+    // Add one: the signing secret is shown once.
+    let url = entry.find(Locator::Css(".webhook-url")).await.unwrap();
+    url.send_keys(&receiver.url).await.unwrap();
+    click_in(&entry, ".add-webhook-button").await;
+    let secret = wait_for(&client, "#new-secret").await.text().await.unwrap();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    click(&client, "#copied").await;
+    click(&client, "#secret-done").await;
+    wait_gone(&client, "#new-secret").await;
+    wait_for_text(&client, ".webhook", &receiver.url).await;
+    wait_for_text(&client, ".webhook-status", "active").await;
+
+    // Send a test event: it arrives signed with that secret.
+    click(&client, ".test-webhook").await;
+    wait_for_text(&client, "#test-queued", "Sent a test event").await;
+    let test = receiver
+        .next(Duration::from_secs(15))
+        .await
+        .expect("the test event");
+    let verified = verify_webhook(
+        &[&secret],
+        &test.header_pairs(),
+        &test.body,
+        DEFAULT_TOLERANCE,
+    )
+    .expect("signed with the secret the app showed");
+    assert_eq!(verified.event["type"], "webhook.test");
+
+    // Its delivery is listed (status, latency), and can be sent again.
+    let mut listed = String::new();
+    for _ in 0..30 {
+        click(&client, "#open-settings").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let found = client
+            .execute(
+                "const li = document.querySelector('.delivery.ok'); return li ? li.textContent : ''",
+                vec![],
+            )
+            .await
+            .unwrap();
+        listed = found.as_str().unwrap_or_default().to_owned();
+        if !listed.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        listed.starts_with("200") && listed.contains("webhook.test") && listed.contains(" ms"),
+        "{listed:?}"
+    );
+    // The colours of states and answers read in both themes.
+    for theme in ["light", "dark"] {
+        client
+            .execute(
+                "document.documentElement.dataset.theme = arguments[0]",
+                vec![json!(theme)],
+            )
+            .await
+            .unwrap();
+        wait_js_theme(&client, theme).await;
+        assert_readable(&client, &format!("{theme}-webhooks"), 20).await;
+    }
+    wait_for(&client, ".delivery.ok .redeliver")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let again = receiver
+        .next(Duration::from_secs(15))
+        .await
+        .expect("the redelivery");
+    assert_eq!(again.header("webhook-id"), test.header("webhook-id"));
+
+    // Rotate: a new secret, shown once.
+    click(&client, ".rotate-webhook").await;
+    let rotated = wait_for(&client, "#new-secret").await.text().await.unwrap();
+    assert!(rotated.starts_with("whsec_") && rotated != secret);
+    stack.stop().await;
+}

@@ -1225,6 +1225,7 @@ function botsSection(entries, notice, revokedBy) {
         ),
       ),
       setupCodesList(bot, notice),
+      webhooksList(bot, notice),
       el("button", { class: "mint", onclick: () => mintToken(bot, notice) }, "Mint a token"),
       " ",
       el("button", { class: "setup-code", onclick: () => makeSetupCode(bot, notice) }, "Create a setup code"),
@@ -1233,6 +1234,110 @@ function botsSection(entries, notice, revokedBy) {
     ),
   );
   return el("section", { "aria-labelledby": "bots-title" }, el("h2", { id: "bots-title" }, "Bots"), rows.length ? rows : el("p", {}, "No bots yet."));
+}
+
+/// A bot's event subscriptions (webhooks): each with its state, its latest
+/// deliveries (status coloured, latency) and what can be done with it, and
+/// a form to add one. Shown to whoever may manage them.
+function webhooksList(bot, notice) {
+  const box = el("div", { class: "webhooks", "aria-label": `Webhooks of ${bot.display_name}` });
+  const base = `/api/workspaces/${state.workspace.id}/event-subscriptions`;
+  const act = async (work) => {
+    try {
+      await work();
+    } catch (error) {
+      failed(notice, error);
+    }
+  };
+  const form = () => {
+    const url = el("input", { type: "url", class: "webhook-url", placeholder: "https://example.com/clickclack", "aria-label": `Webhook URL for ${bot.display_name}`, required: true });
+    const events = el("input", { type: "text", class: "webhook-events", value: "message.created", "aria-label": "Event types (comma-separated, or *)" });
+    return el(
+      "form",
+      { class: "add-webhook", onsubmit: (event) => {
+        event.preventDefault();
+        act(async () => {
+          const { event_subscription: made } = await api("POST", base, {
+            bot_user_id: bot.id,
+            callback_url: url.value.trim(),
+            event_types: events.value.split(",").map((t) => t.trim()).filter(Boolean),
+          });
+          showSecret(notice, `Signing secret of the webhook to ${made.callback_url}`, made.signing_secret);
+        });
+      } },
+      el("label", {}, "Webhook URL ", url),
+      " ",
+      el("label", {}, "Events ", events),
+      " ",
+      el("button", { type: "submit", class: "add-webhook-button" }, "Add webhook"),
+    );
+  };
+  const deliveries = (subscription) => {
+    const list = el("ol", { class: "deliveries", "aria-label": `Recent deliveries to ${subscription.callback_url}` });
+    api("GET", `/api/event-subscriptions/${subscription.id}/deliveries?limit=5`)
+      .then(({ event_delivery_attempts: attempts }) => {
+        list.replaceChildren(
+          ...(attempts.length
+            ? attempts.map((attempt) => {
+                const ok = attempt.response_status >= 200 && attempt.response_status < 300;
+                const answer = attempt.response_status ? `${attempt.response_status}` : "no answer";
+                return el(
+                  "li",
+                  { class: ok ? "delivery ok" : "delivery failed", "data-event": attempt.event_id },
+                  el("span", { class: "delivery-status" }, answer),
+                  ` ${attempt.event_type} · attempt ${attempt.attempt} · ${attempt.latency_ms} ms · ${relative(attempt.created_at)}`,
+                  attempt.error ? el("span", { class: "delivery-error" }, ` · ${attempt.error}`) : null,
+                  " ",
+                  el("button", { class: "redeliver", "aria-label": `Deliver ${attempt.event_type} ${attempt.event_id} again`, onclick: () => act(async () => {
+                    await api("POST", `/api/event-subscriptions/${subscription.id}/redeliver`, { event_id: attempt.event_id });
+                    notice.replaceChildren(el("p", {}, `Queued ${attempt.event_type} again.`));
+                  }) }, "Redeliver"),
+                );
+              })
+            : [el("li", {}, "No deliveries yet.")]),
+        );
+      })
+      .catch(() => {});
+    return list;
+  };
+  api("GET", `${base}?bot_user_id=${encodeURIComponent(bot.id)}`)
+    .then(({ event_subscriptions: subscriptions }) => {
+      box.replaceChildren(
+        el("h4", {}, "Webhooks"),
+        ...subscriptions.map((subscription) =>
+          el(
+            "div",
+            { class: "webhook", "data-subscription": subscription.id },
+            el("p", {},
+              el("span", { class: `webhook-status ${subscription.status}` }, subscription.status),
+              ` ${subscription.callback_url} · ${subscription.event_types.join(", ")} · ${subscription.pending_deliveries} waiting`,
+              subscription.disabled_reason ? ` · ${subscription.disabled_reason}` : "",
+            ),
+            deliveries(subscription),
+            el("button", { class: "test-webhook", onclick: () => act(async () => {
+              await api("POST", `/api/event-subscriptions/${subscription.id}/test`, {});
+              notice.replaceChildren(el("p", { id: "test-queued" }, `Sent a test event to ${subscription.callback_url}.`));
+            }) }, "Send test event"),
+            " ",
+            el("button", { class: "rotate-webhook", onclick: () => act(async () => {
+              const { event_subscription: rotated } = await api("POST", `/api/event-subscriptions/${subscription.id}/rotate-secret`, {});
+              showSecret(notice, "New signing secret: the old one keeps signing for 24 hours", rotated.signing_secret);
+            }) }, "Rotate secret"),
+            " ",
+            el("button", { class: "disable-webhook", onclick: () => act(async () => {
+              const yes = await confirmDialog(`Disable the webhook to ${subscription.callback_url}?`, "Nothing more is sent to it, queued deliveries included.", "Disable webhook");
+              if (!yes) return;
+              await api("POST", `/api/event-subscriptions/${subscription.id}/revoke`, {});
+              await openSettings();
+            }) }, "Disable"),
+          ),
+        ),
+        form(),
+      );
+    })
+    // Someone who may not manage this bot's webhooks sees none.
+    .catch(() => box.replaceChildren());
+  return box;
 }
 
 /// A raw token, shown exactly once, with a copy button and a warning.
