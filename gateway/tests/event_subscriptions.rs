@@ -556,6 +556,58 @@ async fn retries_back_off_on_the_schedule_and_gone_disables_the_subscription() {
         state["disabled_reason"].as_str().unwrap().contains("410"),
         "{state}"
     );
+    // Its maker is told, privately: an event and an audit entry.
+    let (_, bystander) = stack.member_session(&ws, "bystander", "member").await;
+    let events_of = |token: String| {
+        let (api, ws) = (api.clone(), ws.clone());
+        async move {
+            api.get(
+                &format!("/api/realtime/events?workspace_id={ws}&limit=500"),
+                Some(&token),
+            )
+            .await
+            .expect(200, "events")["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|event| event["type"] == "event_subscription.disabled")
+                .cloned()
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut told = Vec::new();
+    for _ in 0..100 {
+        told = events_of(owner.clone()).await;
+        if !told.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(told.len(), 1, "one notice: {told:?}");
+    assert_eq!(told[0]["payload"]["subscription_id"], id.as_str());
+    assert!(
+        told[0]["payload"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("410")
+    );
+    assert!(
+        events_of(bystander).await.is_empty(),
+        "the notice is private"
+    );
+    let audit = api
+        .get(&format!("/api/workspaces/{ws}/audit-log"), Some(&owner))
+        .await
+        .expect(200, "audit log");
+    assert!(
+        audit["audit_log_entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|entry| entry["action"] == "event_subscription.disabled"
+                && entry["target_id"] == id.as_str()),
+        "{audit}"
+    );
     receiver.answer(Answer::Status(200));
     post(&stack, &owner, &boot.general.id, "after gone").await;
     receiver.assert_quiet(QUIET).await;

@@ -50,6 +50,11 @@ pub const EVENT_TYPES: &[(&str, bool, &str)] = &[
     ),
     ("member.removed", true, "A member left or was removed."),
     (
+        "event_subscription.disabled",
+        true,
+        "An event subscription was disabled by its endpoint (410) or five days of failures (private to its bot's owner and its maker).",
+    ),
+    (
         "workspace.updated",
         true,
         "The workspace's name, slug, icon or owner changed.",

@@ -32,7 +32,7 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         // A bot publishing its own command menu.
         "SetBotCommands" => &[Principal],
         // The webhooks service, before it pushes a bot's events.
-        "CheckReaderStandings" => &[Service],
+        "CheckReaderStandings" | "NoteSubscriptionDisabled" => &[Service],
         // The admin plane: operators only.
         "CreateUser" | "ListUsers" | "AddMember" | "RemoveMember" | "Bootstrap" => &[Operator],
         _ => &[],

@@ -351,6 +351,7 @@ impl WebhooksService for WebhooksApi {
             disabled_at: None,
             disabled_reason: None,
             failing_since: None,
+            owner_told_at: None,
         };
         manager
             .may_manage(readership(&row, &owners))

@@ -30,6 +30,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod feeder;
+pub mod notices;
 pub mod policy;
 pub mod standing;
 pub mod store;
@@ -227,6 +228,11 @@ impl Service for Webhooks {
         }
         running.spawn(worker.run(self.concurrency, wake.clone(), shutdown.clone()));
         running.spawn(purge_old_log(self.pool.clone(), shutdown.clone()));
+        running.spawn(notices::run(
+            self.pool.clone(),
+            self.identity.clone(),
+            shutdown.clone(),
+        ));
         running.close();
         let api = api::WebhooksApi::new(
             self.pool.clone(),

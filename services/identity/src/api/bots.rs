@@ -236,3 +236,28 @@ pub(super) async fn check_reader_standings(
         .await?;
     Ok(Response::new(pb::ReaderStandingList { standings }))
 }
+
+/// The webhooks service disabled a subscription: audit it and tell its people.
+pub(super) async fn note_subscription_disabled(
+    api: &IdentityApi,
+    request: Request<pb::NoteSubscriptionDisabledRequest>,
+) -> Reply<pb::NoteSubscriptionDisabledResponse> {
+    use crate::domain::notices::{self, SubscriptionDisabled};
+    let req = request.into_inner();
+    let workspace_id = WorkspaceId::parse(&req.workspace_id)
+        .ok_or_else(|| Status::invalid_argument("workspace_id is not a workspace id"))?;
+    let notice = SubscriptionDisabled {
+        workspace_id,
+        subscription_id: clickclack_common::grpc::bounded(req.subscription_id),
+        bot_user_id: UserId::parse(&req.bot_user_id),
+        created_by: req.created_by.as_deref().and_then(UserId::parse),
+        reason: clickclack_common::grpc::bounded(req.reason),
+        callback_url: clickclack_common::grpc::bounded(req.callback_url),
+    };
+    let told = api
+        .write(move |conn| notices::subscription_disabled(conn, &notice))
+        .await?;
+    Ok(Response::new(pb::NoteSubscriptionDisabledResponse {
+        told: told.into_iter().map(String::from).collect(),
+    }))
+}

@@ -350,4 +350,11 @@ impl IdentityService for IdentityApi {
     ) -> Reply<pb::ReaderStandingList> {
         bots::check_reader_standings(self, request).await
     }
+
+    async fn note_subscription_disabled(
+        &self,
+        request: Request<pb::NoteSubscriptionDisabledRequest>,
+    ) -> Reply<pb::NoteSubscriptionDisabledResponse> {
+        bots::note_subscription_disabled(self, request).await
+    }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bots;
 pub mod commands;
 pub mod members;
+pub mod notices;
 pub mod rules;
 pub mod self_service;
 pub mod sessions;

@@ -18,6 +18,7 @@ diesel::table! {
         disabled_at -> Nullable<Timestamptz>,
         disabled_reason -> Nullable<Text>,
         failing_since -> Nullable<Timestamptz>,
+        owner_told_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -25,6 +25,8 @@ pub struct SubscriptionRow {
     pub disabled_at: Option<DateTime<Utc>>,
     pub disabled_reason: Option<String>,
     pub failing_since: Option<DateTime<Utc>>,
+    /// When the people behind it were told it was disabled.
+    pub owner_told_at: Option<DateTime<Utc>>,
 }
 
 impl SubscriptionRow {
@@ -81,6 +83,23 @@ pub fn live_in(
         .filter(subscriptions::disabled_at.is_null())
         .select(SubscriptionRow::as_select())
         .load(conn)
+}
+
+/// Disabled subscriptions whose people have not been told yet.
+pub fn owed_a_notice(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<SubscriptionRow>> {
+    subscriptions::table
+        .filter(subscriptions::disabled_at.is_not_null())
+        .filter(subscriptions::owner_told_at.is_null())
+        .order(subscriptions::disabled_at.asc())
+        .limit(limit)
+        .select(SubscriptionRow::as_select())
+        .load(conn)
+}
+
+pub fn mark_told(conn: &mut PgConnection, id: &str) -> QueryResult<usize> {
+    diesel::update(subscriptions::table.find(id))
+        .set(subscriptions::owner_told_at.eq(Utc::now()))
+        .execute(conn)
 }
 
 /// Stops every delivery of the subscription for good (410 Gone, or five

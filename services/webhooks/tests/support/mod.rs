@@ -107,5 +107,6 @@ pub fn subscription(id: &str, url: &str, sealed_secret: Vec<u8>) -> Subscription
         disabled_at: None,
         disabled_reason: None,
         failing_since: None,
+        owner_told_at: None,
     }
 }
