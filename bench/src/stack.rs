@@ -107,6 +107,9 @@ impl BenchStack {
             .args(["--identity-addr", &identity_addr])
             .args(["--messaging-addr", &format!("127.0.0.1:{}", free_port()?)])
             .args(["--realtime-addr", &format!("127.0.0.1:{}", free_port()?)])
+            .args(["--webhooks-addr", &format!("127.0.0.1:{}", free_port()?)])
+            // The webhooks bench subscribes 100 times in one workspace.
+            .env("CLICKCLACK_WEBHOOKS_MAX_PER_WORKSPACE", "1000")
             .args(["--metrics-addr", &format!("127.0.0.1:{}", free_port()?)])
             .arg("--upload-dir")
             .arg(&uploads.0)
@@ -162,14 +165,19 @@ impl BenchStack {
     /// Creates a bot in the `default` workspace with `bot:admin` through the
     /// admin CLI and returns its raw token.
     pub fn bot_token(&self) -> anyhow::Result<String> {
+        self.bot_token_with("bench", "bot:admin")
+    }
+
+    /// A bot `handle` with `scopes` in the `default` workspace; its raw token.
+    pub fn bot_token_with(&self, handle: &str, scopes: &str) -> anyhow::Result<String> {
         let output = Command::new(&self.clickclack)
             .args(["admin", "--identity-addr", &self.identity_addr])
             .args(["bot", "create", "--workspace", "default", "--name", "Bench"])
             .args([
                 "--handle",
-                "bench",
+                handle,
                 "--scopes",
-                "bot:admin",
+                scopes,
                 "--token-name",
                 "bench",
                 "--plain",

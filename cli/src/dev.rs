@@ -36,6 +36,9 @@ pub struct DevArgs {
     /// receiver on this machine works).
     #[arg(long, env = "CLICKCLACK_WEBHOOKS_PUBLIC_ONLY")]
     webhooks_public_only: bool,
+    /// Live event subscriptions a workspace may hold at once.
+    #[arg(long, env = "CLICKCLACK_WEBHOOKS_MAX_PER_WORKSPACE", default_value_t = clickclack_webhooks::api::MAX_LIVE_PER_WORKSPACE)]
+    webhooks_max_per_workspace: i64,
     /// Where uploaded files are stored.
     #[arg(long, env = "CLICKCLACK_UPLOAD_DIR", default_value = ".data/uploads")]
     upload_dir: PathBuf,
@@ -72,6 +75,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             webhooks_listen: args.webhooks_addr,
             webhooks: clickclack_cli::stack::WebhookSettings {
                 allow_private_networks: !args.webhooks_public_only,
+                max_per_workspace: args.webhooks_max_per_workspace,
                 ..Default::default()
             },
             http_addr: args.http_addr,

@@ -70,6 +70,8 @@ pub struct WebhookSettings {
     /// 1.0: the production retry schedule; tests shrink it.
     pub retry_scale: f64,
     pub lease_seconds: u64,
+    /// Live subscriptions a workspace may hold.
+    pub max_per_workspace: i64,
 }
 
 impl Default for WebhookSettings {
@@ -79,6 +81,7 @@ impl Default for WebhookSettings {
             allowed_hosts: Vec::new(),
             retry_scale: 1.0,
             lease_seconds: 60,
+            max_per_workspace: clickclack_webhooks::api::MAX_LIVE_PER_WORKSPACE,
         }
     }
 }
@@ -287,6 +290,7 @@ impl RunningStack {
             allowed_hosts: config.webhooks.allowed_hosts.clone(),
             retry_scale: config.webhooks.retry_scale,
             lease_seconds: config.webhooks.lease_seconds,
+            max_per_workspace: config.webhooks.max_per_workspace,
             metrics_addr: None,
         };
         let identity_config = IdentityConfig {

@@ -33,7 +33,8 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tonic::{Code, Request, Response, Status};
 
-/// Live subscriptions a workspace may hold at once.
+/// Live subscriptions a workspace may hold at once, unless the operator
+/// sets another number (`CLICKCLACK_WEBHOOKS_MAX_PER_WORKSPACE`).
 pub const MAX_LIVE_PER_WORKSPACE: i64 = 25;
 /// How long a rotated-out secret signs beside the new one, unless asked.
 const DEFAULT_OVERLAP: TimeDelta = TimeDelta::hours(24);
@@ -52,6 +53,8 @@ pub struct WebhooksApi {
     identity: IdentityServiceClient<Peer>,
     /// Wakes this replica's worker when something was queued.
     wake: Arc<Notify>,
+    /// Live subscriptions a workspace may hold.
+    quota: i64,
 }
 
 impl WebhooksApi {
@@ -61,6 +64,7 @@ impl WebhooksApi {
         policy: Arc<TargetPolicy>,
         identity: IdentityServiceClient<Peer>,
         wake: Arc<Notify>,
+        quota: i64,
     ) -> WebhooksApi {
         WebhooksApi {
             pool,
@@ -68,6 +72,7 @@ impl WebhooksApi {
             policy,
             identity,
             wake,
+            quota,
         }
     }
 
@@ -356,15 +361,16 @@ impl WebhooksService for WebhooksApi {
         manager
             .may_manage(readership(&row, &owners))
             .map_err(refused)?;
+        let quota = self.quota;
         let stored = self
             .with_conn(move |conn| {
                 conn.transaction(|conn| {
                     let live = subscriptions::count_live_locked(conn, &row.workspace_id)?;
-                    if live >= MAX_LIVE_PER_WORKSPACE {
+                    if live >= quota {
                         return Err(WebhooksError::Refused(status(
                             Code::FailedPrecondition,
                             format!(
-                                "a workspace holds at most {MAX_LIVE_PER_WORKSPACE} live event subscriptions; revoke one first"
+                                "a workspace holds at most {quota} live event subscriptions; revoke one first"
                             ),
                         )));
                     }

@@ -112,6 +112,9 @@ pub struct WebhooksConfig {
     /// it over (seconds).
     #[arg(long, env = "CLICKCLACK_WEBHOOKS_LEASE_SECONDS", default_value_t = 60)]
     pub lease_seconds: u64,
+    /// Live event subscriptions a workspace may hold at once.
+    #[arg(long, env = "CLICKCLACK_WEBHOOKS_MAX_PER_WORKSPACE", default_value_t = api::MAX_LIVE_PER_WORKSPACE)]
+    pub max_per_workspace: i64,
     /// Prometheus metrics address (`GET /metrics`); not served when unset.
     #[arg(long, env = "CLICKCLACK_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
@@ -141,6 +144,7 @@ pub struct Webhooks {
     policy: domain::target::TargetPolicy,
     timing: worker::Timing,
     concurrency: usize,
+    quota: i64,
 }
 
 fn as_this_service() -> Claims {
@@ -197,6 +201,7 @@ impl Service for Webhooks {
                 retry_scale: config.retry_scale.clamp(0.0, 100.0),
             },
             concurrency: config.concurrency.max(1),
+            quota: config.max_per_workspace.max(0),
             keys,
         })
     }
@@ -240,6 +245,7 @@ impl Service for Webhooks {
             Arc::new(self.policy),
             self.identity,
             wake,
+            self.quota,
         );
         let served = clickclack_common::service::serve_grpc(
             WebhooksServiceServer::new(api),
