@@ -69,17 +69,22 @@ pub fn enqueue(conn: &mut PgConnection, rows: &[NewDelivery]) -> QueryResult<usi
 /// Takes up to `limit` due deliveries, each the head of its subscription,
 /// holding them for `lease`.
 pub fn claim(conn: &mut PgConnection, limit: i64, lease: Duration) -> QueryResult<Vec<Claimed>> {
-    // The state conditions are repeated on the locked rows themselves: a
-    // row another worker changed since this statement's snapshot is judged
-    // again on its new version before it is taken.
+    // Each live subscription's head is one probe of the open-deliveries
+    // index (a DISTINCT ON over the open rows read the whole backlog on
+    // every claim). The state conditions are repeated on the locked rows
+    // themselves: a row another worker changed since this statement's
+    // snapshot is judged again on its new version before it is taken.
     diesel::sql_query(
         "WITH heads AS (
-             SELECT DISTINCT ON (d.subscription_id) d.id
-             FROM deliveries d
-             JOIN subscriptions s ON s.id = d.subscription_id
-             WHERE d.state IN ('pending', 'sending')
-               AND s.revoked_at IS NULL AND s.disabled_at IS NULL
-             ORDER BY d.subscription_id, d.position
+             SELECT head.id
+             FROM subscriptions s
+             CROSS JOIN LATERAL (
+                 SELECT d.id FROM deliveries d
+                 WHERE d.subscription_id = s.id AND d.state IN ('pending', 'sending')
+                 ORDER BY d.position, d.id
+                 LIMIT 1
+             ) head
+             WHERE s.revoked_at IS NULL AND s.disabled_at IS NULL
          ), due AS (
              SELECT d.id FROM deliveries d
              WHERE d.id IN (SELECT id FROM heads)
