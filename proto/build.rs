@@ -5,7 +5,7 @@
 
 /// Messages that carry a raw secret; `src/lib.rs` gives them a Debug that
 /// redacts it.
-const SECRET_BEARING: [&str; 14] = [
+const SECRET_BEARING: [&str; 16] = [
     "clickclack.identity.v1.AuthenticateRequest",
     "clickclack.identity.v1.CreateBotResponse",
     "clickclack.identity.v1.CreateBotTokenResponse",
@@ -20,6 +20,8 @@ const SECRET_BEARING: [&str; 14] = [
     "clickclack.identity.v1.CreateInviteResponse",
     "clickclack.identity.v1.AcceptInviteRequest",
     "clickclack.webhooks.v1.SubscriptionWithSecret",
+    "clickclack.webhooks.v1.IncomingHookWithSecret",
+    "clickclack.webhooks.v1.ResolveIncomingHookRequest",
 ];
 
 /// Serialisation for messages the gateway sends as JSON as they are.

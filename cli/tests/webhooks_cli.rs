@@ -150,5 +150,39 @@ async fn an_operator_creates_inspects_rotates_redelivers_and_disables_a_bots_web
     ))
     .await
     .assert_one_line_error("callback_url");
+
+    // Incoming webhooks: a path that posts into #general as the bot.
+    let created = run(words(&format!(
+        "admin bot webhook incoming create --workspace ops --bot @ci --channel {} --name CI --plain",
+        boot.general.id
+    )))
+    .await;
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let path = created.stdout.trim().to_owned();
+    assert!(path.starts_with("/api/hooks/ihk_"), "{path:?}");
+    stack
+        .api()
+        .post(&path, None, json!({ "text": "from the CLI's hook" }))
+        .await
+        .expect(201, "the printed path posts");
+    let listed = run(words(
+        "admin bot webhook incoming list --workspace ops --json",
+    ))
+    .await
+    .json();
+    let hook_id = listed["incoming_webhooks"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(path.contains(&hook_id));
+    run(words(&format!(
+        "admin bot webhook incoming revoke --id {hook_id}"
+    )))
+    .await;
+    stack
+        .api()
+        .post(&path, None, json!({ "text": "after revoke" }))
+        .await
+        .expect_error(404, "revoked through the CLI");
     stack.stop().await;
 }

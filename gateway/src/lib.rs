@@ -166,8 +166,8 @@ pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError
 
 pub fn router(state: AppState) -> Router {
     use routes::{
-        account, bot_by_id, bots, channels, dms, event_subscriptions, me, messages, ops, realtime,
-        search, sessions, uploads, web, workspaces,
+        account, bot_by_id, bots, channels, dms, event_subscriptions, incoming_webhooks, me,
+        messages, ops, realtime, search, sessions, uploads, web, workspaces,
     };
     // Multipart bodies may be as large as an upload (plus form overhead).
     let upload_body_limit = DefaultBodyLimit::max(state.upload_max_bytes as usize + 64 * 1024);
@@ -293,6 +293,22 @@ pub fn router(state: AppState) -> Router {
             "/api/event-subscriptions/{id}/test",
             event_subscriptions::send_test_event,
         )
+        .mount(
+            "GET",
+            "/api/workspaces/{id}/incoming-webhooks",
+            incoming_webhooks::list,
+        )
+        .mount(
+            "POST",
+            "/api/workspaces/{id}/incoming-webhooks",
+            incoming_webhooks::create,
+        )
+        .mount(
+            "POST",
+            "/api/incoming-webhooks/{id}/revoke",
+            incoming_webhooks::revoke,
+        )
+        .mount("POST", "/api/hooks/{id}/{secret}", incoming_webhooks::post)
         .mount("GET", "/api/workspaces/{id}/channels", channels::list)
         .mount("POST", "/api/workspaces/{id}/channels", channels::create)
         .mount("PATCH", "/api/channels/{id}", channels::update)

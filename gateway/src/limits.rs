@@ -244,6 +244,13 @@ fn client_address(request: &Request, header_name: Option<&HeaderName>) -> Option
 }
 
 fn caller_of(request: &Request, class: Class, limits: &RateLimits) -> Option<Caller> {
+    // An incoming webhook's URL is its credential: each URL has its own
+    // bucket, like a token.
+    if request.uri().path().starts_with("/api/hooks/") {
+        return Some(Caller::Credential(clickclack_common::token::sha256(&[
+            request.uri().path().as_bytes(),
+        ])));
+    }
     if !matches!(class, Class::SignIn)
         && let Some(token) = request
             .headers()

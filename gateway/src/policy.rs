@@ -19,7 +19,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::routes::{account, bots, channels, dms, messages, realtime, search, sessions};
-use crate::routes::{event_subscriptions, uploads, workspaces};
+use crate::routes::{event_subscriptions, incoming_webhooks, uploads, workspaces};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::StatusCode;
@@ -223,6 +223,10 @@ pub static RULES: &[Rule] = &[
     rule("GET", "/api/event-subscriptions/{id}/deliveries", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "The delivery log, newest first (kept 7 days)").query(schema::<event_subscriptions::DeliveriesQuery>),
     rule("POST", "/api/event-subscriptions/{id}/redeliver", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "Deliver one event, or every event after a cursor, again").status(202).json(schema::<event_subscriptions::RedeliverBody>),
     rule("POST", "/api/event-subscriptions/{id}/test", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "Send a webhook.test event to the endpoint").status(202),
+    rule("GET", "/api/workspaces/{id}/incoming-webhooks", Scopes(&[EventSubscriptionsWrite]), WorkspaceInPath, HOOK_MANAGERS).doc("webhooks", "The live incoming webhooks you may manage").query(schema::<incoming_webhooks::ListQuery>),
+    rule("POST", "/api/workspaces/{id}/incoming-webhooks", Scopes(&[EventSubscriptionsWrite]), WorkspaceInPath, HOOK_MANAGERS).doc("webhooks", "A URL that posts into a channel as a bot; its secret is shown once").status(201).json(schema::<incoming_webhooks::CreateBody>),
+    rule("POST", "/api/incoming-webhooks/{id}/revoke", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "Revoke an incoming webhook: its URL is refused from now on"),
+    rule("POST", "/api/hooks/{id}/{secret}", Anyone, Own, "whoever holds the URL, while its bot could post (webhooks, messaging); rate limited per URL").doc("webhooks", "Post a message as the hook's bot: {text} or {body}").status(201).json(schema::<incoming_webhooks::PostBody>),
     // Channels (API.md §3).
     rule("GET", "/api/workspaces/{id}/channels", Scopes(&[ChannelsRead]), WorkspaceInPath, "members; private channels only for their members (messaging)").doc("channels", "Channels the caller can see"),
     rule("POST", "/api/workspaces/{id}/channels", Scopes(&[ChannelsWrite]), WorkspaceInPath, MEMBERS).doc("channels", "Create a channel").status(201).json(schema::<channels::CreateChannel>),
@@ -378,6 +382,7 @@ async fn located_workspace(
                 ids::DM,
                 ids::UPLOAD,
                 ids::EVENT_SUBSCRIPTION,
+                ids::INCOMING_HOOK,
             ]
             .iter()
             .any(|prefix| ids::has_prefix(&id, prefix)) =>
@@ -410,8 +415,8 @@ pub async fn locate(state: &AppState, id: &str) -> Result<String, ApiError> {
     if let Some(found) = state.locations.get(id) {
         return Ok(found);
     }
-    // Event subscriptions live in the webhooks service.
-    if ids::has_prefix(id, ids::EVENT_SUBSCRIPTION) {
+    // Event subscriptions and incoming webhooks live in the webhooks service.
+    if ids::has_prefix(id, ids::EVENT_SUBSCRIPTION) || ids::has_prefix(id, ids::INCOMING_HOOK) {
         let request = clickclack_proto::webhooks::SubscriptionRef { id: id.to_owned() };
         let found = state
             .webhooks()

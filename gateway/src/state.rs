@@ -115,6 +115,19 @@ impl GatewayState {
         WebhooksServiceClient::new(self.signed_as(&self.webhooks_peer, principal))
     }
 
+    /// Messaging, every call signed as `claims` (an incoming webhook posts
+    /// as its bot without a token of it).
+    pub fn messaging_signed(
+        &self,
+        claims: &clickclack_common::assertion::Claims,
+    ) -> MessagingServiceClient<SignedPeer> {
+        messaging_client(signed_as(
+            self.messaging_peer.clone(),
+            &self.assertions,
+            claims,
+        ))
+    }
+
     fn signed_as(&self, peer: &Peer, principal: &Principal) -> SignedPeer {
         signed_as(peer.clone(), &self.assertions, &principal.claims())
     }

@@ -684,3 +684,154 @@ async fn two_replicas_share_the_queue_and_send_each_event_once() {
     replica.stop().await;
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incoming_webhook_posts_as_its_bot_until_revoked_or_its_bot_is_removed() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("incoming").await;
+    let ws = boot.workspace.id.clone();
+    let general = boot.general.id.clone();
+    let (_, owner) = stack.sign_in(boot.owner.email.as_deref().unwrap()).await;
+    let (_, member) = stack.member_session(&ws, "mo", "member").await;
+    let (bot, _) = stack.service_bot(&ws, "deploys", "bot:read").await;
+    let api = stack.api();
+    let path = format!("/api/workspaces/{ws}/incoming-webhooks");
+    api.post(
+        &path,
+        Some(&member),
+        json!({ "channel_id": general, "bot_user_id": bot.id, "name": "CI" }),
+    )
+    .await
+    .expect_error(403, "a member cannot make a service bot's hook");
+    let created = api
+        .post(
+            &path,
+            Some(&owner),
+            json!({ "channel_id": general, "bot_user_id": bot.id, "name": "CI" }),
+        )
+        .await
+        .expect(201, "a manager makes one");
+    let hook = &created["incoming_webhook"];
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let url = hook["path"].as_str().unwrap().to_owned();
+    assert!(
+        id.starts_with("ihk_") && url.starts_with(&format!("/api/hooks/{id}/cch_")),
+        "{hook}"
+    );
+    let listed = api.get(&path, Some(&owner)).await.expect(200, "list");
+    assert_eq!(listed["incoming_webhooks"][0]["id"], id.as_str());
+    assert!(
+        !listed.to_string().contains(&url),
+        "the secret is shown once"
+    );
+
+    // No credential but the URL: posts as the bot.
+    let posted = api
+        .post(&url, None, json!({ "text": "deploy 42 is live" }))
+        .await
+        .expect(201, "post through the hook");
+    assert_eq!(posted["message"]["author_id"], bot.id);
+    assert_eq!(posted["message"]["author"]["kind"], "bot");
+    assert_eq!(posted["message"]["channel_id"], general.as_str());
+    api.post(&url, None, json!({ "body": "body works too" }))
+        .await
+        .expect(201, "body instead of text");
+    api.post(&url, None, json!({ "text": " " }))
+        .await
+        .expect_error(400, "empty text");
+    let wrong = format!("/api/hooks/{id}/cch_wrong");
+    api.post(&wrong, None, json!({ "text": "x" }))
+        .await
+        .expect_error(404, "a wrong secret");
+    let page = api
+        .get(&format!("/api/channels/{general}/messages"), Some(&owner))
+        .await
+        .expect(200, "the channel");
+    assert!(page.to_string().contains("deploy 42 is live"));
+
+    // Revoked: the URL is refused from now on.
+    let revoked = api
+        .post(
+            &format!("/api/incoming-webhooks/{id}/revoke"),
+            Some(&owner),
+            json!({}),
+        )
+        .await
+        .expect(200, "revoke");
+    assert!(revoked["incoming_webhook"]["revoked_at"].is_string());
+    api.post(&url, None, json!({ "text": "after" }))
+        .await
+        .expect_error(404, "a revoked hook");
+
+    // A hook stops with its bot: removed from the workspace, 404 at once.
+    let (gone, _) = stack.service_bot(&ws, "shortlived", "bot:read").await;
+    let created = api
+        .post(
+            &path,
+            Some(&owner),
+            json!({ "channel_id": general, "bot_user_id": gone.id, "name": "tmp" }),
+        )
+        .await
+        .expect(201, "a second hook");
+    let url = created["incoming_webhook"]["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    api.post(&url, None, json!({ "text": "while it lives" }))
+        .await
+        .expect(201, "posts while the bot is a member");
+    stack
+        .identity()
+        .await
+        .remove_bot(pb::RemoveBotRequest {
+            workspace: ws.clone(),
+            bot_user_id: gone.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    api.post(&url, None, json!({ "text": "after removal" }))
+        .await
+        .expect_error(404, "the bot was removed");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incoming_webhook_is_rate_limited_like_a_token() {
+    let limits = clickclack_gateway::limits::LimitsConfig {
+        rate_writes: "3/m".parse().unwrap(),
+        rate_reads: "0/s".parse().unwrap(),
+        rate_sign_in: "0/s".parse().unwrap(),
+        ..Default::default()
+    };
+    let stack = TestStack::start_with_limits(limits).await;
+    let boot = stack.bootstrap("limited").await;
+    let ws = boot.workspace.id.clone();
+    let (_, owner) = stack.sign_in(boot.owner.email.as_deref().unwrap()).await;
+    let (bot, _) = stack.service_bot(&ws, "alerts", "bot:read").await;
+    let api = stack.api();
+    let created = api
+        .post(
+            &format!("/api/workspaces/{ws}/incoming-webhooks"),
+            Some(&owner),
+            json!({ "channel_id": boot.general.id, "bot_user_id": bot.id, "name": "alerts" }),
+        )
+        .await
+        .expect(201, "create");
+    let url = created["incoming_webhook"]["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for n in 0..3 {
+        api.post(&url, None, json!({ "text": format!("alert {n}") }))
+            .await
+            .expect(201, "within the limit");
+    }
+    let refused = api
+        .post(&url, None, json!({ "text": "one too many" }))
+        .await;
+    assert!(refused.header("retry-after").is_some());
+    refused.expect_error(429, "past the limit");
+
+    stack.stop().await;
+}

@@ -41,6 +41,18 @@ fn concrete(path: &str, workspace: &str) -> String {
             "/api/uploads/{id}",
             "/api/uploads/upl_01J0000000000000000000000",
         )
+        .replace(
+            "/api/event-subscriptions/{id}",
+            "/api/event-subscriptions/sub_01J0000000000000000000000",
+        )
+        .replace(
+            "/api/incoming-webhooks/{id}",
+            "/api/incoming-webhooks/ihk_01J0000000000000000000000",
+        )
+        .replace(
+            "/api/hooks/{id}/{secret}",
+            "/api/hooks/ihk_01J0000000000000000000000/cch_nothing",
+        )
         .replace("{bot_id}", "usr_01J0000000000000000000000")
         .replace("{token_id}", "btok_01J0000000000000000000000")
         .replace("{id}", "bsc_01J0000000000000000000000")

@@ -50,11 +50,25 @@ pub mod clickclack {
         pub mod v1 {
             tonic::include_proto!("clickclack.webhooks.v1");
 
-            /// The signing secret must never reach a log line through `{:?}`.
+            /// Secrets must never reach a log line through `{:?}`.
             impl std::fmt::Debug for SubscriptionWithSecret {
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     f.debug_struct("SubscriptionWithSecret")
                         .field("subscription", &self.subscription)
+                        .finish_non_exhaustive()
+                }
+            }
+            impl std::fmt::Debug for IncomingHookWithSecret {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.debug_struct("IncomingHookWithSecret")
+                        .field("hook", &self.hook)
+                        .finish_non_exhaustive()
+                }
+            }
+            impl std::fmt::Debug for ResolveIncomingHookRequest {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.debug_struct("ResolveIncomingHookRequest")
+                        .field("id", &self.id)
                         .finish_non_exhaustive()
                 }
             }

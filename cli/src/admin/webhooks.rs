@@ -5,9 +5,11 @@
 use super::{Admin, RpcResult};
 use anyhow::Context;
 use clap::Subcommand;
+use clickclack_common::grpc::Peer;
 use clickclack_common::wire;
 use clickclack_proto::identity as id_pb;
 use clickclack_proto::webhooks as pb;
+use clickclack_proto::webhooks::webhooks_service_client::WebhooksServiceClient;
 use serde_json::json;
 
 #[derive(Subcommand)]
@@ -92,6 +94,138 @@ pub(super) enum WebhookCommand {
         #[arg(long)]
         id: String,
     },
+    /// Incoming webhooks: URLs that post into a channel as the bot.
+    #[command(subcommand)]
+    Incoming(IncomingCommand),
+}
+
+#[derive(Subcommand)]
+pub(super) enum IncomingCommand {
+    /// A URL that posts into a channel as the bot; prints its path once.
+    Create {
+        /// Workspace id (wsp_...) or slug.
+        #[arg(long)]
+        workspace: String,
+        /// The bot: its user id (usr_...) or its handle (name or @name).
+        #[arg(long)]
+        bot: String,
+        /// The channel it posts into (chn_...).
+        #[arg(long)]
+        channel: String,
+        /// A label, e.g. the system that will call it.
+        #[arg(long)]
+        name: String,
+        /// Print only the path (`/api/hooks/ihk_.../cch_...`) and a newline.
+        #[arg(long, conflicts_with = "json")]
+        plain: bool,
+    },
+    /// A workspace's live incoming webhooks.
+    List {
+        /// Workspace id (wsp_...) or slug.
+        #[arg(long)]
+        workspace: String,
+    },
+    /// Revoke one: its URL is refused from now on.
+    Revoke {
+        /// The incoming webhook (ihk_...).
+        #[arg(long)]
+        id: String,
+    },
+}
+
+fn hook_json(hook: &pb::IncomingHook) -> serde_json::Value {
+    json!({
+        "id": hook.id,
+        "workspace_id": hook.workspace_id,
+        "channel_id": hook.channel_id,
+        "bot_user_id": hook.bot_user_id,
+        "name": hook.name,
+        "created_at": hook.created_at,
+        "revoked_at": hook.revoked_at,
+        "last_used_at": hook.last_used_at,
+    })
+}
+
+async fn incoming(
+    admin: &mut Admin,
+    webhooks: &mut WebhooksServiceClient<Peer>,
+    command: IncomingCommand,
+) -> anyhow::Result<()> {
+    match command {
+        IncomingCommand::Create {
+            workspace,
+            bot,
+            channel,
+            name,
+            plain,
+        } => {
+            let workspace_id = workspace_id(admin, &workspace).await?;
+            let bot_user_id =
+                super::bots::resolve_bot(&mut admin.identity, &workspace_id, &bot).await?;
+            let created = webhooks
+                .create_incoming_hook(pb::CreateIncomingHookRequest {
+                    workspace_id,
+                    channel_id: channel,
+                    bot_user_id,
+                    name,
+                })
+                .await
+                .rpc()?;
+            let hook = created.hook.context("webhooks returned no hook")?;
+            let path = format!("/api/hooks/{}/{}", hook.id, created.secret);
+            admin.out.show_secret(
+                plain,
+                &path,
+                || json!({ "incoming_webhook": hook_json(&hook), "path": path }),
+                || {
+                    println!(
+                        "Incoming webhook {} posts into {} as {}",
+                        hook.id, hook.channel_id, hook.bot_user_id
+                    );
+                    println!("POST {{\"text\": ...}} to this path on the gateway (shown once):");
+                    println!("  {path}");
+                },
+            )
+        }
+        IncomingCommand::List { workspace } => {
+            let workspace_id = workspace_id(admin, &workspace).await?;
+            let list = webhooks
+                .list_incoming_hooks(pb::ListIncomingHooksRequest {
+                    workspace_id,
+                    bot_user_id: None,
+                })
+                .await
+                .rpc()?;
+            admin.out.list(
+                || json!({ "incoming_webhooks": list.hooks.iter().map(hook_json).collect::<Vec<_>>() }),
+                &["HOOK", "BOT", "CHANNEL", "NAME", "LAST USED"],
+                || {
+                    list.hooks
+                        .iter()
+                        .map(|hook| {
+                            vec![
+                                hook.id.clone(),
+                                hook.bot_user_id.clone(),
+                                hook.channel_id.clone(),
+                                hook.name.clone(),
+                                hook.last_used_at.clone().unwrap_or_else(|| "never".into()),
+                            ]
+                        })
+                        .collect()
+                },
+            )
+        }
+        IncomingCommand::Revoke { id } => {
+            let revoked = webhooks
+                .revoke_incoming_hook(pb::IncomingHookRef { id })
+                .await
+                .rpc()?;
+            admin.out.show(
+                || json!({ "incoming_webhook": hook_json(&revoked) }),
+                || println!("Revoked {}; its URL is refused from now on", revoked.id),
+            )
+        }
+    }
 }
 
 pub(super) async fn run(admin: &mut Admin, command: WebhookCommand) -> anyhow::Result<()> {
@@ -261,6 +395,7 @@ pub(super) async fn run(admin: &mut Admin, command: WebhookCommand) -> anyhow::R
                 || println!("Queued {} deliveries again", queued.queued),
             )
         }
+        WebhookCommand::Incoming(command) => incoming(admin, &mut webhooks, command).await,
         WebhookCommand::Test { id } => {
             webhooks
                 .send_test_event(pb::SubscriptionRef { id })

@@ -22,6 +22,7 @@ pub const INVITE: &str = "inv_";
 /// Event subscriptions and their delivery attempts (upstream's prefixes).
 pub const EVENT_SUBSCRIPTION: &str = "sub_";
 pub const DELIVERY_ATTEMPT: &str = "eda_";
+pub const INCOMING_HOOK: &str = "ihk_";
 
 /// A fresh id with the given prefix.
 pub fn new_id(prefix: &str) -> String {

@@ -6,6 +6,7 @@ pub mod bots;
 pub mod channels;
 pub mod dms;
 pub mod event_subscriptions;
+pub mod incoming_webhooks;
 pub mod me;
 pub mod messages;
 pub mod ops;

@@ -15,9 +15,13 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         | "RotateSecret"
         | "ListDeliveryAttempts"
         | "Redeliver"
-        | "SendTestEvent" => &[Principal, Operator],
-        // The gateway scoping a caller to a subscription's workspace.
-        "LocateSubscription" => &[Gateway],
+        | "SendTestEvent"
+        | "CreateIncomingHook"
+        | "ListIncomingHooks"
+        | "RevokeIncomingHook" => &[Principal, Operator],
+        // The gateway scoping a caller to a subscription's workspace, and
+        // checking a POST to an incoming webhook's URL.
+        "LocateSubscription" | "ResolveIncomingHook" => &[Gateway],
         _ => &[],
     }
 }

@@ -1,6 +1,7 @@
 //! Diesel queries for the `webhooks` schema.
 
 pub mod feed;
+pub mod incoming;
 pub mod queue;
 pub mod schema;
 pub mod subscriptions;

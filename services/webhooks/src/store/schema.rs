@@ -64,3 +64,18 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    incoming_hooks (id) {
+        id -> Text,
+        workspace_id -> Text,
+        channel_id -> Text,
+        bot_user_id -> Text,
+        name -> Text,
+        secret_hash -> Bytea,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}

@@ -5,6 +5,8 @@
 //! caller's signed assertion and, for a bot's subscriptions, the bot's
 //! owner as identity says.
 
+mod incoming;
+
 use crate::domain::access::{Manager, Readership, Refusal};
 use crate::domain::matching::{self, Interest};
 use crate::domain::sealing::Sealer;
@@ -133,6 +135,40 @@ impl WebhooksApi {
             .collect())
     }
 
+    /// The owners of `bots`, when the caller's rights depend on them (a
+    /// human who is not a workspace manager).
+    async fn owners_for(
+        &self,
+        manager: &Manager,
+        bots: Vec<String>,
+    ) -> Result<HashMap<String, String>, Status> {
+        match manager {
+            Manager::Member {
+                is_bot: false,
+                manages_workspace: false,
+                ..
+            } => self.owners_of(bots).await,
+            _ => Ok(HashMap::new()),
+        }
+    }
+
+    /// Whether `user_id` is a member of `workspace_id`.
+    async fn is_member(&self, workspace_id: &str, user_id: &str) -> Result<bool, Status> {
+        let found = self
+            .identity
+            .clone()
+            .get_membership(id_pb::GetMembershipRequest {
+                workspace_id: workspace_id.to_owned(),
+                user_id: user_id.to_owned(),
+            })
+            .await;
+        match found {
+            Ok(_) => Ok(true),
+            Err(status) if status.code() == Code::NotFound => Ok(false),
+            Err(other) => Err(unavailable(other)),
+        }
+    }
+
     /// The subscription `id` if the caller may manage it; "not found"
     /// otherwise, unless the caller is in its workspace.
     async fn authorized(&self, manager: &Manager, id: &str) -> Result<SubscriptionRow, Status> {
@@ -141,18 +177,9 @@ impl WebhooksApi {
             .with_conn(move |conn| Ok(subscriptions::find(conn, &id)?))
             .await?
             .ok_or_else(not_found)?;
-        let owners = match (&row.bot_user_id, manager) {
-            // Only a human who is not a manager needs to know the owner.
-            (
-                Some(bot),
-                Manager::Member {
-                    is_bot: false,
-                    manages_workspace: false,
-                    ..
-                },
-            ) => self.owners_of(vec![bot.clone()]).await?,
-            _ => HashMap::new(),
-        };
+        let owners = self
+            .owners_for(manager, row.bot_user_id.iter().cloned().collect())
+            .await?;
         manager
             .may_manage(readership(&row, &owners))
             .map_err(refused)?;
@@ -185,13 +212,26 @@ struct BotFacts {
 }
 
 fn readership<'a>(row: &'a SubscriptionRow, owners: &'a HashMap<String, String>) -> Readership<'a> {
+    readership_of(
+        &row.workspace_id,
+        row.bot_user_id.as_deref(),
+        row.created_by.as_deref(),
+        owners,
+    )
+}
+
+/// Who something of a workspace reads or posts for, with its bot's owner
+/// from `owners` (bot id -> owner id).
+fn readership_of<'a>(
+    workspace_id: &'a str,
+    bot: Option<&'a str>,
+    created_by: Option<&'a str>,
+    owners: &'a HashMap<String, String>,
+) -> Readership<'a> {
     Readership {
-        workspace_id: &row.workspace_id,
-        bot: row
-            .bot_user_id
-            .as_deref()
-            .map(|bot| (bot, owners.get(bot).map(String::as_str))),
-        created_by: row.created_by.as_deref(),
+        workspace_id,
+        bot: bot.map(|bot| (bot, owners.get(bot).map(String::as_str))),
+        created_by,
     }
 }
 
@@ -199,6 +239,19 @@ fn manager_of<T>(request: &Request<T>) -> Result<Manager, Status> {
     let claims = caller(request)?;
     Manager::from_claims(&claims)
         .ok_or_else(|| Status::permission_denied("only members and operators manage subscriptions"))
+}
+
+/// The workspace a call names, which must be the caller's own (an operator
+/// may name any); another one is "not found".
+fn acting_workspace(manager: &Manager, named: &str) -> Result<String, Status> {
+    let workspace_id = named.trim().to_owned();
+    if manager
+        .workspace()
+        .is_some_and(|acting| acting != workspace_id)
+    {
+        return Err(Status::not_found("workspace not found"));
+    }
+    Ok(workspace_id)
 }
 
 /// Deliveries are queued only for a subscription still running.
@@ -278,15 +331,9 @@ impl WebhooksService for WebhooksApi {
         let manager = manager_of(&request)?;
         let claims = caller(&request)?;
         let input = request.into_inner();
-        let workspace_id = input.workspace_id.trim().to_owned();
+        let workspace_id = acting_workspace(&manager, &input.workspace_id)?;
         if !ids::has_prefix(&workspace_id, ids::WORKSPACE) {
             return Err(status(Code::InvalidArgument, "workspace_id is required"));
-        }
-        if manager
-            .workspace()
-            .is_some_and(|acting| acting != workspace_id)
-        {
-            return Err(Status::not_found("workspace not found"));
         }
         let named = input.bot_user_id.trim().to_owned();
         // Who it reads for: a bot caller reads for itself; anyone else for
@@ -388,13 +435,7 @@ impl WebhooksService for WebhooksApi {
     ) -> Reply<pb::SubscriptionList> {
         let manager = manager_of(&request)?;
         let input = request.into_inner();
-        let workspace_id = input.workspace_id.trim().to_owned();
-        if manager
-            .workspace()
-            .is_some_and(|acting| acting != workspace_id)
-        {
-            return Err(Status::not_found("workspace not found"));
-        }
+        let workspace_id = acting_workspace(&manager, &input.workspace_id)?;
         let include_ended = input.include_ended;
         let rows = self
             .with_conn(move |conn| Ok(subscriptions::list_in(conn, &workspace_id, include_ended)?))
@@ -412,14 +453,7 @@ impl WebhooksService for WebhooksApi {
             .iter()
             .filter_map(|row| row.bot_user_id.clone())
             .collect();
-        let owners = match manager {
-            Manager::Member {
-                is_bot: false,
-                manages_workspace: false,
-                ..
-            } => self.owners_of(bots).await?,
-            _ => HashMap::new(),
-        };
+        let owners = self.owners_for(&manager, bots).await?;
         let mine: Vec<SubscriptionRow> = rows
             .into_iter()
             .filter(|row| manager.may_manage(readership(row, &owners)).is_ok())
@@ -444,12 +478,18 @@ impl WebhooksService for WebhooksApi {
         request: Request<pb::SubscriptionRef>,
     ) -> Reply<pb::SubscriptionLocation> {
         let id = request.into_inner().id;
-        let row = self
-            .with_conn(move |conn| Ok(subscriptions::find(conn, &id)?))
-            .await?
-            .ok_or_else(not_found)?;
+        // Incoming webhooks are located the same way.
+        let workspace_id = if ids::has_prefix(&id, ids::INCOMING_HOOK) {
+            self.with_conn(move |conn| Ok(crate::store::incoming::find(conn, &id)?))
+                .await?
+                .map(|row| row.workspace_id)
+        } else {
+            self.with_conn(move |conn| Ok(subscriptions::find(conn, &id)?))
+                .await?
+                .map(|row| row.workspace_id)
+        };
         Ok(Response::new(pb::SubscriptionLocation {
-            workspace_id: row.workspace_id,
+            workspace_id: workspace_id.ok_or_else(not_found)?,
         }))
     }
 
@@ -618,6 +658,34 @@ impl WebhooksService for WebhooksApi {
         Ok(Response::new(pb::RedeliverResponse {
             queued: u32::try_from(queued).unwrap_or(u32::MAX),
         }))
+    }
+
+    async fn create_incoming_hook(
+        &self,
+        request: Request<pb::CreateIncomingHookRequest>,
+    ) -> Reply<pb::IncomingHookWithSecret> {
+        self.create_incoming(request).await
+    }
+
+    async fn list_incoming_hooks(
+        &self,
+        request: Request<pb::ListIncomingHooksRequest>,
+    ) -> Reply<pb::IncomingHookList> {
+        self.list_incoming(request).await
+    }
+
+    async fn revoke_incoming_hook(
+        &self,
+        request: Request<pb::IncomingHookRef>,
+    ) -> Reply<pb::IncomingHook> {
+        self.revoke_incoming(request).await
+    }
+
+    async fn resolve_incoming_hook(
+        &self,
+        request: Request<pb::ResolveIncomingHookRequest>,
+    ) -> Reply<pb::IncomingHook> {
+        self.resolve_incoming(request).await
     }
 
     async fn send_test_event(
