@@ -155,6 +155,13 @@ async fn the_upstream_sdk_calls_work_and_every_delivery_is_signed() {
     assert_eq!(sent["event"], event, "the log keeps the body that was sent");
     assert!(attempt["created_at"].is_string() && attempt["completed_at"].is_string());
     assert_eq!(log["deliveries"], log["event_delivery_attempts"]);
+    // Counted in the process's metrics (the stack runs in this process).
+    let metrics = clickclack_common::metrics::render(&[]);
+    assert!(
+        metrics.contains("clickclack_webhook_attempts_total{outcome=\"delivered\"}")
+            && metrics.contains("clickclack_webhook_attempt_duration_seconds_bucket"),
+        "{metrics}"
+    );
     assert!(log.get("next_cursor").is_none(), "no further page");
 
     // Rotation: during the overlap both secrets verify.
