@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How often owed notices are looked for.
-const ROUND: Duration = Duration::from_secs(2);
+const ROUND: Duration = Duration::from_secs(5);
 
 /// Gives every owed notice; answers how many were given.
 pub async fn give_owed(

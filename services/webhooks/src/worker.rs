@@ -35,9 +35,10 @@ pub const LEASE: Duration = Duration::from_secs(60);
 /// When a batch put back for want of an answer from identity is tried again.
 const IDENTITY_RETRY: TimeDelta = TimeDelta::seconds(5);
 
-/// How often an idle worker looks for due deliveries when nothing wakes it
-/// (a retry coming due, another replica's feeder queueing).
-const IDLE_POLL: Duration = Duration::from_millis(250);
+/// The longest an idle worker sleeps before looking again, when nothing
+/// wakes it sooner (a queued delivery here, or the next retry or lapsed
+/// lease coming due).
+const IDLE_POLL: Duration = Duration::from_secs(2);
 
 /// How long a worker told to stop waits for the attempts under way.
 const DRAIN: Duration = Duration::from_secs(12);
@@ -156,9 +157,20 @@ impl Worker {
                     }
                 }
                 Ok(_) => {
+                    // Sleep until the next retry or lapsed lease is due (an
+                    // idle service does not poll the database).
+                    let pool = self.pool.clone();
+                    let next =
+                        db::run(&pool, |conn| Ok::<_, WebhooksError>(queue::next_due(conn)?))
+                            .await
+                            .ok()
+                            .flatten();
+                    let wait = next
+                        .and_then(|at| (at - Utc::now()).to_std().ok())
+                        .map_or(IDLE_POLL, |until| until.min(IDLE_POLL));
                     tokio::select! {
                         _ = wake.notified() => {}
-                        _ = tokio::time::sleep(IDLE_POLL) => {}
+                        _ = tokio::time::sleep(wait) => {}
                         _ = shutdown.cancelled() => break,
                     }
                 }

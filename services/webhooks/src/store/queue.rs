@@ -338,3 +338,21 @@ pub fn recent_attempts_with_bodies(
         })
         .collect())
 }
+
+/// When the next open delivery comes due: a pending one's attempt time, or
+/// a sending one's lease end (a worker that died).
+pub fn next_due(conn: &mut PgConnection) -> QueryResult<Option<DateTime<Utc>>> {
+    use diesel::dsl::min;
+    let retry: Option<DateTime<Utc>> = deliveries::table
+        .filter(deliveries::state.eq("pending"))
+        .select(min(deliveries::next_attempt_at))
+        .first(conn)?;
+    let lapse: Option<DateTime<Utc>> = deliveries::table
+        .filter(deliveries::state.eq("sending"))
+        .select(min(deliveries::lease_until))
+        .first(conn)?;
+    Ok(match (retry, lapse) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
