@@ -133,19 +133,6 @@ pub(super) enum IncomingCommand {
     },
 }
 
-fn hook_json(hook: &pb::IncomingHook) -> serde_json::Value {
-    json!({
-        "id": hook.id,
-        "workspace_id": hook.workspace_id,
-        "channel_id": hook.channel_id,
-        "bot_user_id": hook.bot_user_id,
-        "name": hook.name,
-        "created_at": hook.created_at,
-        "revoked_at": hook.revoked_at,
-        "last_used_at": hook.last_used_at,
-    })
-}
-
 async fn incoming(
     admin: &mut Admin,
     webhooks: &mut WebhooksServiceClient<Peer>,
@@ -172,11 +159,11 @@ async fn incoming(
                 .await
                 .rpc()?;
             let hook = created.hook.context("webhooks returned no hook")?;
-            let path = format!("/api/hooks/{}/{}", hook.id, created.secret);
+            let path = wire::incoming_hook_path(&hook.id, &created.secret);
             admin.out.show_secret(
                 plain,
                 &path,
-                || json!({ "incoming_webhook": hook_json(&hook), "path": path }),
+                || json!({ "incoming_webhook": wire::incoming_hook(&hook), "path": path }),
                 || {
                     println!(
                         "Incoming webhook {} posts into {} as {}",
@@ -197,7 +184,7 @@ async fn incoming(
                 .await
                 .rpc()?;
             admin.out.list(
-                || json!({ "incoming_webhooks": list.hooks.iter().map(hook_json).collect::<Vec<_>>() }),
+                || json!({ "incoming_webhooks": list.hooks.iter().map(wire::incoming_hook).collect::<Vec<_>>() }),
                 &["HOOK", "BOT", "CHANNEL", "NAME", "LAST USED"],
                 || {
                     list.hooks
@@ -221,7 +208,7 @@ async fn incoming(
                 .await
                 .rpc()?;
             admin.out.show(
-                || json!({ "incoming_webhook": hook_json(&revoked) }),
+                || json!({ "incoming_webhook": wire::incoming_hook(&revoked) }),
                 || println!("Revoked {}; its URL is refused from now on", revoked.id),
             )
         }

@@ -259,6 +259,33 @@ pub fn delivery_attempt(attempt: hooks::DeliveryAttempt) -> Value {
     value
 }
 
+/// Where an incoming webhook is posted to (its secret is the last segment).
+pub fn incoming_hook_path(id: &str, secret: &str) -> String {
+    format!("/api/hooks/{id}/{secret}")
+}
+
+/// An incoming webhook as clients read it (never its secret).
+pub fn incoming_hook(hook: &hooks::IncomingHook) -> Value {
+    let mut value = json!({
+        "id": hook.id,
+        "workspace_id": hook.workspace_id,
+        "channel_id": hook.channel_id,
+        "bot_user_id": hook.bot_user_id,
+        "name": hook.name,
+        "created_at": hook.created_at,
+    });
+    for (key, field) in [
+        ("created_by", &hook.created_by),
+        ("revoked_at", &hook.revoked_at),
+        ("last_used_at", &hook.last_used_at),
+    ] {
+        if let Some(field) = field {
+            value[key] = json!(field);
+        }
+    }
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use clickclack_common::assertion::Claims;
 use clickclack_common::scopes::Scope;
+use clickclack_common::wire;
 use clickclack_proto::messaging as messaging_pb;
 use clickclack_proto::webhooks as pb;
 use serde::Deserialize;
@@ -18,34 +19,15 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-/// Where a hook is posted to: `/api/hooks/{id}/{secret}`.
-fn hook_path(id: &str, secret: &str) -> String {
-    format!("/api/hooks/{id}/{secret}")
-}
-
+/// A hook as clients read it; with its secret, also where to post
+/// (`path`, and `url` when the public URL is configured).
 fn hook_json(state: &AppState, hook: Option<pb::IncomingHook>, secret: Option<&str>) -> Value {
     let Some(hook) = hook else {
         return Value::Null;
     };
-    let mut value = json!({
-        "id": hook.id,
-        "workspace_id": hook.workspace_id,
-        "channel_id": hook.channel_id,
-        "bot_user_id": hook.bot_user_id,
-        "name": hook.name,
-        "created_at": hook.created_at,
-    });
-    for (key, field) in [
-        ("created_by", hook.created_by),
-        ("revoked_at", hook.revoked_at),
-        ("last_used_at", hook.last_used_at),
-    ] {
-        if let Some(field) = field {
-            value[key] = json!(field);
-        }
-    }
+    let mut value = wire::incoming_hook(&hook);
     if let Some(secret) = secret {
-        let path = hook_path(value["id"].as_str().unwrap_or_default(), secret);
+        let path = wire::incoming_hook_path(&hook.id, secret);
         if let Some(public) = &state.public_url {
             value["url"] = json!(format!("{public}{path}"));
         }

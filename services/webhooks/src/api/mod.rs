@@ -329,7 +329,6 @@ impl WebhooksService for WebhooksApi {
         request: Request<pb::CreateSubscriptionRequest>,
     ) -> Reply<pb::SubscriptionWithSecret> {
         let manager = manager_of(&request)?;
-        let claims = caller(&request)?;
         let input = request.into_inner();
         let workspace_id = acting_workspace(&manager, &input.workspace_id)?;
         if !ids::has_prefix(&workspace_id, ids::WORKSPACE) {
@@ -337,7 +336,8 @@ impl WebhooksService for WebhooksApi {
         }
         let named = input.bot_user_id.trim().to_owned();
         // Who it reads for: a bot caller reads for itself; anyone else for
-        // the bot named, or (a member) for themself.
+        // the bot named, or (a member) for themself. Its maker is the
+        // calling member or bot; an operator's names no maker.
         let (bot_user_id, created_by) = match &manager {
             Manager::Member {
                 is_bot: true,
@@ -350,7 +350,7 @@ impl WebhooksService for WebhooksApi {
                         "a bot makes event subscriptions only for itself",
                     ));
                 }
-                (Some(user_id.clone()), None)
+                (Some(user_id.clone()), Some(user_id.clone()))
             }
             Manager::Member { user_id, .. } => (
                 Some(named).filter(|bot| !bot.is_empty()),
@@ -393,11 +393,7 @@ impl WebhooksService for WebhooksApi {
             channel_ids: interest.channel_ids,
             previous_sealed_secret: None,
             previous_secret_until: None,
-            created_by: created_by.or_else(|| {
-                // An operator's subscription names no member as its maker.
-                (claims.caller_kind() != Some(clickclack_common::assertion::CallerKind::Operator))
-                    .then(|| claims.sub.clone())
-            }),
+            created_by,
             created_at: Utc::now(),
             revoked_at: None,
             disabled_at: None,
