@@ -118,6 +118,8 @@ pub struct DbPools {
         default_value_t = 4
     )]
     pub webhooks: u32,
+    #[command(flatten)]
+    pub idle_timeout: clickclack_common::db::IdleTimeout,
 }
 
 impl DbPools {
@@ -128,6 +130,16 @@ impl DbPools {
             messaging: size,
             realtime: size,
             webhooks: size,
+            idle_timeout: Default::default(),
+        }
+    }
+
+    /// These pools, closing an extra connection once it has been unused
+    /// for `timeout`.
+    pub fn idle_after(self, timeout: std::time::Duration) -> DbPools {
+        DbPools {
+            idle_timeout: clickclack_common::db::IdleTimeout::after(timeout),
+            ..self
         }
     }
 }
@@ -266,6 +278,7 @@ impl RunningStack {
             listen: realtime_addr,
             internal_key: config.internal_key.clone(),
             db_pool_size: config.db_pools.realtime,
+            db_idle_timeout: config.db_pools.idle_timeout,
             metrics_addr: None,
         };
         let messaging_config = MessagingConfig {
@@ -275,6 +288,7 @@ impl RunningStack {
             upload_max_bytes: config.upload_max_bytes,
             keys: keys.clone(),
             db_pool_size: config.db_pools.messaging,
+            db_idle_timeout: config.db_pools.idle_timeout,
             metrics_addr: None,
             realtime_addr: format!("http://{realtime_addr}"),
         };
@@ -285,6 +299,7 @@ impl RunningStack {
             identity_addr: format!("http://{identity_addr}"),
             realtime_addr: format!("http://{realtime_addr}"),
             db_pool_size: config.db_pools.webhooks,
+            db_idle_timeout: config.db_pools.idle_timeout,
             concurrency: 64,
             allow_private_networks: config.webhooks.allow_private_networks,
             allowed_hosts: config.webhooks.allowed_hosts.clone(),
@@ -297,6 +312,7 @@ impl RunningStack {
             database_url: config.database_url.clone(),
             listen: identity_addr,
             db_pool_size: config.db_pools.identity,
+            db_idle_timeout: config.db_pools.idle_timeout,
             metrics_addr: None,
             realtime_addr: format!("http://{realtime_addr}"),
             keys,

@@ -124,8 +124,65 @@ pub fn ensure_database_exists(url: &str) -> Result<(), DbError> {
 /// Connections a pool keeps open while idle.
 pub const POOL_MIN_IDLE: u32 = 1;
 /// How long a connection beyond [`POOL_MIN_IDLE`] may sit unused before
-/// it is closed.
+/// it is closed, unless the operator says otherwise
+/// (`CLICKCLACK_DB_IDLE_TIMEOUT_SECONDS`).
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a pooled connection beyond [`POOL_MIN_IDLE`] may sit unused
+/// before it is closed; every service reads the same setting. r2d2 looks
+/// for such connections every 30 seconds, so one may live up to that much
+/// longer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct IdleTimeout {
+    /// Seconds an extra pooled database connection may sit unused before it
+    /// is closed.
+    #[arg(
+        long = "db-idle-timeout-seconds",
+        env = "CLICKCLACK_DB_IDLE_TIMEOUT_SECONDS",
+        default_value_t = POOL_IDLE_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub seconds: u64,
+}
+
+impl Default for IdleTimeout {
+    fn default() -> IdleTimeout {
+        IdleTimeout::after(POOL_IDLE_TIMEOUT)
+    }
+}
+
+impl IdleTimeout {
+    pub fn after(timeout: Duration) -> IdleTimeout {
+        IdleTimeout {
+            seconds: timeout.as_secs().max(1),
+        }
+    }
+
+    pub fn duration(self) -> Duration {
+        Duration::from_secs(self.seconds)
+    }
+}
+
+/// The shape of a service's pool: the most connections it opens, and how
+/// long one beyond [`POOL_MIN_IDLE`] is kept unused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSize {
+    pub max: u32,
+    pub idle_timeout: IdleTimeout,
+}
+
+impl PoolSize {
+    pub fn new(max: u32, idle_timeout: IdleTimeout) -> PoolSize {
+        PoolSize { max, idle_timeout }
+    }
+}
+
+/// A pool of at most this many connections, with the default idle timeout.
+impl From<u32> for PoolSize {
+    fn from(max: u32) -> PoolSize {
+        PoolSize::new(max, IdleTimeout::default())
+    }
+}
 
 /// Opens a pool on `url` whose connections live in `schema`, creating the
 /// schema and running the service's embedded migrations first.
@@ -133,7 +190,7 @@ pub fn connect(
     url: &str,
     schema: &'static str,
     migrations: EmbeddedMigrations,
-    max_size: u32,
+    size: impl Into<PoolSize>,
 ) -> Result<PgPool, DbError> {
     if !is_plain_identifier(schema) {
         return Err(DbError::Url(format!("bad schema name {schema:?}")));
@@ -158,18 +215,23 @@ pub fn connect(
         tracing::info!(schema, applied, "ran database migrations");
     }
 
-    open_pool(url, schema, max_size)
+    open_pool(url, schema, size)
 }
 
 /// A pool on `url` whose connections live in `schema` (already migrated).
-pub fn open_pool(url: &str, schema: &'static str, max_size: u32) -> Result<PgPool, DbError> {
+pub fn open_pool(
+    url: &str,
+    schema: &'static str,
+    size: impl Into<PoolSize>,
+) -> Result<PgPool, DbError> {
+    let size = size.into();
     Pool::builder()
-        .max_size(max_size)
+        .max_size(size.max)
         // A pool grows under load up to `max_size` and shrinks back when
         // idle, so an idle deployment holds few connections (r2d2 would
         // otherwise open and keep all of them).
-        .min_idle(Some(POOL_MIN_IDLE.min(max_size)))
-        .idle_timeout(Some(POOL_IDLE_TIMEOUT))
+        .min_idle(Some(POOL_MIN_IDLE.min(size.max)))
+        .idle_timeout(Some(size.idle_timeout.duration()))
         .connection_timeout(Duration::from_secs(5))
         .connection_customizer(Box::new(SearchPath(schema)))
         .build(ConnectionManager::new(url))

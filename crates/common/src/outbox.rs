@@ -400,7 +400,7 @@ impl Producer {
     pub fn open(
         spec: ProducerSpec,
         database_url: &str,
-        pool_size: u32,
+        pool_size: db::PoolSize,
         realtime_addr: &str,
         key: AssertionKey,
     ) -> Result<Producer, crate::service::ServiceError> {

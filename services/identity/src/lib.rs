@@ -47,6 +47,8 @@ pub struct IdentityConfig {
     /// Largest number of pooled database connections.
     #[arg(long, env = "CLICKCLACK_IDENTITY_DB_POOL", default_value_t = 16)]
     pub db_pool_size: u32,
+    #[command(flatten)]
+    pub db_idle_timeout: clickclack_common::db::IdleTimeout,
     /// Realtime service gRPC address; membership events are delivered there.
     #[arg(
         long,
@@ -94,7 +96,7 @@ impl Service for Identity {
         let db = Producer::open(
             PRODUCER,
             &config.database_url,
-            config.db_pool_size,
+            clickclack_common::db::PoolSize::new(config.db_pool_size, config.db_idle_timeout),
             &config.realtime_addr,
             keys.internal.clone(),
         )?;

@@ -267,6 +267,7 @@ async fn identity_started_on_its_own_refuses_the_development_keys() {
             .unwrap(),
             listen: "127.0.0.1:0".parse().unwrap(),
             db_pool_size: 1,
+            db_idle_timeout: Default::default(),
             realtime_addr: "http://127.0.0.1:1".into(),
             keys: Default::default(),
             metrics_addr: None,

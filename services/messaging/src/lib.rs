@@ -61,6 +61,8 @@ pub struct MessagingConfig {
     /// Largest number of pooled database connections.
     #[arg(long, env = "CLICKCLACK_MESSAGING_DB_POOL", default_value_t = 16)]
     pub db_pool_size: u32,
+    #[command(flatten)]
+    pub db_idle_timeout: clickclack_common::db::IdleTimeout,
     /// Realtime service gRPC address; events are delivered there.
     #[arg(
         long,
@@ -112,7 +114,7 @@ impl Service for Messaging {
         let db = Producer::open(
             PRODUCER,
             &config.database_url,
-            config.db_pool_size,
+            clickclack_common::db::PoolSize::new(config.db_pool_size, config.db_idle_timeout),
             &config.realtime_addr,
             keys.internal.clone(),
         )?;

@@ -41,6 +41,8 @@ pub struct RealtimeConfig {
     /// Largest number of pooled database connections.
     #[arg(long, env = "CLICKCLACK_REALTIME_DB_POOL", default_value_t = 16)]
     pub db_pool_size: u32,
+    #[command(flatten)]
+    pub db_idle_timeout: clickclack_common::db::IdleTimeout,
     /// Prometheus metrics address (`GET /metrics`); not served when unset.
     #[arg(long, env = "CLICKCLACK_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
@@ -88,7 +90,7 @@ impl Service for Realtime {
             &config.database_url,
             SCHEMA,
             MIGRATIONS,
-            config.db_pool_size,
+            clickclack_common::db::PoolSize::new(config.db_pool_size, config.db_idle_timeout),
         )?;
         Ok(Realtime {
             pool,

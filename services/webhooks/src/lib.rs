@@ -88,6 +88,8 @@ pub struct WebhooksConfig {
     /// Largest number of pooled database connections.
     #[arg(long, env = "CLICKCLACK_WEBHOOKS_DB_POOL", default_value_t = 8)]
     pub db_pool_size: u32,
+    #[command(flatten)]
+    pub db_idle_timeout: clickclack_common::db::IdleTimeout,
     /// Attempts under way at once in this replica (each subscription has
     /// at most one).
     #[arg(long, env = "CLICKCLACK_WEBHOOKS_CONCURRENCY", default_value_t = 64)]
@@ -167,7 +169,7 @@ impl Service for Webhooks {
             &config.database_url,
             SCHEMA,
             MIGRATIONS,
-            config.db_pool_size,
+            clickclack_common::db::PoolSize::new(config.db_pool_size, config.db_idle_timeout),
         )?;
         let key: AssertionKey = keys.internal.clone();
         let identity = IdentityServiceClient::new(traced_as(
