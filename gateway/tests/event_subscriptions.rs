@@ -725,6 +725,7 @@ async fn an_incoming_webhook_posts_as_its_bot_until_revoked_or_its_bot_is_remove
         id.starts_with("ihk_") && url.starts_with(&format!("/api/hooks/{id}/cch_")),
         "{hook}"
     );
+    assert_eq!(hook["created_by"], boot.owner.id.as_str());
     let listed = api.get(&path, Some(&owner)).await.expect(200, "list");
     assert_eq!(listed["incoming_webhooks"][0]["id"], id.as_str());
     assert!(
@@ -755,6 +756,31 @@ async fn an_incoming_webhook_posts_as_its_bot_until_revoked_or_its_bot_is_remove
         .await
         .expect(200, "the channel");
     assert!(page.to_string().contains("deploy 42 is live"));
+
+    // A bot with event_subscriptions:write makes hooks for itself only,
+    // and is recorded as their maker.
+    let (pusher, pusher_token) = stack
+        .service_bot(&ws, "pusher", "bot:read,event_subscriptions:write")
+        .await;
+    let error = api
+        .post(
+            &path,
+            Some(&pusher_token),
+            json!({ "channel_id": general, "bot_user_id": bot.id, "name": "theirs" }),
+        )
+        .await
+        .expect_error(403, "not for another bot");
+    assert!(error.contains("only for itself"), "{error}");
+    let own = api
+        .post(
+            &path,
+            Some(&pusher_token),
+            json!({ "channel_id": general, "name": "mine" }),
+        )
+        .await
+        .expect(201, "a bot makes its own hook");
+    assert_eq!(own["incoming_webhook"]["bot_user_id"], pusher.id.as_str());
+    assert_eq!(own["incoming_webhook"]["created_by"], pusher.id.as_str());
 
     // Revoked: the URL is refused from now on.
     let revoked = api

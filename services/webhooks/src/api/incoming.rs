@@ -3,6 +3,7 @@
 //! bot's subscriptions; resolved by the gateway on every POST.
 
 use super::{BotFacts, Reply, WebhooksApi, acting_workspace, manager_of, readership_of, refused};
+use crate::domain::access::Attribution;
 use crate::store::incoming::{self, IncomingHookRow};
 use aws_lc_rs::{constant_time, digest};
 use base64::Engine as _;
@@ -85,30 +86,18 @@ impl WebhooksApi {
                 "name is required (at most 80 characters)",
             ));
         }
-        let bot_user_id = match &manager {
-            super::Manager::Member {
-                is_bot: true,
-                user_id,
-                ..
-            } => user_id.clone(),
-            _ => input.bot_user_id.trim().to_owned(),
-        };
-        if bot_user_id.is_empty() {
+        let Attribution {
+            bot_user_id,
+            created_by,
+        } = manager.attribute(&input.bot_user_id).map_err(refused)?;
+        let Some(bot_user_id) = bot_user_id else {
             return Err(status(Code::InvalidArgument, "bot_user_id is required"));
-        }
+        };
         let BotFacts { owner } = self.bot_of(&workspace_id, &bot_user_id).await?;
         let owners = owner
             .map(|owner| (bot_user_id.clone(), owner))
             .into_iter()
             .collect();
-        let created_by = match &manager {
-            super::Manager::Member {
-                user_id,
-                is_bot: false,
-                ..
-            } => Some(user_id.clone()),
-            _ => None,
-        };
         manager
             .may_manage(readership_of(
                 &workspace_id,

@@ -7,7 +7,7 @@
 
 mod incoming;
 
-use crate::domain::access::{Manager, Readership, Refusal};
+use crate::domain::access::{Attribution, Manager, Readership, Refusal};
 use crate::domain::matching::{self, Interest};
 use crate::domain::sealing::Sealer;
 use crate::domain::signing::SigningSecret;
@@ -334,36 +334,18 @@ impl WebhooksService for WebhooksApi {
         if !ids::has_prefix(&workspace_id, ids::WORKSPACE) {
             return Err(status(Code::InvalidArgument, "workspace_id is required"));
         }
-        let named = input.bot_user_id.trim().to_owned();
         // Who it reads for: a bot caller reads for itself; anyone else for
-        // the bot named, or (a member) for themself. Its maker is the
-        // calling member or bot; an operator's names no maker.
-        let (bot_user_id, created_by) = match &manager {
-            Manager::Member {
-                is_bot: true,
-                user_id,
-                ..
-            } => {
-                if !named.is_empty() && named != *user_id {
-                    return Err(status(
-                        Code::PermissionDenied,
-                        "a bot makes event subscriptions only for itself",
-                    ));
-                }
-                (Some(user_id.clone()), Some(user_id.clone()))
-            }
-            Manager::Member { user_id, .. } => (
-                Some(named).filter(|bot| !bot.is_empty()),
-                Some(user_id.clone()),
-            ),
-            Manager::Operator if named.is_empty() => {
-                return Err(status(
-                    Code::InvalidArgument,
-                    "bot_user_id is required: an operator makes subscriptions for a bot",
-                ));
-            }
-            Manager::Operator => (Some(named), None),
-        };
+        // the bot named, or (a member) for themself.
+        let Attribution {
+            bot_user_id,
+            created_by,
+        } = manager.attribute(&input.bot_user_id).map_err(refused)?;
+        if bot_user_id.is_none() && matches!(manager, Manager::Operator) {
+            return Err(status(
+                Code::InvalidArgument,
+                "bot_user_id is required: an operator makes subscriptions for a bot",
+            ));
+        }
         let owners = match &bot_user_id {
             Some(bot) => {
                 let facts = self.bot_of(&workspace_id, bot).await?;

@@ -47,6 +47,18 @@ pub enum Refusal {
     NotYours,
     #[error("a bot manages its event subscriptions only with the event_subscriptions:write scope")]
     MissingScope,
+    #[error("a bot makes event subscriptions and incoming webhooks only for itself")]
+    ForAnotherBot,
+}
+
+/// For whom something new (a subscription, an incoming webhook) acts, and
+/// who made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribution {
+    /// The bot it acts as; `None` when a member named none.
+    pub bot_user_id: Option<String>,
+    /// The calling member or bot; `None` for the operator.
+    pub created_by: Option<String>,
 }
 
 impl Manager {
@@ -71,6 +83,35 @@ impl Manager {
         match self {
             Manager::Operator => None,
             Manager::Member { workspace_id, .. } => Some(workspace_id),
+        }
+    }
+
+    /// Whom a new subscription or hook acts for, given the bot the request
+    /// `named` (blank: none): a bot acts for itself only, anyone else for
+    /// the bot named. Whether the caller may manage that bot is
+    /// [`Manager::may_manage`]'s to say.
+    pub fn attribute(&self, named: &str) -> Result<Attribution, Refusal> {
+        let named = Some(named.trim().to_owned()).filter(|bot| !bot.is_empty());
+        match self {
+            Manager::Member {
+                is_bot: true,
+                user_id,
+                ..
+            } => match named {
+                Some(other) if other != *user_id => Err(Refusal::ForAnotherBot),
+                _ => Ok(Attribution {
+                    bot_user_id: Some(user_id.clone()),
+                    created_by: Some(user_id.clone()),
+                }),
+            },
+            Manager::Member { user_id, .. } => Ok(Attribution {
+                bot_user_id: named,
+                created_by: Some(user_id.clone()),
+            }),
+            Manager::Operator => Ok(Attribution {
+                bot_user_id: named,
+                created_by: None,
+            }),
         }
     }
 
@@ -197,5 +238,25 @@ mod tests {
             member("usr_bob", false, false, false).may_manage(elsewhere),
             Err(Refusal::NotFound)
         );
+    }
+
+    #[test]
+    fn a_bot_acts_for_itself_and_others_for_the_bot_they_name() {
+        let bot = member("usr_bot", true, false, true);
+        let made = bot.attribute("").unwrap();
+        assert_eq!(made.bot_user_id.as_deref(), Some("usr_bot"));
+        assert_eq!(made.created_by.as_deref(), Some("usr_bot"));
+        assert_eq!(bot.attribute(" usr_bot ").unwrap(), made);
+        assert_eq!(bot.attribute("usr_other"), Err(Refusal::ForAnotherBot));
+
+        let human = member("usr_ana", false, false, false);
+        let named = human.attribute("usr_bot").unwrap();
+        assert_eq!(named.bot_user_id.as_deref(), Some("usr_bot"));
+        assert_eq!(named.created_by.as_deref(), Some("usr_ana"));
+        assert_eq!(human.attribute("  ").unwrap().bot_user_id, None);
+
+        let operator = Manager::Operator.attribute("usr_bot").unwrap();
+        assert_eq!(operator.bot_user_id.as_deref(), Some("usr_bot"));
+        assert_eq!(operator.created_by, None);
     }
 }
