@@ -186,6 +186,21 @@ async fn wait_for_text(client: &Client, css: &str, text: &str) -> fantoccini::el
     }
 }
 
+/// Signs `email` in through a development magic link and waits for the
+/// chat to open on #general.
+async fn sign_in_as(stack: &TestStack, client: &Client, email: &str) {
+    let link = stack
+        .api()
+        .post("/api/auth/magic/request", None, json!({ "email": email }))
+        .await
+        .expect(201, "a development sign-in link")["magic_link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    client.goto(&link).await.unwrap();
+    wait_for_text(client, "#title", "# general").await;
+}
+
 /// Fails when any visible text in the current view is below WCAG AA
 /// contrast against what is painted behind it (`tests/contrast.js`), and
 /// when fewer than `at_least` texts were there to check.
@@ -241,21 +256,9 @@ async fn every_text_is_readable_in_the_light_and_the_dark_theme() {
             .await
             .expect(201, "a bot posts");
     }
-    let link = api
-        .post(
-            "/api/auth/magic/request",
-            None,
-            json!({ "email": boot.owner.email.clone().unwrap() }),
-        )
-        .await
-        .expect(201, "a development sign-in link")["magic_link"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let driver = start_driver().await;
     let client = browser(&driver).await;
-    client.goto(&link).await.unwrap();
-    wait_for_text(&client, "#title", "# general").await;
+    sign_in_as(&stack, &client, boot.owner.email.as_deref().unwrap()).await;
     for theme in ["light", "dark"] {
         client
             .execute(
@@ -748,22 +751,9 @@ async fn the_app_is_served_with_a_strict_policy() {
 async fn the_app_fits_a_380_pixel_phone() {
     let stack = TestStack::start().await;
     let boot = stack.bootstrap("phone").await;
-    let link = stack
-        .api()
-        .post(
-            "/api/auth/magic/request",
-            None,
-            json!({ "email": boot.owner.email.clone().unwrap() }),
-        )
-        .await
-        .expect(201, "a development sign-in link")["magic_link"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let driver = start_driver().await;
     let client = browser_sized(&driver, 380, 800).await;
-    client.goto(&link).await.unwrap();
-    wait_for_text(&client, "#title", "# general").await;
+    sign_in_as(&stack, &client, boot.owner.email.as_deref().unwrap()).await;
     let composer = wait_for(&client, "#composer").await;
     assert!(composer.is_displayed().await.unwrap());
     let widths = client
@@ -841,21 +831,9 @@ async fn agent_turns_fold_unread_is_marked_and_setup_codes_are_ready_to_run() {
             .await
             .expect(201, "agent post");
     }
-    let link = api
-        .post(
-            "/api/auth/magic/request",
-            None,
-            json!({ "email": boot.owner.email.clone().unwrap() }),
-        )
-        .await
-        .expect(201, "a development sign-in link")["magic_link"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let driver = start_driver().await;
     let client = browser(&driver).await;
-    client.goto(&link).await.unwrap();
-    wait_for_text(&client, "#title", "# general").await;
+    sign_in_as(&stack, &client, boot.owner.email.as_deref().unwrap()).await;
 
     // What arrived before the visit is marked new; the turn folds into one block.
     wait_for_text(&client, ".new-divider", "New: 3 new messages").await;
@@ -1033,22 +1011,9 @@ async fn a_bots_webhooks_are_added_tested_redelivered_and_rotated_in_the_app() {
         .service_bot(&boot.workspace.id, "ci", "bot:read")
         .await;
     let mut receiver = Receiver::start().await;
-    let link = stack
-        .api()
-        .post(
-            "/api/auth/magic/request",
-            None,
-            json!({ "email": boot.owner.email.clone().unwrap() }),
-        )
-        .await
-        .expect(201, "a development sign-in link")["magic_link"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let driver = start_driver().await;
     let client = browser(&driver).await;
-    client.goto(&link).await.unwrap();
-    wait_for_text(&client, "#title", "# general").await;
+    sign_in_as(&stack, &client, boot.owner.email.as_deref().unwrap()).await;
     click(&client, "#open-settings").await;
     let entry = wait_for_text(&client, "article.bot-entry", "Bot ci").await;
 
@@ -1128,5 +1093,81 @@ async fn a_bots_webhooks_are_added_tested_redelivered_and_rotated_in_the_app() {
     click(&client, ".rotate-webhook").await;
     let rotated = wait_for(&client, "#new-secret").await.text().await.unwrap();
     assert!(rotated.starts_with("whsec_") && rotated != secret);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bots_incoming_webhooks_are_made_used_and_revoked_in_the_app() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("incoming").await;
+    stack
+        .service_bot(&boot.workspace.id, "alerts", "bot:write")
+        .await;
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    sign_in_as(&stack, &client, boot.owner.email.as_deref().unwrap()).await;
+    click(&client, "#open-settings").await;
+    let entry = wait_for_text(&client, "article.bot-entry", "Bot alerts").await;
+    wait_for_text(&client, ".incoming-hooks", "No incoming webhooks.").await;
+
+    // Make one for #general: its URL is shown once.
+    let name = entry.find(Locator::Css(".incoming-name")).await.unwrap();
+    name.send_keys("Deploys").await.unwrap();
+    click_in(&entry, ".add-incoming-button").await;
+    let url = wait_for(&client, "#new-secret").await.text().await.unwrap();
+    assert!(
+        url.starts_with(&stack.http_url)
+            && url.contains("/api/hooks/ihk_")
+            && url.contains("/cch_"),
+        "{url}"
+    );
+    click(&client, "#copied").await;
+    click(&client, "#secret-done").await;
+    wait_gone(&client, "#new-secret").await;
+    let listed = wait_for_text(&client, ".incoming", "Deploys → #general")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains("never used"), "{listed}");
+    assert!(
+        !listed.contains("cch_"),
+        "the list never shows the secret: {listed}"
+    );
+
+    // The URL posts as the bot, with nothing else to hold.
+    let http = reqwest::Client::new();
+    let posted = http
+        .post(&url)
+        .json(&json!({ "text": "build 42 deployed" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 201);
+    // Picking the channel in the sidebar leaves the settings for the chat.
+    click(
+        &client,
+        &format!(".sidebar button[data-channel='{}']", boot.general.id),
+    )
+    .await;
+    let message = wait_for_text(&client, "article.message", "build 42 deployed").await;
+    assert!(
+        message.text().await.unwrap().contains("BOT"),
+        "posted as the bot"
+    );
+    click(&client, "#open-settings").await;
+    wait_for_text(&client, ".incoming", "last used").await;
+
+    // Revoked, the URL stops working at once and the hook leaves the list.
+    click(&client, ".revoke-incoming").await;
+    click(&client, "dialog .confirm").await;
+    wait_for_text(&client, ".incoming-hooks", "No incoming webhooks.").await;
+    let refused = http
+        .post(&url)
+        .json(&json!({ "text": "too late" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 404);
     stack.stop().await;
 }

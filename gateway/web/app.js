@@ -319,8 +319,15 @@ function renderShell() {
   );
 }
 
-async function openChannel(channel) {
+/// Settings replace the conversation pane; a channel or DM chosen from the
+/// sidebar while they are open brings the chat view back first.
+function ensureChatView() {
   state.settingsOpen = false;
+  if (!document.getElementById("timeline")) renderShell();
+}
+
+async function openChannel(channel) {
+  ensureChatView();
   document.querySelector(".shell")?.classList.remove("drawer-open");
   state.target = { kind: "channel", id: channel.id, name: `# ${channel.display_title || channel.name}`, lastReadSeq: channel.last_read_seq };
   const page = await api("GET", `/api/channels/${channel.id}/messages?limit=50`);
@@ -334,6 +341,7 @@ async function openChannel(channel) {
 }
 
 async function openDm(conversation) {
+  ensureChatView();
   document.querySelector(".shell")?.classList.remove("drawer-open");
   const names = conversation.members.filter((m) => m.id !== state.me.id).map((m) => m.display_name).join(", ");
   state.target = { kind: "dm", id: conversation.id, name: names };
@@ -1226,6 +1234,7 @@ function botsSection(entries, notice, revokedBy) {
       ),
       setupCodesList(bot, notice),
       webhooksList(bot, notice),
+      incomingHooksList(bot, notice),
       el("button", { class: "mint", onclick: () => mintToken(bot, notice) }, "Mint a token"),
       " ",
       el("button", { class: "setup-code", onclick: () => makeSetupCode(bot, notice) }, "Create a setup code"),
@@ -1336,6 +1345,78 @@ function webhooksList(bot, notice) {
       );
     })
     // Someone who may not manage this bot's webhooks sees none.
+    .catch(() => box.replaceChildren());
+  return box;
+}
+
+/// A bot's live incoming webhooks: URLs that post into one channel as the
+/// bot. Each is listed with its channel and last use, revocable; a form makes one
+/// and shows its URL once. Shown to whoever may manage them.
+function incomingHooksList(bot, notice) {
+  const box = el("div", { class: "incoming-hooks", "aria-label": `Incoming webhooks of ${bot.display_name}` });
+  const base = `/api/workspaces/${state.workspace.id}/incoming-webhooks`;
+  const channelName = (id) => {
+    const channel = state.channels.find((c) => c.id === id);
+    return channel ? `#${channel.name}` : "a channel you cannot see";
+  };
+  const form = () => {
+    const channel = el(
+      "select",
+      { class: "incoming-channel", "aria-label": `Channel the incoming webhook of ${bot.display_name} posts to` },
+      state.channels.map((c) => el("option", { value: c.id }, `#${c.name}`)),
+    );
+    const name = el("input", { type: "text", class: "incoming-name", placeholder: "CI alerts", "aria-label": "Incoming webhook name", required: true, maxlength: 80 });
+    return el(
+      "form",
+      { class: "add-incoming", onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          const { incoming_webhook: made } = await api("POST", base, { bot_user_id: bot.id, channel_id: channel.value, name: name.value.trim() });
+          const address = made.url || new URL(made.path, location.origin).href;
+          showSecret(notice, `URL of the incoming webhook "${made.name}" (it posts to ${channelName(made.channel_id)} as ${bot.display_name})`, address,
+            el("p", {}, "Send ", el("code", {}, 'POST {"text": "..."}'), " to it; anyone holding the URL can post."));
+        } catch (error) {
+          failed(notice, error);
+        }
+      } },
+      el("label", {}, "Name ", name),
+      " ",
+      el("label", {}, "Channel ", channel),
+      " ",
+      el("button", { type: "submit", class: "add-incoming-button" }, "Add incoming webhook"),
+    );
+  };
+  api("GET", `${base}?bot_user_id=${encodeURIComponent(bot.id)}`)
+    .then(({ incoming_webhooks: hooks }) => {
+      box.replaceChildren(
+        el("h4", {}, "Incoming webhooks"),
+        hooks.length
+          ? el(
+              "ul",
+              { class: "incoming-list" },
+              hooks.map((hook) =>
+                el(
+                  "li",
+                  { class: "incoming", "data-incoming": hook.id },
+                  `${hook.name} → ${channelName(hook.channel_id)} · made ${relative(hook.created_at)} · ${hook.last_used_at ? `last used ${relative(hook.last_used_at)}` : "never used"} `,
+                  el("button", { class: "revoke-incoming", "aria-label": `Revoke the incoming webhook ${hook.name}`, onclick: async () => {
+                    const yes = await confirmDialog(`Revoke the incoming webhook "${hook.name}"?`, "Its URL stops working at once.", "Revoke");
+                    if (!yes) return;
+                    try {
+                      await api("POST", `/api/incoming-webhooks/${hook.id}/revoke`, {});
+                      await openSettings();
+                    } catch (error) {
+                      failed(notice, error);
+                    }
+                  } }, "Revoke"),
+                ),
+              ),
+            )
+          : el("p", {}, "No incoming webhooks."),
+        form(),
+      );
+    })
+    // Someone who may not manage this bot's hooks sees none.
     .catch(() => box.replaceChildren());
   return box;
 }
