@@ -1015,12 +1015,13 @@ async fn a_bots_webhooks_are_added_tested_redelivered_and_rotated_in_the_app() {
     let client = browser(&driver).await;
     sign_in_as(&stack, &client, boot.owner.email.as_deref().unwrap()).await;
     click(&client, "#open-settings").await;
-    let entry = wait_for_text(&client, "article.bot-entry", "Bot ci").await;
+    wait_for_text(&client, "article.bot-entry", "Bot ci").await;
 
-    // Add one: the signing secret is shown once.
-    let url = entry.find(Locator::Css(".webhook-url")).await.unwrap();
+    // Add one: the signing secret is shown once. (The bot's webhooks load
+    // after its entry shows.)
+    let url = wait_for(&client, ".webhook-url").await;
     url.send_keys(&receiver.url).await.unwrap();
-    click_in(&entry, ".add-webhook-button").await;
+    click(&client, ".add-webhook-button").await;
     let secret = wait_for(&client, "#new-secret").await.text().await.unwrap();
     assert!(secret.starts_with("whsec_"), "{secret}");
     click(&client, "#copied").await;
@@ -1107,13 +1108,13 @@ async fn a_bots_incoming_webhooks_are_made_used_and_revoked_in_the_app() {
     let client = browser(&driver).await;
     sign_in_as(&stack, &client, boot.owner.email.as_deref().unwrap()).await;
     click(&client, "#open-settings").await;
-    let entry = wait_for_text(&client, "article.bot-entry", "Bot alerts").await;
+    wait_for_text(&client, "article.bot-entry", "Bot alerts").await;
     wait_for_text(&client, ".incoming-hooks", "No incoming webhooks.").await;
 
     // Make one for #general: its URL is shown once.
-    let name = entry.find(Locator::Css(".incoming-name")).await.unwrap();
+    let name = wait_for(&client, ".incoming-name").await;
     name.send_keys("Deploys").await.unwrap();
-    click_in(&entry, ".add-incoming-button").await;
+    click(&client, ".add-incoming-button").await;
     let url = wait_for(&client, "#new-secret").await.text().await.unwrap();
     assert!(
         url.starts_with(&stack.http_url)
