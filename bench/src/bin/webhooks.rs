@@ -266,6 +266,16 @@ async fn run(
                 .map(|at| at.saturating_duration_since(post.sent))
         })
         .collect();
+    // What one subscription sustained: deliveries from the first post to
+    // the last receipt (below the posting rate, the backlog grows).
+    let first_post = steady.posted.iter().map(|post| post.sent).min();
+    let last_receipt = received.values().max().copied();
+    let sustained = match (first_post, last_receipt) {
+        (Some(first), Some(last)) if last > first => {
+            round2(got as f64 / (last - first).as_secs_f64())
+        }
+        _ => 0.0,
+    };
     Ok(json!({
         "bench": "webhooks",
         "throughput": throughput,
@@ -275,6 +285,7 @@ async fn run(
             "posted": steady.posted.len(),
             "failed_posts": steady.failed.len(),
             "delivered": got,
+            "deliveries_per_second": sustained,
             "post_to_receipt_ms": latency_summary(latencies),
         },
     }))

@@ -1,10 +1,12 @@
-//! One pass of the delivery worker: claim what is due, send each, and write
-//! down what came of it (the queue, the subscription, the log) in one
-//! transaction per delivery.
+//! The delivery worker: claim what is due, send each, and write down what
+//! came of it (the queue, the subscription, the log) in one transaction per
+//! delivery, which also claims the subscription's next delivery when one
+//! is due, so a busy subscription's deliveries follow one another without
+//! waiting for the next pass over every subscription.
 //!
 //! A subscription is read again just before sending, so one revoked or
 //! disabled a moment ago sends nothing more, and its URL is checked against
-//! today's policy. Its bot's standing is asked of identity for every batch:
+//! today's policy. Its bot's standing is asked of identity for each delivery:
 //! a bot whose token could no longer read the event gets nothing. The
 //! secrets that sign are the current one and, during a rotation's overlap,
 //! the previous one.
@@ -39,6 +41,11 @@ const IDENTITY_RETRY: TimeDelta = TimeDelta::seconds(5);
 /// wakes it sooner (a queued delivery here, or the next retry or lapsed
 /// lease coming due).
 const IDLE_POLL: Duration = Duration::from_secs(2);
+
+/// Deliveries of one subscription a task sends back to back (each claimed
+/// as the previous one is recorded) before it gives its slot back to the
+/// claim loop, so a busy subscription cannot keep a slot from the others.
+const FOLLOW_ON: u32 = 64;
 
 /// How long a worker told to stop waits for the attempts under way.
 const DRAIN: Duration = Duration::from_secs(12);
@@ -114,18 +121,21 @@ impl Worker {
     /// subscription) and sends them side by side.
     pub async fn run_once(&self, limit: i64) -> Result<Vec<Sent>, WebhooksError> {
         let ready = self.claim(limit).await?;
-        let sends = ready.into_iter().map(|ready| self.deliver(ready));
+        let sends = ready.into_iter().map(|ready| self.deliver(ready, false));
         let mut sent = Vec::new();
         for outcome in futures_util::future::join_all(sends).await {
-            sent.push(outcome?);
+            sent.push(outcome?.0);
         }
         Ok(sent)
     }
 
     /// Sends until `shutdown`: at most `concurrency` attempts at once, each
     /// on its own task, so an endpoint that hangs holds one slot for its
-    /// timeout and never the deliveries of anyone else. `wake` is notified
-    /// when something was queued here.
+    /// timeout and never the deliveries of anyone else. A task that
+    /// finished a delivery goes on with its subscription's next one (up to
+    /// [`FOLLOW_ON`]), so a busy subscription is not held to one delivery
+    /// per pass of the claim loop. `wake` is notified when something was
+    /// queued here.
     pub async fn run(self, concurrency: usize, wake: Arc<Notify>, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(concurrency.max(1)));
         let under_way = TaskTracker::new();
@@ -145,11 +155,20 @@ impl Worker {
                         let Ok(slot) = slots.clone().acquire_owned().await else {
                             break;
                         };
-                        let (worker, wake) = (self.clone(), wake.clone());
+                        let (worker, wake, stop) = (self.clone(), wake.clone(), shutdown.clone());
                         under_way.spawn(async move {
                             let _slot = slot;
-                            if let Err(error) = worker.deliver(item).await {
-                                tracing::warn!(%error, "webhook worker: an attempt was not recorded");
+                            let mut next = Some(item);
+                            let mut sent = 0;
+                            while let Some(ready) = next.take() {
+                                sent += 1;
+                                let follow = sent < FOLLOW_ON && !stop.is_cancelled();
+                                match worker.deliver(ready, follow).await {
+                                    Ok((_, following)) => next = following,
+                                    Err(error) => {
+                                        tracing::warn!(%error, "webhook worker: an attempt was not recorded");
+                                    }
+                                }
                             }
                             // The subscription's next delivery may go now.
                             wake.notify_one();
@@ -200,6 +219,16 @@ impl Worker {
             Ok::<_, WebhooksError>((claimed, found))
         })
         .await?;
+        self.with_standings(claimed, found).await
+    }
+
+    /// Pairs claimed deliveries with their subscriptions and their readers'
+    /// standing. When identity cannot answer, they are put back untouched.
+    async fn with_standings(
+        &self,
+        claimed: Vec<Claimed>,
+        found: Vec<SubscriptionRow>,
+    ) -> Result<Vec<Ready>, WebhooksError> {
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
@@ -241,7 +270,15 @@ impl Worker {
             .collect())
     }
 
-    async fn deliver(&self, ready: Ready) -> Result<Sent, WebhooksError> {
+    /// Sends one delivery and records what came of it. With `follow`, once
+    /// it is finished (delivered, or failed for good), the subscription's
+    /// next due delivery is claimed in the same transaction and answered,
+    /// ready to go.
+    async fn deliver(
+        &self,
+        ready: Ready,
+        follow: bool,
+    ) -> Result<(Sent, Option<Ready>), WebhooksError> {
         let Ready {
             delivery,
             subscription,
@@ -286,11 +323,41 @@ impl Worker {
             event_id: delivery.event_id.clone(),
             verdict: verdict.clone(),
         };
-        db::run(&self.pool, move |conn| {
-            conn.transaction(|conn| record(conn, &delivery, &attempt, &verdict))
+        let follow = follow
+            && matches!(
+                verdict,
+                Verdict::Delivered | Verdict::GiveUp | Verdict::Failed
+            );
+        let lease = self.timing.lease;
+        let next = db::run(&self.pool, move |conn| {
+            conn.transaction(|conn| {
+                let mine = record(conn, &delivery, &attempt, &verdict)?;
+                // A delivery another worker took over is its chain to go on.
+                if !(follow && mine) {
+                    return Ok(None);
+                }
+                let id = delivery.subscription_id.as_str();
+                let Some(next) = queue::claim_head_of(conn, id, lease)? else {
+                    return Ok(None);
+                };
+                Ok::<_, WebhooksError>(Some((next, subscriptions::find(conn, id)?)))
+            })
         })
         .await?;
-        Ok(sent)
+        let Some((next, row)) = next else {
+            return Ok((sent, None));
+        };
+        match self
+            .with_standings(vec![next], row.into_iter().collect())
+            .await
+        {
+            Ok(mut ready) => Ok((sent, ready.pop())),
+            // Put back; the claim loop takes it up again.
+            Err(error) => {
+                tracing::warn!(%error, "webhook worker: no standing for the next delivery");
+                Ok((sent, None))
+            }
+        }
     }
 
     /// The URL and secrets to send with, or why the delivery must not go.
@@ -331,13 +398,14 @@ fn not_sent(why: String) -> Attempt {
 }
 
 /// Writes down one attempt: the log line, the delivery's next state, and
-/// what it means for its subscription.
+/// what it means for its subscription. Answers whether the delivery was
+/// still this worker's to finish.
 fn record(
     conn: &mut diesel::PgConnection,
     delivery: &Claimed,
     attempt: &Attempt,
     verdict: &Verdict,
-) -> Result<(), WebhooksError> {
+) -> Result<bool, WebhooksError> {
     let status = match attempt.outcome {
         Outcome::Answered { status, .. } => i32::from(status),
         _ => 0,
@@ -366,11 +434,11 @@ fn record(
     };
     // A delivery taken over by another worker (our lease ran out) is
     // theirs to finish; the log line above still says what we saw.
-    queue::finish(conn, delivery, finish)?;
+    let mine = queue::finish(conn, delivery, finish)?;
     let id = delivery.subscription_id.as_str();
     if *verdict == Verdict::DisableSubscription {
         subscriptions::disable(conn, id, "the endpoint answered 410 Gone")?;
-        return Ok(());
+        return Ok(mine);
     }
     let failing_since = subscriptions::note_outcome(conn, id, *verdict == Verdict::Delivered)?;
     let failing_for = failing_since
@@ -379,5 +447,5 @@ fn record(
     if schedule::should_disable(failing_for) {
         subscriptions::disable(conn, id, "every delivery failed for five days")?;
     }
-    Ok(())
+    Ok(mine)
 }

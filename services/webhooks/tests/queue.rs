@@ -284,3 +284,44 @@ async fn the_log_pages_newest_first_and_forgets_after_its_retention() {
     let left = queue::recent_attempts(&mut conn, "sub_a", 10, None).unwrap();
     assert_eq!(left.len(), 4);
 }
+
+#[tokio::test]
+async fn the_next_of_one_subscription_is_taken_only_when_it_is_its_due_head() {
+    let (_database, pool) = open_queue().await;
+    let mut conn = pool.get().unwrap();
+    subscribe(&mut conn, "sub_a");
+    subscribe(&mut conn, "sub_b");
+    offer(&mut conn, "sub_a", 1..4);
+    offer(&mut conn, "sub_b", 1..3);
+    let head = |conn: &mut PgConnection, id: &str| {
+        queue::claim_head_of(conn, id, LEASE)
+            .expect("claim the head")
+            .map(|claimed| (claimed.subscription_id, claimed.position))
+    };
+
+    let first = queue::claim_head_of(&mut conn, "sub_a", LEASE)
+        .unwrap()
+        .expect("sub_a's head");
+    assert_eq!((first.position, first.attempt), (1, 1));
+    assert_eq!(head(&mut conn, "sub_a"), None, "its head is being sent");
+    // Delivered: the next one is sub_a's, never another subscription's.
+    assert!(queue::finish(&mut conn, &first, Finish::Delivered).unwrap());
+    let second_of_a = queue::claim_head_of(&mut conn, "sub_a", LEASE)
+        .unwrap()
+        .expect("sub_a's next");
+    assert_eq!(second_of_a.position, 2);
+
+    // A head put off until later is not due yet.
+    let second = queue::claim_head_of(&mut conn, "sub_b", LEASE)
+        .unwrap()
+        .unwrap();
+    let later = Utc::now() + TimeDelta::minutes(5);
+    assert!(queue::finish(&mut conn, &second, Finish::RetryAt(later)).unwrap());
+    assert_eq!(head(&mut conn, "sub_b"), None, "the retry is not due");
+
+    // A disabled subscription gives nothing more.
+    assert!(queue::finish(&mut conn, &second_of_a, Finish::Delivered).unwrap());
+    subscriptions::disable(&mut conn, "sub_a", "test").unwrap();
+    assert_eq!(head(&mut conn, "sub_a"), None, "disabled");
+    assert!(claim(&mut conn).is_empty(), "nor does the claim loop");
+}

@@ -126,10 +126,12 @@ pub fn note_outcome(
 ) -> QueryResult<Option<DateTime<Utc>>> {
     let target = subscriptions::table.find(id);
     if succeeded {
-        diesel::update(target)
+        // A healthy subscription's row is left as it is: rewriting it on
+        // every delivery would cost a new row version each time.
+        diesel::update(target.filter(subscriptions::failing_since.is_not_null()))
             .set(subscriptions::failing_since.eq(None::<DateTime<Utc>>))
-            .returning(subscriptions::failing_since)
-            .get_result(conn)
+            .execute(conn)?;
+        Ok(None)
     } else {
         diesel::update(target)
             .set(
