@@ -1,6 +1,6 @@
 //! A webhook receiver for tests: a real HTTP listener on a loopback port
 //! that records every delivery and answers as it is told (2xx, an error,
-//! 410, 429 with `Retry-After`, or never).
+//! 410, 429 with `Retry-After`, exact bytes, or never).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,6 +11,8 @@ use tokio::sync::mpsc;
 /// A request as the receiver read it.
 #[derive(Debug, Clone)]
 pub struct Delivery {
+    /// As sent: `POST /hook HTTP/1.1`.
+    pub request_line: String,
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
     pub path: String,
@@ -47,13 +49,32 @@ pub enum Answer {
     RetryAfter(u16, u64),
     /// Answers `status` after `millis` (a slow endpoint).
     Delayed(u16, u64),
+    /// Exactly these bytes (a whole HTTP response), then the connection
+    /// closes.
+    Raw(Vec<u8>),
     /// Reads the request and never answers.
     Hang,
+}
+
+impl Answer {
+    /// A raw answer with `status` (`"200 OK"`), extra `headers` (each
+    /// ending in `\r\n`) and `body`.
+    pub fn raw(status: &str, headers: &str, body: &str) -> Answer {
+        Answer::Raw(
+            format!(
+                "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes(),
+        )
+    }
 }
 
 pub struct Receiver {
     /// `http://127.0.0.1:port/hook`.
     pub url: String,
+    /// `http://127.0.0.1:port`: any path on it reaches this receiver.
+    pub base: String,
     answer: Arc<Mutex<Answer>>,
     deliveries: mpsc::UnboundedReceiver<Delivery>,
 }
@@ -61,9 +82,16 @@ pub struct Receiver {
 impl Receiver {
     /// Listens on a free loopback port, answering 200 until told otherwise.
     pub async fn start() -> Receiver {
+        Receiver::answering(Answer::Status(200)).await
+    }
+
+    /// Listens on a free loopback port, answering `answer` until told
+    /// otherwise.
+    pub async fn answering(answer: Answer) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-        let answer = Arc::new(Mutex::new(Answer::Status(200)));
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let url = format!("{base}/hook");
+        let answer = Arc::new(Mutex::new(answer));
         let (sent, deliveries) = mpsc::unbounded_channel();
         let told = answer.clone();
         tokio::spawn(async move {
@@ -107,36 +135,42 @@ impl Receiver {
                     // changes the answer after a delivery changes the next.
                     let answer = told.lock().expect("answer").clone();
                     let _ = sent.send(Delivery {
+                        request_line: request_line.trim_end().to_owned(),
                         headers,
                         path,
                         body,
                         received_at: std::time::Instant::now(),
                     });
                     let raw = match answer {
+                        Answer::Raw(bytes) => bytes,
                         Answer::Status(status) => format!(
                             "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
-                        ),
+                        )
+                        .into_bytes(),
                         Answer::RetryAfter(status, seconds) => format!(
                             "HTTP/1.1 {status} X\r\nretry-after: {seconds}\r\ncontent-length: 4\r\nconnection: close\r\n\r\nslow"
-                        ),
+                        )
+                        .into_bytes(),
                         Answer::Delayed(status, millis) => {
                             tokio::time::sleep(Duration::from_millis(millis)).await;
                             format!(
                                 "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
                             )
+                            .into_bytes()
                         }
                         Answer::Hang => {
                             tokio::time::sleep(Duration::from_secs(120)).await;
                             return;
                         }
                     };
-                    let _ = reader.get_mut().write_all(raw.as_bytes()).await;
+                    let _ = reader.get_mut().write_all(&raw).await;
                     let _ = reader.get_mut().shutdown().await;
                 });
             }
         });
         Receiver {
             url,
+            base,
             answer,
             deliveries,
         }
@@ -153,6 +187,11 @@ impl Receiver {
             .await
             .ok()
             .flatten()
+    }
+
+    /// A delivery that has already arrived, if any (never waits).
+    pub fn try_next(&mut self) -> Option<Delivery> {
+        self.deliveries.try_recv().ok()
     }
 
     /// Exactly `count` deliveries (panics if they do not come in `within`).

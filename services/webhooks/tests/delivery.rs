@@ -6,7 +6,7 @@ use clickclack_webhooks::domain::schedule::{Outcome, Verdict, verdict};
 use clickclack_webhooks::domain::signing::{SigningSecret, delivery_headers};
 use clickclack_webhooks::domain::target::TargetPolicy;
 use std::time::Duration;
-use support::{answer, receiver};
+use support::{Answer, WAIT, answer, receiver};
 use url::Url;
 
 mod support;
@@ -52,7 +52,7 @@ async fn a_delivery_arrives_signed_and_the_answer_is_kept_to_a_bound() {
     );
     assert_eq!(verdict(&attempt.outcome, 1, 0.5), Verdict::Delivered);
     assert_eq!(attempt.response_body.len(), KEPT_BODY_BYTES);
-    let got = received.recv().await.unwrap();
+    let got = received.next(WAIT).await.expect("a delivery");
     assert_eq!(got.request_line, "POST /hooks/ci HTTP/1.1");
     assert_eq!(got.body, body);
     assert_eq!(got.header("content-type"), Some("application/json"));
@@ -111,11 +111,11 @@ async fn private_addresses_are_never_reached_unless_the_operator_allows_them() {
         Outcome::Answered { status: 200, .. }
     ));
     assert_eq!(
-        received.recv().await.unwrap().request_line,
+        received.next(WAIT).await.expect("a delivery").request_line,
         "POST /hook HTTP/1.1"
     );
     assert!(
-        received.try_recv().is_err(),
+        received.try_next().is_none(),
         "the refused attempts sent nothing"
     );
 }
@@ -136,9 +136,12 @@ async fn redirects_are_answers_not_directions() {
         Outcome::Answered { status: 302, .. }
     ));
     assert_eq!(verdict(&attempt.outcome, 1, 0.5), Verdict::Failed);
-    received.recv().await.unwrap();
+    received.next(WAIT).await.expect("a delivery");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(reached.try_recv().is_err(), "the redirect was not followed");
+    assert!(
+        reached.try_next().is_none(),
+        "the redirect was not followed"
+    );
 }
 
 #[tokio::test]
@@ -178,7 +181,7 @@ async fn busy_gone_unreachable_and_silent_receivers() {
     assert!(attempt.error.unwrap().starts_with("could not connect"));
 
     // Accepts, reads, never answers: given up after the attempt timeout.
-    let (silent, _) = receiver(None).await;
+    let (silent, _) = receiver(Answer::Hang).await;
     let attempt = send(Url::parse(&silent).unwrap()).await;
     assert_eq!(attempt.outcome, Outcome::TimedOut);
     assert!(

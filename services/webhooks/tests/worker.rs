@@ -20,7 +20,7 @@ use clickclack_webhooks::store::subscriptions;
 use clickclack_webhooks::worker::Worker;
 use clickclack_webhooks::{MIGRATIONS, SCHEMA};
 use diesel::prelude::*;
-use support::{answer, receiver};
+use support::{WAIT, answer, receiver};
 
 mod support;
 
@@ -120,7 +120,7 @@ async fn deliveries_go_out_signed_one_at_a_time_in_log_order() {
     // The receiver verifies each with the secret it was shown.
     let shown = SigningSecret::parse(secret.expose()).unwrap();
     for position in 1..=3 {
-        let got = received.recv().await.unwrap();
+        let got = received.next(WAIT).await.expect("a delivery");
         assert_eq!(got.request_line, "POST /ci HTTP/1.1");
         let id = format!("evt_sub_ci_{position}");
         assert_eq!(got.header("webhook-id"), Some(id.as_str()));
@@ -221,7 +221,7 @@ async fn during_a_rotation_both_secrets_sign_and_a_refused_target_is_not_sent_to
     let (new, old) = (SigningSecret::generate(), SigningSecret::generate());
     subscribe(&setup, "sub_rot", &url, &new, Some(&old), 1);
     setup.worker.run_once(10).await.unwrap();
-    let got = received.recv().await.unwrap();
+    let got = received.next(WAIT).await.expect("a delivery");
     let timestamp: i64 = got.header("webhook-timestamp").unwrap().parse().unwrap();
     let signatures: Vec<&str> = got
         .header("webhook-signature")
@@ -247,7 +247,10 @@ async fn during_a_rotation_both_secrets_sign_and_a_refused_target_is_not_sent_to
     subscribe(&setup, "sub_local", &url, &new, None, 1);
     let sent = strict.run_once(10).await.unwrap();
     assert_eq!(sent[0].verdict, Verdict::Failed);
-    assert!(received.try_recv().is_err(), "nothing reached the receiver");
+    assert!(
+        received.try_next().is_none(),
+        "nothing reached the receiver"
+    );
     let mut conn = setup.pool.get().unwrap();
     let log = queue::recent_attempts(&mut conn, "sub_local", 10, None).unwrap();
     assert_eq!(log[0].response_status, 0);
@@ -273,7 +276,7 @@ async fn nothing_is_sent_for_a_bot_whose_last_token_was_revoked() {
     }
     assert!(setup.worker.run_once(10).await.unwrap().is_empty());
     assert!(
-        received.try_recv().is_err(),
+        received.try_next().is_none(),
         "the receiver got nothing of a bot that may no longer read"
     );
     let mut conn = setup.pool.get().unwrap();
@@ -285,5 +288,91 @@ async fn nothing_is_sent_for_a_bot_whose_last_token_was_revoked() {
             line.error.as_deref(),
             Some("not sent: this bot has no working token that reads realtime events")
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questions_asked_side_by_side_each_get_their_own_readers_answers() {
+    let setup = setup().await;
+    let (revoked_bot, _) = setup
+        .stack
+        .service_bot(&setup.bot.workspace_id, "gone", "bot:read")
+        .await;
+    setup.stack.revoke_bot_tokens(&revoked_bot.id).await;
+    let gone = ReaderKey {
+        workspace_id: setup.bot.workspace_id.clone(),
+        user_id: revoked_bot.id,
+    };
+    // Forty questions at once: they share calls to identity, yet each is
+    // answered about exactly the readers it asked of.
+    let asks = (0..40).map(|n| {
+        let standings = setup.standings.clone();
+        let readers = match n % 3 {
+            0 => [setup.bot.clone()].into(),
+            1 => [gone.clone()].into(),
+            _ => [setup.bot.clone(), gone.clone()].into(),
+        };
+        async move { (n, standings.check(readers).await.expect("identity answers")) }
+    });
+    for (n, answers) in futures_util::future::join_all(asks).await {
+        let expected = match n % 3 {
+            0 => 1,
+            1 => 1,
+            _ => 2,
+        };
+        assert_eq!(answers.len(), expected, "question {n}: {answers:?}");
+        if let Some(good) = answers.get(&setup.bot) {
+            assert_eq!(good, &Ok(()), "question {n}");
+        }
+        if let Some(bad) = answers.get(&gone) {
+            assert!(
+                bad.is_err(),
+                "question {n}: the revoked bot is not in standing"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_goes_out_in_order_back_to_back_and_stops_when_the_token_is_revoked() {
+    for round in 0..3 {
+        let setup = setup().await;
+        let (url, mut received) = receiver(answer("200 OK", "", "")).await;
+        let secret = SigningSecret::generate();
+        let id = format!("sub_backlog_{round}");
+        subscribe(&setup, &id, &url, &secret, None, 400);
+        let stop = tokio_util::sync::CancellationToken::new();
+        let running = tokio::spawn(setup.worker.clone().run(
+            8,
+            std::sync::Arc::new(tokio::sync::Notify::new()),
+            stop.clone(),
+        ));
+        // The backlog drains in log order...
+        let mut positions = Vec::new();
+        while positions.len() < 30 {
+            let got = received.next(WAIT).await.expect("deliveries keep coming");
+            let body: serde_json::Value = serde_json::from_slice(&got.body).unwrap();
+            let cursor = body["cursor"].as_str().unwrap().to_owned();
+            positions.push(cursor["cur_".len()..].parse::<usize>().unwrap());
+        }
+        assert_eq!(positions, (1..=30).collect::<Vec<_>>(), "round {round}");
+        // ...and stops once the bot's token is revoked: at most the attempt
+        // already under way (its standing asked before) may still arrive.
+        setup.stack.revoke_bot_tokens(&setup.bot.user_id).await;
+        let mut late = 0;
+        while received.try_next().is_some() {
+            late += 1;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let mut after = 0;
+        while received.try_next().is_some() {
+            after += 1;
+        }
+        assert!(
+            after <= 1,
+            "round {round}: {after} deliveries arrived after the revocation (and {late} while it ran)"
+        );
+        stop.cancel();
+        running.await.unwrap();
     }
 }
