@@ -72,6 +72,9 @@ pub struct WebhookSettings {
     pub lease_seconds: u64,
     /// Live subscriptions a workspace may hold.
     pub max_per_workspace: i64,
+    /// How long a slash command's response token answers follow-ups
+    /// (seconds; tests shrink it).
+    pub command_response_seconds: u32,
 }
 
 impl Default for WebhookSettings {
@@ -82,6 +85,7 @@ impl Default for WebhookSettings {
             retry_scale: 1.0,
             lease_seconds: 60,
             max_per_workspace: clickclack_webhooks::api::MAX_LIVE_PER_WORKSPACE,
+            command_response_seconds: 900,
         }
     }
 }
@@ -306,6 +310,7 @@ impl RunningStack {
             retry_scale: config.webhooks.retry_scale,
             lease_seconds: config.webhooks.lease_seconds,
             max_per_workspace: config.webhooks.max_per_workspace,
+            command_response_seconds: config.webhooks.command_response_seconds,
             metrics_addr: None,
         };
         let identity_config = IdentityConfig {

@@ -166,8 +166,9 @@ pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError
 
 pub fn router(state: AppState) -> Router {
     use routes::{
-        account, bot_by_id, bots, channels, dms, event_subscriptions, incoming_webhooks, me,
-        messages, ops, realtime, search, sessions, uploads, web, workspaces,
+        account, bot_by_id, bots, channels, command_invocations, dms, event_subscriptions,
+        incoming_webhooks, me, messages, ops, realtime, search, sessions, slash_commands, uploads,
+        web, workspaces,
     };
     // Multipart bodies may be as large as an upload (plus form overhead).
     let upload_body_limit = DefaultBodyLimit::max(state.upload_max_bytes as usize + 64 * 1024);
@@ -309,6 +310,37 @@ pub fn router(state: AppState) -> Router {
             incoming_webhooks::revoke,
         )
         .mount("POST", "/api/hooks/{id}/{secret}", incoming_webhooks::post)
+        .mount(
+            "GET",
+            "/api/workspaces/{id}/slash-commands",
+            slash_commands::list,
+        )
+        .mount(
+            "POST",
+            "/api/workspaces/{id}/slash-commands",
+            slash_commands::create,
+        )
+        .mount(
+            "POST",
+            "/api/slash-commands/{id}/revoke",
+            slash_commands::revoke,
+        )
+        .mount(
+            "POST",
+            "/api/slash-commands/{id}/rotate-secret",
+            slash_commands::rotate_secret,
+        )
+        .mount(
+            "GET",
+            "/api/slash-commands/{id}/invocations",
+            command_invocations::list,
+        )
+        .mount("POST", "/api/hooks/slash/{id}", command_invocations::invoke)
+        .mount(
+            "POST",
+            "/api/command-responses/{token}",
+            command_invocations::respond,
+        )
         .mount("GET", "/api/workspaces/{id}/channels", channels::list)
         .mount("POST", "/api/workspaces/{id}/channels", channels::create)
         .mount("PATCH", "/api/channels/{id}", channels::update)

@@ -201,7 +201,7 @@ fn security(caller: Caller) -> Value {
     match caller {
         Caller::Anyone => json!([]),
         Caller::Person => json!([{ "bearer": [] }, { "session_cookie": [] }]),
-        Caller::Scopes(scopes) => {
+        Caller::Scopes(scopes) | Caller::BotScopes(scopes) => {
             let names: Vec<&str> = scopes.iter().map(|scope| scope.as_str()).collect();
             json!([{ "bearer": names }, { "session_cookie": [] }])
         }
@@ -213,6 +213,9 @@ fn caller_words(caller: Caller) -> &'static str {
         Caller::Anyone => "anyone",
         Caller::Person => "people (sessions) only; bot tokens get 403",
         Caller::Scopes(_) => "bot tokens with the listed scopes, and sessions",
+        Caller::BotScopes(_) => {
+            "bot tokens with the listed scopes, and sessions (whatever their scopes)"
+        }
     }
 }
 
@@ -305,7 +308,7 @@ pub fn routes_markdown() -> String {
             Caller::Anyone => "anyone".to_owned(),
             Caller::Person => "people".to_owned(),
             Caller::Scopes([]) => "signed in".to_owned(),
-            Caller::Scopes(scopes) => scopes
+            Caller::Scopes(scopes) | Caller::BotScopes(scopes) => scopes
                 .iter()
                 .map(|scope| format!("`{}`", scope.as_str()))
                 .collect::<Vec<_>>()

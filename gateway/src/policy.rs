@@ -18,8 +18,10 @@
 use crate::auth;
 use crate::error::ApiError;
 use crate::principal::Principal;
-use crate::routes::{account, bots, channels, dms, messages, realtime, search, sessions};
-use crate::routes::{event_subscriptions, incoming_webhooks, uploads, workspaces};
+use crate::routes::{
+    account, bots, channels, command_invocations, dms, messages, realtime, search, sessions,
+};
+use crate::routes::{event_subscriptions, incoming_webhooks, slash_commands, uploads, workspaces};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::StatusCode;
@@ -41,6 +43,10 @@ pub enum Caller {
     /// A bot token or a session holding every one of these scopes
     /// (sessions hold them all).
     Scopes(&'static [Scope]),
+    /// A bot token holding every one of these bot scopes, or any session:
+    /// the service decides what a person may (slash commands, whose scope
+    /// sessions do not hold).
+    BotScopes(&'static [Scope]),
 }
 
 /// The workspace a route acts in, which a session is scoped to and a bot
@@ -161,11 +167,15 @@ impl Rule {
             Caller::Scopes(needed) => needed
                 .iter()
                 .try_for_each(|&scope| principal.require(scope)),
+            Caller::BotScopes(_) if principal.is_session() => Ok(()),
+            Caller::BotScopes(needed) => needed
+                .iter()
+                .try_for_each(|&scope| principal.require(scope)),
         }
     }
 }
 
-use Caller::{Anyone, Person, Scopes};
+use Caller::{Anyone, BotScopes, Person, Scopes};
 use Target::{Own, ResourceInPath, WorkspaceInBody, WorkspaceInPath, WorkspaceInQuery};
 
 const MEMBERS: &str = "members of the workspace (identity)";
@@ -175,6 +185,9 @@ const CHANNEL_READERS: &str = "members who can see the channel or DM (messaging)
 const DM_MEMBERS: &str = "members of the DM (messaging)";
 const AUTHOR: &str = "the message's author; moderators may delete (messaging)";
 const HOOK_MANAGERS: &str = "workspace owners and moderators; a bot's owner for its bot; the bot itself; the member who made one without a bot (webhooks)";
+
+const COMMAND_MANAGERS: &str =
+    "workspace owners and moderators; a bot's owner for its bot; the bot itself (webhooks)";
 
 /// Every route the gateway serves, in API order.
 pub static RULES: &[Rule] = &[
@@ -223,9 +236,17 @@ pub static RULES: &[Rule] = &[
     rule("GET", "/api/event-subscriptions/{id}/deliveries", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "The delivery log, newest first (kept 7 days)").query(schema::<event_subscriptions::DeliveriesQuery>),
     rule("POST", "/api/event-subscriptions/{id}/redeliver", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "Deliver one event, or every event after a cursor, again").status(202).json(schema::<event_subscriptions::RedeliverBody>),
     rule("POST", "/api/event-subscriptions/{id}/test", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "Send a webhook.test event to the endpoint").status(202),
-    rule("GET", "/api/workspaces/{id}/incoming-webhooks", Scopes(&[EventSubscriptionsWrite]), WorkspaceInPath, HOOK_MANAGERS).doc("webhooks", "The live incoming webhooks you may manage").query(schema::<incoming_webhooks::ListQuery>),
+    rule("GET", "/api/workspaces/{id}/incoming-webhooks", Scopes(&[EventSubscriptionsWrite]), WorkspaceInPath, HOOK_MANAGERS).doc("webhooks", "The live incoming webhooks you may manage").query(schema::<crate::routes::BotFilter>),
     rule("POST", "/api/workspaces/{id}/incoming-webhooks", Scopes(&[EventSubscriptionsWrite]), WorkspaceInPath, HOOK_MANAGERS).doc("webhooks", "A URL that posts into a channel as a bot; its secret is shown once").status(201).json(schema::<incoming_webhooks::CreateBody>),
     rule("POST", "/api/incoming-webhooks/{id}/revoke", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "Revoke an incoming webhook: its URL is refused from now on"),
+    // Slash commands (upstream's slashCommands.*): webhooks.
+    rule("GET", "/api/workspaces/{id}/slash-commands", Scopes(&[WorkspacesRead]), WorkspaceInPath, "members (webhooks)").doc("commands", "The workspace's slash commands, never their secrets").query(schema::<crate::routes::BotFilter>),
+    rule("POST", "/api/workspaces/{id}/slash-commands", BotScopes(&[CommandsWrite]), WorkspaceInPath, COMMAND_MANAGERS).doc("commands", "Register a /command answered by a bot's URL; the signing secret is shown once").status(201).json(schema::<slash_commands::CreateBody>),
+    rule("POST", "/api/slash-commands/{id}/revoke", BotScopes(&[CommandsWrite]), ResourceInPath, COMMAND_MANAGERS).doc("commands", "Remove a slash command"),
+    rule("POST", "/api/slash-commands/{id}/rotate-secret", BotScopes(&[CommandsWrite]), ResourceInPath, COMMAND_MANAGERS).doc("commands", "A new signing secret, shown once; the old one signs beside it for 24 hours"),
+    rule("GET", "/api/slash-commands/{id}/invocations", BotScopes(&[CommandsWrite]), ResourceInPath, COMMAND_MANAGERS).doc("commands", "The command's invocations, newest first: status, answer, error").query(schema::<command_invocations::ListQuery>),
+    rule("POST", "/api/hooks/slash/{id}", Scopes(&[MessagesWrite]), ResourceInPath, "members who can read the channel or DM (messaging, webhooks)").doc("commands", "Invoke a slash command where it was typed: form or JSON {command, text}; the bot answers within 3 s").json(schema::<command_invocations::InvokeBody>),
+    rule("POST", "/api/command-responses/{token}", Anyone, Own, "whoever holds the invocation's response token: 15 minutes, 5 responses (webhooks, messaging)").doc("commands", "A bot's follow-up to an invocation (or a socket command's acknowledgement): {response_type?, text?}").json(schema::<command_invocations::ResponseBody>),
     rule("POST", "/api/hooks/{id}/{secret}", Anyone, Own, "whoever holds the URL, while its bot could post (webhooks, messaging); rate limited per URL").doc("webhooks", "Post a message as the hook's bot: {text} or {body}").status(201).json(schema::<incoming_webhooks::PostBody>),
     // Channels (API.md §3).
     rule("GET", "/api/workspaces/{id}/channels", Scopes(&[ChannelsRead]), WorkspaceInPath, "members; private channels only for their members (messaging)").doc("channels", "Channels the caller can see"),
@@ -383,6 +404,7 @@ async fn located_workspace(
                 ids::UPLOAD,
                 ids::EVENT_SUBSCRIPTION,
                 ids::INCOMING_HOOK,
+                ids::SLASH_COMMAND,
             ]
             .iter()
             .any(|prefix| ids::has_prefix(&id, prefix)) =>
@@ -415,8 +437,16 @@ pub async fn locate(state: &AppState, id: &str) -> Result<String, ApiError> {
     if let Some(found) = state.locations.get(id) {
         return Ok(found);
     }
-    // Event subscriptions and incoming webhooks live in the webhooks service.
-    if ids::has_prefix(id, ids::EVENT_SUBSCRIPTION) || ids::has_prefix(id, ids::INCOMING_HOOK) {
+    // Event subscriptions, incoming webhooks and slash commands live in the
+    // webhooks service.
+    if [
+        ids::EVENT_SUBSCRIPTION,
+        ids::INCOMING_HOOK,
+        ids::SLASH_COMMAND,
+    ]
+    .iter()
+    .any(|prefix| ids::has_prefix(id, prefix))
+    {
         let request = clickclack_proto::webhooks::SubscriptionRef { id: id.to_owned() };
         let found = state
             .webhooks()

@@ -85,6 +85,16 @@ impl GatewayState {
         self.assertions.request(&principal.claims(), message)
     }
 
+    /// A request carrying `claims`' signed assertion (a bot answering a
+    /// slash command acts without a token of it).
+    pub fn signed_claims<T>(
+        &self,
+        claims: &clickclack_common::assertion::Claims,
+        message: T,
+    ) -> tonic::Request<T> {
+        self.assertions.request(claims, message)
+    }
+
     /// Identity, calls signed as the gateway itself.
     pub fn identity(&self) -> IdentityServiceClient<Peer> {
         IdentityServiceClient::new(self.identity_peer.clone())

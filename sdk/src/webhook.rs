@@ -78,6 +78,57 @@ pub fn verify_webhook_at(
     tolerance: Duration,
     now: SystemTime,
 ) -> Result<VerifiedDelivery, WebhookError> {
+    let (id, timestamp) = verify_signature(secrets, headers, body, tolerance, now)?;
+    let mut parsed: serde_json::Value =
+        serde_json::from_slice(body).map_err(|error| WebhookError::BadBody(error.to_string()))?;
+    let subscription_id = parsed["subscription_id"]
+        .as_str()
+        .ok_or_else(|| WebhookError::BadBody("no subscription_id".into()))?
+        .to_owned();
+    let event = parsed
+        .get_mut("event")
+        .map(serde_json::Value::take)
+        .filter(serde_json::Value::is_object)
+        .ok_or_else(|| WebhookError::BadBody("no event".into()))?;
+    Ok(VerifiedDelivery {
+        id,
+        timestamp,
+        subscription_id,
+        event,
+    })
+}
+
+/// A slash-command invocation POSTed to a bot's request URL, checked
+/// like a delivery (the same headers, the command's signing secret):
+/// `webhook-id` is the invocation id, the body its payload (`command`,
+/// `text`, `user_id`, `response_token`, ...).
+pub fn verify_command(
+    secrets: &[&str],
+    headers: &[(&str, &str)],
+    body: &[u8],
+    tolerance: Duration,
+) -> Result<serde_json::Value, WebhookError> {
+    verify_signature(secrets, headers, body, tolerance, SystemTime::now())?;
+    let payload: serde_json::Value =
+        serde_json::from_slice(body).map_err(|error| WebhookError::BadBody(error.to_string()))?;
+    if payload["command"].is_string() && payload["response_token"].is_string() {
+        Ok(payload)
+    } else {
+        Err(WebhookError::BadBody(
+            "not a slash-command invocation".into(),
+        ))
+    }
+}
+
+/// Checks the Standard Webhooks headers of a signed request; answers its
+/// `webhook-id` and `webhook-timestamp`.
+fn verify_signature(
+    secrets: &[&str],
+    headers: &[(&str, &str)],
+    body: &[u8],
+    tolerance: Duration,
+    now: SystemTime,
+) -> Result<(String, i64), WebhookError> {
     let header = |name: &'static str| {
         headers
             .iter()
@@ -125,23 +176,7 @@ pub fn verify_webhook_at(
     if !matched {
         return Err(WebhookError::NoMatch);
     }
-    let mut parsed: serde_json::Value =
-        serde_json::from_slice(body).map_err(|error| WebhookError::BadBody(error.to_string()))?;
-    let subscription_id = parsed["subscription_id"]
-        .as_str()
-        .ok_or_else(|| WebhookError::BadBody("no subscription_id".into()))?
-        .to_owned();
-    let event = parsed
-        .get_mut("event")
-        .map(serde_json::Value::take)
-        .filter(serde_json::Value::is_object)
-        .ok_or_else(|| WebhookError::BadBody("no event".into()))?;
-    Ok(VerifiedDelivery {
-        id: id.to_owned(),
-        timestamp,
-        subscription_id,
-        event,
-    })
+    Ok((id.to_owned(), timestamp))
 }
 
 #[cfg(test)]

@@ -89,7 +89,23 @@ pub const EVENT_TYPES: &[(&str, bool, &str)] = &[
         false,
         "A bot was removed from the workspace (live only).",
     ),
+    (
+        COMMAND_INVOKED,
+        false,
+        "Someone invoked a socket-delivered slash command (live only, to its bot alone).",
+    ),
+    (
+        COMMAND_RESPONSE,
+        false,
+        "A slash command's ephemeral reply or failure (live only, to its invoker alone).",
+    ),
 ];
+
+/// A socket command's invocation, to its bot's sockets.
+pub const COMMAND_INVOKED: &str = "command.invoked";
+/// An ephemeral reply to a command (or why it failed), to the invoker's
+/// sockets.
+pub const COMMAND_RESPONSE: &str = "command.response";
 
 /// The durable event types, in catalogue order.
 pub fn durable() -> impl Iterator<Item = &'static str> {

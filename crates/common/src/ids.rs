@@ -23,6 +23,8 @@ pub const INVITE: &str = "inv_";
 pub const EVENT_SUBSCRIPTION: &str = "sub_";
 pub const DELIVERY_ATTEMPT: &str = "eda_";
 pub const INCOMING_HOOK: &str = "ihk_";
+pub const SLASH_COMMAND: &str = "cmd_";
+pub const COMMAND_INVOCATION: &str = "sci_";
 
 /// A fresh id with the given prefix.
 pub fn new_id(prefix: &str) -> String {

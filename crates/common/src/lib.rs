@@ -3,6 +3,7 @@
 
 pub mod assertion;
 pub mod caller_policy;
+pub mod commands;
 pub mod cursor;
 pub mod db;
 pub mod event_types;

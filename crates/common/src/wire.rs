@@ -266,24 +266,88 @@ pub fn incoming_hook_path(id: &str, secret: &str) -> String {
 
 /// An incoming webhook as clients read it (never its secret).
 pub fn incoming_hook(hook: &hooks::IncomingHook) -> Value {
-    let mut value = json!({
-        "id": hook.id,
-        "workspace_id": hook.workspace_id,
-        "channel_id": hook.channel_id,
-        "bot_user_id": hook.bot_user_id,
-        "name": hook.name,
-        "created_at": hook.created_at,
-    });
-    for (key, field) in [
-        ("created_by", &hook.created_by),
-        ("revoked_at", &hook.revoked_at),
-        ("last_used_at", &hook.last_used_at),
-    ] {
+    with_present(
+        json!({
+            "id": hook.id,
+            "workspace_id": hook.workspace_id,
+            "channel_id": hook.channel_id,
+            "bot_user_id": hook.bot_user_id,
+            "name": hook.name,
+            "created_at": hook.created_at,
+        }),
+        [
+            ("created_by", &hook.created_by),
+            ("revoked_at", &hook.revoked_at),
+            ("last_used_at", &hook.last_used_at),
+        ],
+    )
+}
+
+/// `value` with each optional field that is present (absent ones are left
+/// out, not `null`, as upstream clients expect).
+fn with_present<const N: usize>(mut value: Value, fields: [(&str, &Option<String>); N]) -> Value {
+    for (key, field) in fields {
         if let Some(field) = field {
             value[key] = json!(field);
         }
     }
     value
+}
+
+/// A slash command as clients read it (upstream's shape, plus how it is
+/// delivered; never its secret: the gateway adds `signing_secret` when one
+/// was just made).
+pub fn slash_command(command: &hooks::SlashCommand) -> Value {
+    with_present(
+        json!({
+            "id": command.id,
+            "workspace_id": command.workspace_id,
+            "command": command.command,
+            "description": command.description,
+            "callback_url": command.callback_url,
+            "delivery": command.delivery,
+            "bot_user_id": command.bot_user_id,
+            "created_at": command.created_at,
+        }),
+        [
+            ("created_by", &command.created_by),
+            ("revoked_at", &command.revoked_at),
+        ],
+    )
+}
+
+/// Where a bot POSTs its follow-ups to an invocation.
+pub fn command_response_path(token: &str) -> String {
+    format!("/api/command-responses/{token}")
+}
+
+/// A slash-command invocation as its command's managers read it in the
+/// log (upstream's `SlashCommandInvocation`, plus ours).
+pub fn command_invocation(invocation: &hooks::Invocation) -> Value {
+    with_present(
+        json!({
+            "id": invocation.id,
+            "command_id": invocation.command_id,
+            "command": invocation.command,
+            "workspace_id": invocation.workspace_id,
+            "user_id": invocation.user_id,
+            "bot_user_id": invocation.bot_user_id,
+            "text": invocation.text,
+            "delivery": invocation.delivery,
+            "response_status": invocation.response_status.unwrap_or_default(),
+            "response_body": invocation.response_body,
+            "error": invocation.error.clone().unwrap_or_default(),
+            "responses_used": invocation.responses_used,
+            "created_at": invocation.created_at,
+        }),
+        [
+            ("channel_id", &invocation.channel_id),
+            ("direct_conversation_id", &invocation.direct_conversation_id),
+            ("thread_root_id", &invocation.thread_root_id),
+            ("acked_at", &invocation.acked_at),
+            ("completed_at", &invocation.completed_at),
+        ],
+    )
 }
 
 #[cfg(test)]

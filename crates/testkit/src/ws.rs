@@ -75,3 +75,28 @@ pub async fn open_live_socket(http_url: &str, workspace: &str, token: &str) -> S
     )
     .await
 }
+
+/// The next event frame of type `kind`, skipping others; `None` when none
+/// comes within `wait`. Panics when the socket closes.
+pub async fn next_of_type(
+    socket: &mut Socket,
+    kind: &str,
+    wait: Duration,
+) -> Option<serde_json::Value> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match tokio::time::timeout(left, socket.next()).await {
+            Err(_) => return None,
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let frame: serde_json::Value = serde_json::from_str(&text).expect("a JSON frame");
+                if frame["type"] == kind {
+                    return Some(frame);
+                }
+            }
+            Ok(Some(Ok(Message::Close(frame)))) => panic!("socket closed: {frame:?}"),
+            Ok(Some(Ok(_))) => continue,
+            Ok(other) => panic!("socket ended: {other:?}"),
+        }
+    }
+}

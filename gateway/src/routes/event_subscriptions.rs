@@ -78,15 +78,7 @@ pub async fn create(
     principal: Arc<Principal>,
     Json(body): Json<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    if body
-        .app_installation_id
-        .as_deref()
-        .is_some_and(|id| !id.trim().is_empty())
-    {
-        return Err(ApiError::bad_request(
-            "app installations are not supported; name a bot with bot_user_id instead",
-        ));
-    }
+    no_app_installation(body.app_installation_id.as_deref())?;
     if body.callback_url.trim().is_empty() {
         return Err(ApiError::bad_request("callback_url is required"));
     }
@@ -273,4 +265,15 @@ pub async fn send_test_event(
         StatusCode::ACCEPTED,
         Json(json!({ "queued": queued.queued })),
     ))
+}
+
+/// Apps (issue 26) are not built yet: a request naming an installation is
+/// refused rather than silently treated as a plain one.
+pub(crate) fn no_app_installation(app_installation_id: Option<&str>) -> Result<(), ApiError> {
+    if app_installation_id.is_some_and(|id| !id.trim().is_empty()) {
+        return Err(ApiError::bad_request(
+            "app installations are not supported; name a bot with bot_user_id instead",
+        ));
+    }
+    Ok(())
 }

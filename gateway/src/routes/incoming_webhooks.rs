@@ -36,23 +36,17 @@ fn hook_json(state: &AppState, hook: Option<pb::IncomingHook>, secret: Option<&s
     value
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
-pub struct ListQuery {
-    /// Only this bot's hooks.
-    bot_user_id: Option<String>,
-}
-
 /// `GET /api/workspaces/{id}/incoming-webhooks` → `{incoming_webhooks}`.
 pub async fn list(
     State(state): State<AppState>,
     principal: Arc<Principal>,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<super::BotFilter>,
 ) -> ApiResult<Json<Value>> {
     let list = state
         .webhooks_as(&principal)
         .list_incoming_hooks(pb::ListIncomingHooksRequest {
             workspace_id: principal.workspace_id.clone(),
-            bot_user_id: query.bot_user_id.filter(|id| !id.trim().is_empty()),
+            bot_user_id: query.bot(),
         })
         .await?
         .into_inner();

@@ -4,6 +4,7 @@ pub mod account;
 pub mod bot_by_id;
 pub mod bots;
 pub mod channels;
+pub mod command_invocations;
 pub mod dms;
 pub mod event_subscriptions;
 pub mod incoming_webhooks;
@@ -13,6 +14,7 @@ pub mod ops;
 pub mod realtime;
 pub mod search;
 pub mod sessions;
+pub mod slash_commands;
 pub mod uploads;
 pub mod web;
 pub mod workspaces;
@@ -128,4 +130,17 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
         format!("{method} is not allowed on {}", uri.path()),
     )
+}
+
+/// `?bot_user_id=`: only what this bot has (hooks, commands).
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+pub struct BotFilter {
+    /// Only this bot's.
+    bot_user_id: Option<String>,
+}
+
+impl BotFilter {
+    pub fn bot(self) -> Option<String> {
+        self.bot_user_id.filter(|id| !id.trim().is_empty())
+    }
 }

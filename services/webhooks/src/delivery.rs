@@ -108,6 +108,18 @@ impl Sender {
     /// Sends one attempt and says how it went; never panics and never
     /// waits longer than [`ATTEMPT_TIMEOUT`].
     pub async fn send(&self, outgoing: Outgoing<'_>) -> Attempt {
+        self.send_within(outgoing, ATTEMPT_TIMEOUT, KEPT_BODY_BYTES)
+            .await
+    }
+
+    /// Sends one attempt that gives up after `limit` and keeps at most
+    /// `kept_bytes` of the answer (a slash command's reply is read whole).
+    pub async fn send_within(
+        &self,
+        outgoing: Outgoing<'_>,
+        limit: Duration,
+        kept_bytes: usize,
+    ) -> Attempt {
         let started = Instant::now();
         let refused = |error: String| Attempt {
             outcome: Outcome::Refused,
@@ -133,14 +145,15 @@ impl Sender {
             .client
             .post(outgoing.url.clone())
             .header("content-type", "application/json")
+            .timeout(limit)
             .body(outgoing.body.to_vec());
         for (name, value) in outgoing.headers {
             request = request.header(*name, value);
         }
-        let deadline = tokio::time::Instant::now() + ATTEMPT_TIMEOUT;
+        let deadline = tokio::time::Instant::now() + limit;
         let mut response = match request.send().await {
             Ok(response) => response,
-            Err(error) => return failed(&error, started),
+            Err(error) => return failed(&error, started, limit),
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -151,13 +164,13 @@ impl Sender {
         let mut kept = Vec::new();
         // Read to the bound, within what is left of the timeout; the rest
         // of the answer is never read.
-        while kept.len() < KEPT_BODY_BYTES {
+        while kept.len() < kept_bytes {
             match tokio::time::timeout_at(deadline, response.chunk()).await {
                 Ok(Ok(Some(chunk))) => kept.extend_from_slice(&chunk),
                 Ok(Ok(None)) | Ok(Err(_)) | Err(_) => break,
             }
         }
-        kept.truncate(KEPT_BODY_BYTES);
+        kept.truncate(kept_bytes);
         Attempt {
             outcome: Outcome::Answered {
                 status,
@@ -171,7 +184,7 @@ impl Sender {
 }
 
 /// An attempt that got no answer.
-fn failed(error: &reqwest::Error, started: Instant) -> Attempt {
+fn failed(error: &reqwest::Error, started: Instant, limit: Duration) -> Attempt {
     let outcome = if error.is_timeout() {
         Outcome::TimedOut
     } else if source_chain(error).any(|cause| cause.is::<NotAllowed>()) {
@@ -180,7 +193,7 @@ fn failed(error: &reqwest::Error, started: Instant) -> Attempt {
         Outcome::Unreachable
     };
     let reason = match outcome {
-        Outcome::TimedOut => format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs()),
+        Outcome::TimedOut => format!("no answer within {} s", limit.as_secs_f32()),
         Outcome::Refused => source_chain(error)
             .find(|cause| cause.is::<NotAllowed>())
             .map(ToString::to_string)

@@ -117,6 +117,14 @@ pub struct WebhooksConfig {
     /// Live event subscriptions a workspace may hold at once.
     #[arg(long, env = "CLICKCLACK_WEBHOOKS_MAX_PER_WORKSPACE", default_value_t = api::MAX_LIVE_PER_WORKSPACE)]
     pub max_per_workspace: i64,
+    /// How long a slash-command invocation's response token answers
+    /// follow-ups (seconds; 15 minutes, as Slack's response_url).
+    #[arg(
+        long,
+        env = "CLICKCLACK_COMMAND_RESPONSE_SECONDS",
+        default_value_t = 900
+    )]
+    pub command_response_seconds: u32,
     /// Prometheus metrics address (`GET /metrics`); not served when unset.
     #[arg(long, env = "CLICKCLACK_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
@@ -147,6 +155,8 @@ pub struct Webhooks {
     timing: worker::Timing,
     concurrency: usize,
     quota: i64,
+    /// How long a slash-command response token answers follow-ups.
+    responses_for: chrono::TimeDelta,
 }
 
 fn as_this_service() -> Claims {
@@ -204,6 +214,9 @@ impl Service for Webhooks {
             },
             concurrency: config.concurrency.max(1),
             quota: config.max_per_workspace.max(0),
+            responses_for: chrono::TimeDelta::seconds(i64::from(
+                config.command_response_seconds.max(1),
+            )),
             keys,
         })
     }
@@ -220,9 +233,12 @@ impl Service for Webhooks {
         let feeder =
             feeder::Feeder::new(self.pool.clone(), self.realtime.clone(), standings.clone())
                 .waking(wake.clone());
+        // One HTTP client (and connection pool) for deliveries and slash
+        // commands alike.
+        let sender = delivery::Sender::new(self.policy.clone());
         let worker = worker::Worker::new(
             self.pool.clone(),
-            delivery::Sender::new(self.policy.clone()),
+            sender.clone(),
             self.sealer.clone(),
             self.policy.clone(),
             standings,
@@ -248,6 +264,10 @@ impl Service for Webhooks {
             self.identity,
             wake,
             self.quota,
+            api::CommandSettings {
+                sender,
+                responses_for: self.responses_for,
+            },
         );
         let served = clickclack_common::service::serve_grpc(
             WebhooksServiceServer::new(api),

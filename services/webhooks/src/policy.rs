@@ -18,10 +18,18 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         | "SendTestEvent"
         | "CreateIncomingHook"
         | "ListIncomingHooks"
-        | "RevokeIncomingHook" => &[Principal, Operator],
+        | "RevokeIncomingHook"
+        | "CreateSlashCommand"
+        | "ListSlashCommands"
+        | "RevokeSlashCommand"
+        | "RotateSlashCommandSecret"
+        | "ListInvocations" => &[Principal, Operator],
+        // A member invoking a command (the gateway checked they may read
+        // where they typed it), and waiting for a socket bot's answer.
+        "Invoke" | "AwaitAck" => &[Principal],
         // The gateway scoping a caller to a subscription's workspace, and
         // checking a POST to an incoming webhook's URL.
-        "LocateSubscription" | "ResolveIncomingHook" => &[Gateway],
+        "LocateSubscription" | "ResolveIncomingHook" | "RedeemResponseToken" => &[Gateway],
         _ => &[],
     }
 }

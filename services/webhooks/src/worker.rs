@@ -369,20 +369,14 @@ impl Worker {
             .policy
             .check_url(&row.callback_url)
             .map_err(|error| error.to_string())?;
-        let open = |sealed: &[u8]| {
-            self.sealer
-                .open(&row.id, sealed)
-                .ok()
-                .and_then(|text| SigningSecret::parse(&text).ok())
-        };
-        let mut secrets = vec![open(&row.sealed_secret).ok_or("the signing secret does not open")?];
-        if let (Some(previous), Some(until)) =
-            (&row.previous_sealed_secret, row.previous_secret_until)
-            && until > Utc::now()
-            && let Some(previous) = open(previous)
-        {
-            secrets.push(previous);
-        }
+        let previous = row
+            .previous_sealed_secret
+            .as_deref()
+            .zip(row.previous_secret_until);
+        let secrets = self
+            .sealer
+            .signing_secrets(&row.id, &row.sealed_secret, previous)
+            .ok_or("the signing secret does not open")?;
         Ok((url, secrets))
     }
 }

@@ -14,7 +14,6 @@ use std::collections::HashSet;
 pub const MAX_COMMANDS: usize = 100;
 const MAX_DESCRIPTION_CHARS: usize = 100;
 const MAX_ARGS_HINT_CHARS: usize = 100;
-const MAX_COMMAND_CHARS: usize = 32;
 
 /// One entry as a bot sent it.
 pub struct CommandInput {
@@ -103,39 +102,7 @@ pub fn list_commands(
     Ok(commands::list_in_workspace(conn, &workspace.id)?)
 }
 
-/// Lowercase with one leading `/`: `Deploy` → `/deploy`.
+/// Lowercase with one leading `/` (`clickclack_common::commands`).
 fn normalize_command(raw: &str) -> Result<String> {
-    let name = raw.trim().trim_start_matches('/').to_lowercase();
-    let valid = !name.is_empty()
-        && name.len() <= MAX_COMMAND_CHARS
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if valid {
-        Ok(format!("/{name}"))
-    } else {
-        Err(IdentityError::Invalid(format!(
-            "invalid command {raw:?}: use 1-{MAX_COMMAND_CHARS} characters a-z, 0-9, _ or -"
-        )))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalize_command;
-
-    #[test]
-    fn commands_are_lowercased_with_one_leading_slash() {
-        assert_eq!(normalize_command(" Deploy ").unwrap(), "/deploy");
-        assert_eq!(normalize_command("/status").unwrap(), "/status");
-        assert_eq!(normalize_command("//ci-run").unwrap(), "/ci-run");
-    }
-
-    #[test]
-    fn malformed_commands_are_refused() {
-        for bad in ["", "/", "has space", "-lead", &"x".repeat(33), "ünï"] {
-            assert!(normalize_command(bad).is_err(), "{bad:?} was accepted");
-        }
-    }
+    clickclack_common::commands::normalize_command(raw).map_err(IdentityError::Invalid)
 }

@@ -2,8 +2,7 @@
 //! post into one channel as one bot. Managed by whoever may manage the
 //! bot's subscriptions; resolved by the gateway on every POST.
 
-use super::{BotFacts, Reply, WebhooksApi, acting_workspace, manager_of, readership_of, refused};
-use crate::domain::access::Attribution;
+use super::{ForBot, Reply, WebhooksApi, acting_workspace, manager_of, refused};
 use crate::store::incoming::{self, IncomingHookRow};
 use aws_lc_rs::{constant_time, digest};
 use base64::Engine as _;
@@ -51,18 +50,7 @@ impl WebhooksApi {
             .with_conn(move |conn| Ok(incoming::find(conn, &id)?))
             .await?
             .ok_or_else(|| Status::not_found("incoming webhook not found"))?;
-        let owners = self
-            .owners_for(manager, vec![row.bot_user_id.clone()])
-            .await?;
-        manager
-            .may_manage(readership_of(
-                &row.workspace_id,
-                Some(&row.bot_user_id),
-                row.created_by.as_deref(),
-                &owners,
-            ))
-            .map_err(refused)?;
-        Ok(row)
+        self.manageable(manager, row, refused).await
     }
 
     pub(super) async fn create_incoming(
@@ -86,26 +74,9 @@ impl WebhooksApi {
                 "name is required (at most 80 characters)",
             ));
         }
-        let Attribution {
-            bot_user_id,
-            created_by,
-        } = manager.attribute(&input.bot_user_id).map_err(refused)?;
-        let Some(bot_user_id) = bot_user_id else {
-            return Err(status(Code::InvalidArgument, "bot_user_id is required"));
-        };
-        let BotFacts { owner } = self.bot_of(&workspace_id, &bot_user_id).await?;
-        let owners = owner
-            .map(|owner| (bot_user_id.clone(), owner))
-            .into_iter()
-            .collect();
-        manager
-            .may_manage(readership_of(
-                &workspace_id,
-                Some(&bot_user_id),
-                created_by.as_deref(),
-                &owners,
-            ))
-            .map_err(refused)?;
+        let (bot_user_id, created_by) = self
+            .attributed(&manager, &workspace_id, &input.bot_user_id, refused)
+            .await?;
         let mut key = [0u8; 32];
         rand::fill(&mut key);
         let secret = format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(key));
@@ -159,16 +130,7 @@ impl WebhooksApi {
         Ok(Response::new(pb::IncomingHookList {
             hooks: rows
                 .iter()
-                .filter(|row| {
-                    manager
-                        .may_manage(readership_of(
-                            &row.workspace_id,
-                            Some(&row.bot_user_id),
-                            row.created_by.as_deref(),
-                            &owners,
-                        ))
-                        .is_ok()
-                })
+                .filter(|row| manager.may_manage(row.readership(&owners)).is_ok())
                 .map(describe)
                 .collect(),
         }))
@@ -202,14 +164,9 @@ impl WebhooksApi {
                     .is_ok()
             })
             .ok_or_else(|| Status::not_found("no such incoming webhook"))?;
-        // The bot must still be able to post: a member, and its owner too.
-        let facts = match self.bot_of(&row.workspace_id, &row.bot_user_id).await {
-            Ok(facts) => facts,
-            Err(refusal) if refusal.code() == Code::InvalidArgument => return Err(not_found_hook()),
-            Err(other) => return Err(other),
-        };
-        if let Some(owner) = facts.owner
-            && !self.is_member(&row.workspace_id, &owner).await?
+        if !self
+            .bot_may_act(&row.workspace_id, &row.bot_user_id)
+            .await?
         {
             return Err(not_found_hook());
         }
@@ -223,3 +180,5 @@ impl WebhooksApi {
 fn not_found_hook() -> Status {
     Status::not_found("no such incoming webhook")
 }
+
+super::for_one_bot!(IncomingHookRow);

@@ -6,8 +6,11 @@
 //! owner as identity says.
 
 mod incoming;
+mod invocations;
+mod slash_commands;
 
-use crate::domain::access::{Attribution, Manager, Readership, Refusal};
+use crate::delivery::Sender;
+use crate::domain::access::{self, Attribution, Manager, Readership, Refusal};
 use crate::domain::matching::{self, Interest};
 use crate::domain::sealing::Sealer;
 use crate::domain::signing::SigningSecret;
@@ -57,6 +60,16 @@ pub struct WebhooksApi {
     wake: Arc<Notify>,
     /// Live subscriptions a workspace may hold.
     quota: i64,
+    commands: CommandSettings,
+}
+
+/// How slash commands are invoked.
+#[derive(Clone)]
+pub struct CommandSettings {
+    /// Sends invocations to request URLs (the deliveries' target policy).
+    pub sender: Sender,
+    /// How long an invocation's response token answers follow-ups.
+    pub responses_for: chrono::TimeDelta,
 }
 
 impl WebhooksApi {
@@ -67,6 +80,7 @@ impl WebhooksApi {
         identity: IdentityServiceClient<Peer>,
         wake: Arc<Notify>,
         quota: i64,
+        commands: CommandSettings,
     ) -> WebhooksApi {
         WebhooksApi {
             pool,
@@ -75,6 +89,7 @@ impl WebhooksApi {
             identity,
             wake,
             quota,
+            commands,
         }
     }
 
@@ -152,6 +167,20 @@ impl WebhooksApi {
         }
     }
 
+    /// Whether a bot could still act (post, answer): it is a bot of the
+    /// workspace, and so is its owner, if it has one.
+    async fn bot_may_act(&self, workspace_id: &str, bot_user_id: &str) -> Result<bool, Status> {
+        let facts = match self.bot_of(workspace_id, bot_user_id).await {
+            Ok(facts) => facts,
+            Err(refusal) if refusal.code() == Code::InvalidArgument => return Ok(false),
+            Err(other) => return Err(other),
+        };
+        match facts.owner {
+            Some(owner) => self.is_member(workspace_id, &owner).await,
+            None => Ok(true),
+        }
+    }
+
     /// Whether `user_id` is a member of `workspace_id`.
     async fn is_member(&self, workspace_id: &str, user_id: &str) -> Result<bool, Status> {
         let found = self
@@ -177,13 +206,56 @@ impl WebhooksApi {
             .with_conn(move |conn| Ok(subscriptions::find(conn, &id)?))
             .await?
             .ok_or_else(not_found)?;
-        let owners = self
-            .owners_for(manager, row.bot_user_id.iter().cloned().collect())
-            .await?;
+        self.manageable(manager, row, refused).await
+    }
+
+    /// `row` if the caller may manage it, asking identity for its bot's
+    /// owner when that decides; `refuse` words a refusal.
+    async fn manageable<R: ForBot>(
+        &self,
+        manager: &Manager,
+        row: R,
+        refuse: fn(Refusal) -> Status,
+    ) -> Result<R, Status> {
+        let bots = row.bot_user_id().map(str::to_owned).into_iter().collect();
+        let owners = self.owners_for(manager, bots).await?;
         manager
-            .may_manage(readership(&row, &owners))
-            .map_err(refused)?;
+            .may_manage(row.readership(&owners))
+            .map_err(refuse)?;
         Ok(row)
+    }
+
+    /// The bot something new made in `workspace_id` acts as, and who made
+    /// it, if the caller may make it for that bot (which must be one of the
+    /// workspace's).
+    async fn attributed(
+        &self,
+        manager: &Manager,
+        workspace_id: &str,
+        requested_bot: &str,
+        refuse: fn(Refusal) -> Status,
+    ) -> Result<(String, Option<String>), Status> {
+        let Attribution {
+            bot_user_id,
+            created_by,
+        } = manager.attribute(requested_bot).map_err(refuse)?;
+        let Some(bot_user_id) = bot_user_id else {
+            return Err(status(Code::InvalidArgument, "bot_user_id is required"));
+        };
+        let BotFacts { owner } = self.bot_of(workspace_id, &bot_user_id).await?;
+        let owners = owner
+            .map(|owner| (bot_user_id.clone(), owner))
+            .into_iter()
+            .collect();
+        manager
+            .may_manage(readership_of(
+                workspace_id,
+                Some(&bot_user_id),
+                created_by.as_deref(),
+                &owners,
+            ))
+            .map_err(refuse)?;
+        Ok((bot_user_id, created_by))
     }
 
     /// Rows with their queue numbers, as the wire has them.
@@ -211,13 +283,51 @@ struct BotFacts {
     owner: Option<String>,
 }
 
-fn readership<'a>(row: &'a SubscriptionRow, owners: &'a HashMap<String, String>) -> Readership<'a> {
-    readership_of(
-        &row.workspace_id,
-        row.bot_user_id.as_deref(),
-        row.created_by.as_deref(),
-        owners,
-    )
+/// Something kept for a bot (a subscription, an incoming webhook, a slash
+/// command), as the management rules read it.
+trait ForBot {
+    fn workspace_id(&self) -> &str;
+    fn bot_user_id(&self) -> Option<&str>;
+    fn created_by(&self) -> Option<&str>;
+
+    fn readership<'a>(&'a self, owners: &'a HashMap<String, String>) -> Readership<'a> {
+        readership_of(
+            self.workspace_id(),
+            self.bot_user_id(),
+            self.created_by(),
+            owners,
+        )
+    }
+}
+
+/// [`ForBot`] for a row that always acts for one bot (`bot_user_id`).
+macro_rules! for_one_bot {
+    ($row:ty) => {
+        impl super::ForBot for $row {
+            fn workspace_id(&self) -> &str {
+                &self.workspace_id
+            }
+            fn bot_user_id(&self) -> Option<&str> {
+                Some(&self.bot_user_id)
+            }
+            fn created_by(&self) -> Option<&str> {
+                self.created_by.as_deref()
+            }
+        }
+    };
+}
+use for_one_bot;
+
+impl ForBot for SubscriptionRow {
+    fn workspace_id(&self) -> &str {
+        &self.workspace_id
+    }
+    fn bot_user_id(&self) -> Option<&str> {
+        self.bot_user_id.as_deref()
+    }
+    fn created_by(&self) -> Option<&str> {
+        self.created_by.as_deref()
+    }
 }
 
 /// Who something of a workspace reads or posts for, with its bot's owner
@@ -235,10 +345,20 @@ fn readership_of<'a>(
     }
 }
 
+/// Who manages event subscriptions and incoming webhooks in this call.
 fn manager_of<T>(request: &Request<T>) -> Result<Manager, Status> {
+    manager_for(request, access::HOOKS)
+}
+
+/// Who manages `managed` in this call.
+fn manager_for<T>(request: &Request<T>, managed: access::Managed) -> Result<Manager, Status> {
     let claims = caller(request)?;
-    Manager::from_claims(&claims)
-        .ok_or_else(|| Status::permission_denied("only members and operators manage subscriptions"))
+    Manager::from_claims(&claims, managed).ok_or_else(|| {
+        Status::permission_denied(format!(
+            "only members and operators manage {}",
+            managed.things
+        ))
+    })
 }
 
 /// The workspace a call names, which must be the caller's own (an operator
@@ -384,7 +504,7 @@ impl WebhooksService for WebhooksApi {
             owner_told_at: None,
         };
         manager
-            .may_manage(readership(&row, &owners))
+            .may_manage(row.readership(&owners))
             .map_err(refused)?;
         let quota = self.quota;
         let stored = self
@@ -434,7 +554,7 @@ impl WebhooksService for WebhooksApi {
         let owners = self.owners_for(&manager, bots).await?;
         let mine: Vec<SubscriptionRow> = rows
             .into_iter()
-            .filter(|row| manager.may_manage(readership(row, &owners)).is_ok())
+            .filter(|row| manager.may_manage(row.readership(&owners)).is_ok())
             .collect();
         Ok(Response::new(pb::SubscriptionList {
             subscriptions: self.described(mine).await?,
@@ -456,9 +576,13 @@ impl WebhooksService for WebhooksApi {
         request: Request<pb::SubscriptionRef>,
     ) -> Reply<pb::SubscriptionLocation> {
         let id = request.into_inner().id;
-        // Incoming webhooks are located the same way.
+        // Incoming webhooks and slash commands are located the same way.
         let workspace_id = if ids::has_prefix(&id, ids::INCOMING_HOOK) {
             self.with_conn(move |conn| Ok(crate::store::incoming::find(conn, &id)?))
+                .await?
+                .map(|row| row.workspace_id)
+        } else if ids::has_prefix(&id, ids::SLASH_COMMAND) {
+            self.with_conn(move |conn| Ok(crate::store::slash_commands::find(conn, &id)?))
                 .await?
                 .map(|row| row.workspace_id)
         } else {
@@ -664,6 +788,56 @@ impl WebhooksService for WebhooksApi {
         request: Request<pb::ResolveIncomingHookRequest>,
     ) -> Reply<pb::IncomingHook> {
         self.resolve_incoming(request).await
+    }
+
+    async fn create_slash_command(
+        &self,
+        request: Request<pb::CreateSlashCommandRequest>,
+    ) -> Reply<pb::SlashCommandWithSecret> {
+        self.create_command(request).await
+    }
+
+    async fn list_slash_commands(
+        &self,
+        request: Request<pb::ListSlashCommandsRequest>,
+    ) -> Reply<pb::SlashCommandList> {
+        self.list_commands(request).await
+    }
+
+    async fn revoke_slash_command(
+        &self,
+        request: Request<pb::SlashCommandRef>,
+    ) -> Reply<pb::SlashCommand> {
+        self.revoke_command(request).await
+    }
+
+    async fn rotate_slash_command_secret(
+        &self,
+        request: Request<pb::SlashCommandRef>,
+    ) -> Reply<pb::SlashCommandWithSecret> {
+        self.rotate_command_secret(request).await
+    }
+
+    async fn list_invocations(
+        &self,
+        request: Request<pb::ListInvocationsRequest>,
+    ) -> Reply<pb::InvocationList> {
+        self.list_command_invocations(request).await
+    }
+
+    async fn invoke(&self, request: Request<pb::InvokeRequest>) -> Reply<pb::InvokeResult> {
+        self.invoke_command(request).await
+    }
+
+    async fn await_ack(&self, request: Request<pb::InvocationRef>) -> Reply<pb::InvokeResult> {
+        self.wait_for_ack(request).await
+    }
+
+    async fn redeem_response_token(
+        &self,
+        request: Request<pb::RedeemResponseTokenRequest>,
+    ) -> Reply<pb::Invocation> {
+        self.redeem_token(request).await
     }
 
     async fn send_test_event(

@@ -23,6 +23,9 @@ pub enum Manager {
         workspace_id: String,
         is_bot: bool,
         manages_workspace: bool,
+        /// What this call manages, and so which scope lets a bot manage
+        /// its own.
+        managed: Managed,
         may_manage_own: bool,
     },
 }
@@ -45,11 +48,31 @@ pub enum Refusal {
         "only workspace owners and moderators, the bot's owner, or the bot itself (with event_subscriptions:write) may manage this subscription"
     )]
     NotYours,
-    #[error("a bot manages its event subscriptions only with the event_subscriptions:write scope")]
-    MissingScope,
+    #[error("a bot manages its own {} only with the {} scope", .0.things, .0.scope)]
+    MissingScope(Managed),
     #[error("a bot makes event subscriptions and incoming webhooks only for itself")]
     ForAnotherBot,
 }
+
+/// What a management call manages, for its refusals: a bot manages its
+/// own only with the scope named here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Managed {
+    pub things: &'static str,
+    pub scope: Scope,
+}
+
+/// Event subscriptions and incoming webhooks.
+pub const HOOKS: Managed = Managed {
+    things: "event subscriptions and incoming webhooks",
+    scope: Scope::EventSubscriptionsWrite,
+};
+
+/// Slash commands.
+pub const SLASH_COMMANDS: Managed = Managed {
+    things: "slash commands",
+    scope: Scope::CommandsWrite,
+};
 
 /// For whom something new (a subscription, an incoming webhook) acts, and
 /// who made it.
@@ -64,7 +87,7 @@ pub struct Attribution {
 impl Manager {
     /// `None` for a caller that manages nothing (the gateway or a service
     /// acting as itself).
-    pub fn from_claims(claims: &Claims) -> Option<Manager> {
+    pub fn from_claims(claims: &Claims, managed: Managed) -> Option<Manager> {
         match claims.caller_kind()? {
             CallerKind::Operator => Some(Manager::Operator),
             CallerKind::Principal => Some(Manager::Member {
@@ -72,7 +95,8 @@ impl Manager {
                 workspace_id: claims.wsp.clone(),
                 is_bot: claims.is_bot(),
                 manages_workspace: !claims.is_bot() && claims.role().manages_workspace(),
-                may_manage_own: claims.has_scope(Scope::EventSubscriptionsWrite),
+                managed,
+                may_manage_own: claims.has_scope(managed.scope),
             }),
             CallerKind::Gateway | CallerKind::Service => None,
         }
@@ -123,6 +147,7 @@ impl Manager {
             workspace_id,
             is_bot,
             manages_workspace,
+            managed,
             may_manage_own,
         } = self
         else {
@@ -135,7 +160,7 @@ impl Manager {
             let own = readership.bot.is_some_and(|(bot, _)| bot == user_id);
             return match (own, may_manage_own) {
                 (true, true) => Ok(()),
-                (true, false) => Err(Refusal::MissingScope),
+                (true, false) => Err(Refusal::MissingScope(*managed)),
                 (false, _) => Err(Refusal::NotFound),
             };
         }
@@ -164,6 +189,7 @@ mod tests {
             workspace_id: "wsp_a".into(),
             is_bot: bot,
             manages_workspace: manager,
+            managed: HOOKS,
             may_manage_own: scope,
         }
     }
@@ -218,7 +244,10 @@ mod tests {
         assert_eq!(helper.may_manage(SERVICE_BOT), Err(Refusal::NotFound));
         assert_eq!(helper.may_manage(BOBS_OWN), Err(Refusal::NotFound));
         let unscoped = member("usr_helper", true, false, false);
-        assert_eq!(unscoped.may_manage(ANAS_BOT), Err(Refusal::MissingScope));
+        assert_eq!(
+            unscoped.may_manage(ANAS_BOT),
+            Err(Refusal::MissingScope(HOOKS))
+        );
         // A bot is never a workspace manager, whatever its role says.
         let bot_as_owner = member("usr_helper", true, true, false);
         assert_eq!(bot_as_owner.may_manage(SERVICE_BOT), Err(Refusal::NotFound));

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod matching;
+pub mod replies;
 pub mod schedule;
 pub mod sealing;
 pub mod signing;

@@ -7,8 +7,10 @@
 //! data, so a sealed secret copied onto another subscription's row does
 //! not open. A database dump alone reveals no secret.
 
+use super::signing::SigningSecret;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::hkdf;
+use chrono::{DateTime, Utc};
 
 /// What the key is derived for; a new version of the scheme changes it.
 const KEY_INFO: &[u8] = b"clickclack webhook signing secrets v1";
@@ -46,6 +48,30 @@ impl Sealer {
         Sealer {
             key: LessSafeKey::new(key),
         }
+    }
+
+    /// The secrets to sign with for `owner` (a subscription or a slash
+    /// command): the current one, then the one a rotation replaced while
+    /// its overlap lasts. `None` when the current one does not open.
+    pub fn signing_secrets(
+        &self,
+        owner: &str,
+        current: &[u8],
+        previous: Option<(&[u8], DateTime<Utc>)>,
+    ) -> Option<Vec<SigningSecret>> {
+        let open = |sealed: &[u8]| {
+            self.open(owner, sealed)
+                .ok()
+                .and_then(|text| SigningSecret::parse(&text).ok())
+        };
+        let mut secrets = vec![open(current)?];
+        if let Some((previous, until)) = previous
+            && until > Utc::now()
+            && let Some(previous) = open(previous)
+        {
+            secrets.push(previous);
+        }
+        Some(secrets)
     }
 
     /// `secret` sealed for the subscription `owner`: nonce, then

@@ -79,3 +79,46 @@ diesel::table! {
         last_used_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    slash_commands (id) {
+        id -> Text,
+        workspace_id -> Text,
+        bot_user_id -> Text,
+        command -> Text,
+        description -> Text,
+        delivery -> Text,
+        callback_url -> Text,
+        sealed_secret -> Bytea,
+        previous_sealed_secret -> Nullable<Bytea>,
+        previous_secret_until -> Nullable<Timestamptz>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    slash_command_invocations (id) {
+        id -> Text,
+        command_id -> Text,
+        workspace_id -> Text,
+        channel_id -> Nullable<Text>,
+        direct_conversation_id -> Nullable<Text>,
+        thread_root_id -> Nullable<Text>,
+        user_id -> Text,
+        text -> Text,
+        response_token_hash -> Bytea,
+        responses_until -> Timestamptz,
+        responses_used -> Int4,
+        acked_at -> Nullable<Timestamptz>,
+        response_status -> Nullable<Int4>,
+        response_body -> Text,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(slash_command_invocations -> slash_commands (command_id));
+diesel::allow_tables_to_appear_in_same_query!(slash_commands, slash_command_invocations);

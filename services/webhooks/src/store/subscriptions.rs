@@ -178,31 +178,4 @@ pub fn count_live_locked(conn: &mut PgConnection, workspace_id: &str) -> QueryRe
         .get_result(conn)
 }
 
-/// Revokes it (the first revocation's time is kept) and answers the row.
-pub fn revoke(conn: &mut PgConnection, id: &str) -> QueryResult<SubscriptionRow> {
-    diesel::update(subscriptions::table.find(id))
-        .set(
-            subscriptions::revoked_at.eq(diesel::dsl::sql::<Nullable<Timestamptz>>(
-                "coalesce(revoked_at, now())",
-            )),
-        )
-        .returning(SubscriptionRow::as_returning())
-        .get_result(conn)
-}
-
-/// A new sealed secret; the current one keeps signing until `previous_until`.
-pub fn rotate_secret(
-    conn: &mut PgConnection,
-    id: &str,
-    sealed: &[u8],
-    previous_until: DateTime<Utc>,
-) -> QueryResult<SubscriptionRow> {
-    diesel::update(subscriptions::table.find(id))
-        .set((
-            subscriptions::previous_sealed_secret.eq(subscriptions::sealed_secret.nullable()),
-            subscriptions::previous_secret_until.eq(previous_until),
-            subscriptions::sealed_secret.eq(sealed),
-        ))
-        .returning(SubscriptionRow::as_returning())
-        .get_result(conn)
-}
+revocable_signer!(subscriptions, SubscriptionRow);

@@ -1,0 +1,479 @@
+//! Invoking slash commands (upstream's `POST /api/hooks/slash/{channel}`)
+//! and answering them (`POST /api/command-responses/{token}`).
+//!
+//! The webhooks service keeps the commands, calls a request URL and holds
+//! the response tokens; the gateway checks the invoker may write where
+//! they typed, hands a socket command to its bot as a `command.invoked`
+//! event, and carries out replies: `in_channel` is a message posted as the
+//! bot, `ephemeral` a `command.response` event only the invoker's sockets
+//! get.
+
+use crate::error::{ApiError, ApiResult};
+use crate::principal::Principal;
+use crate::render;
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use clickclack_common::assertion::Claims;
+use clickclack_common::commands::{self, Visibility};
+use clickclack_common::event_types;
+use clickclack_common::ids::{self, ResourceId};
+use clickclack_common::scopes::Scope;
+use clickclack_common::wire;
+use clickclack_proto::messaging as messaging_pb;
+use clickclack_proto::realtime as rt;
+use clickclack_proto::webhooks as pb;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// What an invocation says: upstream sends a form; JSON is taken too.
+#[derive(Deserialize, Default, schemars::JsonSchema)]
+pub struct InvokeBody {
+    /// `/deploy` (or `deploy`); may be left out when `text` starts with it.
+    #[serde(default)]
+    command: String,
+    /// What follows the command.
+    #[serde(default)]
+    text: String,
+    /// Invoked inside this thread: in-channel replies go there.
+    #[serde(default)]
+    thread_root_id: Option<String>,
+}
+
+fn read_invoke_body(headers: &HeaderMap, body: &Bytes) -> Result<InvokeBody, ApiError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    let mut input = if is_form {
+        let mut input = InvokeBody::default();
+        for (name, value) in url::form_urlencoded::parse(body) {
+            match name.as_ref() {
+                "command" => input.command = value.into_owned(),
+                "text" => input.text = value.into_owned(),
+                "thread_root_id" => input.thread_root_id = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        input
+    } else if body.is_empty() {
+        InvokeBody::default()
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|error| ApiError::bad_request(format!("invalid JSON body: {error}")))?
+    };
+    input.command = input.command.trim().to_owned();
+    input.text = input.text.trim().to_owned();
+    // `/deploy prod` typed whole into text.
+    if input.command.is_empty() && input.text.starts_with('/') {
+        let (command, rest) = input
+            .text
+            .split_once(char::is_whitespace)
+            .unwrap_or((input.text.as_str(), ""));
+        let (command, rest) = (command.to_owned(), rest.trim().to_owned());
+        input.command = command;
+        input.text = rest;
+    }
+    if input.command.is_empty() && input.text.is_empty() {
+        return Err(ApiError::bad_request("slash command text is required"));
+    }
+    input.thread_root_id = input.thread_root_id.filter(|id| !id.trim().is_empty());
+    Ok(input)
+}
+
+/// Where a reply goes, as the invocation recorded it.
+struct Place {
+    channel_id: Option<String>,
+    direct_conversation_id: Option<String>,
+    thread_root_id: Option<String>,
+}
+
+impl Place {
+    fn of(invocation: &pb::Invocation) -> Place {
+        Place {
+            channel_id: invocation.channel_id.clone(),
+            direct_conversation_id: invocation.direct_conversation_id.clone(),
+            thread_root_id: invocation.thread_root_id.clone(),
+        }
+    }
+}
+
+/// The bot a command answers as: it posts and publishes without a token.
+fn as_bot(invocation: &pb::Invocation) -> Claims {
+    let scopes: BTreeSet<Scope> = [
+        Scope::MessagesWrite,
+        Scope::MessagesRead,
+        Scope::ChannelsRead,
+        Scope::ThreadsRead,
+        Scope::ThreadsWrite,
+        Scope::DmsWrite,
+    ]
+    .into();
+    Claims::new(
+        &invocation.bot_user_id,
+        "bot",
+        &invocation.workspace_id,
+        "bot",
+        &scopes,
+    )
+}
+
+/// Shows `text` to the invoker alone, as a `command.response` event.
+async fn tell_invoker(
+    state: &AppState,
+    invocation: &pb::Invocation,
+    text: &str,
+    failed: bool,
+) -> ApiResult<Value> {
+    let place = Place::of(invocation);
+    let mut payload = json!({
+        "invocation_id": invocation.id,
+        "command": invocation.command,
+        "bot_user_id": invocation.bot_user_id,
+        "user_id": invocation.user_id,
+        "response_type": "ephemeral",
+        "text": text,
+        "is_error": failed,
+    });
+    for (key, field) in [
+        ("channel_id", &place.channel_id),
+        ("direct_conversation_id", &place.direct_conversation_id),
+        ("thread_root_id", &place.thread_root_id),
+    ] {
+        if let Some(field) = field {
+            payload[key] = json!(field);
+        }
+    }
+    let event = state
+        .realtime
+        .clone()
+        .publish(state.signed_claims(
+            &as_bot(invocation),
+            rt::PublishRequest {
+                event: Some(rt::Event {
+                    r#type: event_types::COMMAND_RESPONSE.into(),
+                    channel_id: place.channel_id,
+                    payload_json: payload.to_string(),
+                    audience: vec![invocation.user_id.clone()],
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(render::event(&event))
+}
+
+/// Carries out a reply: `(message, event)` as the answer shows them.
+async fn deliver(
+    state: &AppState,
+    invocation: &pb::Invocation,
+    reply: &pb::CommandReply,
+) -> ApiResult<(Value, Value)> {
+    if reply.response_type == "ephemeral" {
+        let event = tell_invoker(state, invocation, &reply.text, false).await?;
+        return Ok((Value::Null, event));
+    }
+    let place = Place::of(invocation);
+    let (channel_id, direct_conversation_id) = if place.thread_root_id.is_some() {
+        (None, None)
+    } else {
+        (place.channel_id, place.direct_conversation_id)
+    };
+    let posted = state
+        .messaging_signed(&as_bot(invocation))
+        .post_message(messaging_pb::PostMessageRequest {
+            channel_id,
+            direct_conversation_id,
+            thread_parent_id: place.thread_root_id,
+            body: reply.text.clone(),
+            ..Default::default()
+        })
+        .await;
+    let posted = match posted {
+        Ok(posted) => posted.into_inner(),
+        // The bot may not post there (a private channel it is not in):
+        // the invoker hears why, instead of a silent nothing.
+        Err(refusal)
+            if matches!(
+                refusal.code(),
+                tonic::Code::PermissionDenied | tonic::Code::NotFound
+            ) =>
+        {
+            let why = format!(
+                "{} answered, but its bot cannot post here: {}",
+                invocation.command,
+                refusal.message()
+            );
+            let event = tell_invoker(state, invocation, &why, true).await?;
+            return Ok((Value::Null, event));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let message = render::message(state, &render::require(posted.message, "message")?).await?;
+    Ok((message, render::optional_event(posted.events.first())))
+}
+
+/// `POST /api/hooks/slash/{id}` (a channel or DM): form `{command, text}`
+/// (or JSON, optionally `thread_root_id`) → 200 `{response_type, text,
+/// message, event, invocation}`; 502 `{error}` when the bot failed to
+/// answer (the invoker's sockets also get it as `command.response`); an
+/// unknown command is posted as the invoker's own message (201), as
+/// upstream does.
+pub async fn invoke(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let input = read_invoke_body(&headers, &body)?;
+    let (channel_id, direct_conversation_id) = match ResourceId::parse(&id) {
+        Some(ResourceId::Channel(id)) => (Some(id.to_owned()), None),
+        Some(ResourceId::Conversation(id)) => (None, Some(id.to_owned())),
+        _ => return Err(ApiError::not_found("channel not found")),
+    };
+    // The invoker must be able to read (and so write) where they typed.
+    if let Some(id) = &channel_id {
+        state
+            .messaging_as(&principal)
+            .get_channel(messaging_pb::GetChannelRequest {
+                channel_id: id.clone(),
+            })
+            .await?;
+    }
+    if let Some(id) = &direct_conversation_id {
+        principal.require(Scope::DmsWrite)?;
+        state
+            .messaging_as(&principal)
+            .get_conversation(messaging_pb::GetConversationRequest {
+                conversation_id: id.clone(),
+            })
+            .await?;
+    }
+    let result = state
+        .webhooks_as(&principal)
+        .invoke(pb::InvokeRequest {
+            workspace_id: principal.workspace_id.clone(),
+            command: input.command.clone(),
+            text: input.text.clone(),
+            channel_id: channel_id.clone(),
+            direct_conversation_id: direct_conversation_id.clone(),
+            thread_root_id: input.thread_root_id.clone(),
+            response_url_base: state.public_url.clone().unwrap_or_default(),
+        })
+        .await?
+        .into_inner();
+    if !result.found {
+        return post_as_typed(
+            &state,
+            &principal,
+            channel_id,
+            direct_conversation_id,
+            input,
+        )
+        .await;
+    }
+    let invocation = render::require(result.invocation.clone(), "invocation")?;
+    let result = if invocation.delivery == "socket" {
+        hand_to_bot(&state, &principal, &invocation, &result.payload_json).await?
+    } else {
+        result
+    };
+    let invocation = result.invocation.clone().unwrap_or(invocation);
+    if let Some(failure) = result.failure.filter(|_| !result.acked) {
+        tell_invoker(&state, &invocation, &failure, true).await?;
+        return Err(ApiError::new(StatusCode::BAD_GATEWAY, failure));
+    }
+    let (message, event) = match &result.reply {
+        Some(reply) => deliver(&state, &invocation, reply).await?,
+        None => (Value::Null, Value::Null),
+    };
+    let reply = result.reply.unwrap_or_default();
+    let mut answer = json!({
+        "response_type": if reply.response_type.is_empty() { "ephemeral" } else { reply.response_type.as_str() },
+        "text": reply.text,
+        "invocation": wire::command_invocation(&invocation),
+    });
+    with_reply(&mut answer, message, event);
+    Ok((StatusCode::OK, Json(answer)))
+}
+
+/// A socket command: the bot gets `command.invoked` on its sockets, and
+/// has 3 s to acknowledge with its response token.
+async fn hand_to_bot(
+    state: &AppState,
+    principal: &Principal,
+    invocation: &pb::Invocation,
+    payload_json: &str,
+) -> ApiResult<pb::InvokeResult> {
+    state
+        .realtime
+        .clone()
+        .publish(state.signed(
+            principal,
+            rt::PublishRequest {
+                event: Some(rt::Event {
+                    r#type: event_types::COMMAND_INVOKED.into(),
+                    payload_json: payload_json.to_owned(),
+                    audience: vec![invocation.bot_user_id.clone()],
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await?;
+    Ok(state
+        .webhooks_as(principal)
+        .await_ack(pb::InvocationRef {
+            id: invocation.id.clone(),
+        })
+        .await?
+        .into_inner())
+}
+
+/// No such command: what was typed is posted as the invoker's message
+/// (upstream's fallback, so a bot that only reads messages still sees it).
+async fn post_as_typed(
+    state: &AppState,
+    principal: &Principal,
+    channel_id: Option<String>,
+    direct_conversation_id: Option<String>,
+    input: InvokeBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let text = format!("{} {}", input.command, input.text)
+        .trim()
+        .to_owned();
+    let (channel_id, direct_conversation_id, thread_parent_id) = match input.thread_root_id {
+        Some(root) => (None, None, Some(root)),
+        None => (channel_id, direct_conversation_id, None),
+    };
+    let posted = state
+        .messaging_as(principal)
+        .post_message(messaging_pb::PostMessageRequest {
+            channel_id,
+            direct_conversation_id,
+            thread_parent_id,
+            body: text.clone(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let message = render::message(state, &render::require(posted.message, "message")?).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "response_type": "in_channel",
+            "text": text,
+            "message": message,
+            "event": render::optional_event(posted.events.first()),
+        })),
+    ))
+}
+
+/// A follow-up (or a socket command's acknowledgement): `{response_type?,
+/// text?}`; an empty one only acknowledges.
+#[derive(Deserialize, Default, schemars::JsonSchema)]
+pub struct ResponseBody {
+    /// `in_channel` (default) or `ephemeral`.
+    #[serde(default)]
+    response_type: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+/// `POST /api/command-responses/{token}` → 200 `{response_type, text,
+/// message, event, invocation_id}`; 404 for a token never handed out (or
+/// whose command is gone), 410 once its 15 minutes or 5 responses are
+/// spent. The token is the credential, as Slack's `response_url`.
+pub async fn respond(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let body: ResponseBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ResponseBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|error| ApiError::bad_request(format!("invalid JSON body: {error}")))?
+    };
+    let reply = commands::reply(body.response_type.as_deref(), body.text.as_deref())
+        .map_err(ApiError::bad_request)?;
+    let invocation = state
+        .webhooks()
+        .redeem_response_token(pb::RedeemResponseTokenRequest {
+            response_token: token,
+            says_something: reply.is_some(),
+        })
+        .await
+        .map_err(|refusal| match refusal.code() {
+            tonic::Code::FailedPrecondition => {
+                ApiError::new(StatusCode::GONE, refusal.message().to_owned())
+            }
+            _ => refusal.into(),
+        })?
+        .into_inner();
+    let (message, event) = match &reply {
+        Some(reply) => {
+            let reply = pb::CommandReply {
+                response_type: reply.visibility.as_str().to_owned(),
+                text: reply.text.clone(),
+            };
+            deliver(&state, &invocation, &reply).await?
+        }
+        None => (Value::Null, Value::Null),
+    };
+    let mut answer = json!({
+        "response_type": reply.as_ref().map_or(Visibility::InChannel, |reply| reply.visibility).as_str(),
+        "text": reply.map(|reply| reply.text).unwrap_or_default(),
+        "invocation_id": invocation.id,
+    });
+    with_reply(&mut answer, message, event);
+    Ok(Json(answer))
+}
+
+/// The reply's message and event, when there were any (absent fields are
+/// left out, never `null`).
+fn with_reply(answer: &mut Value, message: Value, event: Value) {
+    for (key, value) in [("message", message), ("event", event)] {
+        if !value.is_null() {
+            answer[key] = value;
+        }
+    }
+}
+
+/// `GET /api/slash-commands/{id}/invocations?limit=` → `{invocations}`,
+/// newest first, for those who manage the command.
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Arc<Principal>,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    if !ids::has_prefix(&id, ids::SLASH_COMMAND) {
+        return Err(ApiError::not_found("slash command not found"));
+    }
+    let list = state
+        .webhooks_as(&principal)
+        .list_invocations(pb::ListInvocationsRequest {
+            command_id: id,
+            limit: query.limit.unwrap_or(50),
+        })
+        .await?
+        .into_inner();
+    let invocations: Vec<Value> = list
+        .invocations
+        .iter()
+        .map(wire::command_invocation)
+        .collect();
+    Ok(Json(json!({ "invocations": invocations })))
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct ListQuery {
+    /// At most this many (1-100, default 50).
+    limit: Option<u32>,
+}

@@ -1,0 +1,2 @@
+DROP TABLE slash_command_invocations;
+DROP TABLE slash_commands;
