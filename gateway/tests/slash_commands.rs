@@ -571,6 +571,36 @@ async fn follow_ups_hold_for_five_responses_within_the_token_lifetime() {
             .await
             .expect_error(410, "after the lifetime");
     }
+
+    // Ten follow-ups at once: exactly five get through, every round.
+    for round in 0..3 {
+        invoke(&stack, &ana_token, &general, "/later", "").await;
+        let token = receiver.next(WAIT).await.unwrap().json()["response_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = format!("/api/command-responses/{token}");
+        let racing = (0..10).map(|n| {
+            let api = api.clone();
+            let path = path.clone();
+            tokio::spawn(async move {
+                api.post(&path, None, json!({ "text": format!("race {round}.{n}") }))
+                    .await
+                    .status
+            })
+        });
+        let mut statuses: Vec<u16> = futures_util::future::join_all(racing)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses,
+            [200, 200, 200, 200, 200, 410, 410, 410, 410, 410],
+            "round {round}"
+        );
+    }
     stack.stop().await;
 }
 

@@ -6,6 +6,7 @@
 //! `docs/screenshots/` for the README.
 
 use clickclack_proto::identity as pb;
+use clickclack_testkit::webhooks::{Answer, Receiver};
 use clickclack_testkit::{TestStack, openclaw};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
@@ -1170,5 +1171,94 @@ async fn a_bots_incoming_webhooks_are_made_used_and_revoked_in_the_app() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 404);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slash_command_is_picked_from_the_menu_invoked_and_answered_only_to_its_invoker() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("slash").await;
+    let ws = boot.workspace.id.clone();
+    let (_, owner) = stack.sign_in(boot.owner.email.as_deref().unwrap()).await;
+    let (bot, _) = stack.service_bot(&ws, "deployer", "bot:write").await;
+    let mut receiver = Receiver::answering(Answer::raw(
+        "200 OK",
+        "Content-Type: application/json\r\n",
+        r#"{"response_type":"ephemeral","text":"Deploying prod, just so you know"}"#,
+    ))
+    .await;
+    stack
+        .api()
+        .post(
+            &format!("/api/workspaces/{ws}/slash-commands"),
+            Some(&owner),
+            json!({ "command": "/deploy", "description": "Ship it", "callback_url": receiver.url, "bot_user_id": bot.id }),
+        )
+        .await
+        .expect(201, "register /deploy");
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    sign_in_as(&stack, &client, boot.owner.email.as_deref().unwrap()).await;
+
+    // `/` lists the registered command with its hint; Tab picks it.
+    let composer = wait_for(&client, "#composer").await;
+    composer.send_keys("/de").await.unwrap();
+    wait_for_text(
+        &client,
+        "#composer-menu li",
+        "/deploy · Ship it · Bot deployer",
+    )
+    .await;
+    composer.send_keys("\u{E004}").await.unwrap();
+    composer.send_keys("prod").await.unwrap();
+    composer.send_keys("\u{E007}").await.unwrap();
+
+    // The bot got the invocation, and its ephemeral answer shows once,
+    // marked as only for this reader.
+    let invocation = receiver
+        .next(Duration::from_secs(10))
+        .await
+        .expect("the invocation")
+        .json();
+    assert_eq!(invocation["command"], "/deploy");
+    assert_eq!(invocation["text"], "prod");
+    let note = wait_for_text(
+        &client,
+        "article.message.ephemeral",
+        "Deploying prod, just so you know",
+    )
+    .await;
+    let text = note.text().await.unwrap();
+    assert!(
+        text.contains("Only visible to you") && text.contains("BOT"),
+        "{text}"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    wait_for_js(
+        &client,
+        "return document.querySelectorAll('article.message.ephemeral').length",
+        json!(1),
+    )
+    .await;
+    // Nothing was posted as text.
+    let stored = stack
+        .api()
+        .get(
+            &format!("/api/channels/{}/messages", boot.general.id),
+            Some(&owner),
+        )
+        .await
+        .expect(200, "list");
+    assert!(!stored.to_string().contains("/deploy prod"), "{stored}");
+
+    // A failing bot: the reader is told why, in the same place.
+    receiver.answer(Answer::Status(500));
+    composer.send_keys("/deploy again\u{E007}").await.unwrap();
+    wait_for_text(
+        &client,
+        "article.message.ephemeral.error",
+        "answered HTTP 500",
+    )
+    .await;
     stack.stop().await;
 }

@@ -134,6 +134,7 @@ async function consumeMagicLink(token) {
 
 async function openWorkspace(workspace) {
   state.commands = null;
+  state.slashCommands = null;
   if (!state.workspace || state.workspace.id !== workspace.id) state.cursor = "";
   state.workspace = workspace;
   const [channels, dms, members] = await Promise.all([
@@ -263,7 +264,7 @@ function renderShell() {
         if (text.trim()) {
           composer.value = "";
           closeMenu();
-          send(text);
+          sendOrInvoke(text);
         }
       }
     },
@@ -452,9 +453,9 @@ function renderTimeline(toBottom) {
 
 function renderMessage(message, inThread = false) {
   const author = message.author || { id: message.author_id, display_name: message.author_id, kind: "human" };
-  const classes = ["message", message.pending ? "pending" : "", message.failed ? "failed" : ""].join(" ");
-  const mine = state.me && author.id === state.me.id && !message.pending && !message.deleted_at;
-  const real = !message.pending && !message.failed;
+  const classes = ["message", message.pending ? "pending" : "", message.failed ? "failed" : "", message.ephemeral ? "ephemeral" : "", message.error ? "error" : ""].join(" ");
+  const real = !message.pending && !message.failed && !message.ephemeral;
+  const mine = state.me && author.id === state.me.id && !message.pending && !message.ephemeral && !message.deleted_at;
   const replies = message.thread_state?.reply_count || 0;
   return el(
     "article",
@@ -463,6 +464,7 @@ function renderMessage(message, inThread = false) {
     author.kind === "bot" ? el("span", { class: "badge", title: "This author is a bot" }, "BOT") : null,
     author.kind === "bot" ? el("span", { class: "bot-owner" }, botOwnerShort(author)) : null,
     message.created_at ? time(message.created_at) : null,
+    message.ephemeral ? el("span", { class: "only-you" }, "Only visible to you") : null,
     message.edited_at ? el("span", { class: "time", title: message.edited_at }, "(edited)") : null,
     message.quoted_message_id && message.quoted_body_snapshot !== undefined
       ? el("blockquote", { class: "quoted" }, el("strong", {}, message.quoted_author?.display_name || "Someone"), message.quoted_author?.kind === "bot" ? el("span", { class: "badge" }, "BOT") : null, " ", message.quoted_body_snapshot)
@@ -608,17 +610,39 @@ async function botCommands() {
   return state.commands;
 }
 
-/// Suggestions for what is being typed: `/` at the start lists the bots'
-/// commands, `@` lists members (bots marked).
+/// The workspace's registered slash commands: typing one invokes its bot.
+async function slashCommands() {
+  if (!state.slashCommands) {
+    state.slashCommands = (await api("GET", `/api/workspaces/${state.workspace.id}/slash-commands`)).slash_commands;
+  }
+  return state.slashCommands;
+}
+
+/// The registered command `text` starts with, if any.
+async function registeredCommand(text) {
+  const name = text.trim().split(/\s+/)[0].toLowerCase();
+  if (!name.startsWith("/")) return null;
+  return (await slashCommands().catch(() => [])).find((c) => c.command === name) || null;
+}
+
+/// Suggestions for what is being typed: `/` at the start lists the
+/// registered commands (they invoke their bot) and the bots' published
+/// menus (plain text), `@` lists members (bots marked).
 async function updateMenu(composer) {
   const text = composer.value.slice(0, composer.selectionStart);
   let items = [];
   let replace = null;
   if (/^\/\S*$/.test(text)) {
     const prefix = text.toLowerCase();
-    items = (await botCommands())
-      .filter((c) => c.command.startsWith(prefix))
-      .map((c) => ({ label: `${c.command}${c.args_hint ? ` ${c.args_hint}` : ""} · ${c.description} · ${c.bot.display_name}`, insert: `${c.command} ` }));
+    const registered = (await slashCommands().catch(() => [])).filter((c) => c.command.startsWith(prefix));
+    const botName = (id) => state.members.get(id)?.user.display_name || "a bot";
+    items = [
+      ...registered.map((c) => ({ label: `${c.command}${c.description ? ` · ${c.description}` : ""} · ${botName(c.bot_user_id)}`, insert: `${c.command} ` })),
+      // A registered command of the same name wins, as upstream.
+      ...(await botCommands())
+        .filter((c) => c.command.startsWith(prefix) && !registered.some((r) => r.command === c.command))
+        .map((c) => ({ label: `${c.command}${c.args_hint ? ` ${c.args_hint}` : ""} · ${c.description} · ${c.bot.display_name}`, insert: `${c.command} ` })),
+    ];
     replace = [0, text.length];
   } else {
     const mention = text.match(/(?:^|\s)@([a-z0-9_-]*)$/i);
@@ -634,6 +658,8 @@ async function updateMenu(composer) {
   }
   const menu = document.getElementById("composer-menu");
   if (!menu) return;
+  // Typing went on while the lists loaded: a later call has the menu.
+  if (composer.value.slice(0, composer.selectionStart) !== text) return;
   state.menu = items.length ? { items, replace, active: 0 } : null;
   menu.hidden = !items.length;
   menu.replaceChildren(
@@ -887,6 +913,41 @@ function retry(message) {
   send(message.body, message);
 }
 
+/// A registered `/command` is invoked (its bot answers); anything else is
+/// posted.
+async function sendOrInvoke(text) {
+  const command = await registeredCommand(text);
+  if (!command) return send(text);
+  const rest = text.trim().slice(command.command.length).trim();
+  try {
+    const answer = await api("POST", `/api/hooks/slash/${state.target.id}`, { command: command.command, text: rest });
+    if (answer.response_type === "ephemeral" && answer.text) {
+      showEphemeral({ key: answer.event?.id, botId: command.bot_user_id, text: answer.text });
+    } else if (answer.message && !state.messages.some((m) => m.id === answer.message.id)) {
+      state.messages.push(answer.message);
+      renderTimeline(true);
+    }
+  } catch (error) {
+    showEphemeral({ key: `error|${error.message}`, botId: command.bot_user_id, text: error.message, error: true });
+  }
+}
+
+/// Recently shown ephemeral notes, so the HTTP answer and the socket's
+/// `command.response` show one note, not two.
+const ephemeralShown = new Map();
+
+/// A note only the signed-in person sees (a command's ephemeral reply or
+/// failure), kept in the timeline until the view changes.
+function showEphemeral({ key, botId, text, error = false }) {
+  const now = Date.now();
+  for (const [seen, at] of ephemeralShown) if (now - at > 10000) ephemeralShown.delete(seen);
+  if (key && ephemeralShown.has(key)) return;
+  if (key) ephemeralShown.set(key, now);
+  const bot = state.members.get(botId)?.user || { id: botId, display_name: "A bot", kind: "bot" };
+  state.messages.push({ id: `ephemeral-${crypto.randomUUID()}`, ephemeral: true, error, author: bot, body: text, created_at: new Date().toISOString() });
+  renderTimeline(true);
+}
+
 // --- Realtime -------------------------------------------------------------
 
 function setConnection(text) {
@@ -969,6 +1030,12 @@ async function handleEvent(event) {
   }
   if (event.type === "typing.started") return showTyping(event);
   if (event.type === "agent.progress") return showProgress(event);
+  if (event.type === "command.response") {
+    const here = state.target && [event.payload.channel_id, event.payload.direct_conversation_id].includes(state.target.id);
+    if (!here) return;
+    const key = event.payload.is_error ? `error|${event.payload.text}` : event.id;
+    return showEphemeral({ key, botId: event.payload.bot_user_id, text: event.payload.text, error: event.payload.is_error });
+  }
   if (event.type === "bot_command.updated") state.commands = null;
   // Settings follow bot and member changes as they happen.
   const busy = document.querySelector(".secret-box, dialog[open]");
