@@ -288,16 +288,19 @@ async fn purge_old_log(pool: PgPool, shutdown: CancellationToken) {
     loop {
         let cutoff = chrono::Utc::now() - LOG_KEPT;
         let purged = db::run(&pool, move |conn| {
-            Ok::<_, error::WebhooksError>(store::queue::purge_before(conn, cutoff)?)
+            let (lines, deliveries) = store::queue::purge_before(conn, cutoff)?;
+            let invocations = store::invocations::purge_before(conn, cutoff)?;
+            Ok::<_, error::WebhooksError>((lines, deliveries, invocations))
         })
         .await;
         match purged {
-            Ok((0, 0)) => {}
-            Ok((lines, deliveries)) => {
+            Ok((0, 0, 0)) => {}
+            Ok((lines, deliveries, invocations)) => {
                 tracing::info!(
                     lines,
                     deliveries,
-                    "webhooks: forgot a week-old delivery log"
+                    invocations,
+                    "webhooks: forgot a week-old delivery and command log"
                 )
             }
             Err(error) => tracing::warn!(%error, "webhooks: cannot purge the delivery log"),

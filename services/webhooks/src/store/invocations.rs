@@ -112,6 +112,11 @@ pub fn of_command(
         .load(conn)
 }
 
+/// Forgets invocations older than `cutoff` (their tokens are long spent).
+pub fn purge_before(conn: &mut PgConnection, cutoff: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::delete(invocations::table.filter(invocations::created_at.lt(cutoff))).execute(conn)
+}
+
 /// What redeeming a response token found.
 pub enum Redeemed {
     /// The invocation it answers (with the use counted, if it counts).
