@@ -244,9 +244,9 @@ fn client_address(request: &Request, header_name: Option<&HeaderName>) -> Option
 }
 
 fn caller_of(request: &Request, class: Class, limits: &RateLimits) -> Option<Caller> {
-    // An incoming webhook's URL is its credential: each URL has its own
-    // bucket, like a token.
-    if request.uri().path().starts_with("/api/hooks/") {
+    // An incoming webhook's URL (or a command's response URL) is its
+    // credential: each has its own bucket, like a token.
+    if crate::routes::path_credential(request.uri().path()).is_some() {
         return Some(Caller::Credential(clickclack_common::token::sha256(&[
             request.uri().path().as_bytes(),
         ])));

@@ -49,8 +49,9 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .insert(CorrelationId(correlation_id.clone()));
 
     let method = request.method().clone();
-    // The path only: query strings are never logged.
-    let path = request.uri().path().to_owned();
+    // The path only (query strings are never logged), with any credential
+    // in it masked.
+    let path = crate::routes::loggable_path(request.uri().path()).into_owned();
     let span = tracing::info_span!(
         "http",
         %method,

@@ -357,6 +357,47 @@ async fn a_request_url_command_is_signed_and_its_replies_reach_whom_they_should(
         .await
         .expect(200, "invoke in a thread (JSON)");
     assert_eq!(answer["message"]["thread_root_id"], root, "{answer}");
+    // A root of another channel cannot steer the reply there.
+    let elsewhere = stack
+        .api()
+        .post(
+            &format!("/api/workspaces/{ws}/channels"),
+            Some(&owner),
+            json!({ "name": "elsewhere" }),
+        )
+        .await
+        .expect(201, "another channel")["channel"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let foreign = stack
+        .api()
+        .post(
+            &format!("/api/channels/{elsewhere}/messages"),
+            Some(&owner),
+            json!({ "body": "over here" }),
+        )
+        .await
+        .expect(201, "a root elsewhere");
+    stack
+        .api()
+        .post(
+            &format!("/api/hooks/slash/{general}"),
+            Some(&ana_token),
+            json!({ "command": "/deploy", "text": "t", "thread_root_id": foreign["message"]["id"] }),
+        )
+        .await
+        .expect_error(400, "a thread of another channel");
+    let long = "x".repeat(4001);
+    stack
+        .api()
+        .post(
+            &format!("/api/hooks/slash/{general}"),
+            Some(&ana_token),
+            json!({ "command": "/deploy", "text": long }),
+        )
+        .await
+        .expect_error(400, "text past 4,000 characters");
     stack.stop().await;
 }
 

@@ -508,11 +508,14 @@ async fn people_sign_in_chat_and_see_bots_for_what_they_are() {
     )
     .await;
     click_in(&root, ".add-reaction").await;
-    let pressed = wait_for_text(&client, "#timeline .reaction", "👍 1").await;
-    assert_eq!(
-        pressed.attr("aria-pressed").await.unwrap().as_deref(),
-        Some("true")
-    );
+    // Asked of the page in one go: the live event re-renders the timeline,
+    // so a held element can go stale between two questions.
+    wait_for_js(
+        &client,
+        "return [...document.querySelectorAll('#timeline .reaction')].some((r) => r.textContent.includes('👍 1') && r.getAttribute('aria-pressed') === 'true')",
+        json!(true),
+    )
+    .await;
     let reacted = api
         .get(&format!("/api/messages/{root_id}"), Some(&service_token))
         .await

@@ -428,7 +428,8 @@ function renderTimeline(toBottom) {
     lastDay = day;
     const node = renderMessage(message);
     // Consecutive messages by one author within five minutes read as a group.
-    if (last && last.author_id === message.author_id && message.created_at && new Date(message.created_at) - new Date(last.created_at) < 300000) {
+    // An ephemeral note always shows whose it is and that it is private.
+    if (last && !message.ephemeral && !last.ephemeral && last.author_id === message.author_id && message.created_at && new Date(message.created_at) - new Date(last.created_at) < 300000) {
       node.classList.add("grouped");
     }
     nodes.push(node);
@@ -916,19 +917,25 @@ function retry(message) {
 /// A registered `/command` is invoked (its bot answers); anything else is
 /// posted.
 async function sendOrInvoke(text) {
+  const target = state.target;
+  // A command registered since the list loaded must still invoke.
+  if (text.trim().startsWith("/")) state.slashCommands = null;
   const command = await registeredCommand(text);
   if (!command) return send(text);
+  setQuote(null);
   const rest = text.trim().slice(command.command.length).trim();
+  const note = (fields) => showEphemeral({ ...fields, botId: command.bot_user_id, targetId: target.id });
   try {
-    const answer = await api("POST", `/api/hooks/slash/${state.target.id}`, { command: command.command, text: rest });
-    if (answer.response_type === "ephemeral" && answer.text) {
-      showEphemeral({ key: answer.event?.id, botId: command.bot_user_id, text: answer.text });
-    } else if (answer.message && !state.messages.some((m) => m.id === answer.message.id)) {
+    const answer = await api("POST", `/api/hooks/slash/${target.id}`, { command: command.command, text: rest });
+    if (answer.event?.type === "command.response") {
+      const { text: said, is_error: error } = answer.event.payload;
+      note({ key: error ? `error|${said}` : answer.event.id, text: said, error });
+    } else if (answer.message && state.target === target && !state.messages.some((m) => m.id === answer.message.id)) {
       state.messages.push(answer.message);
       renderTimeline(true);
     }
   } catch (error) {
-    showEphemeral({ key: `error|${error.message}`, botId: command.bot_user_id, text: error.message, error: true });
+    note({ key: `error|${error.message}`, text: error.message, error: true });
   }
 }
 
@@ -938,13 +945,15 @@ const ephemeralShown = new Map();
 
 /// A note only the signed-in person sees (a command's ephemeral reply or
 /// failure), kept in the timeline until the view changes.
-function showEphemeral({ key, botId, text, error = false }) {
+function showEphemeral({ key, botId, targetId, text, error = false }) {
+  // The view changed while the bot answered: the note belonged there.
+  if (!state.target || state.target.id !== targetId) return;
   const now = Date.now();
   for (const [seen, at] of ephemeralShown) if (now - at > 10000) ephemeralShown.delete(seen);
   if (key && ephemeralShown.has(key)) return;
   if (key) ephemeralShown.set(key, now);
   const bot = state.members.get(botId)?.user || { id: botId, display_name: "A bot", kind: "bot" };
-  state.messages.push({ id: `ephemeral-${crypto.randomUUID()}`, ephemeral: true, error, author: bot, body: text, created_at: new Date().toISOString() });
+  state.messages.push({ id: `ephemeral-${crypto.randomUUID()}`, ephemeral: true, error, author: bot, author_id: bot.id, body: text, created_at: new Date().toISOString() });
   renderTimeline(true);
 }
 
@@ -1031,10 +1040,9 @@ async function handleEvent(event) {
   if (event.type === "typing.started") return showTyping(event);
   if (event.type === "agent.progress") return showProgress(event);
   if (event.type === "command.response") {
-    const here = state.target && [event.payload.channel_id, event.payload.direct_conversation_id].includes(state.target.id);
-    if (!here) return;
+    const targetId = event.payload.channel_id || event.payload.direct_conversation_id;
     const key = event.payload.is_error ? `error|${event.payload.text}` : event.id;
-    return showEphemeral({ key, botId: event.payload.bot_user_id, text: event.payload.text, error: event.payload.is_error });
+    return showEphemeral({ key, botId: event.payload.bot_user_id, targetId, text: event.payload.text, error: event.payload.is_error });
   }
   if (event.type === "bot_command.updated") state.commands = null;
   // Settings follow bot and member changes as they happen.

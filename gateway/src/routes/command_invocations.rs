@@ -30,6 +30,10 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+/// The longest text after a command (Slack's bound; it travels in a
+/// live-only event to socket bots, which holds under 8 KB).
+const MAX_INVOCATION_TEXT_CHARS: usize = 4_000;
+
 /// What an invocation says: upstream sends a form; JSON is taken too.
 #[derive(Deserialize, Default, schemars::JsonSchema)]
 pub struct InvokeBody {
@@ -81,6 +85,11 @@ fn read_invoke_body(headers: &HeaderMap, body: &Bytes) -> Result<InvokeBody, Api
     if input.command.is_empty() && input.text.is_empty() {
         return Err(ApiError::bad_request("slash command text is required"));
     }
+    if input.text.chars().count() > MAX_INVOCATION_TEXT_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "text is at most {MAX_INVOCATION_TEXT_CHARS} characters"
+        )));
+    }
     input.thread_root_id = input.thread_root_id.filter(|id| !id.trim().is_empty());
     Ok(input)
 }
@@ -122,6 +131,21 @@ fn as_bot(invocation: &pb::Invocation) -> Claims {
     )
 }
 
+/// The most of an ephemeral text a live event carries (they travel in
+/// Postgres notifications, under 8 KB); longer ones are cut with `…`.
+const MAX_EPHEMERAL_TEXT_BYTES: usize = 6_000;
+
+fn fitted(text: &str) -> String {
+    if text.len() <= MAX_EPHEMERAL_TEXT_BYTES {
+        return text.to_owned();
+    }
+    let mut end = MAX_EPHEMERAL_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 /// Shows `text` to the invoker alone, as a `command.response` event.
 async fn tell_invoker(
     state: &AppState,
@@ -136,7 +160,7 @@ async fn tell_invoker(
         "bot_user_id": invocation.bot_user_id,
         "user_id": invocation.user_id,
         "response_type": "ephemeral",
-        "text": text,
+        "text": fitted(text),
         "is_error": failed,
     });
     for (key, field) in [
@@ -201,7 +225,9 @@ async fn deliver(
         Err(refusal)
             if matches!(
                 refusal.code(),
-                tonic::Code::PermissionDenied | tonic::Code::NotFound
+                tonic::Code::PermissionDenied
+                    | tonic::Code::NotFound
+                    | tonic::Code::InvalidArgument
             ) =>
         {
             let why = format!(
@@ -255,6 +281,29 @@ pub async fn invoke(
             })
             .await?;
     }
+    // A thread must be one of the place typed in: the bot's reply goes
+    // there, and a root elsewhere would steer it to where the caller
+    // cannot read.
+    if let Some(root) = &input.thread_root_id {
+        let found = state
+            .messaging_as(&principal)
+            .get_message(messaging_pb::GetMessageRequest {
+                message_id: root.clone(),
+            })
+            .await?
+            .into_inner()
+            .message;
+        let here = found.is_some_and(|message| {
+            message.parent_message_id.is_none()
+                && message.channel_id == channel_id
+                && message.direct_conversation_id == direct_conversation_id
+        });
+        if !here {
+            return Err(ApiError::bad_request(
+                "thread_root_id is not a thread root of this channel or DM",
+            ));
+        }
+    }
     let result = state
         .webhooks_as(&principal)
         .invoke(pb::InvokeRequest {
@@ -286,7 +335,10 @@ pub async fn invoke(
     };
     let invocation = result.invocation.clone().unwrap_or(invocation);
     if let Some(failure) = result.failure.filter(|_| !result.acked) {
-        tell_invoker(&state, &invocation, &failure, true).await?;
+        // The answer says it anyway: the notice to other sockets is extra.
+        if let Err(error) = tell_invoker(&state, &invocation, &failure, true).await {
+            tracing::warn!(invocation = %invocation.id, error = %error.message, "could not tell the invoker's sockets");
+        }
         return Err(ApiError::new(StatusCode::BAD_GATEWAY, failure));
     }
     let (message, event) = match &result.reply {
@@ -295,7 +347,7 @@ pub async fn invoke(
     };
     let reply = result.reply.unwrap_or_default();
     let mut answer = json!({
-        "response_type": if reply.response_type.is_empty() { "ephemeral" } else { reply.response_type.as_str() },
+        "response_type": if reply.response_type.is_empty() { "in_channel" } else { reply.response_type.as_str() },
         "text": reply.text,
         "invocation": wire::command_invocation(&invocation),
     });
@@ -363,15 +415,13 @@ async fn post_as_typed(
         .await?
         .into_inner();
     let message = render::message(state, &render::require(posted.message, "message")?).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "response_type": "in_channel",
-            "text": text,
-            "message": message,
-            "event": render::optional_event(posted.events.first()),
-        })),
-    ))
+    let mut answer = json!({ "response_type": "in_channel", "text": text });
+    with_reply(
+        &mut answer,
+        message,
+        render::optional_event(posted.events.first()),
+    );
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 /// A follow-up (or a socket command's acknowledgement): `{response_type?,

@@ -144,3 +144,60 @@ impl BotFilter {
         self.bot_user_id.filter(|id| !id.trim().is_empty())
     }
 }
+
+/// The part of `path` that is itself a credential: an incoming webhook's
+/// secret (`/api/hooks/{id}/{secret}`) or a command's response token
+/// (`/api/command-responses/{token}`). Such a path is its own rate-limit
+/// bucket, and is never logged whole.
+pub fn path_credential(path: &str) -> Option<&str> {
+    if let Some(token) = path.strip_prefix("/api/command-responses/") {
+        return Some(token);
+    }
+    let rest = path.strip_prefix("/api/hooks/")?;
+    if rest.starts_with("slash/") {
+        return None;
+    }
+    rest.split_once('/').map(|(_, secret)| secret)
+}
+
+/// `path` as logs may show it: a credential in it is masked.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path_credential(path) {
+        Some(secret) if !secret.is_empty() => {
+            let kept = &path[..path.len() - secret.len()];
+            std::borrow::Cow::Owned(format!("{kept}***"))
+        }
+        _ => std::borrow::Cow::Borrowed(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{loggable_path, path_credential};
+
+    #[test]
+    fn credentials_in_paths_are_found_and_masked() {
+        assert_eq!(
+            path_credential("/api/hooks/ihk_1/cch_secret"),
+            Some("cch_secret")
+        );
+        assert_eq!(
+            path_credential("/api/command-responses/ccr_tok"),
+            Some("ccr_tok")
+        );
+        assert_eq!(path_credential("/api/hooks/slash/chn_1"), None);
+        assert_eq!(path_credential("/api/channels/chn_1/messages"), None);
+        assert_eq!(
+            loggable_path("/api/hooks/ihk_1/cch_secret"),
+            "/api/hooks/ihk_1/***"
+        );
+        assert_eq!(
+            loggable_path("/api/command-responses/ccr_tok"),
+            "/api/command-responses/***"
+        );
+        assert_eq!(
+            loggable_path("/api/hooks/slash/chn_1"),
+            "/api/hooks/slash/chn_1"
+        );
+    }
+}

@@ -156,7 +156,6 @@ impl WebhooksApi {
             "command": command.command,
             "text": row.text,
             "workspace_id": row.workspace_id,
-            "channel_id": row.channel_id,
             "user_id": row.user_id,
             "bot_user_id": command.bot_user_id,
             "trigger_id": row.id,
@@ -166,6 +165,7 @@ impl WebhooksApi {
             "invoked_at": rfc3339(&row.created_at),
         });
         for (key, field) in [
+            ("channel_id", &row.channel_id),
             ("direct_conversation_id", &row.direct_conversation_id),
             ("thread_root_id", &row.thread_root_id),
         ] {

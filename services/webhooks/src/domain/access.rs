@@ -45,12 +45,12 @@ pub enum Refusal {
     #[error("event subscription not found")]
     NotFound,
     #[error(
-        "only workspace owners and moderators, the bot's owner, or the bot itself (with event_subscriptions:write) may manage this subscription"
+        "only workspace owners and moderators, the bot's owner, or the bot itself may manage what is kept for this bot"
     )]
     NotYours,
     #[error("a bot manages its own {} only with the {} scope", .0.things, .0.scope)]
     MissingScope(Managed),
-    #[error("a bot makes event subscriptions and incoming webhooks only for itself")]
+    #[error("a bot makes subscriptions, incoming webhooks and slash commands only for itself")]
     ForAnotherBot,
 }
 

@@ -130,7 +130,7 @@ pub enum Redeemed {
 /// One use of a response token, in one statement so two racing follow-ups
 /// cannot both take the last use. A use that says nothing (an
 /// acknowledgement) is not counted; either kind acknowledges an invocation
-/// still within `ack_within` of its start.
+/// still within `ack_within` of its start and not yet given up on.
 pub fn redeem(
     conn: &mut PgConnection,
     token_hash: &[u8],
@@ -144,7 +144,8 @@ pub fn redeem(
         "UPDATE slash_command_invocations i
             SET responses_used = i.responses_used + CASE WHEN $2 THEN 1 ELSE 0 END,
                 acked_at = coalesce(i.acked_at,
-                    CASE WHEN now() < i.created_at + $3 THEN now() END)
+                    CASE WHEN now() < i.created_at + $3 AND i.completed_at IS NULL
+                         THEN now() END)
            FROM slash_commands c
           WHERE i.response_token_hash = $1
             AND c.id = i.command_id AND c.revoked_at IS NULL
