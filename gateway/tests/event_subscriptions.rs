@@ -401,23 +401,9 @@ async fn a_bots_deliveries_follow_its_token_and_stop_when_its_owner_leaves() {
     let general = boot.general.id.clone();
     let (ana, ana_token) = stack.member_session(&ws, "ana", "member").await;
     let (_, bo_token) = stack.member_session(&ws, "bo", "member").await;
-    let helper = stack
-        .identity()
-        .await
-        .create_bot(pb::CreateBotRequest {
-            workspace: ws.clone(),
-            display_name: "Ana's helper".into(),
-            handle: "helper".into(),
-            owner_user_id: Some(ana.id.clone()),
-            scopes: vec!["bot:read".into()],
-            token_name: "t".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .bot
-        .unwrap();
+    let (helper, _) = stack
+        .owned_bot(&ws, "helper", "Ana's helper", &ana.id, "bot:read")
+        .await;
     let api = stack.api();
     let mut receiver = Receiver::start().await;
     let path = format!("/api/workspaces/{ws}/event-subscriptions");

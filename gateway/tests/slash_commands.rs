@@ -793,23 +793,9 @@ async fn only_those_who_can_write_where_they_type_invoke_and_others_never_reach_
 
     // A user-owned bot answers only while its owner is a member.
     let (cleo, _) = stack.member_session(&ws, "cleo", "member").await;
-    let owned = stack
-        .identity()
-        .await
-        .create_bot(pb::CreateBotRequest {
-            workspace: ws.clone(),
-            display_name: "Cleo's helper".into(),
-            handle: "cleos".into(),
-            owner_user_id: Some(cleo.id.clone()),
-            scopes: vec!["bot:write".into()],
-            token_name: "t".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .bot
-        .unwrap();
+    let (owned, _) = stack
+        .owned_bot(&ws, "cleos", "Cleo's helper", &cleo.id, "bot:write")
+        .await;
     register(
         &stack,
         &ws,

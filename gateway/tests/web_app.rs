@@ -1263,5 +1263,6 @@ async fn a_slash_command_is_picked_from_the_menu_invoked_and_answered_only_to_it
         "answered HTTP 500",
     )
     .await;
+    save_screenshot(&client, "slash-commands").await;
     stack.stop().await;
 }

@@ -118,6 +118,12 @@ impl Claims {
         Role::from_stored(&self.role)
     }
 
+    /// A bot acting without a token of it, with exactly `scopes`: an
+    /// incoming webhook posting, a bot's reply to a slash command.
+    pub fn bot(user_id: &str, workspace_id: &str, scopes: &BTreeSet<Scope>) -> Claims {
+        Claims::new(user_id, "bot", workspace_id, "bot", scopes)
+    }
+
     /// The gateway acting as itself.
     pub fn gateway() -> Claims {
         Claims::new("gateway", "gateway", "", "", &BTreeSet::new())

@@ -285,7 +285,10 @@ pub fn incoming_hook(hook: &hooks::IncomingHook) -> Value {
 
 /// `value` with each optional field that is present (absent ones are left
 /// out, not `null`, as upstream clients expect).
-fn with_present<const N: usize>(mut value: Value, fields: [(&str, &Option<String>); N]) -> Value {
+pub fn with_present<const N: usize>(
+    mut value: Value,
+    fields: [(&str, &Option<String>); N],
+) -> Value {
     for (key, field) in fields {
         if let Some(field) = field {
             value[key] = json!(field);

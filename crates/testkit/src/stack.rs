@@ -316,13 +316,40 @@ impl TestStack {
         handle: &str,
         scopes: &str,
     ) -> (pb::User, String) {
+        self.bot(workspace, handle, &format!("Bot {handle}"), None, scopes)
+            .await
+    }
+
+    /// A bot owned by the member `owner`, with one token of `scopes`;
+    /// returns the bot and raw token.
+    pub async fn owned_bot(
+        &self,
+        workspace: &str,
+        handle: &str,
+        display_name: &str,
+        owner: &str,
+        scopes: &str,
+    ) -> (pb::User, String) {
+        self.bot(workspace, handle, display_name, Some(owner), scopes)
+            .await
+    }
+
+    async fn bot(
+        &self,
+        workspace: &str,
+        handle: &str,
+        display_name: &str,
+        owner: Option<&str>,
+        scopes: &str,
+    ) -> (pb::User, String) {
         let created = self
             .identity()
             .await
             .create_bot(pb::CreateBotRequest {
                 workspace: workspace.into(),
-                display_name: format!("Bot {handle}"),
+                display_name: display_name.into(),
                 handle: handle.into(),
+                owner_user_id: owner.map(str::to_owned),
                 scopes: vec![scopes.into()],
                 token_name: "test".into(),
                 ..Default::default()

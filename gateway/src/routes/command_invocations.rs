@@ -19,6 +19,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use clickclack_common::assertion::Claims;
 use clickclack_common::commands::{self, Visibility};
 use clickclack_common::event_types;
+use clickclack_common::grpc::prefix_within;
 use clickclack_common::ids::{self, ResourceId};
 use clickclack_common::scopes::Scope;
 use clickclack_common::wire;
@@ -48,6 +49,16 @@ pub struct InvokeBody {
     thread_root_id: Option<String>,
 }
 
+/// A JSON body, or the default for an empty one (these routes take a
+/// bare POST).
+fn json_or_default<T: Default + serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::bad_request(format!("invalid JSON body: {error}")))
+}
+
 fn read_invoke_body(headers: &HeaderMap, body: &Bytes) -> Result<InvokeBody, ApiError> {
     let is_form = headers
         .get(header::CONTENT_TYPE)
@@ -64,11 +75,8 @@ fn read_invoke_body(headers: &HeaderMap, body: &Bytes) -> Result<InvokeBody, Api
             }
         }
         input
-    } else if body.is_empty() {
-        InvokeBody::default()
     } else {
-        serde_json::from_slice(body)
-            .map_err(|error| ApiError::bad_request(format!("invalid JSON body: {error}")))?
+        json_or_default(body)?
     };
     input.command = input.command.trim().to_owned();
     input.text = input.text.trim().to_owned();
@@ -94,20 +102,25 @@ fn read_invoke_body(headers: &HeaderMap, body: &Bytes) -> Result<InvokeBody, Api
     Ok(input)
 }
 
-/// Where a reply goes, as the invocation recorded it.
-struct Place {
+/// A post into a channel or DM, or into the thread of `thread_root_id`
+/// there (a thread is named by its root alone).
+fn post_into(
     channel_id: Option<String>,
     direct_conversation_id: Option<String>,
     thread_root_id: Option<String>,
-}
-
-impl Place {
-    fn of(invocation: &pb::Invocation) -> Place {
-        Place {
-            channel_id: invocation.channel_id.clone(),
-            direct_conversation_id: invocation.direct_conversation_id.clone(),
-            thread_root_id: invocation.thread_root_id.clone(),
-        }
+    body: String,
+) -> messaging_pb::PostMessageRequest {
+    let (channel_id, direct_conversation_id) = if thread_root_id.is_some() {
+        (None, None)
+    } else {
+        (channel_id, direct_conversation_id)
+    };
+    messaging_pb::PostMessageRequest {
+        channel_id,
+        direct_conversation_id,
+        thread_parent_id: thread_root_id,
+        body,
+        ..Default::default()
     }
 }
 
@@ -122,13 +135,7 @@ fn as_bot(invocation: &pb::Invocation) -> Claims {
         Scope::DmsWrite,
     ]
     .into();
-    Claims::new(
-        &invocation.bot_user_id,
-        "bot",
-        &invocation.workspace_id,
-        "bot",
-        &scopes,
-    )
+    Claims::bot(&invocation.bot_user_id, &invocation.workspace_id, &scopes)
 }
 
 /// The most of an ephemeral text a live event carries (they travel in
@@ -139,11 +146,7 @@ fn fitted(text: &str) -> String {
     if text.len() <= MAX_EPHEMERAL_TEXT_BYTES {
         return text.to_owned();
     }
-    let mut end = MAX_EPHEMERAL_TEXT_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    format!("{}…", prefix_within(text, MAX_EPHEMERAL_TEXT_BYTES))
 }
 
 /// Shows `text` to the invoker alone, as a `command.response` event.
@@ -153,25 +156,22 @@ async fn tell_invoker(
     text: &str,
     failed: bool,
 ) -> ApiResult<Value> {
-    let place = Place::of(invocation);
-    let mut payload = json!({
-        "invocation_id": invocation.id,
-        "command": invocation.command,
-        "bot_user_id": invocation.bot_user_id,
-        "user_id": invocation.user_id,
-        "response_type": "ephemeral",
-        "text": fitted(text),
-        "is_error": failed,
-    });
-    for (key, field) in [
-        ("channel_id", &place.channel_id),
-        ("direct_conversation_id", &place.direct_conversation_id),
-        ("thread_root_id", &place.thread_root_id),
-    ] {
-        if let Some(field) = field {
-            payload[key] = json!(field);
-        }
-    }
+    let payload = wire::with_present(
+        json!({
+            "invocation_id": invocation.id,
+            "command": invocation.command,
+            "bot_user_id": invocation.bot_user_id,
+            "user_id": invocation.user_id,
+            "response_type": "ephemeral",
+            "text": fitted(text),
+            "is_error": failed,
+        }),
+        [
+            ("channel_id", &invocation.channel_id),
+            ("direct_conversation_id", &invocation.direct_conversation_id),
+            ("thread_root_id", &invocation.thread_root_id),
+        ],
+    );
     let event = state
         .realtime
         .clone()
@@ -180,7 +180,7 @@ async fn tell_invoker(
             rt::PublishRequest {
                 event: Some(rt::Event {
                     r#type: event_types::COMMAND_RESPONSE.into(),
-                    channel_id: place.channel_id,
+                    channel_id: invocation.channel_id.clone(),
                     payload_json: payload.to_string(),
                     audience: vec![invocation.user_id.clone()],
                     ..Default::default()
@@ -202,21 +202,14 @@ async fn deliver(
         let event = tell_invoker(state, invocation, &reply.text, false).await?;
         return Ok((Value::Null, event));
     }
-    let place = Place::of(invocation);
-    let (channel_id, direct_conversation_id) = if place.thread_root_id.is_some() {
-        (None, None)
-    } else {
-        (place.channel_id, place.direct_conversation_id)
-    };
     let posted = state
         .messaging_signed(&as_bot(invocation))
-        .post_message(messaging_pb::PostMessageRequest {
-            channel_id,
-            direct_conversation_id,
-            thread_parent_id: place.thread_root_id,
-            body: reply.text.clone(),
-            ..Default::default()
-        })
+        .post_message(post_into(
+            invocation.channel_id.clone(),
+            invocation.direct_conversation_id.clone(),
+            invocation.thread_root_id.clone(),
+            reply.text.clone(),
+        ))
         .await;
     let posted = match posted {
         Ok(posted) => posted.into_inner(),
@@ -399,19 +392,14 @@ async fn post_as_typed(
     let text = format!("{} {}", input.command, input.text)
         .trim()
         .to_owned();
-    let (channel_id, direct_conversation_id, thread_parent_id) = match input.thread_root_id {
-        Some(root) => (None, None, Some(root)),
-        None => (channel_id, direct_conversation_id, None),
-    };
     let posted = state
         .messaging_as(principal)
-        .post_message(messaging_pb::PostMessageRequest {
+        .post_message(post_into(
             channel_id,
             direct_conversation_id,
-            thread_parent_id,
-            body: text.clone(),
-            ..Default::default()
-        })
+            input.thread_root_id,
+            text.clone(),
+        ))
         .await?
         .into_inner();
     let message = render::message(state, &render::require(posted.message, "message")?).await?;
@@ -444,12 +432,7 @@ pub async fn respond(
     Path(token): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let body: ResponseBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ResponseBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|error| ApiError::bad_request(format!("invalid JSON body: {error}")))?
-    };
+    let body: ResponseBody = json_or_default(&body)?;
     let reply = commands::reply(body.response_type.as_deref(), body.text.as_deref())
         .map_err(ApiError::bad_request)?;
     let invocation = state

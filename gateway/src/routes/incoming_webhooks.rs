@@ -142,7 +142,7 @@ pub async fn post(
         Scope::ChannelsRead,
     ]
     .into();
-    let as_bot = Claims::new(&hook.bot_user_id, "bot", &hook.workspace_id, "bot", &scopes);
+    let as_bot = Claims::bot(&hook.bot_user_id, &hook.workspace_id, &scopes);
     let reply = state
         .messaging_signed(&as_bot)
         .post_message(messaging_pb::PostMessageRequest {

@@ -4,13 +4,12 @@
 
 use super::{ForBot, Reply, WebhooksApi, acting_workspace, manager_of, refused};
 use crate::store::incoming::{self, IncomingHookRow};
-use aws_lc_rs::{constant_time, digest};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use aws_lc_rs::constant_time;
 use chrono::Utc;
 use clickclack_common::grpc::status;
 use clickclack_common::ids;
 use clickclack_common::time::rfc3339;
+use clickclack_common::token::RawToken;
 use clickclack_proto::webhooks as pb;
 use tonic::{Code, Request, Response, Status};
 
@@ -19,9 +18,7 @@ const SECRET_PREFIX: &str = "cch_";
 const MAX_NAME: usize = 80;
 
 fn hash(secret: &str) -> Vec<u8> {
-    digest::digest(&digest::SHA256, secret.as_bytes())
-        .as_ref()
-        .to_vec()
+    RawToken::from_presented(secret).hash().as_bytes().to_vec()
 }
 
 fn describe(row: &IncomingHookRow) -> pb::IncomingHook {
@@ -77,9 +74,7 @@ impl WebhooksApi {
         let (bot_user_id, created_by) = self
             .attributed(&manager, &workspace_id, &input.bot_user_id, refused)
             .await?;
-        let mut key = [0u8; 32];
-        rand::fill(&mut key);
-        let secret = format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(key));
+        let secret = RawToken::generate(SECRET_PREFIX).into_exposed();
         let row = IncomingHookRow {
             id: ids::new_id(ids::INCOMING_HOOK),
             workspace_id,

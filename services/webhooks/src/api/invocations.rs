@@ -10,14 +10,12 @@ use crate::domain::replies::{self, MAX_REPLY_CHARS};
 use crate::domain::signing::delivery_headers;
 use crate::store::invocations::{self, InvocationRow, Redeemed};
 use crate::store::slash_commands::{self, SlashCommandRow};
-use aws_lc_rs::digest;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use clickclack_common::commands::normalize_command;
-use clickclack_common::grpc::status;
+use clickclack_common::grpc::{prefix_within, status};
 use clickclack_common::ids;
 use clickclack_common::time::rfc3339;
+use clickclack_common::token::RawToken;
 use clickclack_common::wire;
 use clickclack_proto::webhooks as pb;
 use serde_json::json;
@@ -36,12 +34,6 @@ const LOGGED_BYTES: usize = 1024;
 const ACK_POLL: Duration = Duration::from_millis(50);
 /// Invocations listed at most.
 const MAX_LISTED: u32 = 100;
-
-fn token_hash(token: &str) -> Vec<u8> {
-    digest::digest(&digest::SHA256, token.as_bytes())
-        .as_ref()
-        .to_vec()
-}
 
 pub(super) fn describe(row: &InvocationRow, command: &SlashCommandRow) -> pb::Invocation {
     pb::Invocation {
@@ -64,15 +56,6 @@ pub(super) fn describe(row: &InvocationRow, command: &SlashCommandRow) -> pb::In
         acked_at: row.acked_at.as_ref().map(rfc3339),
         responses_used: u32::try_from(row.responses_used).unwrap_or_default(),
     }
-}
-
-/// The first bytes of an answer, for the log, cut on a character boundary.
-fn logged(body: &str) -> &str {
-    let mut end = body.len().min(LOGGED_BYTES);
-    while !body.is_char_boundary(end) {
-        end -= 1;
-    }
-    &body[..end]
 }
 
 fn to_pb(reply: replies::Reply) -> pb::CommandReply {
@@ -126,9 +109,7 @@ impl WebhooksApi {
             ));
         }
 
-        let mut key = [0u8; 32];
-        rand::fill(&mut key);
-        let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(key));
+        let token = RawToken::generate(TOKEN_PREFIX);
         let now = Utc::now();
         let row = InvocationRow {
             id: ids::new_id(ids::COMMAND_INVOCATION),
@@ -139,7 +120,7 @@ impl WebhooksApi {
             thread_root_id: input.thread_root_id.filter(|id| !id.is_empty()),
             user_id: claims.sub.clone(),
             text: input.text.trim().to_owned(),
-            response_token_hash: token_hash(&token),
+            response_token_hash: token.hash().as_bytes().to_vec(),
             responses_until: now + self.commands.responses_for,
             responses_used: 0,
             acked_at: None,
@@ -150,7 +131,7 @@ impl WebhooksApi {
             completed_at: None,
         };
         // What the bot gets: upstream's fields, then ours.
-        let mut payload = json!({
+        let payload = json!({
             "type": clickclack_common::event_types::COMMAND_INVOKED,
             "command_id": command.id,
             "command": command.command,
@@ -160,24 +141,23 @@ impl WebhooksApi {
             "bot_user_id": command.bot_user_id,
             "trigger_id": row.id,
             "invocation_id": row.id,
-            "response_token": token,
+            "response_token": token.expose(),
             "response_expires_at": rfc3339(&row.responses_until),
             "invoked_at": rfc3339(&row.created_at),
         });
-        for (key, field) in [
-            ("channel_id", &row.channel_id),
-            ("direct_conversation_id", &row.direct_conversation_id),
-            ("thread_root_id", &row.thread_root_id),
-        ] {
-            if let Some(field) = field {
-                payload[key] = json!(field);
-            }
-        }
+        let mut payload = wire::with_present(
+            payload,
+            [
+                ("channel_id", &row.channel_id),
+                ("direct_conversation_id", &row.direct_conversation_id),
+                ("thread_root_id", &row.thread_root_id),
+            ],
+        );
         if !input.response_url_base.is_empty() {
             payload["response_url"] = json!(format!(
                 "{}{}",
                 input.response_url_base,
-                wire::command_response_path(&token)
+                wire::command_response_path(token.expose())
             ));
         }
         let payload = payload.to_string();
@@ -269,7 +249,8 @@ impl WebhooksApi {
         };
         let acked = verdict.is_ok();
         let id = invocation.id.clone();
-        let logged_body = logged(&body).to_owned();
+        // The first bytes of the answer, cut on a character boundary.
+        let logged_body = prefix_within(&body, LOGGED_BYTES).to_owned();
         let completed = self
             .with_conn(move |conn| {
                 Ok(invocations::complete(
@@ -349,10 +330,11 @@ impl WebhooksApi {
         request: Request<pb::RedeemResponseTokenRequest>,
     ) -> Reply<pb::Invocation> {
         let input = request.into_inner();
-        if !input.response_token.starts_with(TOKEN_PREFIX) {
+        let presented = RawToken::from_presented(input.response_token);
+        if !presented.is_well_formed(TOKEN_PREFIX) {
             return Err(Status::not_found("unknown response token"));
         }
-        let hash = token_hash(&input.response_token);
+        let hash = presented.hash().as_bytes().to_vec();
         let says_something = input.says_something;
         let redeemed = self
             .with_conn(move |conn| {
