@@ -167,8 +167,8 @@ pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError
 pub fn router(state: AppState) -> Router {
     use routes::{
         account, bot_by_id, bots, channels, command_invocations, dms, event_subscriptions,
-        incoming_webhooks, me, messages, ops, realtime, search, sessions, slash_commands, uploads,
-        web, workspaces,
+        incoming_webhooks, me, message_actions, messages, ops, realtime, search, sessions,
+        slash_commands, uploads, web, workspaces,
     };
     // Multipart bodies may be as large as an upload (plus form overhead).
     let upload_body_limit = DefaultBodyLimit::max(state.upload_max_bytes as usize + 64 * 1024);
@@ -340,6 +340,41 @@ pub fn router(state: AppState) -> Router {
             "POST",
             "/api/command-responses/{token}",
             command_invocations::respond,
+        )
+        .mount(
+            "PATCH",
+            "/api/command-responses/{token}",
+            command_invocations::replace,
+        )
+        .mount(
+            "POST",
+            "/api/messages/{id}/actions/{action_id}",
+            message_actions::press,
+        )
+        .mount(
+            "PUT",
+            "/api/workspaces/{id}/bots/{bot_id}/interactivity",
+            message_actions::set,
+        )
+        .mount(
+            "GET",
+            "/api/workspaces/{id}/bots/{bot_id}/interactivity",
+            message_actions::get,
+        )
+        .mount(
+            "DELETE",
+            "/api/workspaces/{id}/bots/{bot_id}/interactivity",
+            message_actions::remove,
+        )
+        .mount(
+            "POST",
+            "/api/workspaces/{id}/bots/{bot_id}/interactivity/rotate-secret",
+            message_actions::rotate_secret,
+        )
+        .mount(
+            "GET",
+            "/api/workspaces/{id}/bots/{bot_id}/interactivity/invocations",
+            message_actions::invocations,
         )
         .mount("GET", "/api/workspaces/{id}/channels", channels::list)
         .mount("POST", "/api/workspaces/{id}/channels", channels::create)

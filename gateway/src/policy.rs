@@ -21,7 +21,9 @@ use crate::principal::Principal;
 use crate::routes::{
     account, bots, channels, command_invocations, dms, messages, realtime, search, sessions,
 };
-use crate::routes::{event_subscriptions, incoming_webhooks, slash_commands, uploads, workspaces};
+use crate::routes::{
+    event_subscriptions, incoming_webhooks, message_actions, slash_commands, uploads, workspaces,
+};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::StatusCode;
@@ -246,7 +248,15 @@ pub static RULES: &[Rule] = &[
     rule("POST", "/api/slash-commands/{id}/rotate-secret", BotScopes(&[CommandsWrite]), ResourceInPath, COMMAND_MANAGERS).doc("commands", "A new signing secret, shown once; the old one signs beside it for 24 hours"),
     rule("GET", "/api/slash-commands/{id}/invocations", BotScopes(&[CommandsWrite]), ResourceInPath, COMMAND_MANAGERS).doc("commands", "The command's invocations, newest first: status, answer, error").query(schema::<command_invocations::ListQuery>),
     rule("POST", "/api/hooks/slash/{id}", Scopes(&[MessagesWrite]), ResourceInPath, "members who can read the channel or DM (messaging, webhooks)").doc("commands", "Invoke a slash command where it was typed: form or JSON {command, text}; the bot answers within 3 s").json(schema::<command_invocations::InvokeBody>),
-    rule("POST", "/api/command-responses/{token}", Anyone, Own, "whoever holds the invocation's response token: 15 minutes, 5 responses (webhooks, messaging)").doc("commands", "A bot's follow-up to an invocation (or a socket command's acknowledgement): {response_type?, text?}").json(schema::<command_invocations::ResponseBody>),
+    rule("POST", "/api/command-responses/{token}", Anyone, Own, "whoever holds the invocation's response token: 15 minutes, 5 responses (webhooks, messaging)").doc("commands", "A bot's follow-up to an invocation (or a socket invocation's acknowledgement): {response_type?, text?}, or {replace_original, text?, actions?} for a press").json(schema::<command_invocations::ResponseBody>),
+    rule("PATCH", "/api/command-responses/{token}", Anyone, Own, "whoever holds a button press's response token: 15 minutes, 5 responses (webhooks, messaging)").doc("commands", "Edit the pressed message: {text?, actions?} (as POST with replace_original)").json(schema::<command_invocations::ResponseBody>),
+    // Interactive actions (issue 26): webhooks, messaging.
+    rule("POST", "/api/messages/{id}/actions/{action_id}", Scopes(&[MessagesWrite]), ResourceInPath, "members who can read the message; others get 403 and the bot never hears of it (messaging, webhooks)").doc("actions", "Press a button under a bot's message; the bot answers within 3 s"),
+    rule("PUT", "/api/workspaces/{id}/bots/{bot_id}/interactivity", BotScopes(&[CommandsWrite]), WorkspaceInPath, COMMAND_MANAGERS).doc("actions", "Where the bot's button presses go: a signed request URL (secret shown once) or its socket").json(schema::<message_actions::InteractivityBody>),
+    rule("GET", "/api/workspaces/{id}/bots/{bot_id}/interactivity", BotScopes(&[CommandsWrite]), WorkspaceInPath, COMMAND_MANAGERS).doc("actions", "The bot's interactivity endpoint, never its secret"),
+    rule("DELETE", "/api/workspaces/{id}/bots/{bot_id}/interactivity", BotScopes(&[CommandsWrite]), WorkspaceInPath, COMMAND_MANAGERS).doc("actions", "Remove it: presses go over the bot's socket again"),
+    rule("POST", "/api/workspaces/{id}/bots/{bot_id}/interactivity/rotate-secret", BotScopes(&[CommandsWrite]), WorkspaceInPath, COMMAND_MANAGERS).doc("actions", "A new signing secret, shown once; the old one signs beside it for 24 hours"),
+    rule("GET", "/api/workspaces/{id}/bots/{bot_id}/interactivity/invocations", BotScopes(&[CommandsWrite]), WorkspaceInPath, COMMAND_MANAGERS).doc("actions", "The bot's button presses, newest first: status, answer, error").query(schema::<command_invocations::ListQuery>),
     rule("POST", "/api/hooks/{id}/{secret}", Anyone, Own, "whoever holds the URL, while its bot could post (webhooks, messaging); rate limited per URL").doc("webhooks", "Post a message as the hook's bot: {text} or {body}").status(201).json(schema::<incoming_webhooks::PostBody>),
     // Channels (API.md §3).
     rule("GET", "/api/workspaces/{id}/channels", Scopes(&[ChannelsRead]), WorkspaceInPath, "members; private channels only for their members (messaging)").doc("channels", "Channels the caller can see"),

@@ -103,3 +103,6 @@ pub async fn conversation(
         .await?
         .remove(0))
 }
+
+/// A body's buttons as messaging takes them (it checks them).
+pub use clickclack_common::actions::to_pb as actions_pb;

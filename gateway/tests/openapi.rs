@@ -57,7 +57,8 @@ fn concrete(path: &str, workspace: &str) -> String {
         .replace("{token_id}", "btok_01J0000000000000000000000")
         .replace("{id}", "bsc_01J0000000000000000000000")
         .replace("{token}", "inv_nothing")
-        .replace("{emoji}", "%F0%9F%91%8D");
+        .replace("{emoji}", "%F0%9F%91%8D")
+        .replace("{action_id}", "approve");
     assert!(!filled.contains('{'), "unfilled template {path}");
     format!("{filled}?workspace_id={workspace}")
 }

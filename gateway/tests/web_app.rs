@@ -1266,3 +1266,76 @@ async fn a_slash_command_is_picked_from_the_menu_invoked_and_answered_only_to_it
     save_screenshot(&client, "slash-commands").await;
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_button_on_a_bot_message_is_pressed_and_the_message_changes() {
+    let stack = TestStack::start().await;
+    let boot = stack.bootstrap("buttons").await;
+    let ws = boot.workspace.id.clone();
+    let (bot, bot_token) = stack
+        .service_bot(&ws, "deployer", "bot:write,commands:write")
+        .await;
+    let mut receiver = Receiver::answering(Answer::raw(
+        "200 OK",
+        "Content-Type: application/json\r\n",
+        r#"{"replace_original":true,"text":"Deploy 42 approved","actions":[]}"#,
+    ))
+    .await;
+    stack
+        .api()
+        .put(
+            &format!("/api/workspaces/{ws}/bots/{}/interactivity", bot.id),
+            Some(&bot_token),
+            json!({ "request_url": receiver.url }),
+        )
+        .await
+        .expect(200, "the bot's endpoint");
+    stack
+        .api()
+        .post(
+            &format!("/api/channels/{}/messages", boot.general.id),
+            Some(&bot_token),
+            json!({ "body": "Deploy 42 to prod?", "actions": [
+                { "id": "approve", "label": "Approve", "style": "primary", "value": "42" },
+                { "id": "deny", "label": "Deny", "style": "danger" },
+            ] }),
+        )
+        .await
+        .expect(201, "a question with buttons");
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    sign_in_as(&stack, &client, boot.owner.email.as_deref().unwrap()).await;
+
+    // The buttons show under the bot's message; pressing one asks the bot.
+    let approve = wait_for(
+        &client,
+        "article.message .bot-actions button[data-action=approve]",
+    )
+    .await;
+    assert_eq!(approve.text().await.unwrap(), "Approve");
+    wait_for(
+        &client,
+        "article.message .bot-actions button.danger[data-action=deny]",
+    )
+    .await;
+    approve.click().await.unwrap();
+    let press = receiver
+        .next(Duration::from_secs(10))
+        .await
+        .expect("the press")
+        .json();
+    assert_eq!(press["action"]["id"], "approve");
+    assert_eq!(press["action"]["value"], "42");
+    assert_eq!(press["user_id"], boot.owner.id);
+
+    // The bot's answer changed the message: new text, no buttons.
+    wait_for_text(&client, "article.message .body", "Deploy 42 approved").await;
+    wait_for_js(
+        &client,
+        "return document.querySelectorAll('.bot-actions button').length",
+        json!(0),
+    )
+    .await;
+    save_screenshot(&client, "message-actions").await;
+    stack.stop().await;
+}

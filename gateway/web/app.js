@@ -472,6 +472,7 @@ function renderMessage(message, inThread = false) {
       : null,
     el("div", { class: "body" }, message.deleted_at ? "This message was deleted." : message.body),
     (message.attachments || []).map(renderAttachment),
+    real && !message.deleted_at && message.actions?.length ? renderBotActions(message, author) : null,
     real && !message.deleted_at ? renderReactions(message) : null,
     el(
       "div",
@@ -505,6 +506,36 @@ function renderAttachment(upload) {
     upload.content_type.startsWith("image/") ? el("img", { src: href, alt: upload.filename, class: "preview" }) : null,
     el("a", { href, download: upload.filename }, `Download ${upload.filename}`),
   );
+}
+
+/// A bot's buttons under its message; pressing one asks the bot, which
+/// may answer only to the presser, in the thread, or by changing the
+/// message (the answer, or the message.updated event, shows that).
+function renderBotActions(message, author) {
+  const group = el("div", { class: "bot-actions", role: "group", "aria-label": `Actions from ${author.display_name}` });
+  for (const action of message.actions) {
+    const style = ["primary", "danger"].includes(action.style) ? action.style : "";
+    group.append(el("button", { class: style, "data-action": action.id, onclick: () => pressAction(message, action, group) }, action.label));
+  }
+  return group;
+}
+
+async function pressAction(message, action, group) {
+  const target = state.target;
+  for (const button of group.querySelectorAll("button")) button.disabled = true;
+  const note = (fields) => showEphemeral({ ...fields, botId: message.author_id, targetId: target.id });
+  try {
+    const answer = await api("POST", `/api/messages/${message.id}/actions/${encodeURIComponent(action.id)}`, {});
+    if (answer.event?.type === "command.response") {
+      const { text: said, is_error: error } = answer.event.payload;
+      note({ key: error ? `error|${said}` : answer.event.id, text: said, error });
+    }
+    const known = state.messages.find((m) => m.id === message.id);
+    if (answer.replace_original && answer.message && known) Object.assign(known, answer.message);
+  } catch (error) {
+    note({ key: `error|${error.message}`, text: error.message, error: true });
+  }
+  rerender();
 }
 
 const QUICK_REACTIONS = ["👍", "🎉", "👀"];

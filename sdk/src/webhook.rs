@@ -108,15 +108,46 @@ pub fn verify_command(
     body: &[u8],
     tolerance: Duration,
 ) -> Result<serde_json::Value, WebhookError> {
+    verify_interaction(secrets, headers, body, tolerance, |payload| {
+        payload["command"]
+            .is_string()
+            .then_some(())
+            .ok_or("not a slash-command invocation")
+    })
+}
+
+/// A button press POSTed to a bot's interactivity URL, checked like a
+/// command: the body is the `action.invoked` payload (`message_id`,
+/// `action {id, label, style, value}`, `user_id`, `response_token`, ...).
+pub fn verify_action(
+    secrets: &[&str],
+    headers: &[(&str, &str)],
+    body: &[u8],
+    tolerance: Duration,
+) -> Result<serde_json::Value, WebhookError> {
+    verify_interaction(secrets, headers, body, tolerance, |payload| {
+        (payload["type"] == "action.invoked")
+            .then_some(())
+            .ok_or("not a button press")
+    })
+}
+
+/// A signed invocation with a response token, of the kind `is_kind` says.
+fn verify_interaction(
+    secrets: &[&str],
+    headers: &[(&str, &str)],
+    body: &[u8],
+    tolerance: Duration,
+    is_kind: fn(&serde_json::Value) -> Result<(), &'static str>,
+) -> Result<serde_json::Value, WebhookError> {
     verify_signature(secrets, headers, body, tolerance, SystemTime::now())?;
     let payload: serde_json::Value =
         serde_json::from_slice(body).map_err(|error| WebhookError::BadBody(error.to_string()))?;
-    if payload["command"].is_string() && payload["response_token"].is_string() {
+    is_kind(&payload).map_err(|why| WebhookError::BadBody(why.into()))?;
+    if payload["response_token"].is_string() {
         Ok(payload)
     } else {
-        Err(WebhookError::BadBody(
-            "not a slash-command invocation".into(),
-        ))
+        Err(WebhookError::BadBody("no response_token".into()))
     }
 }
 

@@ -1,6 +1,9 @@
 //! Slash-command names, as both a bot's published menu (identity) and a
 //! workspace's registered commands (webhooks) spell them: lower case, with
-//! one leading `/`.
+//! one leading `/`. Also what a bot may answer a command or a button
+//! press with.
+
+use crate::actions::{self, MessageAction};
 
 /// The longest name, without its `/`.
 pub const MAX_COMMAND_CHARS: usize = 32;
@@ -79,6 +82,56 @@ pub fn reply(response_type: Option<&str>, text: Option<&str>) -> Result<Option<R
     }))
 }
 
+/// A button press's answer may change the pressed message instead of
+/// replying: the fields given replace the message's (its body, its buttons;
+/// `[]` removes them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    pub text: Option<String>,
+    pub actions: Option<Vec<MessageAction>>,
+}
+
+/// What a bot's answer (or follow-up) asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Only an acknowledgement.
+    Ack,
+    Reply(Reply),
+    Replace(Replacement),
+}
+
+/// An answer's fields as given. `replace_original` (Slack's name) edits the
+/// pressed message; `actions` come only with it.
+pub fn answer(
+    response_type: Option<&str>,
+    text: Option<&str>,
+    replace_original: bool,
+    actions: Option<Vec<MessageAction>>,
+) -> Result<Answer, String> {
+    if !replace_original {
+        if actions.is_some() {
+            return Err(
+                "actions change the pressed message: send them with replace_original".into(),
+            );
+        }
+        return Ok(reply(response_type, text)?.map_or(Answer::Ack, Answer::Reply));
+    }
+    let text = text.map(str::trim).filter(|text| !text.is_empty());
+    if text.is_some_and(|text| text.chars().count() > MAX_REPLY_CHARS) {
+        return Err(format!(
+            "the reply is longer than {MAX_REPLY_CHARS} characters"
+        ));
+    }
+    let actions = actions.map(actions::validate).transpose()?;
+    if text.is_none() && actions.is_none() {
+        return Err("replace_original needs a text or actions".into());
+    }
+    Ok(Answer::Replace(Replacement {
+        text: text.map(str::to_owned),
+        actions,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +141,35 @@ mod tests {
         assert_eq!(normalize_command(" Deploy ").unwrap(), "/deploy");
         assert_eq!(normalize_command("/status").unwrap(), "/status");
         assert_eq!(normalize_command("//ci-run").unwrap(), "/ci-run");
+    }
+
+    #[test]
+    fn answers_reply_replace_or_only_acknowledge() {
+        assert_eq!(answer(None, Some("  "), false, None), Ok(Answer::Ack));
+        assert!(matches!(
+            answer(Some("ephemeral"), Some("hi"), false, None),
+            Ok(Answer::Reply(Reply {
+                visibility: Visibility::Ephemeral,
+                ..
+            }))
+        ));
+        assert_eq!(
+            answer(None, Some(" Approved "), true, Some(vec![])),
+            Ok(Answer::Replace(Replacement {
+                text: Some("Approved".into()),
+                actions: Some(vec![]),
+            }))
+        );
+        assert!(
+            answer(None, None, true, None)
+                .unwrap_err()
+                .contains("needs")
+        );
+        assert!(
+            answer(None, Some("x"), false, Some(vec![]))
+                .unwrap_err()
+                .contains("replace_original")
+        );
     }
 
     #[test]

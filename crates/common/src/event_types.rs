@@ -97,7 +97,12 @@ pub const EVENT_TYPES: &[(&str, bool, &str)] = &[
     (
         COMMAND_RESPONSE,
         false,
-        "A slash command's ephemeral reply or failure (live only, to its invoker alone).",
+        "A slash command's or button press's ephemeral reply or failure (live only, to its invoker alone).",
+    ),
+    (
+        ACTION_INVOKED,
+        false,
+        "Someone pressed a button on a socket-delivered bot's message (live only, to its bot alone).",
     ),
 ];
 
@@ -106,6 +111,9 @@ pub const COMMAND_INVOKED: &str = "command.invoked";
 /// An ephemeral reply to a command (or why it failed), to the invoker's
 /// sockets.
 pub const COMMAND_RESPONSE: &str = "command.response";
+
+/// A press of a bot message's button, to the bot's sockets.
+pub const ACTION_INVOKED: &str = "action.invoked";
 
 /// The durable event types, in catalogue order.
 pub fn durable() -> impl Iterator<Item = &'static str> {

@@ -25,6 +25,8 @@ pub const DELIVERY_ATTEMPT: &str = "eda_";
 pub const INCOMING_HOOK: &str = "ihk_";
 pub const SLASH_COMMAND: &str = "cmd_";
 pub const COMMAND_INVOCATION: &str = "sci_";
+/// A bot's interactivity endpoint (where presses of its buttons go).
+pub const INTERACTIVITY: &str = "itx_";
 
 /// A fresh id with the given prefix.
 pub fn new_id(prefix: &str) -> String {

@@ -1,6 +1,7 @@
 //! Pieces shared by every ClickClack crate. Each module is small and has one
 //! job; anything service-specific lives in that service's crate instead.
 
+pub mod actions;
 pub mod assertion;
 pub mod caller_policy;
 pub mod commands;

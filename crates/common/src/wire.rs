@@ -349,6 +349,8 @@ pub fn command_invocation(invocation: &hooks::Invocation) -> Value {
             ("thread_root_id", &invocation.thread_root_id),
             ("acked_at", &invocation.acked_at),
             ("completed_at", &invocation.completed_at),
+            ("message_id", &invocation.message_id),
+            ("action_id", &invocation.action_id),
         ],
     )
 }

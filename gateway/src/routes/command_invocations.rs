@@ -16,8 +16,9 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use clickclack_common::actions::MessageAction;
 use clickclack_common::assertion::Claims;
-use clickclack_common::commands::{self, Visibility};
+use clickclack_common::commands::{self, Answer, Visibility};
 use clickclack_common::event_types;
 use clickclack_common::grpc::prefix_within;
 use clickclack_common::ids::{self, ResourceId};
@@ -150,7 +151,7 @@ fn fitted(text: &str) -> String {
 }
 
 /// Shows `text` to the invoker alone, as a `command.response` event.
-async fn tell_invoker(
+pub(super) async fn tell_invoker(
     state: &AppState,
     invocation: &pb::Invocation,
     text: &str,
@@ -170,6 +171,8 @@ async fn tell_invoker(
             ("channel_id", &invocation.channel_id),
             ("direct_conversation_id", &invocation.direct_conversation_id),
             ("thread_root_id", &invocation.thread_root_id),
+            ("message_id", &invocation.message_id),
+            ("action_id", &invocation.action_id),
         ],
     );
     let event = state
@@ -198,6 +201,9 @@ async fn deliver(
     invocation: &pb::Invocation,
     reply: &pb::CommandReply,
 ) -> ApiResult<(Value, Value)> {
+    if reply.replace_original {
+        return replace_original(state, invocation, reply).await;
+    }
     if reply.response_type == "ephemeral" {
         let event = tell_invoker(state, invocation, &reply.text, false).await?;
         return Ok((Value::Null, event));
@@ -215,14 +221,7 @@ async fn deliver(
         Ok(posted) => posted.into_inner(),
         // The bot may not post there (a private channel it is not in):
         // the invoker hears why, instead of a silent nothing.
-        Err(refusal)
-            if matches!(
-                refusal.code(),
-                tonic::Code::PermissionDenied
-                    | tonic::Code::NotFound
-                    | tonic::Code::InvalidArgument
-            ) =>
-        {
+        Err(refusal) if refused_the_bot(&refusal) => {
             let why = format!(
                 "{} answered, but its bot cannot post here: {}",
                 invocation.command,
@@ -235,6 +234,64 @@ async fn deliver(
     };
     let message = render::message(state, &render::require(posted.message, "message")?).await?;
     Ok((message, render::optional_event(posted.events.first())))
+}
+
+/// Messaging refused what the bot asked (not there, not allowed, not
+/// valid, deleted meanwhile): the invoker is told, it is no failure of ours.
+fn refused_the_bot(refusal: &tonic::Status) -> bool {
+    matches!(
+        refusal.code(),
+        tonic::Code::PermissionDenied
+            | tonic::Code::NotFound
+            | tonic::Code::InvalidArgument
+            | tonic::Code::AlreadyExists
+    )
+}
+
+/// A button press answered with `replace_original`: the bot edits the
+/// pressed message (its text, its buttons), as its author.
+async fn replace_original(
+    state: &AppState,
+    invocation: &pb::Invocation,
+    reply: &pb::CommandReply,
+) -> ApiResult<(Value, Value)> {
+    let Some(message_id) = invocation.message_id.clone() else {
+        let why = format!(
+            "{} answered with replace_original, which only a button press takes",
+            invocation.command
+        );
+        let event = tell_invoker(state, invocation, &why, true).await?;
+        return Ok((Value::Null, event));
+    };
+    let edited = state
+        .messaging_signed(&as_bot(invocation))
+        .edit_message(messaging_pb::EditMessageRequest {
+            message_id,
+            body: Some(reply.text.clone()).filter(|text| !text.is_empty()),
+            correlation_id: None,
+            set_actions: reply.set_actions,
+            actions: reply.actions.clone(),
+        })
+        .await;
+    match edited {
+        Ok(edited) => {
+            let edited = edited.into_inner();
+            let message =
+                render::message(state, &render::require(edited.message, "message")?).await?;
+            Ok((message, render::optional_event(edited.event.as_ref())))
+        }
+        // Deleted meanwhile, or buttons that do not check: the presser
+        // hears why.
+        Err(refusal) if refused_the_bot(&refusal) => {
+            let why = format!(
+                "the bot answered, but could not change the message: {}",
+                refusal.message()
+            );
+            let event = tell_invoker(state, invocation, &why, true).await?;
+            Ok((Value::Null, event))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// `POST /api/hooks/slash/{id}` (a channel or DM): form `{command, text}`
@@ -320,22 +377,42 @@ pub async fn invoke(
         )
         .await;
     }
+    answer_invocation(&state, &principal, result, event_types::COMMAND_INVOKED).await
+}
+
+/// What became of an invocation (a command's or a button press's): a
+/// socket bot is handed its event and awaited; a failure is 502 and
+/// reaches the invoker's sockets too; a reply is carried out. → 200
+/// `{response_type, text, invocation, message?, event?}`.
+pub(super) async fn answer_invocation(
+    state: &AppState,
+    principal: &Principal,
+    result: pb::InvokeResult,
+    socket_event: &str,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let invocation = render::require(result.invocation.clone(), "invocation")?;
     let result = if invocation.delivery == "socket" {
-        hand_to_bot(&state, &principal, &invocation, &result.payload_json).await?
+        hand_to_bot(
+            state,
+            principal,
+            &invocation,
+            socket_event,
+            &result.payload_json,
+        )
+        .await?
     } else {
         result
     };
     let invocation = result.invocation.clone().unwrap_or(invocation);
     if let Some(failure) = result.failure.filter(|_| !result.acked) {
         // The answer says it anyway: the notice to other sockets is extra.
-        if let Err(error) = tell_invoker(&state, &invocation, &failure, true).await {
+        if let Err(error) = tell_invoker(state, &invocation, &failure, true).await {
             tracing::warn!(invocation = %invocation.id, error = %error.message, "could not tell the invoker's sockets");
         }
         return Err(ApiError::new(StatusCode::BAD_GATEWAY, failure));
     }
     let (message, event) = match &result.reply {
-        Some(reply) => deliver(&state, &invocation, reply).await?,
+        Some(reply) => deliver(state, &invocation, reply).await?,
         None => (Value::Null, Value::Null),
     };
     let reply = result.reply.unwrap_or_default();
@@ -344,16 +421,21 @@ pub async fn invoke(
         "text": reply.text,
         "invocation": wire::command_invocation(&invocation),
     });
+    if reply.replace_original {
+        answer["replace_original"] = json!(true);
+    }
     with_reply(&mut answer, message, event);
     Ok((StatusCode::OK, Json(answer)))
 }
 
-/// A socket command: the bot gets `command.invoked` on its sockets, and
-/// has 3 s to acknowledge with its response token.
+/// A socket invocation: the bot gets `command.invoked` (or
+/// `action.invoked`) on its sockets, and has 3 s to acknowledge with its
+/// response token.
 async fn hand_to_bot(
     state: &AppState,
     principal: &Principal,
     invocation: &pb::Invocation,
+    event_type: &str,
     payload_json: &str,
 ) -> ApiResult<pb::InvokeResult> {
     state
@@ -363,7 +445,7 @@ async fn hand_to_bot(
             principal,
             rt::PublishRequest {
                 event: Some(rt::Event {
-                    r#type: event_types::COMMAND_INVOKED.into(),
+                    r#type: event_type.to_owned(),
                     payload_json: payload_json.to_owned(),
                     audience: vec![invocation.bot_user_id.clone()],
                     ..Default::default()
@@ -412,8 +494,10 @@ async fn post_as_typed(
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-/// A follow-up (or a socket command's acknowledgement): `{response_type?,
-/// text?}`; an empty one only acknowledges.
+/// A follow-up (or a socket invocation's acknowledgement): `{response_type?,
+/// text?}`; an empty one only acknowledges. A button press's may instead be
+/// `{replace_original: true, text?, actions?}`, which edits the pressed
+/// message.
 #[derive(Deserialize, Default, schemars::JsonSchema)]
 pub struct ResponseBody {
     /// `in_channel` (default) or `ephemeral`.
@@ -421,6 +505,13 @@ pub struct ResponseBody {
     response_type: Option<String>,
     #[serde(default)]
     text: Option<String>,
+    /// Edit the pressed message instead of replying (button presses only).
+    #[serde(default)]
+    replace_original: bool,
+    /// With `replace_original`: the message's buttons from now on (`[]`
+    /// removes them; left out, they stay).
+    #[serde(default)]
+    actions: Option<Vec<MessageAction>>,
 }
 
 /// `POST /api/command-responses/{token}` → 200 `{response_type, text,
@@ -433,13 +524,41 @@ pub async fn respond(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let body: ResponseBody = json_or_default(&body)?;
-    let reply = commands::reply(body.response_type.as_deref(), body.text.as_deref())
-        .map_err(ApiError::bad_request)?;
+    follow_up(&state, token, body).await
+}
+
+/// `PATCH /api/command-responses/{token}` `{text?, actions?}`: edits the
+/// pressed message, as a POST with `replace_original: true`.
+pub async fn replace(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let body: ResponseBody = json_or_default(&body)?;
+    follow_up(
+        &state,
+        token,
+        ResponseBody {
+            replace_original: true,
+            ..body
+        },
+    )
+    .await
+}
+
+async fn follow_up(state: &AppState, token: String, body: ResponseBody) -> ApiResult<Json<Value>> {
+    let answer = commands::answer(
+        body.response_type.as_deref(),
+        body.text.as_deref(),
+        body.replace_original,
+        body.actions,
+    )
+    .map_err(ApiError::bad_request)?;
     let invocation = state
         .webhooks()
         .redeem_response_token(pb::RedeemResponseTokenRequest {
             response_token: token,
-            says_something: reply.is_some(),
+            says_something: answer != Answer::Ack,
         })
         .await
         .map_err(|refusal| match refusal.code() {
@@ -449,21 +568,39 @@ pub async fn respond(
             _ => refusal.into(),
         })?
         .into_inner();
+    if matches!(answer, Answer::Replace(_)) && invocation.message_id.is_none() {
+        return Err(ApiError::bad_request(
+            "replace_original answers a button press; this token is a slash command's",
+        ));
+    }
+    let reply = match answer {
+        Answer::Ack => None,
+        Answer::Reply(reply) => Some(pb::CommandReply {
+            response_type: reply.visibility.as_str().to_owned(),
+            text: reply.text,
+            ..Default::default()
+        }),
+        Answer::Replace(replacement) => Some(pb::CommandReply {
+            response_type: Visibility::InChannel.as_str().to_owned(),
+            text: replacement.text.unwrap_or_default(),
+            replace_original: true,
+            set_actions: replacement.actions.is_some(),
+            actions: render::actions_pb(replacement.actions.unwrap_or_default()),
+        }),
+    };
     let (message, event) = match &reply {
-        Some(reply) => {
-            let reply = pb::CommandReply {
-                response_type: reply.visibility.as_str().to_owned(),
-                text: reply.text.clone(),
-            };
-            deliver(&state, &invocation, &reply).await?
-        }
+        Some(reply) => deliver(state, &invocation, reply).await?,
         None => (Value::Null, Value::Null),
     };
+    let reply = reply.unwrap_or_default();
     let mut answer = json!({
-        "response_type": reply.as_ref().map_or(Visibility::InChannel, |reply| reply.visibility).as_str(),
-        "text": reply.map(|reply| reply.text).unwrap_or_default(),
+        "response_type": if reply.response_type.is_empty() { Visibility::InChannel.as_str() } else { reply.response_type.as_str() },
+        "text": reply.text,
         "invocation_id": invocation.id,
     });
+    if reply.replace_original {
+        answer["replace_original"] = json!(true);
+    }
     with_reply(&mut answer, message, event);
     Ok(Json(answer))
 }
@@ -489,8 +626,18 @@ pub async fn list(
     if !ids::has_prefix(&id, ids::SLASH_COMMAND) {
         return Err(ApiError::not_found("slash command not found"));
     }
+    list_of(&state, &principal, id, query).await
+}
+
+/// The invocations of a command (or interactivity endpoint) `id`.
+pub(super) async fn list_of(
+    state: &AppState,
+    principal: &Principal,
+    id: String,
+    query: ListQuery,
+) -> ApiResult<Json<Value>> {
     let list = state
-        .webhooks_as(&principal)
+        .webhooks_as(principal)
         .list_invocations(pb::ListInvocationsRequest {
             command_id: id,
             limit: query.limit.unwrap_or(50),

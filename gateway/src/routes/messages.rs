@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use clickclack_common::actions::MessageAction;
 use clickclack_proto::messaging as pb;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,6 +28,9 @@ pub struct NewMessage {
     kind: Option<String>,
     #[serde(default)]
     turn_id: Option<String>,
+    /// Buttons under the message (bots only; at most 5).
+    #[serde(default)]
+    actions: Vec<MessageAction>,
 }
 
 /// Where a post goes.
@@ -60,6 +64,7 @@ pub async fn post(
             kind: body.kind.unwrap_or_default(),
             turn_id: body.turn_id,
             correlation_id: Some(correlation.0.clone()),
+            actions: render::actions_pb(body.actions),
         })
         .await?
         .into_inner();
@@ -224,10 +229,15 @@ async fn message_and_event(state: &AppState, reply: pb::MessageReply) -> ApiResu
 
 #[derive(Deserialize, schemars::JsonSchema)]
 pub struct EditBody {
-    body: String,
+    #[serde(default)]
+    body: Option<String>,
+    /// Replaces the message's buttons (`[]` removes them); bots only.
+    #[serde(default)]
+    actions: Option<Vec<MessageAction>>,
 }
 
-/// `PATCH /api/messages/{id}` → `{message, event}` (author only).
+/// `PATCH /api/messages/{id}` `{body?, actions?}` → `{message, event}`
+/// (author only).
 pub async fn edit(
     State(state): State<AppState>,
     principal: Arc<Principal>,
@@ -241,6 +251,8 @@ pub async fn edit(
             message_id,
             body: body.body,
             correlation_id: Some(correlation.0),
+            set_actions: body.actions.is_some(),
+            actions: render::actions_pb(body.actions.unwrap_or_default()),
         })
         .await?
         .into_inner();
@@ -285,6 +297,7 @@ pub async fn reply(
             kind: body.kind.unwrap_or_default(),
             turn_id: body.turn_id,
             correlation_id: Some(correlation.0),
+            actions: render::actions_pb(body.actions),
         })
         .await?
         .into_inner();

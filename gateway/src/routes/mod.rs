@@ -9,6 +9,7 @@ pub mod dms;
 pub mod event_subscriptions;
 pub mod incoming_webhooks;
 pub mod me;
+pub mod message_actions;
 pub mod messages;
 pub mod ops;
 pub mod realtime;

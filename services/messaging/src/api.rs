@@ -170,6 +170,7 @@ impl MessagingService for MessagingApi {
             kind: req.kind,
             turn_id: req.turn_id,
             correlation_id: req.correlation_id,
+            actions: clickclack_common::actions::from_pb(req.actions),
         };
         let posted = self
             .run(&request, move |conn, caller| msgs::post(conn, caller, new))
@@ -250,7 +251,12 @@ impl MessagingService for MessagingApi {
                     conn,
                     caller,
                     &req.message_id,
-                    &req.body,
+                    msgs::Edit {
+                        body: req.body,
+                        actions: req
+                            .set_actions
+                            .then(|| clickclack_common::actions::from_pb(req.actions)),
+                    },
                     req.correlation_id.as_deref(),
                 )
             })

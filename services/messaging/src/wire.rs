@@ -2,6 +2,7 @@
 //! for the gRPC handlers. Timestamps become RFC 3339 text here.
 
 use crate::domain::views;
+use clickclack_common::actions::{self, MessageAction};
 use clickclack_common::time::rfc3339;
 use clickclack_proto::messaging as pb;
 
@@ -33,6 +34,9 @@ impl From<views::Message> for pb::Message {
             turn_id: row.turn_id,
             quoted_body_snapshot: row.quoted_body_snapshot,
             quoted_author_id: row.quoted_author_id.map(String::from),
+            actions: actions::to_pb(
+                serde_json::from_value::<Vec<MessageAction>>(row.actions).unwrap_or_default(),
+            ),
         }
     }
 }

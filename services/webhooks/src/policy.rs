@@ -23,10 +23,14 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         | "ListSlashCommands"
         | "RevokeSlashCommand"
         | "RotateSlashCommandSecret"
-        | "ListInvocations" => &[Principal, Operator],
+        | "ListInvocations"
+        | "SetInteractivity"
+        | "GetInteractivity"
+        | "RemoveInteractivity" => &[Principal, Operator],
         // A member invoking a command (the gateway checked they may read
-        // where they typed it), and waiting for a socket bot's answer.
-        "Invoke" | "AwaitAck" => &[Principal],
+        // where they typed it) or pressing a button (that they may read
+        // the message), and waiting for a socket bot's answer.
+        "Invoke" | "InvokeAction" | "AwaitAck" => &[Principal],
         // The gateway scoping a caller to a subscription's workspace, and
         // checking a POST to an incoming webhook's URL.
         "LocateSubscription" | "ResolveIncomingHook" | "RedeemResponseToken" => &[Gateway],

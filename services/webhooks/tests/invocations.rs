@@ -14,11 +14,22 @@ use std::time::Duration;
 const ACK_WITHIN: Duration = Duration::from_secs(3);
 
 fn command(conn: &mut PgConnection, id: &str) {
-    let row = SlashCommandRow {
+    slash_commands::insert(conn, &endpoint(id, "usr_bot", slash_commands::KIND_COMMAND))
+        .unwrap()
+        .expect("a new command");
+}
+
+/// A command row, or (kind `actions`, no name) an interactivity endpoint.
+fn endpoint(id: &str, bot: &str, kind: &str) -> SlashCommandRow {
+    SlashCommandRow {
         id: id.into(),
         workspace_id: "wsp_a".into(),
-        bot_user_id: "usr_bot".into(),
-        command: format!("/{id}"),
+        bot_user_id: bot.into(),
+        command: if kind == slash_commands::KIND_COMMAND {
+            format!("/{id}")
+        } else {
+            String::new()
+        },
         description: String::new(),
         delivery: "socket".into(),
         callback_url: String::new(),
@@ -28,10 +39,8 @@ fn command(conn: &mut PgConnection, id: &str) {
         created_by: None,
         created_at: Utc::now(),
         revoked_at: None,
-    };
-    slash_commands::insert(conn, &row)
-        .unwrap()
-        .expect("a new command");
+        kind: kind.into(),
+    }
 }
 
 /// An invocation of `command_id` made `age` ago, answering follow-ups for
@@ -63,6 +72,8 @@ fn invoked(
         error: None,
         created_at,
         completed_at: None,
+        message_id: None,
+        action_id: None,
     };
     invocations::insert(conn, &row).unwrap();
 }
@@ -162,4 +173,44 @@ async fn a_token_answers_five_responses_while_it_lives_and_acknowledges_only_in_
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn a_bot_has_one_live_interactivity_endpoint_and_they_are_not_commands() {
+    let database = TestDatabase::create().await;
+    let pool = db::connect(&database.url, SCHEMA, MIGRATIONS, 2).expect("migrate");
+    let mut conn = pool.get().unwrap();
+    command(&mut conn, "cmd_a");
+    // Two bots' endpoints share the empty name without clashing.
+    for (id, bot) in [("itx_1", "usr_bot"), ("itx_2", "usr_other")] {
+        slash_commands::insert(&mut conn, &endpoint(id, bot, slash_commands::KIND_ACTIONS))
+            .unwrap()
+            .expect("an endpoint per bot");
+    }
+    // A second live one for the same bot is refused; replacing revokes.
+    assert!(
+        slash_commands::insert(
+            &mut conn,
+            &endpoint("itx_3", "usr_bot", slash_commands::KIND_ACTIONS)
+        )
+        .unwrap()
+        .is_none()
+    );
+    let replaced = slash_commands::replace_interactivity(
+        &mut conn,
+        &endpoint("itx_4", "usr_bot", slash_commands::KIND_ACTIONS),
+    )
+    .unwrap();
+    assert_eq!(replaced.id, "itx_4");
+    let live = slash_commands::live_interactivity(&mut conn, "wsp_a", "usr_bot").unwrap();
+    assert_eq!(live.map(|row| row.id).as_deref(), Some("itx_4"));
+    let old = slash_commands::find(&mut conn, "itx_1").unwrap().unwrap();
+    assert!(old.revoked_at.is_some(), "the replaced endpoint is revoked");
+    // Endpoints are not in the workspace's command list.
+    let listed: Vec<String> = slash_commands::live_in(&mut conn, "wsp_a")
+        .unwrap()
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
+    assert_eq!(listed, ["cmd_a"]);
 }

@@ -9,6 +9,7 @@ pub use crate::store::messages::Window;
 use crate::store::messages::{self, MessageRow, Page, Sequence};
 use crate::store::{channels, conversations, violates};
 use chrono::Utc;
+use clickclack_common::actions::{self, MessageAction};
 use clickclack_common::assertion::ActingUser;
 use clickclack_common::db::DbError;
 use clickclack_common::ids;
@@ -37,6 +38,14 @@ pub struct NewMessage {
     pub kind: String,
     pub turn_id: Option<String>,
     pub correlation_id: Option<String>,
+    /// Buttons under the message (bots only).
+    pub actions: Vec<MessageAction>,
+}
+
+/// What an edit changes: `None` leaves that part as it is.
+pub struct Edit {
+    pub body: Option<String>,
+    pub actions: Option<Vec<MessageAction>>,
 }
 
 pub struct Posted {
@@ -62,10 +71,12 @@ pub fn post(conn: &mut PgConnection, caller: &ActingUser, new: NewMessage) -> Re
         ));
     }
     let nonce = rules::nonce(new.nonce.as_deref())?;
+    let actions = checked_actions(caller, new.actions)?;
     let new = NewMessage {
         body,
         kind,
         nonce,
+        actions,
         ..new
     };
 
@@ -149,6 +160,7 @@ fn insert(conn: &mut PgConnection, caller: &ActingUser, new: &NewMessage) -> Res
         // What was quoted, as it read then (a later edit does not change it).
         quoted_body_snapshot: quoted.as_ref().map(|q| q.body.clone()),
         quoted_author_id: quoted.map(|q| q.author_id),
+        actions: json!(new.actions),
     };
     match &new.target {
         Target::Channel(channel_id) => {
@@ -392,10 +404,19 @@ pub fn edit(
     conn: &mut PgConnection,
     caller: &ActingUser,
     id: &str,
-    body: &str,
+    edit: Edit,
     correlation_id: Option<&str>,
 ) -> Result<(views::Message, RecordedEvent)> {
-    let body = rules::body(body)?;
+    let body = edit.body.as_deref().map(rules::body).transpose()?;
+    let actions = match edit.actions {
+        Some(actions) => Some(json!(checked_actions(caller, actions)?)),
+        None => None,
+    };
+    if body.is_none() && actions.is_none() {
+        return Err(MessagingError::Invalid(
+            "an edit needs a body or actions".into(),
+        ));
+    }
     let (row, event) = conn.transaction(|conn| -> Result<_> {
         let message = access::message(conn, caller, id, Intent::Write)?;
         if message.author_id != caller.user_id {
@@ -408,11 +429,26 @@ pub fn edit(
                 "a deleted message cannot be edited".into(),
             ));
         }
-        let row = messages::set_body(conn, &message.id, &body, Utc::now())?;
+        let body = body.as_deref().unwrap_or(&message.body);
+        let actions = actions.as_ref().unwrap_or(&message.actions);
+        let row = messages::set_content(conn, &message.id, body, actions, Utc::now())?;
         let event = changed_event(conn, caller, "message.updated", &row, correlation_id)?;
         Ok((row, event))
     })?;
     Ok((views::message(conn, &caller.user_id, row)?, event))
+}
+
+/// Buttons are a bot's: a person's message has none.
+fn checked_actions(caller: &ActingUser, actions: Vec<MessageAction>) -> Result<Vec<MessageAction>> {
+    if actions.is_empty() {
+        return Ok(actions);
+    }
+    if !caller.is_bot() {
+        return Err(MessagingError::Forbidden(
+            "only bots can put actions on a message".into(),
+        ));
+    }
+    actions::validate(actions).map_err(MessagingError::Invalid)
 }
 
 /// Soft delete by the author, or by a workspace owner in a channel.

@@ -29,6 +29,8 @@ pub struct MessageRow {
     pub deleted_at: Option<DateTime<Utc>>,
     pub quoted_body_snapshot: Option<String>,
     pub quoted_author_id: Option<UserId>,
+    /// The bot's buttons, as `clickclack_common::actions::MessageAction`s.
+    pub actions: serde_json::Value,
 }
 
 impl MessageRow {
@@ -103,14 +105,19 @@ pub fn set_thread_state(
         .get_result(conn)
 }
 
-pub fn set_body(
+pub fn set_content(
     conn: &mut PgConnection,
     id: &str,
     body: &str,
+    actions: &serde_json::Value,
     edited_at: DateTime<Utc>,
 ) -> QueryResult<MessageRow> {
     diesel::update(messages::table.find(id))
-        .set((messages::body.eq(body), messages::edited_at.eq(edited_at)))
+        .set((
+            messages::body.eq(body),
+            messages::actions.eq(actions),
+            messages::edited_at.eq(edited_at),
+        ))
         .returning(MessageRow::as_returning())
         .get_result(conn)
 }
@@ -126,6 +133,7 @@ pub fn soft_delete(
             messages::body.eq(""),
             // The quote is content too: it goes with the body.
             messages::quoted_body_snapshot.eq(None::<String>),
+            messages::actions.eq(serde_json::json!([])),
             messages::deleted_at.eq(at),
         ))
         .returning(MessageRow::as_returning())

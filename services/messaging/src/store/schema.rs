@@ -62,6 +62,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         quoted_body_snapshot -> Nullable<Text>,
         quoted_author_id -> Nullable<Text>,
+        actions -> Jsonb,
     }
 }
 

@@ -55,14 +55,115 @@ pub(super) fn describe(row: &InvocationRow, command: &SlashCommandRow) -> pb::In
         completed_at: row.completed_at.as_ref().map(rfc3339),
         acked_at: row.acked_at.as_ref().map(rfc3339),
         responses_used: u32::try_from(row.responses_used).unwrap_or_default(),
+        message_id: row.message_id.clone(),
+        action_id: row.action_id.clone(),
     }
 }
 
-fn to_pb(reply: replies::Reply) -> pb::CommandReply {
-    pb::CommandReply {
-        response_type: reply.visibility.as_str().to_owned(),
-        text: reply.text,
+/// What failed, as the invoker reads it: `/deploy`, or the button.
+fn subject(row: &InvocationRow, command: &SlashCommandRow) -> String {
+    match &row.action_id {
+        Some(action) => format!("The {action:?} button"),
+        None => command.command.clone(),
     }
+}
+
+fn to_pb(answer: replies::Answer) -> Option<pb::CommandReply> {
+    match answer {
+        replies::Answer::Ack => None,
+        replies::Answer::Reply(reply) => Some(pb::CommandReply {
+            response_type: reply.visibility.as_str().to_owned(),
+            text: reply.text,
+            ..Default::default()
+        }),
+        replies::Answer::Replace(replacement) => Some(pb::CommandReply {
+            response_type: "in_channel".into(),
+            text: replacement.text.unwrap_or_default(),
+            replace_original: true,
+            set_actions: replacement.actions.is_some(),
+            actions: clickclack_common::actions::to_pb(replacement.actions.unwrap_or_default()),
+        }),
+    }
+}
+
+/// A fresh invocation of `command` by the caller, with its token.
+fn new_invocation(
+    command: &SlashCommandRow,
+    user_id: &str,
+    text: String,
+    place: Place,
+    responses_for: chrono::TimeDelta,
+) -> (InvocationRow, RawToken) {
+    let token = RawToken::generate(TOKEN_PREFIX);
+    let now = Utc::now();
+    let row = InvocationRow {
+        id: ids::new_id(ids::COMMAND_INVOCATION),
+        command_id: command.id.clone(),
+        workspace_id: command.workspace_id.clone(),
+        channel_id: place.channel_id,
+        direct_conversation_id: place.direct_conversation_id,
+        thread_root_id: place.thread_root_id.filter(|id| !id.is_empty()),
+        user_id: user_id.to_owned(),
+        text,
+        response_token_hash: token.hash().as_bytes().to_vec(),
+        responses_until: now + responses_for,
+        responses_used: 0,
+        acked_at: None,
+        response_status: None,
+        response_body: String::new(),
+        error: None,
+        created_at: now,
+        completed_at: None,
+        message_id: place.message_id,
+        action_id: place.action_id,
+    };
+    (row, token)
+}
+
+/// Where an invocation happened.
+struct Place {
+    channel_id: Option<String>,
+    direct_conversation_id: Option<String>,
+    thread_root_id: Option<String>,
+    message_id: Option<String>,
+    action_id: Option<String>,
+}
+
+/// What every invocation's payload carries besides its own fields: where,
+/// the response token and URL, and when.
+fn finish_payload(
+    mut payload: serde_json::Value,
+    row: &InvocationRow,
+    token: &RawToken,
+    response_url_base: &str,
+) -> String {
+    for (key, value) in [
+        ("workspace_id", json!(row.workspace_id)),
+        ("user_id", json!(row.user_id)),
+        ("trigger_id", json!(row.id)),
+        ("invocation_id", json!(row.id)),
+        ("response_token", json!(token.expose())),
+        ("response_expires_at", json!(rfc3339(&row.responses_until))),
+        ("invoked_at", json!(rfc3339(&row.created_at))),
+    ] {
+        payload[key] = value;
+    }
+    let mut payload = wire::with_present(
+        payload,
+        [
+            ("channel_id", &row.channel_id),
+            ("direct_conversation_id", &row.direct_conversation_id),
+            ("thread_root_id", &row.thread_root_id),
+        ],
+    );
+    if !response_url_base.is_empty() {
+        payload["response_url"] = json!(format!(
+            "{}{}",
+            response_url_base,
+            wire::command_response_path(token.expose())
+        ));
+    }
+    payload.to_string()
 }
 
 impl WebhooksApi {
@@ -109,62 +210,97 @@ impl WebhooksApi {
             ));
         }
 
-        let token = RawToken::generate(TOKEN_PREFIX);
-        let now = Utc::now();
-        let row = InvocationRow {
-            id: ids::new_id(ids::COMMAND_INVOCATION),
-            command_id: command.id.clone(),
-            workspace_id,
-            channel_id: input.channel_id,
-            direct_conversation_id: input.direct_conversation_id,
-            thread_root_id: input.thread_root_id.filter(|id| !id.is_empty()),
-            user_id: claims.sub.clone(),
-            text: input.text.trim().to_owned(),
-            response_token_hash: token.hash().as_bytes().to_vec(),
-            responses_until: now + self.commands.responses_for,
-            responses_used: 0,
-            acked_at: None,
-            response_status: None,
-            response_body: String::new(),
-            error: None,
-            created_at: now,
-            completed_at: None,
-        };
+        let (row, token) = new_invocation(
+            &command,
+            &claims.sub,
+            input.text.trim().to_owned(),
+            Place {
+                channel_id: input.channel_id,
+                direct_conversation_id: input.direct_conversation_id,
+                thread_root_id: input.thread_root_id,
+                message_id: None,
+                action_id: None,
+            },
+            self.commands.responses_for,
+        );
         // What the bot gets: upstream's fields, then ours.
         let payload = json!({
             "type": clickclack_common::event_types::COMMAND_INVOKED,
             "command_id": command.id,
             "command": command.command,
             "text": row.text,
-            "workspace_id": row.workspace_id,
-            "user_id": row.user_id,
             "bot_user_id": command.bot_user_id,
-            "trigger_id": row.id,
-            "invocation_id": row.id,
-            "response_token": token.expose(),
-            "response_expires_at": rfc3339(&row.responses_until),
-            "invoked_at": rfc3339(&row.created_at),
         });
-        let mut payload = wire::with_present(
-            payload,
-            [
-                ("channel_id", &row.channel_id),
-                ("direct_conversation_id", &row.direct_conversation_id),
-                ("thread_root_id", &row.thread_root_id),
-            ],
-        );
-        if !input.response_url_base.is_empty() {
-            payload["response_url"] = json!(format!(
-                "{}{}",
-                input.response_url_base,
-                wire::command_response_path(token.expose())
+        let payload = finish_payload(payload, &row, &token, &input.response_url_base);
+        self.dispatch(command, row, payload).await
+    }
+
+    /// A press of a button on a bot's message: to the bot's interactivity
+    /// endpoint, as a command goes to its own.
+    pub(super) async fn invoke_action(
+        &self,
+        request: Request<pb::InvokeActionRequest>,
+    ) -> Reply<pb::InvokeResult> {
+        let claims = caller(&request)?;
+        let input = request.into_inner();
+        if input.workspace_id != claims.wsp {
+            return Err(status(Code::PermissionDenied, "not your workspace"));
+        }
+        let action = input
+            .action
+            .ok_or_else(|| status(Code::InvalidArgument, "action is required"))?;
+        if !self
+            .bot_may_act(&input.workspace_id, &input.bot_user_id)
+            .await?
+        {
+            return Err(status(
+                Code::FailedPrecondition,
+                "the bot of this message can no longer answer here",
             ));
         }
-        let payload = payload.to_string();
+        let endpoint = self
+            .press_endpoint(&input.workspace_id, &input.bot_user_id)
+            .await?;
+        let (row, token) = new_invocation(
+            &endpoint,
+            &claims.sub,
+            action.value.clone(),
+            Place {
+                channel_id: input.channel_id,
+                direct_conversation_id: input.direct_conversation_id,
+                thread_root_id: Some(input.thread_root_id),
+                message_id: Some(input.message_id),
+                action_id: Some(action.id.clone()),
+            },
+            self.commands.responses_for,
+        );
+        let payload = json!({
+            "type": clickclack_common::event_types::ACTION_INVOKED,
+            "bot_user_id": endpoint.bot_user_id,
+            "message_id": row.message_id,
+            "action": {
+                "id": action.id,
+                "label": action.label,
+                "style": action.style,
+                "value": action.value,
+            },
+        });
+        let payload = finish_payload(payload, &row, &token, &input.response_url_base);
+        self.dispatch(endpoint, row, payload).await
+    }
+
+    /// Records the invocation, then POSTs it (a `url` endpoint) or hands
+    /// its payload back for the gateway to publish (`socket`).
+    async fn dispatch(
+        &self,
+        command: SlashCommandRow,
+        row: InvocationRow,
+        payload: String,
+    ) -> Reply<pb::InvokeResult> {
         let stored = self
             .with_conn(move |conn| Ok(invocations::insert(conn, &row)?))
             .await?;
-        tracing::info!(invocation = %stored.id, command = %command.id, "slash command invoked");
+        tracing::info!(invocation = %stored.id, endpoint = %command.id, kind = %command.kind, "invoked");
 
         if command.delivery == "socket" {
             return Ok(Response::new(pb::InvokeResult {
@@ -203,9 +339,9 @@ impl WebhooksApi {
             });
         let (verdict, status_code, body, error) = match prepared {
             Err(why) => {
-                tracing::warn!(command = %command.id, %why, "slash command not sent");
+                tracing::warn!(command = %command.id, %why, "invocation not sent");
                 (
-                    Err(format!("{} failed: {why}", command.command)),
+                    Err(format!("{} failed: {why}", subject(&invocation, command))),
                     None,
                     String::new(),
                     Some(why),
@@ -234,15 +370,13 @@ impl WebhooksApi {
                     }
                     _ => None,
                 };
-                let verdict = match replies::failure(
-                    &command.command,
-                    &attempt.outcome,
-                    attempt.error.as_deref(),
-                ) {
-                    Some(failure) => Err(failure),
-                    None => replies::read_answer(&attempt.response_body)
-                        .map_err(|why| format!("{} failed: its bot {why}", command.command)),
-                };
+                let subject = subject(&invocation, command);
+                let verdict =
+                    match replies::failure(&subject, &attempt.outcome, attempt.error.as_deref()) {
+                        Some(failure) => Err(failure),
+                        None => replies::read_answer(&attempt.response_body)
+                            .map_err(|why| format!("{subject} failed: its bot {why}")),
+                    };
                 let error = verdict.as_ref().err().cloned();
                 (verdict, status_code, attempt.response_body, error)
             }
@@ -267,7 +401,7 @@ impl WebhooksApi {
             found: true,
             invocation: Some(describe(&completed, command)),
             acked,
-            reply: verdict.as_ref().ok().cloned().flatten().map(to_pb),
+            reply: verdict.as_ref().ok().cloned().and_then(to_pb),
             failure: verdict.err(),
             payload_json: String::new(),
         })
@@ -306,7 +440,7 @@ impl WebhooksApi {
             let id = row.id.clone();
             let why = format!(
                 "{} failed: its bot did not acknowledge within 3 seconds (is it connected?)",
-                command.command
+                subject(&row, &command)
             );
             self.with_conn(move |conn| Ok(invocations::give_up(conn, &id, &why)?))
                 .await?

@@ -6,6 +6,7 @@
 //! owner as identity says.
 
 mod incoming;
+mod interactivity;
 mod invocations;
 mod slash_commands;
 
@@ -838,6 +839,34 @@ impl WebhooksService for WebhooksApi {
         request: Request<pb::RedeemResponseTokenRequest>,
     ) -> Reply<pb::Invocation> {
         self.redeem_token(request).await
+    }
+
+    async fn set_interactivity(
+        &self,
+        request: Request<pb::SetInteractivityRequest>,
+    ) -> Reply<pb::SlashCommandWithSecret> {
+        WebhooksApi::set_interactivity(self, request).await
+    }
+
+    async fn get_interactivity(
+        &self,
+        request: Request<pb::InteractivityRef>,
+    ) -> Reply<pb::SlashCommand> {
+        WebhooksApi::get_interactivity(self, request).await
+    }
+
+    async fn remove_interactivity(
+        &self,
+        request: Request<pb::InteractivityRef>,
+    ) -> Reply<pb::SlashCommand> {
+        WebhooksApi::remove_interactivity(self, request).await
+    }
+
+    async fn invoke_action(
+        &self,
+        request: Request<pb::InvokeActionRequest>,
+    ) -> Reply<pb::InvokeResult> {
+        WebhooksApi::invoke_action(self, request).await
     }
 
     async fn send_test_event(

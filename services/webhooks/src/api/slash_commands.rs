@@ -21,7 +21,7 @@ const MAX_DESCRIPTION_CHARS: usize = 500;
 /// How long the secret a rotation replaced keeps signing.
 const ROTATION_OVERLAP: TimeDelta = TimeDelta::hours(24);
 
-fn describe(row: &SlashCommandRow) -> pb::SlashCommand {
+pub(super) fn describe(row: &SlashCommandRow) -> pb::SlashCommand {
     pb::SlashCommand {
         id: row.id.clone(),
         workspace_id: row.workspace_id.clone(),
@@ -33,10 +33,11 @@ fn describe(row: &SlashCommandRow) -> pb::SlashCommand {
         created_by: row.created_by.clone(),
         created_at: rfc3339(&row.created_at),
         revoked_at: row.revoked_at.as_ref().map(rfc3339),
+        kind: row.kind.clone(),
     }
 }
 
-fn with_secret(
+pub(super) fn with_secret(
     row: &SlashCommandRow,
     secret: &SigningSecret,
 ) -> Response<pb::SlashCommandWithSecret> {
@@ -59,6 +60,27 @@ fn refused_command(refusal: Refusal) -> Status {
 }
 
 impl WebhooksApi {
+    /// A delivery and its URL as asked: the URL checked for `url` (the
+    /// default), empty for `socket`.
+    pub(super) fn checked_delivery(&self, delivery: &str, url: &str) -> Result<String, Status> {
+        match delivery.trim() {
+            "" | "url" => Ok(self
+                .policy
+                .check_url(url)
+                .map_err(|error| status(Code::InvalidArgument, error.to_string()))?
+                .to_string()),
+            "socket" if url.trim().is_empty() => Ok(String::new()),
+            "socket" => Err(status(
+                Code::InvalidArgument,
+                "socket delivery has no URL: its bot gets the events on its socket",
+            )),
+            other => Err(status(
+                Code::InvalidArgument,
+                format!("delivery {other:?} is neither url nor socket"),
+            )),
+        }
+    }
+
     /// The command `id` if the caller may manage its bot.
     pub(super) async fn managed_command(
         &self,
@@ -89,26 +111,7 @@ impl WebhooksApi {
                 "description is at most 500 characters",
             ));
         }
-        let callback_url = match input.delivery.trim() {
-            "" | "url" => self
-                .policy
-                .check_url(&input.callback_url)
-                .map_err(|error| status(Code::InvalidArgument, error.to_string()))?
-                .to_string(),
-            "socket" if input.callback_url.trim().is_empty() => String::new(),
-            "socket" => {
-                return Err(status(
-                    Code::InvalidArgument,
-                    "a socket command has no callback_url: its bot gets command.invoked events",
-                ));
-            }
-            other => {
-                return Err(status(
-                    Code::InvalidArgument,
-                    format!("delivery {other:?} is neither url nor socket"),
-                ));
-            }
-        };
+        let callback_url = self.checked_delivery(&input.delivery, &input.callback_url)?;
         let delivery = if callback_url.is_empty() {
             "socket"
         } else {
@@ -133,6 +136,7 @@ impl WebhooksApi {
             created_by,
             created_at: Utc::now(),
             revoked_at: None,
+            kind: slash_commands::KIND_COMMAND.to_owned(),
         };
         let name = row.command.clone();
         let stored = self

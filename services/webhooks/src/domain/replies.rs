@@ -3,29 +3,41 @@
 //!
 //! An answer is empty (an acknowledgement that says nothing) or a JSON
 //! object `{response_type?, text?}`; `response_type` is `in_channel` (the
-//! default, as upstream) or `ephemeral` (only the invoker sees it).
+//! default, as upstream) or `ephemeral` (only the invoker sees it). A
+//! button press may be answered `{replace_original: true, text?, actions?}`
+//! instead, which edits the pressed message.
 
 use crate::domain::schedule::Outcome;
 use serde::Deserialize;
 
-pub use clickclack_common::commands::{MAX_REPLY_CHARS, Reply, Visibility, reply};
+use clickclack_common::actions::MessageAction;
+pub use clickclack_common::commands::{Answer, MAX_REPLY_CHARS, Reply, Visibility};
 
 #[derive(Deserialize)]
-struct Answer {
+struct Body {
     #[serde(default)]
     response_type: Option<String>,
     #[serde(default)]
     text: Option<String>,
+    #[serde(default)]
+    replace_original: bool,
+    #[serde(default)]
+    actions: Option<Vec<MessageAction>>,
 }
 
-/// An answer's body: `Ok(None)` acknowledges without a reply.
-pub fn read_answer(body: &str) -> Result<Option<Reply>, String> {
+/// An answer's body; an empty one only acknowledges.
+pub fn read_answer(body: &str) -> Result<Answer, String> {
     if body.trim().is_empty() {
-        return Ok(None);
+        return Ok(Answer::Ack);
     }
-    let answer: Answer = serde_json::from_str(body)
+    let body: Body = serde_json::from_str(body)
         .map_err(|_| "answered with a body that is not a JSON object".to_owned())?;
-    reply(answer.response_type.as_deref(), answer.text.as_deref())
+    clickclack_common::commands::answer(
+        body.response_type.as_deref(),
+        body.text.as_deref(),
+        body.replace_original,
+        body.actions,
+    )
 }
 
 /// Why an attempt at a request URL is not an acknowledgement, in words the
@@ -52,27 +64,34 @@ mod tests {
 
     #[test]
     fn an_empty_answer_acknowledges_without_a_reply() {
-        assert_eq!(read_answer(""), Ok(None));
-        assert_eq!(read_answer("  \n"), Ok(None));
-        assert_eq!(read_answer(r#"{"response_type":"ephemeral"}"#), Ok(None));
+        assert_eq!(read_answer(""), Ok(Answer::Ack));
+        assert_eq!(read_answer("  \n"), Ok(Answer::Ack));
+        assert_eq!(
+            read_answer(r#"{"response_type":"ephemeral"}"#),
+            Ok(Answer::Ack)
+        );
     }
 
     #[test]
     fn replies_are_in_channel_unless_they_say_ephemeral() {
         assert_eq!(
             read_answer(r#"{"text":" deployed "}"#),
-            Ok(Some(Reply {
+            Ok(Answer::Reply(Reply {
                 visibility: Visibility::InChannel,
                 text: "deployed".into()
             }))
         );
-        assert_eq!(
-            read_answer(r#"{"response_type":"ephemeral","text":"only you"}"#)
-                .unwrap()
-                .unwrap()
-                .visibility,
-            Visibility::Ephemeral
-        );
+        assert!(matches!(
+            read_answer(r#"{"response_type":"ephemeral","text":"only you"}"#),
+            Ok(Answer::Reply(Reply {
+                visibility: Visibility::Ephemeral,
+                ..
+            }))
+        ));
+        assert!(matches!(
+            read_answer(r#"{"replace_original":true,"text":"Approved","actions":[]}"#),
+            Ok(Answer::Replace(_))
+        ));
     }
 
     #[test]

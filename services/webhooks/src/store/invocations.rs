@@ -30,6 +30,9 @@ pub struct InvocationRow {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// A button press: the message, and which of its buttons.
+    pub message_id: Option<String>,
+    pub action_id: Option<String>,
 }
 
 pub fn insert(conn: &mut PgConnection, row: &InvocationRow) -> QueryResult<InvocationRow> {

@@ -95,6 +95,7 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+        kind -> Text,
     }
 }
 
@@ -117,6 +118,8 @@ diesel::table! {
         error -> Nullable<Text>,
         created_at -> Timestamptz,
         completed_at -> Nullable<Timestamptz>,
+        message_id -> Nullable<Text>,
+        action_id -> Nullable<Text>,
     }
 }
 

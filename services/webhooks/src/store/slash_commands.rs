@@ -22,10 +22,17 @@ pub struct SlashCommandRow {
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// `command`, or `actions` for a bot's interactivity endpoint.
+    pub kind: String,
 }
 
-/// Stores a new command; `None` when the workspace already has a live
-/// command of that name.
+/// The kinds of row.
+pub const KIND_COMMAND: &str = "command";
+pub const KIND_ACTIONS: &str = "actions";
+
+/// Stores a new command (or interactivity endpoint); `None` when the
+/// workspace already has a live command of that name (or the bot a live
+/// endpoint).
 pub fn insert(
     conn: &mut PgConnection,
     row: &SlashCommandRow,
@@ -55,6 +62,7 @@ pub fn live_named(
     slash_commands::table
         .filter(slash_commands::workspace_id.eq(workspace_id))
         .filter(slash_commands::command.eq(command))
+        .filter(slash_commands::kind.eq(KIND_COMMAND))
         .filter(slash_commands::revoked_at.is_null())
         .select(SlashCommandRow::as_select())
         .first(conn)
@@ -65,10 +73,49 @@ pub fn live_named(
 pub fn live_in(conn: &mut PgConnection, workspace_id: &str) -> QueryResult<Vec<SlashCommandRow>> {
     slash_commands::table
         .filter(slash_commands::workspace_id.eq(workspace_id))
+        .filter(slash_commands::kind.eq(KIND_COMMAND))
         .filter(slash_commands::revoked_at.is_null())
         .order(slash_commands::command.asc())
         .select(SlashCommandRow::as_select())
         .load(conn)
+}
+
+/// The bot's live interactivity endpoint.
+pub fn live_interactivity(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+    bot_user_id: &str,
+) -> QueryResult<Option<SlashCommandRow>> {
+    slash_commands::table
+        .filter(slash_commands::workspace_id.eq(workspace_id))
+        .filter(slash_commands::bot_user_id.eq(bot_user_id))
+        .filter(slash_commands::kind.eq(KIND_ACTIONS))
+        .filter(slash_commands::revoked_at.is_null())
+        .select(SlashCommandRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Makes `row` the bot's interactivity endpoint, revoking the one before
+/// it, in one transaction.
+pub fn replace_interactivity(
+    conn: &mut PgConnection,
+    row: &SlashCommandRow,
+) -> QueryResult<SlashCommandRow> {
+    conn.transaction(|conn| {
+        diesel::update(
+            slash_commands::table
+                .filter(slash_commands::bot_user_id.eq(&row.bot_user_id))
+                .filter(slash_commands::kind.eq(KIND_ACTIONS))
+                .filter(slash_commands::revoked_at.is_null()),
+        )
+        .set(slash_commands::revoked_at.eq(Utc::now()))
+        .execute(conn)?;
+        diesel::insert_into(slash_commands::table)
+            .values(row)
+            .returning(SlashCommandRow::as_returning())
+            .get_result(conn)
+    })
 }
 
 revocable_signer!(slash_commands, SlashCommandRow);
