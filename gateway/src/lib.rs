@@ -166,9 +166,9 @@ pub fn build_state(config: &GatewayConfig) -> Result<AppState, error::StartError
 
 pub fn router(state: AppState) -> Router {
     use routes::{
-        account, bot_by_id, bots, channels, command_invocations, dms, event_subscriptions,
-        incoming_webhooks, me, message_actions, messages, ops, realtime, search, sessions,
-        slash_commands, uploads, web, workspaces,
+        account, app_installations, bot_by_id, bots, channels, command_invocations, dms,
+        event_subscriptions, incoming_webhooks, me, message_actions, messages, ops, realtime,
+        search, sessions, slash_commands, uploads, web, workspaces,
     };
     // Multipart bodies may be as large as an upload (plus form overhead).
     let upload_body_limit = DefaultBodyLimit::max(state.upload_max_bytes as usize + 64 * 1024);
@@ -237,6 +237,21 @@ pub fn router(state: AppState) -> Router {
             bots::remove,
         )
         .mount("GET", "/api/workspaces/{id}/audit-log", bots::audit_log)
+        .mount(
+            "GET",
+            "/api/workspaces/{id}/app-installations",
+            app_installations::list,
+        )
+        .mount(
+            "POST",
+            "/api/workspaces/{id}/app-installations",
+            app_installations::install,
+        )
+        .mount(
+            "POST",
+            "/api/app-installations/{id}/revoke",
+            app_installations::revoke,
+        )
         .mount(
             "GET",
             "/api/workspaces/{id}/bot-commands",

@@ -19,7 +19,8 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::routes::{
-    account, bots, channels, command_invocations, dms, messages, realtime, search, sessions,
+    account, app_installations, bots, channels, command_invocations, dms, messages, realtime,
+    search, sessions,
 };
 use crate::routes::{
     event_subscriptions, incoming_webhooks, message_actions, slash_commands, uploads, workspaces,
@@ -241,6 +242,10 @@ pub static RULES: &[Rule] = &[
     rule("GET", "/api/workspaces/{id}/incoming-webhooks", Scopes(&[EventSubscriptionsWrite]), WorkspaceInPath, HOOK_MANAGERS).doc("webhooks", "The live incoming webhooks you may manage").query(schema::<crate::routes::BotFilter>),
     rule("POST", "/api/workspaces/{id}/incoming-webhooks", Scopes(&[EventSubscriptionsWrite]), WorkspaceInPath, HOOK_MANAGERS).doc("webhooks", "A URL that posts into a channel as a bot; its secret is shown once").status(201).json(schema::<incoming_webhooks::CreateBody>),
     rule("POST", "/api/incoming-webhooks/{id}/revoke", Scopes(&[EventSubscriptionsWrite]), ResourceInPath, HOOK_MANAGERS).doc("webhooks", "Revoke an incoming webhook: its URL is refused from now on"),
+    // App installations (upstream's apps.*): identity.
+    rule("GET", "/api/workspaces/{id}/app-installations", Person, WorkspaceInPath, MEMBERS).doc("apps", "The workspace's live app installations, by slug"),
+    rule("POST", "/api/workspaces/{id}/app-installations", Person, WorkspaceInPath, MANAGERS).doc("apps", "Install an app: bind its slug to one of the workspace's bots (audited)").status(201).json(schema::<app_installations::InstallBody>),
+    rule("POST", "/api/app-installations/{id}/revoke", Person, Own, MANAGERS).doc("apps", "Revoke an installation; optionally the bot's tokens too, or the bot itself (audited)").json(schema::<app_installations::RevokeBody>),
     // Slash commands (upstream's slashCommands.*): webhooks.
     rule("GET", "/api/workspaces/{id}/slash-commands", Scopes(&[WorkspacesRead]), WorkspaceInPath, "members (webhooks)").doc("commands", "The workspace's slash commands, never their secrets").query(schema::<crate::routes::BotFilter>),
     rule("POST", "/api/workspaces/{id}/slash-commands", BotScopes(&[CommandsWrite]), WorkspaceInPath, COMMAND_MANAGERS).doc("commands", "Register a /command answered by a bot's URL; the signing secret is shown once").status(201).json(schema::<slash_commands::CreateBody>),

@@ -27,6 +27,8 @@ pub const SLASH_COMMAND: &str = "cmd_";
 pub const COMMAND_INVOCATION: &str = "sci_";
 /// A bot's interactivity endpoint (where presses of its buttons go).
 pub const INTERACTIVITY: &str = "itx_";
+/// An app bound to a workspace and one of its bots (upstream's prefix).
+pub const APP_INSTALLATION: &str = "app_";
 
 /// A fresh id with the given prefix.
 pub fn new_id(prefix: &str) -> String {

@@ -52,7 +52,9 @@ pub struct InvokeBody {
 
 /// A JSON body, or the default for an empty one (these routes take a
 /// bare POST).
-fn json_or_default<T: Default + serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub(crate) fn json_or_default<T: Default + serde::de::DeserializeOwned>(
+    body: &Bytes,
+) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }

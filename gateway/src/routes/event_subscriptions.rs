@@ -267,12 +267,13 @@ pub async fn send_test_event(
     ))
 }
 
-/// Apps (issue 26) are not built yet: a request naming an installation is
-/// refused rather than silently treated as a plain one.
+/// Commands and subscriptions cannot be attached to an app installation
+/// yet: a request naming one is refused rather than silently treated as a
+/// plain one.
 pub(crate) fn no_app_installation(app_installation_id: Option<&str>) -> Result<(), ApiError> {
     if app_installation_id.is_some_and(|id| !id.trim().is_empty()) {
         return Err(ApiError::bad_request(
-            "app installations are not supported; name a bot with bot_user_id instead",
+            "attaching to an app installation is not supported yet; name a bot with bot_user_id instead",
         ));
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! HTTP routes, one module per area of API.md.
 
 pub mod account;
+pub mod app_installations;
 pub mod bot_by_id;
 pub mod bots;
 pub mod channels;

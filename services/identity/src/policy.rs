@@ -21,9 +21,21 @@ pub fn callers(method: &str) -> &'static [CallerKind] {
         "ListWorkspaces" | "ListBotCommands" => &[Principal, Gateway, Operator],
         // Bot management: a signed-in human (the domain checks their role
         // and ownership) or an operator.
-        "CreateBot" | "ListBots" | "CreateBotToken" | "ListBotTokens" | "RevokeBotToken"
-        | "RotateBotToken" | "RemoveBot" | "ListOwnedBots" | "ListAudit" | "CreateSetupCode"
-        | "ListSetupCodes" | "RevokeSetupCode" => &[Principal, Operator],
+        "CreateBot"
+        | "ListBots"
+        | "CreateBotToken"
+        | "ListBotTokens"
+        | "RevokeBotToken"
+        | "RotateBotToken"
+        | "RemoveBot"
+        | "ListOwnedBots"
+        | "ListAudit"
+        | "CreateSetupCode"
+        | "ListSetupCodes"
+        | "RevokeSetupCode"
+        | "ListAppInstallations"
+        | "CreateAppInstallation"
+        | "RevokeAppInstallation" => &[Principal, Operator],
         // A signed-in human's own account and workspaces (the domain checks
         // roles; `human()` refuses bots).
         "UpdateProfile" | "DeleteWorkspace" | "TransferOwnership" | "CreateInvite"

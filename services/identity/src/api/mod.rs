@@ -5,6 +5,7 @@
 //! The trait impl below is the table of RPCs; each handler lives in the
 //! module of the resource it serves.
 
+mod app_installations;
 mod bots;
 mod callers;
 mod commands;
@@ -200,6 +201,29 @@ impl IdentityService for IdentityApi {
 
     async fn list_audit(&self, request: Request<pb::ListAuditRequest>) -> Reply<pb::AuditList> {
         workspaces::list_audit(self, request).await
+    }
+
+    // app_installations.rs
+
+    async fn list_app_installations(
+        &self,
+        request: Request<pb::ListAppInstallationsRequest>,
+    ) -> Reply<pb::AppInstallationList> {
+        app_installations::list(self, request).await
+    }
+
+    async fn create_app_installation(
+        &self,
+        request: Request<pb::CreateAppInstallationRequest>,
+    ) -> Reply<pb::AppInstallation> {
+        app_installations::create(self, request).await
+    }
+
+    async fn revoke_app_installation(
+        &self,
+        request: Request<pb::RevokeAppInstallationRequest>,
+    ) -> Reply<pb::RevokeAppInstallationResponse> {
+        app_installations::revoke(self, request).await
     }
 
     // members.rs

@@ -1,6 +1,7 @@
 //! Identity's rules. Each operation runs in one database transaction and
 //! calls `store` for the SQL; the pure checks live in `rules`.
 
+pub mod app_installations;
 pub mod audit;
 pub mod auth;
 pub mod bots;

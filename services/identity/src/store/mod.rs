@@ -1,6 +1,7 @@
 //! Diesel queries for the `identity` schema, one module per table. Nothing
 //! here knows about gRPC or business rules; callers own the transaction.
 
+pub mod app_installations;
 pub mod audit;
 pub mod bots;
 pub mod changes;

@@ -170,3 +170,17 @@ diesel::table! {
         lease_until -> Timestamptz,
     }
 }
+
+diesel::table! {
+    app_installations (id) {
+        id -> Text,
+        workspace_id -> Text,
+        app_slug -> Text,
+        display_name -> Text,
+        bot_user_id -> Text,
+        config -> Jsonb,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
