@@ -273,7 +273,7 @@ pub async fn send_test_event(
 pub(crate) fn no_app_installation(app_installation_id: Option<&str>) -> Result<(), ApiError> {
     if app_installation_id.is_some_and(|id| !id.trim().is_empty()) {
         return Err(ApiError::bad_request(
-            "attaching to an app installation is not supported yet; name a bot with bot_user_id instead",
+            "commands and subscriptions cannot be attached to app installations yet; name a bot with bot_user_id instead",
         ));
     }
     Ok(())
